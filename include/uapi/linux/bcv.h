@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * bcv: multi-session Business Continuance Volumes - control interface.
+ *
+ * All control goes through ioctls on the misc device /dev/bcvctl (mode 0600).
+ * Every ioctl also requires CAP_SYS_ADMIN.
+ *
+ * ABI rules (in the spirit of dm-ioctl.h and iommufd.h):
+ *  - Every argument struct starts with a __u32 @size that userspace sets to
+ *    sizeof(struct) as it knows it.  The kernel refuses a @size smaller than
+ *    the first published version of the struct (EINVAL) and a larger @size
+ *    whose extra tail bytes are not all zero (E2BIG); out fields are copied
+ *    back up to min(@size, kernel size).
+ *  - Only fixed-size __u8..__u64 fields, explicit padding, user pointers as
+ *    __u64.  Fields marked "in" are read, "out" are written by the kernel.
+ *  - Reserved fields and padding must be zero on input (EINVAL), so that
+ *    they can be given meaning later; flags bits not defined must be zero.
+ *  - Commands are dispatched on the ioctl type and number; new behaviour is
+ *    announced through BCV_IOC_VERSION's @features, never by version checks.
+ *  - Strings are NUL-terminated within their array; a string that fills its
+ *    array without a NUL is refused (ENAMETOOLONG).
+ */
+#ifndef _UAPI_LINUX_BCV_H
+#define _UAPI_LINUX_BCV_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define BCV_CTL_NAME		"bcvctl"	/* /dev/bcvctl */
+#define BCV_DISK_PREFIX		"bcv"		/* volumes are /dev/bcvN */
+
+#define BCV_VERSION_MAJOR	0
+#define BCV_VERSION_MINOR	1
+#define BCV_VERSION_PATCH	0
+
+#define BCV_NAME_LEN		32	/* volume name, including the NUL */
+#define BCV_PATH_LEN		256	/* backing device path, including NUL */
+#define BCV_MAX_LEGS		3	/* own legs (primary + fixed mirrors) */
+
+#define BCV_TRACK_SIZE_DEFAULT	65536U		/* bytes */
+#define BCV_TRACK_SIZE_MAX	(16U << 20)	/* bytes */
+#define BCV_TRACKS_PER_CYL	15		/* tracks per cylinder */
+
+/* Volume roles (struct bcv_create.role, struct bcv_vol_info.role). */
+#define BCV_ROLE_STD		1	/* standard (production) volume */
+#define BCV_ROLE_BCV		2	/* business continuance volume */
+
+/* Feature bits reported in struct bcv_version.features. */
+#define BCV_FEAT_VOLUMES	(1ULL << 0)	/* CREATE, REMOVE, LIST */
+
+/**
+ * struct bcv_version - BCV_IOC_VERSION: what the loaded module speaks.
+ * @size:	in: sizeof(struct bcv_version)
+ * @major:	out: BCV_VERSION_MAJOR of the module
+ * @minor:	out: BCV_VERSION_MINOR of the module
+ * @patch:	out: BCV_VERSION_PATCH of the module
+ * @features:	out: BCV_FEAT_* bits the module implements
+ * @reserved:	in: must be zero
+ */
+struct bcv_version {
+	__u32 size;
+	__u32 major;
+	__u32 minor;
+	__u32 patch;
+	__u64 features;
+	__u64 reserved[4];
+};
+
+/**
+ * struct bcv_create - BCV_IOC_CREATE: create a volume over backing devices.
+ * @size:	in: sizeof(struct bcv_create)
+ * @role:	in: BCV_ROLE_STD or BCV_ROLE_BCV
+ * @flags:	in: must be zero (no flags defined yet)
+ * @nr_legs:	in: number of backing devices in @legs, 1..BCV_MAX_LEGS
+ *		(fixed mirror legs are not implemented yet: 1 for now,
+ *		else EOPNOTSUPP)
+ * @track_size:	in: track size in bytes, a power of two, at least the
+ *		backing device's logical block size and at most
+ *		BCV_TRACK_SIZE_MAX; 0 means BCV_TRACK_SIZE_DEFAULT
+ * @index:	out: N of the new /dev/bcvN
+ * @sectors:	out: capacity in 512-byte sectors
+ * @name:	in: volume name, 1..BCV_NAME_LEN-1 characters of
+ *		[A-Za-z0-9._+-], not starting with '.' nor '-'; unique
+ * @legs:	in: backing device paths; entries past @nr_legs must be zero
+ * @reserved:	in: must be zero
+ */
+struct bcv_create {
+	__u32 size;
+	__u32 role;
+	__u32 flags;
+	__u32 nr_legs;
+	__u32 track_size;
+	__u32 index;
+	__u64 sectors;
+	char name[BCV_NAME_LEN];
+	char legs[BCV_MAX_LEGS][BCV_PATH_LEN];
+	__u64 reserved[8];
+};
+
+/* struct bcv_remove.flags */
+#define BCV_REMOVE_FORCE	(1U << 0)	/* see Documentation/bcv.rst */
+
+/**
+ * struct bcv_remove - BCV_IOC_REMOVE: remove a volume.
+ * @size:	in: sizeof(struct bcv_remove)
+ * @flags:	in: BCV_REMOVE_* bits
+ * @name:	in: name of the volume
+ * @reserved:	in: must be zero
+ *
+ * Refused with EBUSY while the volume is open or in a session.
+ */
+struct bcv_remove {
+	__u32 size;
+	__u32 flags;
+	char name[BCV_NAME_LEN];
+	__u64 reserved[4];
+};
+
+/**
+ * struct bcv_vol_info - one volume, as reported by BCV_IOC_LIST.
+ * @name:	volume name
+ * @role:	BCV_ROLE_*
+ * @index:	N of /dev/bcvN
+ * @track_size:	bytes per track
+ * @nr_legs:	number of own legs (backing devices)
+ * @sectors:	capacity in 512-byte sectors
+ * @tracks:	number of tracks (the last one may be partial)
+ * @cylinders:	number of cylinders of BCV_TRACKS_PER_CYL tracks
+ * @open_count:	number of openers of /dev/bcvN
+ * @leg_major:	per leg: major number of the backing device
+ * @leg_minor:	per leg: minor number of the backing device
+ * @leg_name:	per leg: kernel name of the backing device (e.g. "vdb")
+ * @reserved:	zero
+ */
+struct bcv_vol_info {
+	char name[BCV_NAME_LEN];
+	__u32 role;
+	__u32 index;
+	__u32 track_size;
+	__u32 nr_legs;
+	__u64 sectors;
+	__u64 tracks;
+	__u64 cylinders;
+	__u32 open_count;
+	__u32 leg_major[BCV_MAX_LEGS];
+	__u32 leg_minor[BCV_MAX_LEGS];
+	__u32 __pad;
+	char leg_name[BCV_MAX_LEGS][BCV_NAME_LEN];
+	__u64 reserved[8];
+};
+
+/**
+ * struct bcv_list - BCV_IOC_LIST: list the volumes, ordered by index.
+ * @size:	in: sizeof(struct bcv_list)
+ * @info_size:	in: sizeof(struct bcv_vol_info) as userspace knows it
+ * @capacity:	in: number of entries the array at @vols can hold
+ * @count:	out: number of volumes that exist; the first
+ *		min(@count, @capacity) of them were written to @vols.  Retry
+ *		with a bigger array when @count > @capacity.
+ * @vols:	in: user pointer to an array of @capacity entries of
+ *		@info_size bytes; may be 0 when @capacity is 0
+ * @reserved:	in: must be zero
+ */
+struct bcv_list {
+	__u32 size;
+	__u32 info_size;
+	__u32 capacity;
+	__u32 count;
+	__u64 vols;
+	__u64 reserved[4];
+};
+
+#define BCV_IOCTL_TYPE		0xBC
+
+#define BCV_IOC_VERSION		_IOWR(BCV_IOCTL_TYPE, 0x00, struct bcv_version)
+#define BCV_IOC_CREATE		_IOWR(BCV_IOCTL_TYPE, 0x01, struct bcv_create)
+#define BCV_IOC_REMOVE		_IOWR(BCV_IOCTL_TYPE, 0x02, struct bcv_remove)
+#define BCV_IOC_LIST		_IOWR(BCV_IOCTL_TYPE, 0x03, struct bcv_list)
+
+#endif /* _UAPI_LINUX_BCV_H */

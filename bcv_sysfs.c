@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bcv: sysfs attributes of a volume, /sys/block/bcvN/bcv/.
+ *
+ * The group is handed to device_add_disk(), so the files exist before the
+ * "add" uevent reaches udev (which names /dev/bcv/NAME from bcv/name), and
+ * is removed by del_gendisk() before the volume is freed: a show() never
+ * sees a freed volume.  All files are read-only; the documentation is in
+ * Documentation/ABI/testing/sysfs-block-bcv.
+ */
+#include <linux/blkdev.h>
+#include <linux/device.h>
+#include <linux/sysfs.h>
+
+#include "bcv_core.h"
+#include "bcv_trackmap.h"
+
+static struct bcv_volume *bcv_dev_volume(struct device *dev)
+{
+	return dev_to_disk(dev)->private_data;
+}
+
+static ssize_t name_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%s\n", bcv_dev_volume(dev)->name);
+}
+static DEVICE_ATTR_RO(name);
+
+static ssize_t role_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%s\n", bcv_role_name(bcv_dev_volume(dev)->role));
+}
+static DEVICE_ATTR_RO(role);
+
+static ssize_t backing_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%pg\n", bcv_leg_bdev(bcv_dev_volume(dev), 0));
+}
+static DEVICE_ATTR_RO(backing);
+
+static ssize_t track_size_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", 1U << bcv_dev_volume(dev)->track_shift);
+}
+static DEVICE_ATTR_RO(track_size);
+
+static ssize_t tracks_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", bcv_dev_volume(dev)->tracks);
+}
+static DEVICE_ATTR_RO(tracks);
+
+static ssize_t cylinders_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  bcv_cylinders(bcv_dev_volume(dev)->tracks));
+}
+static DEVICE_ATTR_RO(cylinders);
+
+static struct attribute *bcv_disk_attrs[] = {
+	&dev_attr_name.attr,
+	&dev_attr_role.attr,
+	&dev_attr_backing.attr,
+	&dev_attr_track_size.attr,
+	&dev_attr_tracks.attr,
+	&dev_attr_cylinders.attr,
+	NULL,
+};
+
+static const struct attribute_group bcv_disk_group = {
+	.name	= "bcv",
+	.attrs	= bcv_disk_attrs,
+};
+
+const struct attribute_group *bcv_disk_groups[] = {
+	&bcv_disk_group,
+	NULL,
+};

@@ -58,7 +58,7 @@ struct bcv_volume {
 };
 
 static inline struct block_device *bcv_leg_bdev(struct bcv_volume *vol,
-						 unsigned int i)
+						unsigned int i)
 {
 	return vol->legs[i].h.bdev;
 }

@@ -16,7 +16,7 @@
 
 #ifdef __KERNEL__
 #include <linux/types.h>
-#else
+#else /* userspace unit tests: the kernel's type names */
 #include <stdint.h>
 #include <stdbool.h>
 typedef uint64_t u64;
@@ -35,8 +35,10 @@ u64 bcv_cylinders(u64 tracks);
 void bcv_track_range(u64 sector, u64 nr_sectors, unsigned int track_shift,
 		     u64 *first, u64 *last);
 
-/* log2 of @track_size if it is a valid track size (a power of two within
- * [@min_size, BCV_TRACK_SIZE_MAX]), else -1. */
+/*
+ * log2 of @track_size if it is a valid track size (a power of two within
+ * [@min_size, BCV_TRACK_SIZE_MAX]), else -1.
+ */
 int bcv_track_shift(u32 track_size, u32 min_size);
 
 #endif /* BCV_TRACKMAP_H */

@@ -21,7 +21,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 OUT := $(TOP)/build/$(KVER)
 
 KSRC := Kbuild bcv_core.c bcv_core.h bcv_ioctl.c bcv_sysfs.c bcv_trackmap.c \
-	bcv_trackmap.h bcv_compat.h include
+	bcv_trackmap.h bcv_shim.h bcv_compat.h include
 PROBES := $(basename $(notdir $(wildcard $(TOP)/compat/have_*.c)))
 
 CC ?= cc

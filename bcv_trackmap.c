@@ -1,10 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bcv: track geometry.  See bcv_trackmap.h; pure code shared with the
- * userspace unit tests.
+ * bcv: track geometry, Track ID and PB tables, and the commands' table
+ * algebra.  See bcv_trackmap.h for the layout and the concurrency rules;
+ * this file is pure code shared with the userspace unit tests.
+ *
+ * The patent's flow charts walk the tables track by track; here every
+ * command works a machine word at a time: 64 tracks of a Track ID bitmap,
+ * or 4 PB rows, per step.  Invariant kept by every function: bits of a
+ * bitmap (and rows of the PB table) beyond the last track are zero.
  */
 #include "bcv_trackmap.h"
 #include "uapi/linux/bcv.h"
+
+static_assert(sizeof(unsigned long) == 8, "bcv_trackmap assumes 64-bit longs");
+static_assert(BCV_CYL_TRACKS == BCV_TRACKS_PER_CYL, "cylinder size");
+
+#define BPL		64		/* bits per long */
+#define ROWS		4		/* PB rows per long */
+#define ROW_REP		0x0001000100010001UL /* bit 0 of every row */
+#define COLS_ALL	0xffffUL
+
+/*------------------------------------------------------------------------
+ * Geometry
+ */
 
 u64 bcv_tracks(u64 sectors, unsigned int track_shift)
 {
@@ -15,7 +33,7 @@ u64 bcv_tracks(u64 sectors, unsigned int track_shift)
 
 u64 bcv_cylinders(u64 tracks)
 {
-	return (tracks + BCV_TRACKS_PER_CYL - 1) / BCV_TRACKS_PER_CYL;
+	return (tracks + BCV_CYL_TRACKS - 1) / BCV_CYL_TRACKS;
 }
 
 void bcv_track_range(u64 sector, u64 nr_sectors, unsigned int track_shift,
@@ -39,4 +57,715 @@ int bcv_track_shift(u32 track_size, u32 min_size)
 	while ((1U << shift) < track_size)
 		shift++;
 	return shift;
+}
+
+/*------------------------------------------------------------------------
+ * Bitmap helpers.  The _atomic ones may race with each other; the others
+ * are for whole-table passes under the caller's exclusion.
+ */
+
+static u64 bm_longs(u64 nbits)
+{
+	return (nbits + BPL - 1) / BPL;
+}
+
+/* Bits [first, last] (inclusive, track numbers) that fall in word i. */
+static unsigned long bm_word_mask(u64 i, u64 first, u64 last)
+{
+	unsigned int lo = i == first / BPL ? first % BPL : 0;
+	unsigned int hi = i == last / BPL ? last % BPL : BPL - 1;
+
+	return (~0UL << lo) & (~0UL >> (BPL - 1 - hi));
+}
+
+static unsigned long bm_tail(u64 nbits)
+{
+	return nbits % BPL ? ~0UL >> (BPL - nbits % BPL) : ~0UL;
+}
+
+static void bm_fill(unsigned long *map, u64 nbits)
+{
+	u64 n = bm_longs(nbits);
+
+	if (!n)
+		return;
+	memset(map, 0xff, n * sizeof(long));
+	map[n - 1] = bm_tail(nbits);
+}
+
+static void bm_zero(unsigned long *map, u64 nbits)
+{
+	memset(map, 0, bm_longs(nbits) * sizeof(long));
+}
+
+static bool bm_any(const unsigned long *map, u64 nbits)
+{
+	return find_next_bit(map, nbits, 0) < nbits;
+}
+
+static u64 bm_weight(const unsigned long *map, u64 nbits)
+{
+	u64 i, n = bm_longs(nbits), w = 0;
+
+	for (i = 0; i < n; i++)
+		w += hweight_long(map[i]);
+	return w;
+}
+
+static void bm_set_atomic(unsigned long *map, u64 first, u64 last)
+{
+	u64 i;
+
+	for (i = first / BPL; i <= last / BPL; i++) {
+		unsigned long m = bm_word_mask(i, first, last);
+
+		if ((READ_ONCE(map[i]) & m) != m)
+			bcv_atomic_or(&map[i], m);
+	}
+}
+
+static void bm_clear_atomic(unsigned long *map, u64 first, u64 last)
+{
+	u64 i;
+
+	for (i = first / BPL; i <= last / BPL; i++) {
+		unsigned long m = bm_word_mask(i, first, last);
+
+		if (READ_ONCE(map[i]) & m)
+			bcv_atomic_andnot(&map[i], m);
+	}
+}
+
+/*------------------------------------------------------------------------
+ * PB rows.  Word j holds rows 4j..4j+3; bitmap word i (tracks 64i..64i+63)
+ * corresponds to PB words 16i..16i+15.
+ */
+
+static u64 pb_longs(u64 tracks)
+{
+	return (tracks + ROWS - 1) / ROWS;
+}
+
+/* Column @col of the 4 rows of @w, packed into bits 0..3. */
+static unsigned long pb_gather(unsigned long w, unsigned int col)
+{
+	unsigned long x = (w >> col) & ROW_REP;
+
+	x |= x >> 15;
+	x |= x >> 30;
+	return x & 0xf;
+}
+
+/* Bits 0..3 of @bits to bit 0 of rows 0..3: the inverse of pb_gather(). */
+static unsigned long pb_spread(unsigned long bits)
+{
+	unsigned long x = bits & 0xf;
+
+	x = (x | x << 30) & 0x0000000300000003UL;
+	x = (x | x << 15) & ROW_REP;
+	return x;
+}
+
+/* Row selector (bit 0 of each row) of the rows of word j that exist. */
+static unsigned long pb_rows_all(u64 tracks, u64 j)
+{
+	u64 left = tracks - j * ROWS;
+
+	return left >= ROWS ? ROW_REP : pb_spread((1UL << left) - 1);
+}
+
+/* Column @col of the 64 tracks of bitmap word @i, as a bitmap word. */
+static unsigned long pb_column_word(const struct bcv_tm_vol *std, u64 i,
+				    unsigned int col)
+{
+	u64 j = i * 16, end = min(pb_longs(std->tracks), j + 16);
+	unsigned long x = 0;
+
+	for (; j < end; j++)
+		x |= pb_gather(std->pb[j], col) << ((j % 16) * 4);
+	return x;
+}
+
+/*
+ * For the tracks of bitmap word @i selected by @sel, set the columns in
+ * @set and clear those in @clr.
+ */
+static void pb_update_word(struct bcv_tm_vol *std, u64 i, unsigned long sel,
+			   unsigned long set, unsigned long clr)
+{
+	u64 j = i * 16, end = min(pb_longs(std->tracks), j + 16);
+
+	for (; sel && j < end; j++, sel >>= 4) {
+		unsigned long rows = pb_spread(sel);
+
+		if (rows)
+			std->pb[j] = (std->pb[j] | rows * set) & ~(rows * clr);
+	}
+}
+
+/* Set @set and clear @clr in every row. */
+static void pb_update_all(struct bcv_tm_vol *std, unsigned long set,
+			  unsigned long clr)
+{
+	u64 j, n = pb_longs(std->tracks);
+	unsigned long s = ROW_REP * set, c = ROW_REP * clr;
+
+	for (j = 0; j + 1 < n; j++)
+		std->pb[j] = (std->pb[j] | s) & ~c;
+	if (n) {
+		unsigned long rows = pb_rows_all(std->tracks, n - 1);
+
+		std->pb[n - 1] = (std->pb[n - 1] | rows * set) & ~(rows * clr);
+	}
+}
+
+/*------------------------------------------------------------------------
+ * Volumes
+ */
+
+int bcv_tm_vol_init(struct bcv_tm_vol *v, u64 sectors, unsigned int track_shift,
+		    bool is_std, unsigned int nr_legs)
+{
+	unsigned int p;
+
+	memset(v, 0, sizeof(*v));
+	if (nr_legs < 1 || nr_legs > BCV_MAX_LEGS)
+		return -EINVAL;
+	v->sectors = sectors;
+	v->track_shift = track_shift;
+	v->tracks = bcv_tracks(sectors, track_shift);
+	v->is_std = is_std;
+	v->nr_legs = nr_legs;
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		v->inv[p] = bcv_bitmap_alloc(v->tracks);
+		if (!v->inv[p])
+			goto nomem;
+		if (p < nr_legs)
+			v->role[p] = BCV_POS_LEG;
+	}
+	if (!is_std)
+		v->role[BCV_M4B] = BCV_POS_M4B;
+	v->copying = bcv_bitmap_alloc(v->tracks);
+	if (!v->copying)
+		goto nomem;
+	if (is_std) {
+		v->pb = bcv_bitmap_alloc(v->tracks * 16);
+		if (!v->pb)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	bcv_tm_vol_free(v);
+	return -ENOMEM;
+}
+
+void bcv_tm_vol_free(struct bcv_tm_vol *v)
+{
+	unsigned int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		bcv_bitmap_free(v->inv[p]);
+		v->inv[p] = NULL;
+	}
+	bcv_bitmap_free(v->copying);
+	bcv_bitmap_free(v->pb);
+	v->copying = NULL;
+	v->pb = NULL;
+}
+
+bool bcv_tm_invalid(const struct bcv_tm_vol *v, int pos, u64 t)
+{
+	return v->role[pos] == BCV_POS_NONE || test_bit(t, v->inv[pos]);
+}
+
+unsigned int bcv_tm_trackid(const struct bcv_tm_vol *v, u64 t)
+{
+	unsigned int p, nib = 0;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		nib |= bcv_tm_invalid(v, p, t) << p;
+	return nib;
+}
+
+bool bcv_tm_pb_changed(const struct bcv_tm_vol *std, u64 t, unsigned int col)
+{
+	return (std->pb[t / ROWS] >> ((t % ROWS) * 16 + col)) & 1;
+}
+
+/* Positions that hold the volume's data: own legs and attached MMs. */
+static unsigned int data_positions(const struct bcv_tm_vol *v)
+{
+	unsigned int p, m = 0;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (v->role[p] == BCV_POS_LEG || v->role[p] == BCV_POS_MM)
+			m |= 1U << p;
+	return m;
+}
+
+/*------------------------------------------------------------------------
+ * Host I/O marks
+ */
+
+void bcv_tm_write(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
+		  unsigned int written)
+{
+	unsigned int s = v->track_shift - BCV_SECTOR_SHIFT, p;
+	u64 first, last, ffirst, flast, end = sector + nr_sectors;
+
+	if (!nr_sectors)
+		return;
+	bcv_track_range(sector, nr_sectors, v->track_shift, &first, &last);
+
+	if (v->is_std) {
+		unsigned long alloc = READ_ONCE(v->alloc);
+		u64 j;
+
+		for (j = first / ROWS; alloc && j <= last / ROWS; j++) {
+			unsigned int lo = j == first / ROWS ? first % ROWS : 0;
+			unsigned int hi = j == last / ROWS ? last % ROWS : ROWS - 1;
+			unsigned long bits = pb_spread((2UL << hi) - (1UL << lo)) * alloc;
+
+			if ((READ_ONCE(v->pb[j]) & bits) != bits)
+				bcv_atomic_or(&v->pb[j], bits);
+		}
+	} else {
+		bm_set_atomic(v->inv[BCV_M4B], first, last);
+	}
+
+	/* Pairs with bcv_tm_copy_done(): a racing copy must not mark V. */
+	bm_clear_atomic(v->copying, first, last);
+
+	/* Tracks written whole (the partial last track counts) are V. */
+	ffirst = sector & ((1ULL << s) - 1) ? first + 1 : first;
+	flast = (end & ((1ULL << s) - 1)) && end < v->sectors ? last - 1 : last;
+	if (ffirst > flast || flast == (u64)-1)
+		return;
+	written &= data_positions(v);
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (written & (1U << p))
+			bm_clear_atomic(v->inv[p], ffirst, flast);
+}
+
+void bcv_tm_leg_error(struct bcv_tm_vol *v, int pos, u64 sector,
+		      u64 nr_sectors)
+{
+	u64 first, last;
+
+	if (!nr_sectors || v->role[pos] == BCV_POS_NONE)
+		return;
+	bcv_track_range(sector, nr_sectors, v->track_shift, &first, &last);
+	bm_set_atomic(v->inv[pos], first, last);
+	bm_clear_atomic(v->copying, first, last);
+}
+
+/* Candidate source positions in order of preference: legs, then MMs. */
+static int first_valid(const struct bcv_tm_vol *v, unsigned int cand,
+		       u64 first, u64 end)
+{
+	unsigned int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((cand & (1U << p)) && v->role[p] == BCV_POS_LEG &&
+		    find_next_bit(v->inv[p], end, first) >= end)
+			return p;
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((cand & (1U << p)) && v->role[p] == BCV_POS_MM &&
+		    find_next_bit(v->inv[p], end, first) >= end)
+			return p;
+	return BCV_NO_POS;
+}
+
+int bcv_tm_read_pos(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors)
+{
+	u64 first, last;
+
+	bcv_track_range(sector, nr_sectors, v->track_shift, &first, &last);
+	if (last >= v->tracks)
+		last = v->tracks ? v->tracks - 1 : 0;
+	return first_valid(v, data_positions(v), first, last + 1);
+}
+
+/*------------------------------------------------------------------------
+ * Commands
+ */
+
+struct bcv_tm_sess *bcv_tm_session(const struct bcv_tm_vol *std,
+				   const struct bcv_tm_vol *bcv)
+{
+	struct bcv_tm_sess *s = bcv->session;
+
+	return s && s->std == std ? s : NULL;
+}
+
+static int free_position(const struct bcv_tm_vol *std)
+{
+	int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (std->role[p] == BCV_POS_NONE)
+			return p;
+	return BCV_NO_POS;
+}
+
+/* A STD and a BCV whose tables line up track for track. */
+static int check_pair(const struct bcv_tm_vol *std, const struct bcv_tm_vol *bcv)
+{
+	if (!std->is_std || bcv->is_std)
+		return -EINVAL;
+	if (std->track_shift != bcv->track_shift || bcv->sectors < std->sectors)
+		return -EINVAL;
+	return 0;
+}
+
+static void attach(struct bcv_tm_sess *s, int pos)
+{
+	s->std->role[pos] = BCV_POS_MM;
+	s->std->mm_sess[pos] = s;
+	s->mm = pos;
+}
+
+static void detach(struct bcv_tm_sess *s)
+{
+	struct bcv_tm_vol *std = s->std;
+
+	bm_zero(std->inv[s->mm], std->tracks);
+	std->role[s->mm] = BCV_POS_NONE;
+	std->mm_sess[s->mm] = NULL;
+	s->mm = BCV_NO_POS;
+}
+
+int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		     const struct bcv_tm_cmd *cmd, struct bcv_tm_sess **spare)
+{
+	struct bcv_tm_sess *s = bcv->session;
+	unsigned int col;
+	int ret, pos;
+
+	ret = check_pair(std, bcv);
+	if (ret)
+		return ret;
+	if (s && (s->std != std || s->mm != BCV_NO_POS))
+		return -EBUSY;
+	if (cmd->bcv_open)
+		return -EBUSY;
+	if (!s && (std->alloc & COLS_ALL) == COLS_ALL)
+		return -ENOSPC;
+	pos = free_position(std);
+	if (pos == BCV_NO_POS)
+		return -EBUSY;
+	if (!s) {
+		if (!*spare)
+			return -ENOMEM;
+		s = *spare;
+		*spare = NULL;
+		col = __ffs(~std->alloc);
+		memset(s, 0, sizeof(*s));
+		s->std = std;
+		s->bcv = bcv;
+		s->id = col;
+		std->sess[col] = s;
+		bcv->session = s;
+		WRITE_ONCE(std->alloc, std->alloc | 1UL << col);
+	}
+	pb_update_all(std, 1UL << s->id, 0);
+	attach(s, pos);
+	bm_fill(std->inv[pos], std->tracks);
+	s->state = BCV_SYNCINPROG;
+	return 0;
+}
+
+int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		 const struct bcv_tm_cmd *cmd)
+{
+	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
+	unsigned int p;
+	u64 i;
+
+	if (!s)
+		return -ENOENT;
+	if (s->state != BCV_SYNCHRONIZED && s->state != BCV_RESTORED)
+		return -EBUSY;
+	/* The BCV must hold every track before it becomes a copy. */
+	if (bm_any(std->inv[s->mm], std->tracks))
+		return -EBUSY;
+
+	/* BFM: stale where the BCV's primary took data while attached. */
+	for (p = 1; p < bcv->nr_legs; p++) {
+		if (!cmd->diff) {
+			bm_fill(bcv->inv[p], bcv->tracks);
+			continue;
+		}
+		for (i = 0; i < bm_longs(std->tracks); i++)
+			bcv->inv[p][i] |= pb_column_word(std, i, s->id);
+	}
+	bm_zero(bcv->inv[0], bcv->tracks);
+	bm_zero(bcv->inv[BCV_M4B], bcv->tracks);
+	pb_update_all(std, 0, 1UL << s->id);
+	detach(s);
+	s->state = BCV_SPLIT;
+	return 0;
+}
+
+int bcv_tm_reestablish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		       const struct bcv_tm_cmd *cmd)
+{
+	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
+	unsigned long *mm, *m4b = bcv->inv[BCV_M4B];
+	u64 i, n = bm_longs(std->tracks);
+	int pos;
+
+	if (!s)
+		return -ENOENT;
+	if (s->state != BCV_SPLIT || cmd->bcv_open)
+		return -EBUSY;
+	pos = free_position(std);
+	if (pos == BCV_NO_POS)
+		return -EBUSY;
+
+	attach(s, pos);
+	mm = std->inv[pos];
+	for (i = 0; i < n; i++) {
+		unsigned long r = pb_column_word(std, i, s->id) | m4b[i];
+
+		if (i == n - 1)
+			r &= bm_tail(std->tracks);
+		mm[i] = r;
+		pb_update_word(std, i, r, 1UL << s->id, 0);
+	}
+	s->state = BCV_SYNCINPROG;
+	return 0;
+}
+
+static bool legs_valid(const struct bcv_tm_vol *v)
+{
+	unsigned int p;
+
+	for (p = 0; p < v->nr_legs; p++)
+		if (bm_any(v->inv[p], v->tracks))
+			return false;
+	return true;
+}
+
+int bcv_tm_restore(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		   const struct bcv_tm_cmd *cmd)
+{
+	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
+	unsigned long *m4b = bcv->inv[BCV_M4B], others, self;
+	unsigned int c, p, targets;
+	u64 i, n = bm_longs(std->tracks);
+	int pos;
+
+	if (!s)
+		return -ENOENT;
+	if (s->state != BCV_SPLIT)
+		return -EBUSY;
+	if (!legs_valid(bcv))
+		return -EBUSY;
+	for (c = 0; c < BCV_SESSIONS; c++)
+		if (std->sess[c] && std->sess[c]->state == BCV_RESTINPROG)
+			return -EBUSY;
+	if ((cmd->std_open && !cmd->force) || cmd->bcv_open)
+		return -EBUSY;
+	pos = free_position(std);
+	if (pos == BCV_NO_POS)
+		return -EBUSY;
+
+	self = 1UL << s->id;
+	others = std->alloc & ~self;
+	targets = data_positions(std);
+	attach(s, pos);
+	if (!cmd->incremental) {
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (targets & (1U << p))
+				bm_fill(std->inv[p], std->tracks);
+		pb_update_all(std, others, self);
+	} else {
+		for (i = 0; i < n; i++) {
+			unsigned long r = pb_column_word(std, i, s->id) | m4b[i];
+
+			if (i == n - 1)
+				r &= bm_tail(std->tracks);
+			for (p = 0; p < BCV_POSITIONS; p++)
+				if (targets & (1U << p))
+					std->inv[p][i] |= r;
+			pb_update_word(std, i, r, others, 0);
+		}
+		pb_update_all(std, 0, self);
+	}
+	bm_zero(std->inv[pos], std->tracks);
+	s->state = BCV_RESTINPROG;
+	bcv_tm_update_states(std);
+	return 0;
+}
+
+int bcv_tm_terminate(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		     struct bcv_tm_sess **freed)
+{
+	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
+
+	if (!s)
+		return -ENOENT;
+	if (s->state != BCV_SPLIT)
+		return -EBUSY;
+	WRITE_ONCE(std->alloc, std->alloc & ~(1UL << s->id));
+	std->sess[s->id] = NULL;
+	bcv->session = NULL;
+	*freed = s;
+	return 0;
+}
+
+/*------------------------------------------------------------------------
+ * Copy engine
+ */
+
+/* Positions the copy engine may write on @v. */
+static unsigned int copy_targets(const struct bcv_tm_vol *v)
+{
+	/* An attached BCV's legs are the STD's business (its MM). */
+	if (!v->is_std && v->session && v->session->mm != BCV_NO_POS)
+		return 0;
+	return data_positions(v);
+}
+
+bool bcv_tm_next_copy(const struct bcv_tm_vol *v, u64 from, u64 max,
+		      struct bcv_tm_copy *c)
+{
+	unsigned int p, d = copy_targets(v);
+	u64 i, t, end, n = bm_longs(v->tracks);
+
+	if (!d || !max)
+		return false;
+	for (i = from / BPL; i < n; i++) {
+		unsigned long w = 0;
+
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (d & (1U << p))
+				w |= v->inv[p][i];
+		if (i == from / BPL)
+			w &= ~0UL << (from % BPL);
+		while (w) {
+			t = i * BPL + __ffs(w);
+			w &= w - 1;
+			c->dst = 0;
+			for (p = 0; p < BCV_POSITIONS; p++)
+				if ((d & (1U << p)) && test_bit(t, v->inv[p]))
+					c->dst |= 1U << p;
+			c->src = first_valid(v, d & ~c->dst, t, t + 1);
+			if (c->src == BCV_NO_POS)
+				continue;	/* no good copy anywhere */
+			/* Extend while destinations and source stay the same. */
+			end = min(v->tracks, t + max);
+			for (p = 0; p < BCV_POSITIONS; p++) {
+				if (!(d & (1U << p)))
+					continue;
+				if (c->dst & (1U << p))
+					end = min(end, (u64)find_next_zero_bit(v->inv[p], end, t));
+				else
+					end = min(end, (u64)find_next_bit(v->inv[p], end, t));
+			}
+			c->start = t;
+			c->len = end - t;
+			return true;
+		}
+	}
+	return false;
+}
+
+void bcv_tm_copy_begin(struct bcv_tm_vol *v, const struct bcv_tm_copy *c)
+{
+	bm_set_atomic(v->copying, c->start, c->start + c->len - 1);
+}
+
+u64 bcv_tm_copy_done(struct bcv_tm_vol *v, const struct bcv_tm_copy *c,
+		     bool ok)
+{
+	u64 t, done = 0;
+	unsigned int p;
+
+	for (t = c->start; t < c->start + c->len; t++) {
+		/* Pairs with bm_clear_atomic() in bcv_tm_write(). */
+		if (!test_and_clear_bit(t, v->copying) || !ok)
+			continue;
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (c->dst & (1U << p))
+				clear_bit(t, v->inv[p]);
+		done++;
+	}
+	return done;
+}
+
+unsigned int bcv_tm_update_states(struct bcv_tm_vol *std)
+{
+	unsigned int c, p, changed = 0;
+
+	for (c = 0; c < BCV_SESSIONS; c++) {
+		struct bcv_tm_sess *s = std->sess[c];
+		enum bcv_state old;
+		bool todo;
+
+		if (!s || s->mm == BCV_NO_POS)
+			continue;
+		old = s->state;
+		if (s->state == BCV_RESTINPROG) {
+			todo = false;
+			for (p = 0; p < BCV_POSITIONS; p++)
+				if ((int)p != s->mm &&
+				    (data_positions(std) & (1U << p)))
+					todo |= bm_any(std->inv[p], std->tracks);
+			if (!todo)
+				s->state = BCV_RESTORED;
+		} else if (bm_any(std->inv[s->mm], std->tracks)) {
+			/* e.g. a later restore or a failed BCV write */
+			s->state = BCV_SYNCINPROG;
+		} else if (s->state == BCV_SYNCINPROG) {
+			s->state = BCV_SYNCHRONIZED;
+		}
+		if (s->state != old)
+			changed |= 1U << c;
+	}
+	return changed;
+}
+
+/*------------------------------------------------------------------------
+ * Counters
+ */
+
+u64 bcv_tm_count_invalid(const struct bcv_tm_vol *v, int pos)
+{
+	if (v->role[pos] == BCV_POS_NONE)
+		return v->tracks;
+	return bm_weight(v->inv[pos], v->tracks);
+}
+
+u64 bcv_tm_count_changed(const struct bcv_tm_vol *std, unsigned int col)
+{
+	u64 j, n = pb_longs(std->tracks), w = 0;
+	unsigned long m = ROW_REP << col;
+
+	for (j = 0; j < n; j++)
+		w += hweight_long(std->pb[j] & m);
+	return w;
+}
+
+u64 bcv_tm_session_todo(const struct bcv_tm_sess *s)
+{
+	const struct bcv_tm_vol *std = s->std;
+	unsigned int p, d;
+	u64 i, w = 0;
+
+	if (s->mm == BCV_NO_POS)
+		return 0;
+	if (s->state != BCV_RESTINPROG)
+		return bcv_tm_count_invalid(std, s->mm);
+	d = data_positions(std) & ~(1U << s->mm);
+	for (i = 0; i < bm_longs(std->tracks); i++) {
+		unsigned long x = 0;
+
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (d & (1U << p))
+				x |= std->inv[p][i];
+		w += hweight_long(x);
+	}
+	return w;
 }

@@ -1,29 +1,58 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * bcv: track geometry and (later) the Track ID and PB tables.
+ * bcv: track geometry, the Track ID and PB tables, and every command's
+ * table transformation (SPEC sections 2 to 5).
  *
- * Pure code: no kernel-only calls, so that bcv_trackmap.c builds both into
- * the module and into the userspace unit tests (tests/unit/).  Nothing here
- * sleeps or takes a lock.
+ * Pure code: no kernel-only calls (see bcv_shim.h), so bcv_trackmap.c
+ * builds into the module and into the userspace unit tests (tests/unit/).
  *
- * A volume is cut into tracks of 2^track_shift bytes (the unit of change
- * tracking and copying); the last track may be partial.  Tracks are grouped
- * into cylinders of BCV_TRACKS_PER_CYL (15) tracks, the unit in which the
- * PB table is organised.
+ * Geometry
+ * --------
+ * A volume is cut into tracks of 2^track_shift bytes, the unit of change
+ * tracking and copying; the last track may be partial.  Tracks are grouped
+ * into cylinders of BCV_TRACKS_PER_CYL (15): PB rows are laid out cylinder
+ * after cylinder, 15 rows each, as in the patent's FIG. 2.
+ *
+ * Track ID table (one per volume): 4 bits per track, one per mirror
+ * position, stored as 4 bitmaps (one per position) so that a command that
+ * touches one position touches only its bitmap:
+ *
+ *	  position:  M1   M2   M3   M4
+ *	  bit:        0    1    2    3      1 = I (invalid), 0 = V (valid)
+ *
+ *	STD: own legs from M1 up; an attached BCV takes a free position (MM).
+ *	BCV: own legs from M1 up (M1 primary, the others BFM); M4 is M4b.
+ *	Unused positions read as I and are never copied to.
+ *
+ * PB table (one per STD): a 16-bit row per track, a column per session,
+ * BITS_PER_LONG / 16 rows to a word (row t in word t / R at bit 16 * (t % R)):
+ *
+ *	   15 14 13 12 11 10  9  8  7  6  5  4  3  2  1  0
+ *	  +--+--+--+--+--+--+--+--+--+--+--+--+--+--+--+--+
+ *	  |s15                 ...                     s0 |   1 = C, 0 = U
+ *	  +--+--+--+--+--+--+--+--+--+--+--+--+--+--+--+--+
+ *
+ * Concurrency
+ * -----------
+ * Per-track operations (bcv_tm_write(), bcv_tm_leg_error(), the copy
+ * engine's bcv_tm_copy_begin()/bcv_tm_copy_done()) never sleep, take no
+ * lock, and may run concurrently on many CPUs: they use atomic bit
+ * operations.  Commands and whole-table operations (bcv_tm_establish() ...
+ * bcv_tm_update_states(), the counters) are plain word-at-a-time passes:
+ * the caller serialises them per STD and holds host writes and copy
+ * completions to the volumes involved while they run.
  */
 #ifndef BCV_TRACKMAP_H
 #define BCV_TRACKMAP_H
 
-#ifdef __KERNEL__
-#include <linux/types.h>
-#else /* userspace unit tests: the kernel's type names */
-#include <stdint.h>
-#include <stdbool.h>
-typedef uint64_t u64;
-typedef uint32_t u32;
-#endif
+#include "bcv_shim.h"
 
 #define BCV_SECTOR_SHIFT	9
+#define BCV_CYL_TRACKS		15	/* = BCV_TRACKS_PER_CYL of the uapi */
+#define BCV_POSITIONS		4	/* M1..M4 */
+#define BCV_M4B			3	/* position index of M4b on a BCV */
+#define BCV_SESSIONS		16	/* PB columns */
+#define BCV_NO_POS		(-1)
 
 /* Number of tracks covering @sectors 512-byte sectors (last one partial). */
 u64 bcv_tracks(u64 sectors, unsigned int track_shift);
@@ -40,5 +69,160 @@ void bcv_track_range(u64 sector, u64 nr_sectors, unsigned int track_shift,
  * [@min_size, BCV_TRACK_SIZE_MAX]), else -1.
  */
 int bcv_track_shift(u32 track_size, u32 min_size);
+
+/* What occupies a mirror position. */
+enum bcv_pos_role {
+	BCV_POS_NONE = 0,	/* unused: reads as I, never copied to */
+	BCV_POS_LEG,		/* an own leg (primary or fixed mirror) */
+	BCV_POS_MM,		/* STD: an attached BCV (moving mirror) */
+	BCV_POS_M4B,		/* BCV: M4b, "written by the BCV's users" */
+};
+
+/* Session states (SPEC section 1); BCV_SPLIT is the only detached one. */
+enum bcv_state {
+	BCV_SYNCINPROG = 1,
+	BCV_SYNCHRONIZED,
+	BCV_SPLIT,
+	BCV_RESTINPROG,
+	BCV_RESTORED,
+};
+
+struct bcv_tm_sess;
+
+/* The tables of one volume. */
+struct bcv_tm_vol {
+	u64 tracks;			/* tracks, the last maybe partial */
+	u64 sectors;			/* capacity in 512-byte sectors */
+	unsigned int track_shift;	/* log2 of the track size in bytes */
+	bool is_std;			/* STD (else BCV) */
+	unsigned int nr_legs;		/* own legs at M1..M(nr_legs) */
+	u8 role[BCV_POSITIONS];		/* enum bcv_pos_role */
+	struct bcv_tm_sess *mm_sess[BCV_POSITIONS]; /* STD: owner of an MM */
+	unsigned long *inv[BCV_POSITIONS]; /* Track ID: bit t = I */
+	unsigned long *copying;		/* copy of t in flight, no write since */
+
+	/* STD only */
+	unsigned long *pb;		/* PB rows, see above */
+	unsigned long alloc;		/* allocated PB columns (bit s) */
+	struct bcv_tm_sess *sess[BCV_SESSIONS]; /* by PB column */
+
+	/* BCV only */
+	struct bcv_tm_sess *session;	/* the session it is in, or NULL */
+};
+
+/* One session (the patent's DDF(n)): the pairing of a STD and a BCV. */
+struct bcv_tm_sess {
+	struct bcv_tm_vol *std;
+	struct bcv_tm_vol *bcv;
+	unsigned int id;		/* PB column, 0..15 */
+	int mm;				/* STD position while attached, or -1 */
+	enum bcv_state state;
+};
+
+/* Options and facts a command's preconditions depend on. */
+struct bcv_tm_cmd {
+	bool diff;		/* SPLIT: differential */
+	bool incremental;	/* RESTORE: incremental */
+	bool force;		/* RESTORE: even though the STD is open */
+	bool std_open;		/* the STD volume has openers */
+	bool bcv_open;		/* the BCV volume has openers */
+};
+
+/* A run of tracks for the copy engine. */
+struct bcv_tm_copy {
+	u64 start;		/* first track */
+	u64 len;		/* number of tracks */
+	int src;		/* position to read from */
+	unsigned int dst;	/* positions to write (bit p) */
+};
+
+/*
+ * Allocate the tables of a volume of @sectors sectors; all own legs valid,
+ * no session.  May sleep; returns 0 or -ENOMEM.
+ */
+int bcv_tm_vol_init(struct bcv_tm_vol *v, u64 sectors, unsigned int track_shift,
+		    bool is_std, unsigned int nr_legs);
+void bcv_tm_vol_free(struct bcv_tm_vol *v);
+
+/* Position p of track t is invalid (unused positions read as invalid). */
+bool bcv_tm_invalid(const struct bcv_tm_vol *v, int pos, u64 t);
+/* The 4-bit Track ID nibble of track t (bit p = position p is I). */
+unsigned int bcv_tm_trackid(const struct bcv_tm_vol *v, u64 t);
+/* PB(t, col) is C. */
+bool bcv_tm_pb_changed(const struct bcv_tm_vol *std, u64 t, unsigned int col);
+
+/*
+ * Host I/O marks (SPEC section 3); never sleep, lock-free, cheap when the
+ * bits are already in place.
+ *
+ * bcv_tm_write(): a write-like bio to [@sector, +@nr_sectors) reached the
+ * positions in @written.  On a STD every allocated PB column becomes C; on a
+ * BCV M4b becomes I.  Tracks the write covers entirely become V at the
+ * positions in @written; an in-flight copy of any touched track will not
+ * mark it V (it is copied again).
+ */
+void bcv_tm_write(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
+		  unsigned int written);
+/* A write to position @pos failed: the tracks touched become I there. */
+void bcv_tm_leg_error(struct bcv_tm_vol *v, int pos, u64 sector,
+		      u64 nr_sectors);
+/* A position valid for every track of the range, legs first, or -1. */
+int bcv_tm_read_pos(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors);
+
+/*
+ * Commands (SPEC section 4).  Each checks every precondition first and
+ * returns a negative errno with no table changed, or 0.  Caller serialises
+ * per STD and holds host writes and copies (see Concurrency).
+ *
+ * bcv_tm_establish() uses *@spare for a new session and then sets *@spare
+ * to NULL; bcv_tm_terminate() returns the freed session in *@freed.
+ */
+int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		     const struct bcv_tm_cmd *cmd, struct bcv_tm_sess **spare);
+int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		 const struct bcv_tm_cmd *cmd);
+int bcv_tm_reestablish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		       const struct bcv_tm_cmd *cmd);
+int bcv_tm_restore(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		   const struct bcv_tm_cmd *cmd);
+int bcv_tm_terminate(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		     struct bcv_tm_sess **freed);
+
+/* The session between @std and @bcv, or NULL. */
+struct bcv_tm_sess *bcv_tm_session(const struct bcv_tm_vol *std,
+				   const struct bcv_tm_vol *bcv);
+
+/*
+ * Copy engine (SPEC section 5).
+ *
+ * bcv_tm_next_copy(): the first run of at most @max tracks at or after
+ * @from that has the same non-empty set of invalid destination positions
+ * and one source position valid for all of it.  Destinations are the
+ * volume's own legs and (STD) attached MMs; on a BCV only while it is split
+ * (its fixed mirrors are synced from its primary).  Returns false if no
+ * track at or after @from needs a copy.  Never sleeps.
+ */
+bool bcv_tm_next_copy(const struct bcv_tm_vol *v, u64 from, u64 max,
+		      struct bcv_tm_copy *c);
+/* The run is being copied from now on. */
+void bcv_tm_copy_begin(struct bcv_tm_vol *v, const struct bcv_tm_copy *c);
+/*
+ * The copy ended.  If @ok, tracks no host write touched since
+ * bcv_tm_copy_begin() become V at c->dst; returns how many.  A failed
+ * copy marks nothing.
+ */
+u64 bcv_tm_copy_done(struct bcv_tm_vol *v, const struct bcv_tm_copy *c,
+		     bool ok);
+/*
+ * Move sessions whose copy finished to synchronized / restored.  Returns
+ * the PB columns whose state changed (bit s).  Whole-table pass.
+ */
+unsigned int bcv_tm_update_states(struct bcv_tm_vol *std);
+
+/* Counts for query: whole-table passes. */
+u64 bcv_tm_count_invalid(const struct bcv_tm_vol *v, int pos);
+u64 bcv_tm_count_changed(const struct bcv_tm_vol *std, unsigned int col);
+/* Tracks a session still has to copy (MM I, or for a restore, STD I). */
+u64 bcv_tm_session_todo(const struct bcv_tm_sess *s);
 
 #endif /* BCV_TRACKMAP_H */

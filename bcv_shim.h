@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bcv: what bcv_trackmap.c needs from its environment.
+ *
+ * In the module these are the kernel's own bitmap, bit and allocation
+ * helpers.  In the userspace unit tests and benchmarks they are small C11
+ * implementations with the same names and semantics (atomic bit operations
+ * are GCC __atomic builtins with the kernel's ordering: relaxed for
+ * set_bit/clear_bit, full for test_and_*), so bcv_trackmap.c is compiled
+ * unchanged in both.
+ */
+#ifndef BCV_SHIM_H
+#define BCV_SHIM_H
+
+#ifdef __KERNEL__
+
+#include <linux/types.h>
+#include <linux/bitmap.h>
+#include <linux/bitops.h>
+#include <linux/build_bug.h>
+#include <linux/errno.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+/* May sleep. */
+static inline unsigned long *bcv_bitmap_alloc(u64 nbits)
+{
+	return kvcalloc(BITS_TO_LONGS(nbits) ?: 1, sizeof(unsigned long),
+			GFP_KERNEL);
+}
+
+static inline void bcv_bitmap_free(unsigned long *map)
+{
+	kvfree(map);
+}
+
+/* Atomically OR @bits into *@word. */
+static inline void bcv_atomic_or(unsigned long *word, unsigned long bits)
+{
+	set_mask_bits(word, 0UL, bits);
+}
+
+/* Atomically clear @bits in *@word. */
+static inline void bcv_atomic_andnot(unsigned long *word, unsigned long bits)
+{
+	set_mask_bits(word, bits, 0UL);
+}
+
+#else /* userspace */
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint64_t u64;
+typedef uint32_t u32;
+typedef uint16_t u16;
+typedef uint8_t u8;
+
+#define BITS_PER_LONG		((int)(sizeof(long) * CHAR_BIT))
+#define BITS_TO_LONGS(n)	(((n) + BITS_PER_LONG - 1) / BITS_PER_LONG)
+#define BIT_WORD(nr)		((nr) / BITS_PER_LONG)
+#define BIT_MASK(nr)		(1UL << ((nr) % BITS_PER_LONG))
+#define BITMAP_LAST_WORD_MASK(nbits) (~0UL >> (-(nbits) & (BITS_PER_LONG - 1)))
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define min(a, b)		((a) < (b) ? (a) : (b))
+#define max(a, b)		((a) > (b) ? (a) : (b))
+#define hweight_long(w)		((unsigned int)__builtin_popcountl(w))
+#define __ffs(w)		((unsigned long)__builtin_ctzl(w))
+
+static inline unsigned long *bcv_bitmap_alloc(u64 nbits)
+{
+	return calloc(BITS_TO_LONGS(nbits) ?: 1, sizeof(unsigned long));
+}
+
+static inline void bcv_bitmap_free(unsigned long *map)
+{
+	free(map);
+}
+
+static inline void bcv_atomic_or(unsigned long *word, unsigned long bits)
+{
+	__atomic_fetch_or(word, bits, __ATOMIC_RELAXED);
+}
+
+static inline void bcv_atomic_andnot(unsigned long *word, unsigned long bits)
+{
+	__atomic_fetch_and(word, ~bits, __ATOMIC_RELAXED);
+}
+
+static inline void set_bit(u64 nr, unsigned long *map)
+{
+	__atomic_fetch_or(&map[BIT_WORD(nr)], BIT_MASK(nr), __ATOMIC_RELAXED);
+}
+
+static inline void clear_bit(u64 nr, unsigned long *map)
+{
+	__atomic_fetch_and(&map[BIT_WORD(nr)], ~BIT_MASK(nr), __ATOMIC_RELAXED);
+}
+
+static inline bool test_bit(u64 nr, const unsigned long *map)
+{
+	return (READ_ONCE(map[BIT_WORD(nr)]) >> (nr % BITS_PER_LONG)) & 1;
+}
+
+static inline bool test_and_clear_bit(u64 nr, unsigned long *map)
+{
+	unsigned long m = BIT_MASK(nr);
+
+	return __atomic_fetch_and(&map[BIT_WORD(nr)], ~m, __ATOMIC_SEQ_CST) & m;
+}
+
+/* Next set (or, with @invert, clear) bit at or after @start, or @size. */
+static inline u64 bcv_find_next(const unsigned long *map, u64 size, u64 start,
+				unsigned long invert)
+{
+	unsigned long w;
+	u64 i;
+
+	if (start >= size)
+		return size;
+	i = BIT_WORD(start);
+	w = (map[i] ^ invert) & (~0UL << (start % BITS_PER_LONG));
+	while (!w) {
+		if (++i >= BITS_TO_LONGS(size))
+			return size;
+		w = map[i] ^ invert;
+	}
+	return min(i * BITS_PER_LONG + __ffs(w), size);
+}
+
+static inline u64 find_next_bit(const unsigned long *map, u64 size, u64 start)
+{
+	return bcv_find_next(map, size, start, 0UL);
+}
+
+static inline u64 find_next_zero_bit(const unsigned long *map, u64 size,
+				     u64 start)
+{
+	return bcv_find_next(map, size, start, ~0UL);
+}
+
+#endif /* __KERNEL__ */
+
+#endif /* BCV_SHIM_H */

@@ -8,6 +8,8 @@
 #   make W=1 / C=2       extra warnings / sparse, passed to kbuild
 #   make install         install module (depmod), bcvctl and the udev rule
 #   make check           unit tests + VM suite on the 6.1 and 6.12 kernels
+#   make check-debug     VM suite on a KASAN + lockdep + kmemleak kernel
+#   make bench           benchmarks (timings; never pass/fail)
 #   make demo            boot a guest and walk through bcvctl
 #
 # Each kernel gets its own object directory, build/$(KVER)/, holding
@@ -17,7 +19,13 @@
 TOP := $(CURDIR)
 KVER ?= 6.1
 override KVER := $(shell $(TOP)/tests/vm/kver $(KVER) 2>/dev/null || echo $(KVER))
+ifeq ($(KVER),debug)
+# The KASAN + lockdep + kmemleak kernel (tests/vm/build-debug-kernel builds
+# it once from linux-source-6.12 and caches it; later calls are instant).
+KDIR ?= $(shell $(TOP)/tests/vm/build-debug-kernel)/build
+else
 KDIR ?= /lib/modules/$(KVER)/build
+endif
 OUT := $(TOP)/build/$(KVER)
 
 KSRC := Kbuild bcv_core.c bcv_core.h bcv_ioctl.c bcv_sysfs.c bcv_trackmap.c \
@@ -29,13 +37,13 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wshadow -Wformat=2 -I$(TOP)/include
 TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test
 
-.PHONY: all module tools install check unit vmcheck demo clean deps help \
-	checkpatch sparse
+.PHONY: all module tools install check check-debug unit vmcheck demo clean \
+	deps help checkpatch sparse bench bench-trackmap
 
 all: module tools
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(TOP)/tests/install-deps
@@ -97,6 +105,20 @@ check: deps
 	@$(MAKE) --no-print-directory -s module KVER=6.1
 	@$(MAKE) --no-print-directory -s module KVER=6.12
 	@$(TOP)/tests/check --unit --kernel 6.1 --kernel 6.12
+
+check-debug: deps
+	@$(MAKE) --no-print-directory tools
+	@$(MAKE) --no-print-directory -s module KVER=debug
+	@$(TOP)/tests/check --kernel debug
+
+# Timings only: nothing here passes or fails on a number.
+bench: bench-trackmap
+
+bench-trackmap:
+	@mkdir -p build
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -mpopcnt -I$(TOP)/include -pthread \
+		tests/unit/bench_trackmap.c bcv_trackmap.c -o build/bench_trackmap
+	build/bench_trackmap
 
 demo: deps
 	@$(MAKE) --no-print-directory -s tools module

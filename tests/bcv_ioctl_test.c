@@ -1,0 +1,1457 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bcv_ioctl_test - the /dev/bcvctl ioctl contract, case by case.
+ *
+ *   bcv_ioctl_test DEV1 DEV2 DEV3
+ *
+ * Runs inside a throw-away test guest as root, with bcv.ko loaded, on three
+ * unused scratch block devices (DEV3 gets an ext4 file system).  Output is
+ * TAP; the exit status is 0 iff every case passed (or was skipped).
+ *
+ * The harness is a small imitation of the kselftest one: each TEST() is one
+ * TAP line; EXPECT_*() records a failure and goes on, ASSERT_*() records it
+ * and ends the case.  Around every case that is not declared MUTATES the
+ * harness checks that nothing changed: the names listed by BCV_IOC_LIST and
+ * the /sys/block/bcv* entries are the same before and after.  A volume that
+ * a failed case created by mistake is removed again, so that one kernel bug
+ * does not cascade into the following cases.
+ *
+ * Cases run in the order of the table at the bottom: first with no volume,
+ * then with "bcvt_std" on DEV1, then also with "bcvt_bcv" on DEV2; the last
+ * cases remove both and check that the guest is as clean as it was.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <linux/capability.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uapi/linux/bcv.h>
+
+#ifndef BLKGETSIZE64
+#define BLKGETSIZE64 _IOR(0x12, 114, size_t)
+#endif
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define CAP_SYS_ADMIN_BIT	21
+#define ABI_SIZE_MAX	4096	/* the kernel refuses a larger @size */
+
+#define STD_NAME	"bcvt_std"
+#define BCV_NAME	"bcvt_bcv"
+#define NEW_NAME	"bcvt_new"
+#define BCV_TRACK	131072U	/* track size of BCV_NAME */
+
+/*------------------------------------------------------------------------*/
+/* The harness                                                            */
+/*------------------------------------------------------------------------*/
+
+#define MUTATES		(1U << 0)	/* the case changes the volume set */
+
+struct test {
+	const char *name;
+	void (*fn)(void);
+	unsigned int flags;
+};
+
+static struct {
+	bool failed;
+	bool skipped;
+	char why[256];		/* first failure or skip reason, for TAP */
+} cur;
+
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+}
+
+static void fail(int line, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void fail(int line, const char *fmt, ...)
+{
+	char buf[sizeof(cur.why) - 16];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	printf("#   line %d: %s\n", line, buf);
+	if (!cur.failed)
+		snprintf(cur.why, sizeof(cur.why), "%s", buf);
+	cur.failed = true;
+}
+
+static void skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cur.why, sizeof(cur.why), fmt, ap);
+	va_end(ap);
+	cur.skipped = true;
+}
+
+static const char *errname(int e)
+{
+	static char buf[16];
+
+	switch (e) {
+	case 0:		return "0 (success)";
+	case EPERM:	return "EPERM";
+	case ENOENT:	return "ENOENT";
+	case EIO:	return "EIO";
+	case ENXIO:	return "ENXIO";
+	case E2BIG:	return "E2BIG";
+	case EBADF:	return "EBADF";
+	case ENOMEM:	return "ENOMEM";
+	case EACCES:	return "EACCES";
+	case EFAULT:	return "EFAULT";
+	case ENOTBLK:	return "ENOTBLK";
+	case EBUSY:	return "EBUSY";
+	case EEXIST:	return "EEXIST";
+	case ENODEV:	return "ENODEV";
+	case ENOTDIR:	return "ENOTDIR";
+	case EINVAL:	return "EINVAL";
+	case ENOTTY:	return "ENOTTY";
+	case ENOSPC:	return "ENOSPC";
+	case ERANGE:	return "ERANGE";
+	case ENAMETOOLONG: return "ENAMETOOLONG";
+	case ENOSYS:	return "ENOSYS";
+	case EOVERFLOW:	return "EOVERFLOW";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EMSGSIZE:	return "EMSGSIZE";
+	}
+	snprintf(buf, sizeof(buf), "%d", e);
+	return buf;
+}
+
+/* want == 0: the call must succeed; else it must fail with errno @want. */
+static bool check_errno(int line, const char *what, int want, long ret,
+			int err)
+{
+	int got = ret < 0 ? err : 0;
+
+	if (got == want)
+		return true;
+	if (want)
+		fail(line, "got errno %s, want %s: %s", errname(got),
+		     errname(want), what);
+	else
+		fail(line, "got errno %s, want success: %s", errname(got),
+		     what);
+	return false;
+}
+
+#define EXPECT_ERRNO(want, expr) do {					\
+	long r_;							\
+	errno = 0;							\
+	r_ = (long)(expr);						\
+	check_errno(__LINE__, #expr, (want), r_, errno);		\
+} while (0)
+
+#define ASSERT_ERRNO(want, expr) do {					\
+	long r_;							\
+	errno = 0;							\
+	r_ = (long)(expr);						\
+	if (!check_errno(__LINE__, #expr, (want), r_, errno))		\
+		return;							\
+} while (0)
+
+#define EXPECT_OK(expr)	EXPECT_ERRNO(0, expr)
+#define ASSERT_OK(expr)	ASSERT_ERRNO(0, expr)
+
+#define EXPECT_EQ(want, got) do {					\
+	unsigned long long w_ = (unsigned long long)(want);		\
+	unsigned long long g_ = (unsigned long long)(got);		\
+	if (w_ != g_)							\
+		fail(__LINE__, "%s == %llu, want %s == %llu", #got,	\
+		     g_, #want, w_);					\
+} while (0)
+
+#define ASSERT_EQ(want, got) do {					\
+	unsigned long long w_ = (unsigned long long)(want);		\
+	unsigned long long g_ = (unsigned long long)(got);		\
+	if (w_ != g_) {							\
+		fail(__LINE__, "%s == %llu, want %s == %llu", #got,	\
+		     g_, #want, w_);					\
+		return;							\
+	}								\
+} while (0)
+
+#define EXPECT_TRUE(cond) do {						\
+	if (!(cond))							\
+		fail(__LINE__, "not true: %s", #cond);			\
+} while (0)
+
+#define ASSERT_TRUE(cond) do {						\
+	if (!(cond)) {							\
+		fail(__LINE__, "not true: %s", #cond);			\
+		return;							\
+	}								\
+} while (0)
+
+#define EXPECT_STREQ(want, got) do {					\
+	if (strcmp((want), (got)))					\
+		fail(__LINE__, "%s is \"%s\", want \"%s\"", #got,	\
+		     (got), (want));					\
+} while (0)
+
+#define TEST(name)	static void test_##name(void)
+
+/*------------------------------------------------------------------------*/
+/* Fixture                                                                */
+/*------------------------------------------------------------------------*/
+
+static const char *dev[3];	/* the scratch devices from argv */
+static int ctl = -1;		/* /dev/bcvctl */
+static unsigned int count0;	/* volumes that existed before we started */
+static int std_index = -1;	/* N of /dev/bcvN of STD_NAME */
+static int bcv_index = -1;	/* N of /dev/bcvN of BCV_NAME */
+static char mnt_dir[64];	/* where DEV3 is mounted, if it is */
+static char reg_file[64];	/* a regular file, for ENOTBLK */
+
+static int sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	return nanosleep(&ts, NULL);
+}
+
+static void create_init(struct bcv_create *c, unsigned int role,
+			const char *name, const char *path)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->role = role;
+	c->nr_legs = 1;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->legs[0], sizeof(c->legs[0]), "%s", path);
+}
+
+static void remove_init(struct bcv_remove *r, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	r->size = sizeof(*r);
+	snprintf(r->name, sizeof(r->name), "%s", name);
+}
+
+static void list_init(struct bcv_list *l, void *vols, unsigned int cap)
+{
+	memset(l, 0, sizeof(*l));
+	l->size = sizeof(*l);
+	l->info_size = sizeof(struct bcv_vol_info);
+	l->capacity = cap;
+	l->vols = (uintptr_t)vols;
+}
+
+/* Remove a volume, retrying for 2 s while udev may hold it open. */
+static int remove_volume(const char *name)
+{
+	struct bcv_remove r;
+	int i, ret = -1;
+
+	for (i = 0; i < 100; i++) {
+		remove_init(&r, name);
+		ret = ioctl(ctl, BCV_IOC_REMOVE, &r);
+		if (ret == 0 || errno != EBUSY)
+			break;
+		sleep_ms(20);
+	}
+	return ret;
+}
+
+#define MAX_VOLS 64
+
+/* All volumes into @v (MAX_VOLS entries); returns the count or -1. */
+static int list_volumes(struct bcv_vol_info *v)
+{
+	struct bcv_list l;
+
+	list_init(&l, v, MAX_VOLS);
+	if (ioctl(ctl, BCV_IOC_LIST, &l))
+		return -1;
+	return l.count < MAX_VOLS ? (int)l.count : MAX_VOLS;
+}
+
+static bool find_volume(const char *name, struct bcv_vol_info *out)
+{
+	struct bcv_vol_info v[MAX_VOLS];
+	int i, n = list_volumes(v);
+
+	for (i = 0; i < n; i++) {
+		if (!strncmp(v[i].name, name, sizeof(v[i].name))) {
+			if (out)
+				*out = v[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* What must not change across a refused command. */
+struct snapshot {
+	int count;				/* BCV_IOC_LIST count */
+	char names[MAX_VOLS][BCV_NAME_LEN];	/* ... and names */
+	int nsys;
+	char sys[MAX_VOLS][64];			/* /sys/block/bcv* */
+};
+
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void take_snapshot(struct snapshot *s)
+{
+	struct bcv_vol_info v[MAX_VOLS];
+	struct dirent *de;
+	DIR *d;
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->count = list_volumes(v);
+	for (i = 0; i < s->count; i++)
+		snprintf(s->names[i], BCV_NAME_LEN, "%.*s",
+			 BCV_NAME_LEN - 1, v[i].name);
+	qsort(s->names, s->count > 0 ? s->count : 0, BCV_NAME_LEN, cmpstr);
+	d = opendir("/sys/block");
+	while (d && (de = readdir(d)) && s->nsys < MAX_VOLS)
+		if (!strncmp(de->d_name, BCV_DISK_PREFIX, 3))
+			snprintf(s->sys[s->nsys++], 64, "%.63s", de->d_name);
+	if (d)
+		closedir(d);
+	qsort(s->sys, s->nsys, 64, cmpstr);
+}
+
+static bool has_name(const struct snapshot *s, const char *name)
+{
+	int i;
+
+	for (i = 0; i < s->count; i++)
+		if (!strcmp(s->names[i], name))
+			return true;
+	return false;
+}
+
+/* Compare, report, and undo volumes that appeared by mistake. */
+static void check_unchanged(const struct snapshot *a, const struct snapshot *b)
+{
+	int i;
+
+	if (a->count != b->count)
+		fail(0, "BCV_IOC_LIST count changed from %d to %d",
+		     a->count, b->count);
+	for (i = 0; i < a->count; i++)
+		if (!has_name(b, a->names[i]))
+			fail(0, "volume %s disappeared", a->names[i]);
+	for (i = 0; i < b->count; i++) {
+		if (has_name(a, b->names[i]))
+			continue;
+		fail(0, "volume %s appeared", b->names[i]);
+		if (remove_volume(b->names[i]))
+			diag("cannot remove %s again: %s", b->names[i],
+			     strerror(errno));
+	}
+	if (a->nsys != b->nsys ||
+	    memcmp(a->sys, b->sys, sizeof(a->sys[0]) * a->nsys))
+		fail(0, "/sys/block/bcv* changed (%d entries before, %d after)",
+		     a->nsys, b->nsys);
+}
+
+static uint64_t dev_bytes(const char *path)
+{
+	uint64_t bytes = 0;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, BLKGETSIZE64, &bytes))
+		bytes = 0;
+	close(fd);
+	return bytes;
+}
+
+/* Wait up to 5 s for a device node. */
+static bool wait_path(const char *path)
+{
+	int i;
+
+	for (i = 0; i < 250; i++) {
+		if (access(path, F_OK) == 0)
+			return true;
+		sleep_ms(20);
+	}
+	return false;
+}
+
+static int do_create(struct bcv_create *c)
+{
+	return ioctl(ctl, BCV_IOC_CREATE, c);
+}
+
+/* Create and return 0 or the errno, with a standard, otherwise valid input. */
+#define CREATE_EXPECT(want, c) EXPECT_ERRNO(want, do_create(c))
+
+/*------------------------------------------------------------------------*/
+/* BCV_IOC_VERSION                                                        */
+/*------------------------------------------------------------------------*/
+
+TEST(version)
+{
+	struct bcv_version v = { .size = sizeof(v) };
+
+	ASSERT_OK(ioctl(ctl, BCV_IOC_VERSION, &v));
+	EXPECT_EQ(sizeof(v), v.size);
+	EXPECT_EQ(BCV_VERSION_MAJOR, v.major);
+	EXPECT_EQ(BCV_VERSION_MINOR, v.minor);
+	EXPECT_EQ(BCV_VERSION_PATCH, v.patch);
+	EXPECT_TRUE(v.features & BCV_FEAT_VOLUMES);
+	diag("module speaks %u.%u.%u, features 0x%llx", v.major, v.minor,
+	     v.patch, (unsigned long long)v.features);
+}
+
+TEST(version_bigger_size_zero_tail)
+{
+	unsigned char buf[sizeof(struct bcv_version) + 64];
+	struct bcv_version *v = (void *)buf;
+	size_t i;
+
+	memset(buf, 0, sizeof(buf));
+	v->size = sizeof(buf);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_VERSION, buf));
+	EXPECT_EQ(BCV_VERSION_MAJOR, v->major);
+	EXPECT_EQ(BCV_VERSION_MINOR, v->minor);
+	EXPECT_TRUE(v->features & BCV_FEAT_VOLUMES);
+	for (i = sizeof(*v); i < sizeof(buf); i++)
+		if (buf[i]) {
+			fail(__LINE__, "kernel wrote byte %zu past its struct",
+			     i);
+			break;
+		}
+}
+
+TEST(list_bigger_size_zero_tail)
+{
+	unsigned char buf[sizeof(struct bcv_list) + 64];
+	struct bcv_list *l = (void *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	l->size = sizeof(buf);
+	l->info_size = sizeof(struct bcv_vol_info);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_LIST, buf));
+	EXPECT_EQ(count0, l->count);
+}
+
+/*------------------------------------------------------------------------*/
+/* @size, reserved fields, flags: one set of cases per struct             */
+/*------------------------------------------------------------------------*/
+
+struct abi_struct {
+	const char *name;
+	unsigned long req;
+	size_t size;
+	void (*fill)(void *buf);	/* an otherwise valid argument */
+	size_t reserved_off;		/* offset of reserved[] */
+	size_t reserved_len;
+};
+
+static void fill_version(void *buf)
+{
+	struct bcv_version *v = buf;
+
+	memset(v, 0, sizeof(*v));
+	v->size = sizeof(*v);
+}
+
+/* A create that would succeed: DEV2 is free while these cases run. */
+static void fill_create(void *buf)
+{
+	create_init(buf, BCV_ROLE_STD, NEW_NAME, dev[1]);
+}
+
+/* A remove that would succeed: STD_NAME exists and is not open. */
+static void fill_remove(void *buf)
+{
+	remove_init(buf, STD_NAME);
+}
+
+static void fill_list(void *buf)
+{
+	list_init(buf, NULL, 0);
+}
+
+static const struct abi_struct abi_version = {
+	"version", BCV_IOC_VERSION, sizeof(struct bcv_version), fill_version,
+	offsetof(struct bcv_version, reserved),
+	sizeof(((struct bcv_version *)0)->reserved),
+};
+static const struct abi_struct abi_create = {
+	"create", BCV_IOC_CREATE, sizeof(struct bcv_create), fill_create,
+	offsetof(struct bcv_create, reserved),
+	sizeof(((struct bcv_create *)0)->reserved),
+};
+static const struct abi_struct abi_remove = {
+	"remove", BCV_IOC_REMOVE, sizeof(struct bcv_remove), fill_remove,
+	offsetof(struct bcv_remove, reserved),
+	sizeof(((struct bcv_remove *)0)->reserved),
+};
+static const struct abi_struct abi_list = {
+	"list", BCV_IOC_LIST, sizeof(struct bcv_list), fill_list,
+	offsetof(struct bcv_list, reserved),
+	sizeof(((struct bcv_list *)0)->reserved),
+};
+
+static unsigned char abibuf[65536 + 64];
+
+/* ioctl with the struct in abibuf, @size set to @size. */
+static int abi_call(const struct abi_struct *a, uint32_t size)
+{
+	memcpy(abibuf, &size, sizeof(size));
+	return ioctl(ctl, a->req, abibuf);
+}
+
+static void abi_size_small(const struct abi_struct *a)
+{
+	memset(abibuf, 0, sizeof(abibuf));
+	a->fill(abibuf);
+	EXPECT_ERRNO(EINVAL, abi_call(a, 0));
+	a->fill(abibuf);
+	EXPECT_ERRNO(EINVAL, abi_call(a, 4));
+	a->fill(abibuf);
+	EXPECT_ERRNO(EINVAL, abi_call(a, a->size - 8));
+	a->fill(abibuf);
+	EXPECT_ERRNO(EINVAL, abi_call(a, a->size - 1));
+}
+
+static void abi_tail_nonzero(const struct abi_struct *a)
+{
+	memset(abibuf, 0, sizeof(abibuf));
+	a->fill(abibuf);
+	abibuf[a->size] = 1;	/* first byte past the struct */
+	EXPECT_ERRNO(E2BIG, abi_call(a, a->size + 64));
+
+	memset(abibuf, 0, sizeof(abibuf));
+	a->fill(abibuf);
+	abibuf[a->size + 63] = 0x80;	/* last byte of the bigger struct */
+	EXPECT_ERRNO(E2BIG, abi_call(a, a->size + 64));
+}
+
+static void abi_size_huge(const struct abi_struct *a)
+{
+	memset(abibuf, 0, sizeof(abibuf));
+	a->fill(abibuf);
+	EXPECT_ERRNO(E2BIG, abi_call(a, ABI_SIZE_MAX + 1));
+	a->fill(abibuf);
+	EXPECT_ERRNO(E2BIG, abi_call(a, 65536));
+	a->fill(abibuf);
+	EXPECT_ERRNO(E2BIG, abi_call(a, UINT32_MAX));
+}
+
+static void abi_reserved(const struct abi_struct *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->reserved_len; i += 7) {
+		memset(abibuf, 0, sizeof(abibuf));
+		a->fill(abibuf);
+		abibuf[a->reserved_off + i] = 1;
+		EXPECT_ERRNO(EINVAL, abi_call(a, a->size));
+	}
+	memset(abibuf, 0, sizeof(abibuf));
+	a->fill(abibuf);
+	abibuf[a->reserved_off + a->reserved_len - 1] = 0xff;
+	EXPECT_ERRNO(EINVAL, abi_call(a, a->size));
+}
+
+#define ABI_TESTS(s)							\
+TEST(s##_size_too_small) { abi_size_small(&abi_##s); }			\
+TEST(s##_size_bigger_nonzero_tail) { abi_tail_nonzero(&abi_##s); }	\
+TEST(s##_size_above_4096) { abi_size_huge(&abi_##s); }			\
+TEST(s##_reserved_nonzero) { abi_reserved(&abi_##s); }
+
+ABI_TESTS(version)
+ABI_TESTS(create)
+ABI_TESTS(remove)
+ABI_TESTS(list)
+
+TEST(create_flags_nonzero)
+{
+	struct bcv_create c;
+
+	fill_create(&c);
+	c.flags = 1;
+	CREATE_EXPECT(EINVAL, &c);
+	fill_create(&c);
+	c.flags = 1U << 31;
+	CREATE_EXPECT(EINVAL, &c);
+}
+
+TEST(remove_flags_undefined)
+{
+	struct bcv_remove r;
+	unsigned int bit;
+
+	for (bit = 1; bit < 32; bit++) {
+		if ((1U << bit) & BCV_REMOVE_FORCE)
+			continue;
+		fill_remove(&r);
+		r.flags = 1U << bit;
+		EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_REMOVE, &r));
+	}
+}
+
+/*------------------------------------------------------------------------*/
+/* Unknown commands and bad pointers                                      */
+/*------------------------------------------------------------------------*/
+
+TEST(unknown_ioctl_number)
+{
+	struct bcv_version v = { .size = sizeof(v) };
+
+	EXPECT_ERRNO(ENOTTY,
+		ioctl(ctl, _IOWR(BCV_IOCTL_TYPE, 0x7f, struct bcv_version), &v));
+	EXPECT_ERRNO(ENOTTY,
+		ioctl(ctl, _IOWR(BCV_IOCTL_TYPE, 0x04, struct bcv_version), &v));
+	EXPECT_ERRNO(ENOTTY,
+		ioctl(ctl, _IOWR(BCV_IOCTL_TYPE, 0xff, struct bcv_version), &v));
+}
+
+TEST(wrong_ioctl_type)
+{
+	struct bcv_version v = { .size = sizeof(v) };
+
+	EXPECT_ERRNO(ENOTTY,
+		ioctl(ctl, _IOWR(BCV_IOCTL_TYPE + 1, 0x00, struct bcv_version), &v));
+	EXPECT_ERRNO(ENOTTY,
+		ioctl(ctl, _IOWR(0x12, 0x00, struct bcv_version), &v));
+}
+
+TEST(known_number_wrong_size)
+{
+	unsigned char buf[4096] = { 0 };
+	struct bcv_create c;
+
+	fill_create(&c);
+	memcpy(buf, &c, sizeof(c));
+	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
+					     BCV_IOCTL_TYPE, 0x01, 8), buf));
+	fill_version(buf);
+	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
+					     BCV_IOCTL_TYPE, 0x00, 8), buf));
+	fill_list(buf);
+	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
+					     BCV_IOCTL_TYPE, 0x03,
+					     sizeof(struct bcv_list) + 8), buf));
+}
+
+static const unsigned long all_reqs[] = {
+	BCV_IOC_VERSION, BCV_IOC_CREATE, BCV_IOC_REMOVE, BCV_IOC_LIST,
+};
+
+TEST(null_pointer)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(all_reqs); i++)
+		EXPECT_ERRNO(EFAULT, ioctl(ctl, all_reqs[i], NULL));
+}
+
+TEST(bad_pointer)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *p;
+	size_t i;
+
+	p = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	ASSERT_OK(mprotect(p + pg, pg, PROT_NONE));
+
+	/* Entirely unmapped or inaccessible. */
+	for (i = 0; i < ARRAY_SIZE(all_reqs); i++) {
+		EXPECT_ERRNO(EFAULT, ioctl(ctl, all_reqs[i], p + pg));
+		EXPECT_ERRNO(EFAULT, ioctl(ctl, all_reqs[i], (void *)8));
+		EXPECT_ERRNO(EFAULT, ioctl(ctl, all_reqs[i],
+					   (void *)0xffff800000000000UL));
+	}
+
+	/* @size readable, the rest of the struct not. */
+	for (i = 0; i < ARRAY_SIZE(all_reqs); i++) {
+		uint32_t *sz = (uint32_t *)(p + pg - 8);
+
+		sz[0] = (uint32_t)_IOC_SIZE(all_reqs[i]);
+		sz[1] = 0;
+		EXPECT_ERRNO(EFAULT, ioctl(ctl, all_reqs[i], sz));
+	}
+
+	/* Read-only: VERSION and LIST write their answer back. */
+	fill_version(p);
+	ASSERT_OK(mprotect(p, pg, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_VERSION, p));
+	ASSERT_OK(mprotect(p, pg, PROT_READ | PROT_WRITE));
+	fill_list(p);
+	ASSERT_OK(mprotect(p, pg, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_LIST, p));
+	munmap(p, 2 * pg);
+}
+
+/*------------------------------------------------------------------------*/
+/* BCV_IOC_CREATE: refused inputs (no volume exists yet)                  */
+/*------------------------------------------------------------------------*/
+
+TEST(create_bad_role)
+{
+	static const uint32_t roles[] = { 0, 3, 4, 0xff, UINT32_MAX };
+	struct bcv_create c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(roles); i++) {
+		fill_create(&c);
+		c.role = roles[i];
+		CREATE_EXPECT(EINVAL, &c);
+	}
+}
+
+TEST(create_bad_nr_legs)
+{
+	static const uint32_t n[] = { 0, BCV_MAX_LEGS + 1, 0x80000000U };
+	struct bcv_create c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(n); i++) {
+		fill_create(&c);
+		c.nr_legs = n[i];
+		CREATE_EXPECT(EINVAL, &c);
+	}
+}
+
+TEST(create_mirror_legs_not_supported)
+{
+	struct bcv_create c;
+
+	fill_create(&c);
+	c.nr_legs = 2;
+	snprintf(c.legs[1], sizeof(c.legs[1]), "%s", dev[2]);
+	CREATE_EXPECT(EOPNOTSUPP, &c);
+
+	fill_create(&c);
+	c.nr_legs = 3;
+	snprintf(c.legs[1], sizeof(c.legs[1]), "%s", dev[2]);
+	snprintf(c.legs[2], sizeof(c.legs[2]), "%s", dev[0]);
+	CREATE_EXPECT(EOPNOTSUPP, &c);
+}
+
+TEST(create_unused_legs_nonzero)
+{
+	struct bcv_create c;
+
+	fill_create(&c);
+	snprintf(c.legs[1], sizeof(c.legs[1]), "%s", dev[2]);
+	CREATE_EXPECT(EINVAL, &c);
+
+	fill_create(&c);
+	c.legs[1][BCV_PATH_LEN - 1] = 1;
+	CREATE_EXPECT(EINVAL, &c);
+
+	fill_create(&c);
+	c.legs[2][0] = '/';
+	CREATE_EXPECT(EINVAL, &c);
+}
+
+static void create_name_expect(int line, int want, const char *name,
+			       size_t len)
+{
+	struct bcv_create c;
+	char what[128];
+	long ret;
+
+	fill_create(&c);
+	memset(c.name, 0, sizeof(c.name));
+	memcpy(c.name, name, len);
+	errno = 0;
+	ret = do_create(&c);
+	snprintf(what, sizeof(what), "create with name \"%.*s\"",
+		 (int)(len < 32 ? len : 32), name);
+	check_errno(line, what, want, ret, errno);
+}
+
+#define NAME_EXPECT(want, s) create_name_expect(__LINE__, want, s, strlen(s))
+
+TEST(create_bad_name)
+{
+	char full[BCV_NAME_LEN];
+
+	NAME_EXPECT(EINVAL, "");
+	NAME_EXPECT(EINVAL, "a/b");
+	NAME_EXPECT(EINVAL, "/");
+	NAME_EXPECT(EINVAL, "..");
+	NAME_EXPECT(EINVAL, ".");
+	NAME_EXPECT(EINVAL, ".hidden");
+	NAME_EXPECT(EINVAL, "-opt");
+	NAME_EXPECT(EINVAL, "a b");
+	NAME_EXPECT(EINVAL, " ab");
+	NAME_EXPECT(EINVAL, "a\tb");
+	NAME_EXPECT(EINVAL, "a\nb");
+	NAME_EXPECT(EINVAL, "a:b");
+	NAME_EXPECT(EINVAL, "a*b");
+	NAME_EXPECT(EINVAL, "caf\xc3\xa9");
+
+	memset(full, 'n', sizeof(full));	/* no NUL in 32 bytes */
+	create_name_expect(__LINE__, ENAMETOOLONG, full, sizeof(full));
+}
+
+TEST(create_bad_path)
+{
+	struct bcv_create c;
+	int fd;
+
+	fill_create(&c);
+	memset(c.legs[0], 'a', sizeof(c.legs[0]));	/* no NUL */
+	c.legs[0][0] = '/';
+	CREATE_EXPECT(ENAMETOOLONG, &c);
+
+	fill_create(&c);
+	memset(c.legs[0], 0, sizeof(c.legs[0]));
+	CREATE_EXPECT(EINVAL, &c);
+
+	fill_create(&c);
+	snprintf(c.legs[0], sizeof(c.legs[0]), "/dev/bcvt-no-such-device");
+	CREATE_EXPECT(ENOENT, &c);
+
+	fill_create(&c);
+	snprintf(c.legs[0], sizeof(c.legs[0]), "/dev/null");
+	CREATE_EXPECT(ENOTBLK, &c);
+
+	snprintf(reg_file, sizeof(reg_file), "/tmp/bcv_ioctl_test.XXXXXX");
+	fd = mkstemp(reg_file);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_OK(ftruncate(fd, 1 << 20));
+	close(fd);
+	fill_create(&c);
+	snprintf(c.legs[0], sizeof(c.legs[0]), "%s", reg_file);
+	CREATE_EXPECT(ENOTBLK, &c);
+	unlink(reg_file);
+}
+
+TEST(create_bad_track_size)
+{
+	static const uint32_t ts[] = {
+		3000, 65537, 32U << 20, BCV_TRACK_SIZE_MAX * 2, 0x80000000U,
+		256, 1, 3, 511, UINT32_MAX,
+	};
+	struct bcv_create c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ts); i++) {
+		long ret;
+		int err;
+
+		fill_create(&c);
+		c.track_size = ts[i];
+		errno = 0;
+		ret = do_create(&c);
+		err = errno;
+		if (!check_errno(__LINE__, "create with that track size",
+				 EINVAL, ret, err))
+			diag("  track_size %u", ts[i]);
+	}
+}
+
+/* Valid edge cases are accepted: the refusals above are not blanket ones. */
+static void create_ok_and_remove(const char *name, uint32_t track_size)
+{
+	struct bcv_vol_info vi;
+	struct bcv_create c;
+
+	create_init(&c, BCV_ROLE_BCV, name, dev[1]);
+	c.track_size = track_size;
+	ASSERT_OK(do_create(&c));
+	if (find_volume(name, &vi))
+		EXPECT_EQ(track_size, vi.track_size);
+	else
+		fail(__LINE__, "%s not listed after create", name);
+	EXPECT_OK(remove_volume(name));
+	EXPECT_TRUE(!find_volume(name, NULL));
+}
+
+TEST(create_longest_name_max_track)
+{
+	/* 31 characters, every allowed punctuation character. */
+	create_ok_and_remove("bcvt_A.z+0-9_abcdefghijklmnopq", BCV_TRACK_SIZE_MAX);
+}
+
+TEST(create_track_size_512)
+{
+	create_ok_and_remove("bcvt+512", 512);
+}
+
+/*------------------------------------------------------------------------*/
+/* A first volume, and what it makes busy                                 */
+/*------------------------------------------------------------------------*/
+
+TEST(create_std)
+{
+	struct bcv_create c;
+	char path[64];
+	struct stat st;
+
+	create_init(&c, BCV_ROLE_STD, STD_NAME, dev[0]);
+	ASSERT_OK(do_create(&c));
+	std_index = (int)c.index;
+	diag("%s is /dev/bcv%d", STD_NAME, std_index);
+	EXPECT_TRUE(c.index < 1U << 20);
+	EXPECT_EQ(dev_bytes(dev[0]) / 512, c.sectors);
+	EXPECT_EQ(sizeof(c), c.size);
+	snprintf(path, sizeof(path), "/sys/block/bcv%d", std_index);
+	EXPECT_OK(stat(path, &st));
+	snprintf(path, sizeof(path), "/dev/bcv%d", std_index);
+	EXPECT_TRUE(wait_path(path));
+	EXPECT_EQ(dev_bytes(dev[0]), dev_bytes(path));
+	EXPECT_TRUE(find_volume(STD_NAME, NULL));
+}
+
+TEST(create_same_backing_busy)
+{
+	struct bcv_create c;
+
+	create_init(&c, BCV_ROLE_BCV, NEW_NAME, dev[0]);
+	CREATE_EXPECT(EBUSY, &c);
+}
+
+TEST(create_same_name_exists)
+{
+	struct bcv_create c;
+
+	create_init(&c, BCV_ROLE_STD, STD_NAME, dev[1]);
+	CREATE_EXPECT(EEXIST, &c);
+	create_init(&c, BCV_ROLE_BCV, STD_NAME, dev[1]);
+	CREATE_EXPECT(EEXIST, &c);
+}
+
+TEST(create_mounted_busy)
+{
+	struct bcv_create c;
+	char cmd[128];
+	int ret;
+
+	snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F %s >/dev/null 2>&1",
+		 dev[2]);
+	if (system(cmd) != 0) {
+		skip("mkfs.ext4 %s failed or is missing", dev[2]);
+		return;
+	}
+	snprintf(mnt_dir, sizeof(mnt_dir), "/tmp/bcvt_mnt.XXXXXX");
+	ASSERT_TRUE(mkdtemp(mnt_dir) != NULL);
+	ret = mount(dev[2], mnt_dir, "ext4", 0, NULL);
+	if (ret) {
+		skip("cannot mount %s: %s", dev[2], strerror(errno));
+		rmdir(mnt_dir);
+		mnt_dir[0] = 0;
+		return;
+	}
+	create_init(&c, BCV_ROLE_STD, NEW_NAME, dev[2]);
+	CREATE_EXPECT(EBUSY, &c);
+	EXPECT_OK(umount2(mnt_dir, 0));
+	rmdir(mnt_dir);
+	mnt_dir[0] = 0;
+}
+
+TEST(create_opened_exclusively_busy)
+{
+	struct bcv_create c;
+	int fd;
+
+	fd = open(dev[2], O_RDONLY | O_EXCL);
+	ASSERT_TRUE(fd >= 0);
+	create_init(&c, BCV_ROLE_STD, NEW_NAME, dev[2]);
+	CREATE_EXPECT(EBUSY, &c);
+	close(fd);
+}
+
+TEST(create_on_bcv_volume)
+{
+	struct bcv_create c;
+	char path[64];
+
+	ASSERT_TRUE(std_index >= 0);
+	snprintf(path, sizeof(path), "/dev/bcv%d", std_index);
+	ASSERT_TRUE(wait_path(path));
+	create_init(&c, BCV_ROLE_BCV, NEW_NAME, path);
+	CREATE_EXPECT(EINVAL, &c);
+}
+
+TEST(list_bad_vols_pointer)
+{
+	struct bcv_list l;
+
+	ASSERT_TRUE(find_volume(STD_NAME, NULL));
+	list_init(&l, NULL, 1);
+	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_LIST, &l));
+	list_init(&l, (void *)8, 1);
+	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_LIST, &l));
+}
+
+/*------------------------------------------------------------------------*/
+/* BCV_IOC_LIST with two volumes                                          */
+/*------------------------------------------------------------------------*/
+
+TEST(create_bcv)
+{
+	struct bcv_create c;
+
+	create_init(&c, BCV_ROLE_BCV, BCV_NAME, dev[1]);
+	c.track_size = BCV_TRACK;
+	ASSERT_OK(do_create(&c));
+	bcv_index = (int)c.index;
+	diag("%s is /dev/bcv%d", BCV_NAME, bcv_index);
+	EXPECT_TRUE(bcv_index != std_index);
+	EXPECT_EQ(dev_bytes(dev[1]) / 512, c.sectors);
+}
+
+TEST(list_info_size_too_small)
+{
+	struct bcv_vol_info v[2];
+	struct bcv_list l;
+
+	list_init(&l, v, 2);
+	l.info_size = sizeof(v[0]) - 1;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LIST, &l));
+	list_init(&l, v, 2);
+	l.info_size = 0;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LIST, &l));
+	list_init(&l, NULL, 0);
+	l.info_size = 8;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LIST, &l));
+}
+
+TEST(list_count_only)
+{
+	struct bcv_list l;
+
+	list_init(&l, NULL, 0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_LIST, &l));
+	EXPECT_EQ(count0 + 2, l.count);
+}
+
+TEST(list_capacity_one)
+{
+	struct bcv_vol_info v[2];
+	const unsigned char *second = (const void *)&v[1];
+	struct bcv_list l;
+	size_t i;
+
+	memset(v, 0xa5, sizeof(v));
+	list_init(&l, v, 1);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_LIST, &l));
+	EXPECT_EQ(count0 + 2, l.count);
+	EXPECT_EQ(1, l.capacity);
+	EXPECT_TRUE(memchr(v[0].name, 0, sizeof(v[0].name)) != NULL);
+	EXPECT_TRUE(v[0].role == BCV_ROLE_STD || v[0].role == BCV_ROLE_BCV);
+	for (i = 0; i < sizeof(v[1]); i++)
+		if (second[i] != 0xa5) {
+			fail(__LINE__, "byte %zu of the second slot written", i);
+			break;
+		}
+}
+
+static void check_entry(const char *name, unsigned int role, int index,
+			const char *devpath, uint32_t track_size)
+{
+	struct bcv_vol_info vi;
+	uint64_t bytes = dev_bytes(devpath), tracks;
+	char pathcopy[BCV_PATH_LEN];
+	struct stat st;
+	size_t i;
+
+	if (!find_volume(name, &vi)) {
+		fail(__LINE__, "%s not listed", name);
+		return;
+	}
+	if (stat(devpath, &st)) {
+		fail(__LINE__, "stat %s: %s", devpath, strerror(errno));
+		return;
+	}
+	tracks = (bytes + track_size - 1) / track_size;
+	EXPECT_EQ(role, vi.role);
+	EXPECT_EQ(index, vi.index);
+	EXPECT_EQ(track_size, vi.track_size);
+	EXPECT_EQ(1, vi.nr_legs);
+	EXPECT_EQ(bytes / 512, vi.sectors);
+	EXPECT_EQ(tracks, vi.tracks);
+	EXPECT_EQ((tracks + BCV_TRACKS_PER_CYL - 1) / BCV_TRACKS_PER_CYL,
+		  vi.cylinders);
+	EXPECT_EQ(major(st.st_rdev), vi.leg_major[0]);
+	EXPECT_EQ(minor(st.st_rdev), vi.leg_minor[0]);
+	snprintf(pathcopy, sizeof(pathcopy), "%s", devpath);
+	EXPECT_STREQ(basename(pathcopy), vi.leg_name[0]);
+	for (i = 1; i < BCV_MAX_LEGS; i++) {
+		EXPECT_EQ(0, vi.leg_major[i]);
+		EXPECT_EQ(0, vi.leg_minor[i]);
+		EXPECT_EQ(0, vi.leg_name[i][0]);
+	}
+	EXPECT_EQ(0, vi.__pad);
+	for (i = 0; i < ARRAY_SIZE(vi.reserved); i++)
+		EXPECT_EQ(0, vi.reserved[i]);
+}
+
+TEST(list_entry_fields)
+{
+	check_entry(STD_NAME, BCV_ROLE_STD, std_index, dev[0],
+		    BCV_TRACK_SIZE_DEFAULT);
+	check_entry(BCV_NAME, BCV_ROLE_BCV, bcv_index, dev[1], BCV_TRACK);
+}
+
+TEST(list_ordered_by_index)
+{
+	struct bcv_vol_info v[MAX_VOLS];
+	int i, n = list_volumes(v);
+
+	ASSERT_EQ(count0 + 2, n);
+	for (i = 1; i < n; i++)
+		EXPECT_TRUE(v[i - 1].index < v[i].index);
+}
+
+/*------------------------------------------------------------------------*/
+/* Without CAP_SYS_ADMIN                                                  */
+/*------------------------------------------------------------------------*/
+
+/*
+ * In a child: open /dev/bcvctl, drop CAP_SYS_ADMIN from the effective set,
+ * issue @req.  Returns the errno (0 on success), or -1 if the child could
+ * not get that far.
+ */
+static int unprivileged_ioctl(unsigned long req, void *arg)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		struct __user_cap_header_struct hdr = {
+			.version = _LINUX_CAPABILITY_VERSION_3,
+		};
+		struct __user_cap_data_struct data[2];
+		int fd = open("/dev/" BCV_CTL_NAME, O_RDWR);
+
+		if (fd < 0)
+			_exit(255);
+		memset(data, 0, sizeof(data));
+		if (syscall(SYS_capget, &hdr, data))
+			_exit(254);
+		data[CAP_SYS_ADMIN_BIT / 32].effective &=
+			~(1U << (CAP_SYS_ADMIN_BIT % 32));
+		if (syscall(SYS_capset, &hdr, data))
+			_exit(253);
+		if (ioctl(fd, req, arg) == 0)
+			_exit(0);
+		_exit(errno > 0 && errno < 250 ? errno : 252);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	status = WEXITSTATUS(status);
+	return status >= 250 ? -status : status;
+}
+
+#define EXPECT_EPERM(req, arg) do {					\
+	int e_ = unprivileged_ioctl(req, arg);				\
+	if (e_ < 0)							\
+		fail(__LINE__, "child could not drop CAP_SYS_ADMIN (%d)", e_); \
+	else if (e_ != EPERM)						\
+		fail(__LINE__, "got errno %s, want EPERM: %s",		\
+		     errname(e_), #req);				\
+} while (0)
+
+TEST(eperm_version)
+{
+	struct bcv_version v;
+
+	fill_version(&v);
+	EXPECT_EPERM(BCV_IOC_VERSION, &v);
+}
+
+TEST(eperm_create)
+{
+	struct bcv_create c;
+
+	create_init(&c, BCV_ROLE_STD, NEW_NAME, dev[2]);
+	EXPECT_EPERM(BCV_IOC_CREATE, &c);
+}
+
+TEST(eperm_remove)
+{
+	struct bcv_remove r;
+
+	remove_init(&r, BCV_NAME);
+	EXPECT_EPERM(BCV_IOC_REMOVE, &r);
+}
+
+TEST(eperm_list)
+{
+	struct bcv_list l;
+
+	list_init(&l, NULL, 0);
+	EXPECT_EPERM(BCV_IOC_LIST, &l);
+}
+
+/*------------------------------------------------------------------------*/
+/* BCV_IOC_REMOVE                                                         */
+/*------------------------------------------------------------------------*/
+
+TEST(remove_unknown_name)
+{
+	struct bcv_remove r;
+
+	remove_init(&r, "bcvt_no_such_volume");
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_REMOVE, &r));
+	remove_init(&r, "bcvt_st");		/* a prefix of a real name */
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_REMOVE, &r));
+}
+
+TEST(remove_name_without_nul)
+{
+	struct bcv_remove r;
+
+	remove_init(&r, "");
+	memset(r.name, 'n', sizeof(r.name));
+	EXPECT_ERRNO(ENAMETOOLONG, ioctl(ctl, BCV_IOC_REMOVE, &r));
+}
+
+TEST(remove_open_volume_busy)
+{
+	struct bcv_vol_info vi;
+	struct bcv_remove r;
+	char path[64];
+	int fd;
+
+	ASSERT_TRUE(std_index >= 0);
+	snprintf(path, sizeof(path), "/dev/bcv%d", std_index);
+	fd = open(path, O_RDONLY);
+	ASSERT_TRUE(fd >= 0);
+	remove_init(&r, STD_NAME);
+	EXPECT_ERRNO(EBUSY, ioctl(ctl, BCV_IOC_REMOVE, &r));
+	EXPECT_TRUE(find_volume(STD_NAME, &vi));
+	EXPECT_TRUE(vi.open_count >= 1);
+	close(fd);
+}
+
+static void remove_and_check_gone(const char *name, int index)
+{
+	char path[64];
+	int i;
+
+	ASSERT_OK(remove_volume(name));
+	EXPECT_TRUE(!find_volume(name, NULL));
+	snprintf(path, sizeof(path), "/sys/block/bcv%d", index);
+	for (i = 0; i < 100 && access(path, F_OK) == 0; i++)
+		sleep_ms(20);
+	EXPECT_TRUE(access(path, F_OK) != 0);
+}
+
+TEST(remove_std)
+{
+	remove_and_check_gone(STD_NAME, std_index);
+}
+
+TEST(remove_bcv)
+{
+	remove_and_check_gone(BCV_NAME, bcv_index);
+}
+
+TEST(remove_twice)
+{
+	struct bcv_remove r;
+
+	remove_init(&r, STD_NAME);
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_REMOVE, &r));
+}
+
+TEST(clean_at_end)
+{
+	struct bcv_list l;
+
+	list_init(&l, NULL, 0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_LIST, &l));
+	EXPECT_EQ(count0, l.count);
+}
+
+/*------------------------------------------------------------------------*/
+
+#define T(name, flags)	{ #name, test_##name, flags }
+
+static const struct test tests[] = {
+	/* no volume of ours exists */
+	T(version, 0),
+	T(version_bigger_size_zero_tail, 0),
+	T(list_bigger_size_zero_tail, 0),
+	T(unknown_ioctl_number, 0),
+	T(wrong_ioctl_type, 0),
+	T(known_number_wrong_size, 0),
+	T(null_pointer, 0),
+	T(bad_pointer, 0),
+	T(create_bad_role, 0),
+	T(create_bad_nr_legs, 0),
+	T(create_mirror_legs_not_supported, 0),
+	T(create_unused_legs_nonzero, 0),
+	T(create_bad_name, 0),
+	T(create_bad_path, 0),
+	T(create_bad_track_size, 0),
+	T(create_flags_nonzero, 0),
+	T(create_longest_name_max_track, MUTATES),
+	T(create_track_size_512, MUTATES),
+	/* STD_NAME on DEV1 */
+	T(create_std, MUTATES),
+	T(create_same_backing_busy, 0),
+	T(create_same_name_exists, 0),
+	T(create_mounted_busy, 0),
+	T(create_opened_exclusively_busy, 0),
+	T(create_on_bcv_volume, 0),
+	T(version_size_too_small, 0),
+	T(version_size_bigger_nonzero_tail, 0),
+	T(version_size_above_4096, 0),
+	T(version_reserved_nonzero, 0),
+	T(create_size_too_small, 0),
+	T(create_size_bigger_nonzero_tail, 0),
+	T(create_size_above_4096, 0),
+	T(create_reserved_nonzero, 0),
+	T(remove_size_too_small, 0),
+	T(remove_size_bigger_nonzero_tail, 0),
+	T(remove_size_above_4096, 0),
+	T(remove_reserved_nonzero, 0),
+	T(remove_flags_undefined, 0),
+	T(list_size_too_small, 0),
+	T(list_size_bigger_nonzero_tail, 0),
+	T(list_size_above_4096, 0),
+	T(list_reserved_nonzero, 0),
+	T(list_bad_vols_pointer, 0),
+	/* and BCV_NAME on DEV2 */
+	T(create_bcv, MUTATES),
+	T(list_info_size_too_small, 0),
+	T(list_count_only, 0),
+	T(list_capacity_one, 0),
+	T(list_entry_fields, 0),
+	T(list_ordered_by_index, 0),
+	T(eperm_version, 0),
+	T(eperm_create, 0),
+	T(eperm_remove, 0),
+	T(eperm_list, 0),
+	T(remove_unknown_name, 0),
+	T(remove_name_without_nul, 0),
+	T(remove_open_volume_busy, 0),
+	T(remove_std, MUTATES),
+	T(remove_bcv, MUTATES),
+	T(remove_twice, 0),
+	T(clean_at_end, 0),
+};
+
+/* Whatever happened, leave no volume of ours and no mount behind. */
+static void cleanup(void)
+{
+	struct bcv_vol_info v[MAX_VOLS];
+	int i, n;
+
+	if (mnt_dir[0]) {
+		umount2(mnt_dir, MNT_DETACH);
+		rmdir(mnt_dir);
+	}
+	if (reg_file[0])
+		unlink(reg_file);
+	if (ctl < 0)
+		return;
+	n = list_volumes(v);
+	for (i = 0; i < n; i++)
+		if (!strncmp(v[i].name, "bcvt", 4) && remove_volume(v[i].name))
+			printf("# cleanup: cannot remove %s: %s\n", v[i].name,
+			       strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	struct snapshot before, after;
+	struct bcv_list l;
+	int failed = 0;
+	size_t i;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s DEV1 DEV2 DEV3\n"
+			"  three unused scratch block devices; DEV3 is "
+			"reformatted\n", argv[0]);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 0; i < 3; i++) {
+		struct stat st;
+
+		dev[i] = argv[i + 1];
+		if (stat(dev[i], &st) || !S_ISBLK(st.st_mode)) {
+			printf("Bail out! %s is not a block device\n", dev[i]);
+			return 1;
+		}
+	}
+	ctl = open("/dev/" BCV_CTL_NAME, O_RDWR);
+	if (ctl < 0) {
+		printf("Bail out! open /dev/%s: %s\n", BCV_CTL_NAME,
+		       strerror(errno));
+		return 1;
+	}
+	list_init(&l, NULL, 0);
+	if (ioctl(ctl, BCV_IOC_LIST, &l)) {
+		printf("Bail out! BCV_IOC_LIST: %s\n", strerror(errno));
+		return 1;
+	}
+	count0 = l.count;
+	if (count0)
+		diag("warning: %u volumes exist before the test", count0);
+	atexit(cleanup);
+
+	printf("1..%zu\n", ARRAY_SIZE(tests));
+	for (i = 0; i < ARRAY_SIZE(tests); i++) {
+		const struct test *t = &tests[i];
+
+		memset(&cur, 0, sizeof(cur));
+		take_snapshot(&before);
+		t->fn();
+		if (!(t->flags & MUTATES) && !cur.skipped) {
+			take_snapshot(&after);
+			check_unchanged(&before, &after);
+		}
+		if (cur.failed) {
+			failed++;
+			printf("not ok %zu - %s # %s\n", i + 1, t->name,
+			       cur.why);
+		} else if (cur.skipped) {
+			printf("ok %zu - %s # SKIP %s\n", i + 1, t->name,
+			       cur.why);
+		} else {
+			printf("ok %zu - %s\n", i + 1, t->name);
+		}
+	}
+	diag("%d of %zu failed", failed, ARRAY_SIZE(tests));
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SPEC section 4: every precondition of every command is refused with its
+ * errno and changes nothing.  Before each refused call the whole state of
+ * every volume (its struct, all four Track ID bitmaps, the copy-in-flight
+ * bitmap, the PB table) and of every session is copied; afterwards it must
+ * be identical byte for byte.  The accepted counterparts (the 16th session,
+ * a forced restore, a column reused after TERMINATE) are checked too.
+ */
+#include <string.h>
+#include "tm_test.h"
+
+#define SHIFT	12			/* 4 KiB tracks: 8 sectors */
+#define SPT	(1ULL << (SHIFT - 9))
+#define TRACKS	100ULL
+#define SECT	(TRACKS * SPT - 3)	/* the last track is partial */
+
+/* ---- the world: every volume of a scenario, snapshotted as a whole ---- */
+
+#define MAXV	24
+static struct bcv_tm_vol *world[MAXV];
+static int nworld;
+
+static struct bcv_tm_vol *mk(u64 sectors, unsigned int shift, bool std,
+			     unsigned int legs)
+{
+	struct bcv_tm_vol *v = calloc(1, sizeof(*v));
+
+	if (!v || nworld == MAXV || bcv_tm_vol_init(v, sectors, shift, std, legs)) {
+		printf("Bail out! cannot allocate a volume\n");
+		exit(2);
+	}
+	world[nworld++] = v;
+	return v;
+}
+
+static void world_free(void)
+{
+	int i, c;
+
+	for (i = 0; i < nworld; i++)
+		if (world[i]->is_std)
+			for (c = 0; c < BCV_SESSIONS; c++)
+				free(world[i]->sess[c]);
+	for (i = 0; i < nworld; i++) {
+		bcv_tm_vol_free(world[i]);
+		free(world[i]);
+	}
+	nworld = 0;
+}
+
+static size_t map_bytes(u64 nbits)
+{
+	return (BITS_TO_LONGS(nbits) ? BITS_TO_LONGS(nbits) : 1) * sizeof(long);
+}
+
+struct snap {
+	struct bcv_tm_vol vol[MAXV];
+	unsigned char *maps[MAXV][BCV_POSITIONS + 2];
+	struct bcv_tm_sess *sp[MAXV * BCV_SESSIONS];
+	struct bcv_tm_sess sess[MAXV * BCV_SESSIONS];
+	int nsess;
+};
+
+static struct snap before;
+
+static unsigned char *dup_map(const unsigned long *m, size_t n)
+{
+	unsigned char *d = malloc(n);
+
+	if (!d)
+		exit(2);
+	memcpy(d, m, n);
+	return d;
+}
+
+static void snap_take(struct snap *s)
+{
+	int i, c;
+	unsigned int p;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < nworld; i++) {
+		struct bcv_tm_vol *v = world[i];
+
+		s->vol[i] = *v;
+		for (p = 0; p < BCV_POSITIONS; p++)
+			s->maps[i][p] = dup_map(v->inv[p], map_bytes(v->tracks));
+		s->maps[i][4] = dup_map(v->copying, map_bytes(v->tracks));
+		if (v->is_std) {
+			s->maps[i][5] = dup_map(v->pb, map_bytes(v->tracks * 16));
+			for (c = 0; c < BCV_SESSIONS; c++)
+				if (v->sess[c]) {
+					s->sp[s->nsess] = v->sess[c];
+					s->sess[s->nsess++] = *v->sess[c];
+				}
+		}
+	}
+}
+
+/* Same as @s, byte for byte; prints what differs. */
+static bool snap_same(const struct snap *s)
+{
+	bool same = true;
+	int i, k;
+	unsigned int p;
+
+	for (i = 0; i < nworld; i++) {
+		struct bcv_tm_vol *v = world[i];
+
+		if (memcmp(&s->vol[i], v, sizeof(*v))) {
+			printf("# volume %d: struct changed\n", i);
+			same = false;
+		}
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (memcmp(s->maps[i][p], v->inv[p], map_bytes(v->tracks))) {
+				printf("# volume %d: Track ID M%u changed\n", i, p + 1);
+				same = false;
+			}
+		if (memcmp(s->maps[i][4], v->copying, map_bytes(v->tracks))) {
+			printf("# volume %d: copying bitmap changed\n", i);
+			same = false;
+		}
+		if (v->is_std && memcmp(s->maps[i][5], v->pb, map_bytes(v->tracks * 16))) {
+			printf("# volume %d: PB table changed\n", i);
+			same = false;
+		}
+	}
+	for (k = 0; k < s->nsess; k++)
+		if (memcmp(&s->sess[k], s->sp[k], sizeof(s->sess[k]))) {
+			printf("# session %u: changed\n", s->sess[k].id);
+			same = false;
+		}
+	/* No session appeared or vanished. */
+	for (i = 0, k = 0; i < nworld; i++)
+		if (world[i]->is_std)
+			for (p = 0; p < BCV_SESSIONS; p++)
+				k += world[i]->sess[p] != NULL;
+	if (k != s->nsess) {
+		printf("# number of sessions changed\n");
+		same = false;
+	}
+	return same;
+}
+
+static void snap_free(struct snap *s)
+{
+	int i, p;
+
+	for (i = 0; i < MAXV; i++)
+		for (p = 0; p < BCV_POSITIONS + 2; p++)
+			free(s->maps[i][p]);
+}
+
+/* ---- commands ---- */
+
+static const struct bcv_tm_cmd none;
+
+static int establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		     const struct bcv_tm_cmd *cmd)
+{
+	struct bcv_tm_sess *spare = calloc(1, sizeof(*spare));
+	int rc = bcv_tm_establish(std, bcv, cmd, &spare);
+
+	if (rc && !spare)
+		printf("# refused ESTABLISH consumed the spare session\n");
+	free(spare);
+	return rc;
+}
+
+static int terminate(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv)
+{
+	struct bcv_tm_sess *freed = NULL;
+	int rc = bcv_tm_terminate(std, bcv, &freed);
+
+	free(freed);
+	return rc;
+}
+
+static int restore(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv, bool incr,
+		   bool std_open, bool force, bool bcv_open)
+{
+	struct bcv_tm_cmd c = { .incremental = incr, .std_open = std_open,
+				.force = force, .bcv_open = bcv_open };
+
+	return bcv_tm_restore(std, bcv, &c);
+}
+
+static enum bcv_state state(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv)
+{
+	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
+
+	return s ? s->state : 0;
+}
+
+/* ESTABLISH, copy, SPLIT: a split session; 0 or the errno. */
+static int split_session(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv)
+{
+	int rc = establish(std, bcv, &none);
+
+	tm_copy_all(std, 64);
+	return rc ? rc : bcv_tm_split(std, bcv, &none);
+}
+
+/* A refused call: errno as given and no byte of any table changed. */
+#define REFUSED(err, call, ...) do {					\
+	int rc_;							\
+	snap_take(&before);						\
+	rc_ = (call);							\
+	CHECK(rc_ == -(err), __VA_ARGS__);				\
+	if (rc_ != -(err))						\
+		printf("# got %d, want %d\n", rc_, -(err));		\
+	CHECK(snap_same(&before), "  ... and nothing changed");	\
+	snap_free(&before);						\
+} while (0)
+
+/* Refused with either of two errnos (SPEC allows both). */
+#define REFUSED2(e1, e2, call, ...) do {				\
+	int rc_;							\
+	snap_take(&before);						\
+	rc_ = (call);							\
+	CHECK(rc_ == -(e1) || rc_ == -(e2), __VA_ARGS__);		\
+	if (rc_ != -(e1) && rc_ != -(e2))				\
+		printf("# got %d\n", rc_);				\
+	CHECK(snap_same(&before), "  ... and nothing changed");	\
+	snap_free(&before);						\
+} while (0)
+
+#define OK(call, ...) do {						\
+	int rc_ = (call);						\
+	CHECK(rc_ == 0, __VA_ARGS__);					\
+	if (rc_)							\
+		printf("# got %d\n", rc_);				\
+} while (0)
+
+/* ---- ESTABLISH ---- */
+
+static void test_establish(void)
+{
+	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *S2 = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *B = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B2 = mk(SECT, SHIFT, false, 2);
+	struct bcv_tm_vol *B3 = mk(SECT + 1000, SHIFT, false, 1);
+	struct bcv_tm_vol *B4 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B5 = mk(SECT, SHIFT, false, 3);
+	struct bcv_tm_vol *Bsmall = mk(SECT - 1, SHIFT, false, 1);
+	struct bcv_tm_vol *Btiny = mk(SECT - 2 * SPT, SHIFT, false, 1);
+	struct bcv_tm_vol *Bshift = mk(SECT, SHIFT + 1, false, 1);
+	struct bcv_tm_vol *Bshift2 = mk(SECT, SHIFT - 1, false, 1);
+	struct bcv_tm_cmd open = { .bcv_open = true };
+
+	bcv_tm_write(B, 0, 8, 1);	/* some M4b I bits in the snapshots */
+
+	OK(establish(S, B, &none), "ESTABLISH S,B");
+	REFUSED(EBUSY, establish(S2, B, &none),
+		"ESTABLISH S2,B: B attached to S (in a session with another STD): EBUSY");
+	REFUSED(EBUSY, establish(S, B, &none),
+		"ESTABLISH S,B while syncinprog: attached: EBUSY");
+	tm_copy_all(S, 64);
+	CHECK(state(S, B) == BCV_SYNCHRONIZED, "S,B synchronized");
+	REFUSED(EBUSY, establish(S, B, &none),
+		"ESTABLISH S,B while synchronized: attached: EBUSY");
+	OK(bcv_tm_split(S, B, &none), "SPLIT S,B");
+	REFUSED(EBUSY, establish(S2, B, &none),
+		"ESTABLISH S2,B: B split but in a session with S: EBUSY");
+	REFUSED(EBUSY, establish(S2, B, &open),
+		"ESTABLISH S2,B, B open too: EBUSY");
+
+	REFUSED(EBUSY, establish(S, B2, &open), "ESTABLISH S,B2 with B2 open: EBUSY");
+	REFUSED(EBUSY, establish(S, B, &open),
+		"ESTABLISH S,B (split session) with B open: EBUSY");
+	REFUSED(EINVAL, establish(S, Bsmall, &none),
+		"ESTABLISH S,Bsmall: one sector smaller than S: EINVAL");
+	REFUSED(EINVAL, establish(S, Btiny, &none),
+		"ESTABLISH S,Btiny: two tracks smaller: EINVAL");
+	REFUSED(EINVAL, establish(S, Bshift, &none),
+		"ESTABLISH S,Bshift: larger track size: EINVAL");
+	REFUSED(EINVAL, establish(S, Bshift2, &none),
+		"ESTABLISH S,Bshift2: smaller track size: EINVAL");
+	REFUSED(EINVAL, establish(B2, S, &none),
+		"ESTABLISH B2,S: roles swapped: EINVAL");
+	REFUSED(EINVAL, establish(S, S2, &none),
+		"ESTABLISH S,S2: a STD as the BCV: EINVAL");
+	REFUSED(EINVAL, establish(B2, B4, &none),
+		"ESTABLISH B2,B4: a BCV as the STD: EINVAL");
+	REFUSED(EINVAL, establish(B, S, &none),
+		"ESTABLISH B,S: roles swapped, B in a session: EINVAL");
+
+	/* Mirror positions: S has one leg, so three MMs at most. */
+	OK(establish(S, B2, &none), "ESTABLISH S,B2 (MM 1 of 3)");
+	OK(establish(S, B3, &none), "ESTABLISH S,B3 (BCV bigger than S; MM 2 of 3)");
+	OK(establish(S, B4, &none), "ESTABLISH S,B4 (MM 3 of 3)");
+	REFUSED(EBUSY, establish(S, B5, &none),
+		"ESTABLISH S,B5: no free mirror position: EBUSY");
+	REFUSED(EBUSY, establish(S, B, &none),
+		"ESTABLISH S,B (existing split session): no free position: EBUSY");
+	tm_copy_all(S, 64);
+	REFUSED(EBUSY, establish(S, B5, &none),
+		"ESTABLISH S,B5 with three synchronized MMs: EBUSY");
+	OK(bcv_tm_split(S, B3, &(struct bcv_tm_cmd){ .diff = true }), "SPLIT S,B3");
+	OK(establish(S, B5, &none), "ESTABLISH S,B5 once a position is free");
+
+	/* A two-leg STD has two positions for MMs. */
+	{
+		struct bcv_tm_vol *T = mk(SECT, SHIFT, true, 2);
+		struct bcv_tm_vol *C1 = mk(SECT, SHIFT, false, 1);
+		struct bcv_tm_vol *C2 = mk(SECT, SHIFT, false, 1);
+		struct bcv_tm_vol *C3 = mk(SECT, SHIFT, false, 1);
+
+		OK(establish(T, C1, &none), "ESTABLISH T,C1 (2-leg STD)");
+		OK(establish(T, C2, &none), "ESTABLISH T,C2");
+		REFUSED(EBUSY, establish(T, C3, &none),
+			"ESTABLISH T,C3: 2 legs + 2 MMs, no position: EBUSY");
+		REFUSED(EBUSY, establish(T, B, &none),
+			"ESTABLISH T,B: B in a session with S: EBUSY");
+	}
+	world_free();
+}
+
+/* ---- 16 sessions, the 17th, column reuse ---- */
+
+static void test_sessions(void)
+{
+	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 1), *B[18];
+	struct bcv_tm_sess *s;
+	int i, col;
+	bool cols_ok = true;
+
+	for (i = 0; i < 18; i++)
+		B[i] = mk(SECT, SHIFT, false, 1);
+	for (i = 0; i < 15; i++)
+		if (split_session(S, B[i]) || bcv_tm_session(S, B[i])->id != (unsigned int)i)
+			cols_ok = false;
+	CHECK(cols_ok && S->alloc == 0x7fff, "15 split sessions in columns 0..14");
+	OK(establish(S, B[15], &none), "ESTABLISH of the 16th session accepted");
+	s = bcv_tm_session(S, B[15]);
+	CHECK(s && s->id == 15 && S->alloc == 0xffff, "16th session in column 15");
+	tm_copy_all(S, 64);
+	OK(bcv_tm_split(S, B[15], &none), "SPLIT of the 16th session");
+
+	REFUSED(ENOSPC, establish(S, B[16], &none),
+		"ESTABLISH of a 17th session with 16 split sessions: ENOSPC");
+	OK(establish(S, B[4], &none),
+	   "ESTABLISH S,B4 (an existing split session) needs no new column");
+	tm_copy_all(S, 64);
+	REFUSED(ENOSPC, establish(S, B[16], &none),
+		"17th session, one of 16 attached: ENOSPC");
+	OK(establish(S, B[5], &none), "ESTABLISH S,B5 (existing)");
+	OK(establish(S, B[6], &none), "ESTABLISH S,B6 (existing): 3 MMs");
+	snap_take(&before);
+	i = establish(S, B[16], &none);
+	CHECK(i == -ENOSPC || i == -EBUSY,
+	      "17th session and no free position: ENOSPC or EBUSY (%d)", i);
+	CHECK(snap_same(&before), "  ... and nothing changed");
+	snap_free(&before);
+	tm_copy_all(S, 64);
+	for (i = 4; i <= 6; i++)
+		bcv_tm_split(S, B[i], &none);
+
+	/* TERMINATE frees column 3; the next new session gets it. */
+	bcv_tm_write(S, 3 * SPT + 1, 1, 1);	/* PB(3, *) = C, stale later */
+	OK(terminate(S, B[3]), "TERMINATE S,B3");
+	CHECK(S->alloc == (0xffffUL & ~(1UL << 3)), "column 3 free");
+	CHECK(!bcv_tm_session(S, B[3]) && !B[3]->session,
+	      "B3 is a plain volume again");
+	OK(establish(S, B[16], &none), "a new session after TERMINATE");
+	s = bcv_tm_session(S, B[16]);
+	CHECK(s && s->id == 3 && S->alloc == 0xffff && S->sess[3] == s,
+	      "column 3 reused");
+	col = s ? (int)s->id : 0;
+	CHECK(bcv_tm_count_changed(S, col) == TRACKS &&
+	      bcv_tm_count_invalid(S, s->mm) == TRACKS,
+	      "reused column all C, new MM all I");
+	tm_copy_all(S, 64);
+	OK(bcv_tm_split(S, B[16], &none), "SPLIT of the reused column");
+	CHECK(bcv_tm_count_changed(S, col) == 0, "reused column all U after split");
+	REFUSED(ENOSPC, establish(S, B[17], &none), "16 sessions again: ENOSPC");
+	REFUSED(ENOSPC, establish(S, B[3], &none),
+		"the terminated BCV cannot come back while 16 are in use: ENOSPC");
+	world_free();
+}
+
+/* ---- SPLIT ---- */
+
+static void test_split(void)
+{
+	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *S2 = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *B = mk(SECT, SHIFT, false, 2);
+	struct bcv_tm_vol *B2 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B3 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_cmd diff = { .diff = true };
+	struct bcv_tm_copy c;
+
+	REFUSED(ENOENT, bcv_tm_split(S, B, &none), "SPLIT S,B: no session: ENOENT");
+	REFUSED(ENOENT, bcv_tm_split(S, B, &diff), "SPLIT --diff S,B: no session: ENOENT");
+	OK(establish(S2, B3, &none), "ESTABLISH S2,B3");
+	REFUSED(ENOENT, bcv_tm_split(S, B3, &none),
+		"SPLIT S,B3: B3's session is with S2: ENOENT");
+
+	OK(establish(S, B, &none), "ESTABLISH S,B");
+	REFUSED(EBUSY, bcv_tm_split(S, B, &none), "SPLIT while syncinprog: EBUSY");
+	/* Half copied. */
+	CHECK(bcv_tm_next_copy(S, 0, TRACKS / 2, &c), "a copy run");
+	bcv_tm_copy_begin(S, &c);
+	bcv_tm_copy_done(S, &c, true);
+	bcv_tm_update_states(S);
+	REFUSED(EBUSY, bcv_tm_split(S, B, &diff), "SPLIT --diff half copied: EBUSY");
+	tm_copy_all(S, 64);
+	OK(bcv_tm_split(S, B, &none), "SPLIT once synchronized");
+	REFUSED(EBUSY, bcv_tm_split(S, B, &none), "SPLIT again: already split: EBUSY");
+	REFUSED(EBUSY, bcv_tm_split(S, B, &diff), "SPLIT --diff: already split: EBUSY");
+
+	/* restinprog: B's BFM must be synced first for RESTORE. */
+	tm_copy_all(B, 64);
+	OK(split_session(S, B2), "S,B2 split");
+	OK(restore(S, B2, false, false, false, false), "RESTORE S,B2");
+	CHECK(state(S, B2) == BCV_RESTINPROG, "restinprog");
+	REFUSED(EBUSY, bcv_tm_split(S, B2, &none), "SPLIT while restinprog: EBUSY");
+	REFUSED(EBUSY, bcv_tm_split(S, B2, &diff), "SPLIT --diff while restinprog: EBUSY");
+	tm_copy_all(S, 64);
+	CHECK(state(S, B2) == BCV_RESTORED, "restored");
+	OK(bcv_tm_split(S, B2, &diff), "SPLIT --diff once restored");
+	world_free();
+}
+
+/* ---- REESTABLISH ---- */
+
+static void test_reestablish(void)
+{
+	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *S2 = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *B = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B2 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B3 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B4 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B5 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_cmd open = { .bcv_open = true };
+
+	REFUSED(ENOENT, bcv_tm_reestablish(S, B, &none), "REESTABLISH: no session: ENOENT");
+	OK(split_session(S2, B5), "S2,B5 split");
+	REFUSED(ENOENT, bcv_tm_reestablish(S, B5, &none),
+		"REESTABLISH S,B5: B5's session is with S2: ENOENT");
+
+	OK(establish(S, B, &none), "ESTABLISH S,B");
+	REFUSED(EBUSY, bcv_tm_reestablish(S, B, &none), "REESTABLISH while syncinprog: EBUSY");
+	tm_copy_all(S, 64);
+	REFUSED(EBUSY, bcv_tm_reestablish(S, B, &none), "REESTABLISH while synchronized: EBUSY");
+	OK(bcv_tm_split(S, B, &none), "SPLIT S,B");
+	bcv_tm_write(S, 5 * SPT, 3, 1);
+	bcv_tm_write(B, 9 * SPT, 3, 1);
+	REFUSED(EBUSY, bcv_tm_reestablish(S, B, &open), "REESTABLISH with B open: EBUSY");
+	OK(bcv_tm_reestablish(S, B, &none), "REESTABLISH S,B");
+	REFUSED(EBUSY, bcv_tm_reestablish(S, B, &none),
+		"REESTABLISH again while syncinprog: EBUSY");
+	tm_copy_all(S, 64);
+	OK(bcv_tm_split(S, B, &none), "SPLIT S,B");
+
+	OK(split_session(S, B2), "S,B2 split");
+	OK(restore(S, B2, false, false, false, false), "RESTORE S,B2");
+	REFUSED(EBUSY, bcv_tm_reestablish(S, B2, &none), "REESTABLISH while restinprog: EBUSY");
+	tm_copy_all(S, 64);
+	REFUSED(EBUSY, bcv_tm_reestablish(S, B2, &none), "REESTABLISH while restored: EBUSY");
+
+	/* S: M1 leg, MM(B2) restored, two more: no position for B. */
+	OK(establish(S, B3, &none), "ESTABLISH S,B3");
+	OK(establish(S, B4, &none), "ESTABLISH S,B4");
+	REFUSED(EBUSY, bcv_tm_reestablish(S, B, &none),
+		"REESTABLISH S,B: no free mirror position: EBUSY");
+	tm_copy_all(S, 64);
+	REFUSED(EBUSY, bcv_tm_reestablish(S, B, &open),
+		"REESTABLISH S,B: no position and B open: EBUSY");
+	OK(bcv_tm_split(S, B3, &none), "SPLIT S,B3");
+	OK(bcv_tm_reestablish(S, B, &none), "REESTABLISH S,B once a position is free");
+	world_free();
+}
+
+/* ---- RESTORE, full and incremental ---- */
+
+static void test_restore(bool incr)
+{
+	const char *k = incr ? "INCR RESTORE" : "RESTORE";
+	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *S2 = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *B = mk(SECT, SHIFT, false, 2);
+	struct bcv_tm_vol *B2 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B3 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B4 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B5 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B6 = mk(SECT, SHIFT, false, 3);
+	struct bcv_tm_copy c;
+
+	REFUSED(ENOENT, restore(S, B, incr, false, false, false),
+		"%s: no session: ENOENT", k);
+	OK(split_session(S2, B5), "S2,B5 split");
+	REFUSED(ENOENT, restore(S, B5, incr, false, false, false),
+		"%s S,B5: B5's session is with S2: ENOENT", k);
+
+	OK(establish(S, B, &none), "ESTABLISH S,B");
+	REFUSED(EBUSY, restore(S, B, incr, false, false, false),
+		"%s while syncinprog: EBUSY", k);
+	tm_copy_all(S, 64);
+	REFUSED(EBUSY, restore(S, B, incr, false, false, false),
+		"%s while synchronized: EBUSY", k);
+	OK(bcv_tm_split(S, B, &none), "full SPLIT S,B: BFM all I");
+	bcv_tm_write(S, 7 * SPT, 2, 1);
+	REFUSED(EBUSY, restore(S, B, incr, false, false, false),
+		"%s: BCV's BFM still I after a full split: EBUSY", k);
+	/* Sync all but one track of the BFM. */
+	CHECK(bcv_tm_next_copy(B, 0, TRACKS - 1, &c) && c.len == TRACKS - 1,
+	      "BFM copy run");
+	bcv_tm_copy_begin(B, &c);
+	bcv_tm_copy_done(B, &c, true);
+	REFUSED(EBUSY, restore(S, B, incr, false, false, false),
+		"%s: one BFM track still I: EBUSY", k);
+	/* A failed copy leaves it I. */
+	CHECK(bcv_tm_next_copy(B, 0, TRACKS, &c) && c.start == TRACKS - 1, "last BFM track");
+	bcv_tm_copy_begin(B, &c);
+	bcv_tm_copy_done(B, &c, false);
+	REFUSED(EBUSY, restore(S, B, incr, false, false, false),
+		"%s: BFM copy failed: EBUSY", k);
+	tm_copy_all(B, 64);
+
+	/* Split with a BFM of three legs; diff split leaves only PB-C tracks I. */
+	OK(split_session(S, B6), "S,B6 split (full): both BFMs I");
+	tm_copy_all(B6, 64);
+	OK(bcv_tm_reestablish(S, B6, &none), "REESTABLISH S,B6");
+	bcv_tm_write(S, 40 * SPT, 1, 1 | 1U << bcv_tm_session(S, B6)->mm);
+	tm_copy_all(S, 64);
+	OK(bcv_tm_split(S, B6, &(struct bcv_tm_cmd){ .diff = true }), "SPLIT --diff S,B6");
+	CHECK(bcv_tm_count_invalid(B6, 1) == 1 && bcv_tm_count_invalid(B6, 2) == 1,
+	      "B6 BFMs I on the one written track");
+	REFUSED(EBUSY, restore(S, B6, incr, false, false, false),
+		"%s: BFM I after a differential split: EBUSY", k);
+	tm_copy_all(B6, 64);
+
+	REFUSED(EBUSY, restore(S, B, incr, true, false, false),
+		"%s: STD open, not forced: EBUSY", k);
+	REFUSED(EBUSY, restore(S, B, incr, false, false, true),
+		"%s: BCV open: EBUSY", k);
+	REFUSED(EBUSY, restore(S, B, incr, true, true, true),
+		"%s: BCV open, STD open and forced: EBUSY", k);
+	REFUSED(EBUSY, restore(S, B, incr, false, true, true),
+		"%s: BCV open, forced: EBUSY", k);
+
+	/* Another restore running (a full one is restinprog until copied). */
+	OK(split_session(S, B2), "S,B2 split");
+	OK(restore(S, B2, false, false, false, false), "RESTORE S,B2 (full)");
+	CHECK(state(S, B2) == BCV_RESTINPROG, "S,B2 restinprog");
+	REFUSED(EBUSY, restore(S, B, incr, false, false, false),
+		"%s S,B: another restore running on S: EBUSY", k);
+	REFUSED(EBUSY, restore(S, B, incr, true, true, false),
+		"%s S,B forced: another restore running: EBUSY", k);
+	tm_copy_all(S, 64);
+	CHECK(state(S, B2) == BCV_RESTORED, "S,B2 restored");
+	OK(bcv_tm_split(S, B2, &none), "SPLIT S,B2");
+
+	/* No free position: B3, B4, B5... S has one leg, three MMs. */
+	OK(establish(S, B3, &none), "ESTABLISH S,B3");
+	OK(establish(S, B4, &none), "ESTABLISH S,B4");
+	OK(bcv_tm_reestablish(S, B2, &none), "REESTABLISH S,B2");
+	tm_copy_all(S, 64);
+	REFUSED(EBUSY, restore(S, B, incr, false, false, false),
+		"%s: no free mirror position: EBUSY", k);
+	REFUSED(EBUSY, restore(S, B, incr, true, true, false),
+		"%s forced: no free mirror position: EBUSY", k);
+	OK(bcv_tm_split(S, B4, &none), "SPLIT S,B4");
+
+	/* The forced restore of an open STD is accepted. */
+	OK(restore(S, B, incr, true, true, false), "%s S,B: STD open, forced: accepted", k);
+	CHECK(state(S, B) == BCV_RESTINPROG || (incr && state(S, B) == BCV_RESTORED),
+	      "%s S,B: in progress", k);
+	world_free();
+}
+
+/* ---- TERMINATE ---- */
+
+static void test_terminate(void)
+{
+	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *S2 = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *B = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B2 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B3 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_sess *freed = NULL;
+
+	REFUSED(ENOENT, terminate(S, B), "TERMINATE: no session: ENOENT");
+	OK(split_session(S2, B3), "S2,B3 split");
+	REFUSED(ENOENT, terminate(S, B3), "TERMINATE S,B3: B3's session is with S2: ENOENT");
+	REFUSED2(ENOENT, EINVAL, terminate(B3, S2),
+		 "TERMINATE B3,S2: roles swapped: ENOENT or EINVAL");
+
+	OK(establish(S, B, &none), "ESTABLISH S,B");
+	REFUSED(EBUSY, terminate(S, B), "TERMINATE while syncinprog: EBUSY");
+	tm_copy_all(S, 64);
+	REFUSED(EBUSY, terminate(S, B), "TERMINATE while synchronized: EBUSY");
+	OK(bcv_tm_split(S, B, &none), "SPLIT S,B");
+	OK(split_session(S, B2), "S,B2 split");
+	OK(restore(S, B2, false, false, false, false), "RESTORE S,B2");
+	REFUSED(EBUSY, terminate(S, B2), "TERMINATE while restinprog: EBUSY");
+	tm_copy_all(S, 64);
+	REFUSED(EBUSY, terminate(S, B2), "TERMINATE while restored: EBUSY");
+	OK(bcv_tm_reestablish(S, B, &none), "REESTABLISH S,B");
+	REFUSED(EBUSY, terminate(S, B), "TERMINATE after REESTABLISH: EBUSY");
+	tm_copy_all(S, 64);
+	OK(bcv_tm_split(S, B, &none), "SPLIT S,B");
+	snap_take(&before);
+	CHECK(bcv_tm_terminate(S, B, &freed) == 0 && freed,
+	      "TERMINATE S,B returns the session");
+	CHECK(S->alloc == before.vol[0].alloc - 1 && !S->sess[0] && !B->session,
+	      "column 0 freed");
+	snap_free(&before);
+	free(freed);
+	REFUSED(ENOENT, terminate(S, B), "TERMINATE again: ENOENT");
+	world_free();
+}
+
+int main(void)
+{
+	test_establish();
+	test_sessions();
+	test_split();
+	test_reestablish();
+	test_restore(false);
+	test_restore(true);
+	test_terminate();
+	return tm_done();
+}

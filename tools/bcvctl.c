@@ -1,0 +1,1727 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bcvctl: control multi-session Business Continuance Volumes.
+ *
+ * Talks to the bcv kernel module through ioctls on /dev/bcvctl (see
+ * include/uapi/linux/bcv.h).  Plain C11 and libc, one file.
+ *
+ * Exit status: 0 success, 1 a refused or failed command (one line on stderr
+ * saying why), 2 bad usage (one line plus a hint to --help).
+ *
+ * Layout: the command table at the bottom names each verb with its
+ * positionals, options, help text and handler.  parse_args() turns argv
+ * into a struct cmd_args that handlers read; handlers validate their
+ * arguments (usage errors, exit 2), fill an ioctl struct, and map the
+ * errno of a refusal to one line per command.  Verbs the module does not
+ * implement yet parse fully and then end in not_implemented().
+ *
+ * Client-side checks (name syntax, path length, track size, distinct
+ * volumes) mirror the kernel's, to give clear messages without a round trip.
+ * BCV_NO_CLIENT_CHECKS=1 in the environment skips them all, so that tests
+ * can feed bad input to the kernel's own checks: an over-long name or path
+ * is then passed filling its array without a NUL (the kernel answers
+ * ENAMETOOLONG), a bad track size as given, an empty name as empty.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uapi/linux/bcv.h>
+
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
+#define BCVCTL_VERSION	STR(BCV_VERSION_MAJOR) "." STR(BCV_VERSION_MINOR) \
+			"." STR(BCV_VERSION_PATCH)
+
+#define CTL_PATH	"/dev/" BCV_CTL_NAME
+#define LINK_DIR	"/dev/" BCV_DISK_PREFIX	/* udev: /dev/bcv/NAME */
+#define UDEV_CONTROL	"/run/udev/control"
+
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+
+#define UDEV_WAIT_MS	10000	/* for /dev/bcv/NAME to appear or go */
+#define UDEV_POLL_MS	20
+#define BUSY_RETRY_MS	2000	/* remove: blkid may hold the device briefly */
+#define BUSY_POLL_MS	50
+
+#define MAX_MIRRORS	(BCV_MAX_LEGS - 1)
+
+/* Messages spell these limits out. */
+_Static_assert(BCV_NAME_LEN == 32, "update the name length messages");
+_Static_assert(BCV_TRACK_SIZE_MAX == 16U << 20, "update the track size messages");
+
+static bool no_client_checks;	/* BCV_NO_CLIENT_CHECKS=1, see above */
+
+/*------------------------------------------------------------------------
+ * Messages
+ */
+
+struct cmd;
+
+/* "bcvctl: WHAT: why" on stderr. */
+__attribute__((format(printf, 1, 2)))
+static void errmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bcvctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char *cmd_name(const struct cmd *c);
+
+/* A usage error: exactly one line on stderr.  Returns EXIT_USAGE. */
+__attribute__((format(printf, 2, 3)))
+static int usage_error(const struct cmd *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bcvctl: ", stderr);
+	if (c)
+		fprintf(stderr, "%s: ", cmd_name(c));
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	/* One line only: scripts read the first stderr line as the reason. */
+	fputs(c ? " (see --help)\n" : " (see bcvctl --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* Messages for errnos any ioctl can return; NULL if not one of them. */
+static const char *common_error(int err)
+{
+	switch (err) {
+	case EPERM:
+	case EACCES:
+		return "permission denied (CAP_SYS_ADMIN required)";
+	case ENOTTY:
+		return "the loaded bcv module does not know this command "
+		       "(module older than bcvctl?)";
+	case E2BIG:
+		return "the loaded bcv module refused the request's size "
+		       "(module older than bcvctl?)";
+	default:
+		return NULL;
+	}
+}
+
+static const char *any_error(int err)
+{
+	const char *msg = common_error(err);
+
+	return msg ? msg : strerror(err);
+}
+
+/*------------------------------------------------------------------------
+ * Small helpers
+ */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (long)(ms % 1000) * 1000000L,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* ioctl, restarted on EINTR.  Returns 0 or the errno. */
+static int xioctl(int fd, unsigned long req, void *arg)
+{
+	for (;;) {
+		if (ioctl(fd, req, arg) == 0)
+			return 0;
+		if (errno != EINTR)
+			return errno;
+	}
+}
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/*
+ * Copy @src into the fixed array @dst of @len bytes, zero-filled.  A string
+ * that does not fit (only when client checks are off) fills the array
+ * without a NUL, so that the kernel sees it too long.
+ */
+static void copy_fixed(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	memset(dst, 0, len);
+	memcpy(dst, src, n < len ? n : len);
+}
+
+/* Length of the string in a fixed kernel array, as an int for "%.*s". */
+static int fixed_len(const char *s, size_t len)
+{
+	return (int)strnlen(s, len);
+}
+
+/*
+ * Format @bytes with binary units: "256 MiB", "1.5 GiB", "512 B", or, when
+ * @compact, "256M", "1.5G", "512B".  Exact multiples have no decimals.
+ */
+static const char *human_size(uint64_t bytes, bool compact, char *buf,
+			      size_t len)
+{
+	static const char *const unit_long[] = {
+		"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	static const char unit_short[] = "BKMGTPE";
+	const char *sep = compact ? "" : " ";
+	unsigned int u = 0;
+	uint64_t unit, q, r, tenths;
+	char ubuf[2] = { 0, 0 };
+	const char *uname;
+
+	while (u < 6 && bytes >> (10 * (u + 1)))
+		u++;
+	unit = UINT64_C(1) << (10 * u);
+	q = bytes / unit;
+	r = bytes % unit;
+	/* r < 2^60, so r * 10 cannot overflow. */
+	tenths = q * 10 + (r * 10 + unit / 2) / unit;
+	if (r && tenths >= 10240 && u < 6) {	/* 1023.96 KiB -> 1.0 MiB */
+		u++;
+		tenths = 10;
+	}
+	ubuf[0] = unit_short[u];
+	uname = compact ? ubuf : unit_long[u];
+	if (!r)
+		snprintf(buf, len, "%" PRIu64 "%s%s", q, sep, uname);
+	else
+		snprintf(buf, len, "%" PRIu64 ".%" PRIu64 "%s%s",
+			 tenths / 10, tenths % 10, sep, uname);
+	return buf;
+}
+
+/*------------------------------------------------------------------------
+ * Argument checks (all return 0 or EXIT_USAGE after printing why)
+ */
+
+static bool name_char_ok(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	       (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+	       ch == '+' || ch == '-';
+}
+
+/* Why @name is not a valid volume name, or NULL. */
+static const char *name_problem(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (!len)
+		return "must not be empty";
+	if (len >= BCV_NAME_LEN)
+		return "is too long (at most 31 characters)";
+	if (name[0] == '.' || name[0] == '-')
+		return "must not start with '.' or '-'";
+	for (i = 0; i < len; i++)
+		if (!name_char_ok(name[i]))
+			return "may contain only A-Z a-z 0-9 . _ + -";
+	return NULL;
+}
+
+static int check_name(const struct cmd *c, const char *what, const char *name)
+{
+	const char *why;
+
+	if (no_client_checks)
+		return 0;
+	why = name_problem(name);
+	if (why)
+		return usage_error(c, "%s '%s' %s", what, name, why);
+	return 0;
+}
+
+static int check_path(const struct cmd *c, const char *path)
+{
+	if (no_client_checks)
+		return 0;
+	if (!*path)
+		return usage_error(c, "device path must not be empty");
+	if (strlen(path) >= BCV_PATH_LEN)
+		return usage_error(c, "device path '%.40s...' is too long "
+				   "(at most %d characters)", path,
+				   BCV_PATH_LEN - 1);
+	return 0;
+}
+
+/*
+ * Parse a size: decimal bytes, or with a suffix K/k/KiB or M/m/MiB (also
+ * G/g/GiB, so that "1G" gets a range message rather than a syntax one),
+ * all powers of 1024.  Returns false if @s is not such a size.
+ */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		unsigned int shift;
+	} suffixes[] = {
+		{ "", 0 },
+		{ "K", 10 }, { "k", 10 }, { "KiB", 10 },
+		{ "M", 20 }, { "m", 20 }, { "MiB", 20 },
+		{ "G", 30 }, { "g", 30 }, { "GiB", 30 },
+	};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return false;
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		unsigned int sh = suffixes[i].shift;
+
+		if (strcmp(end, suffixes[i].suffix))
+			continue;
+		if (sh && v > (UINT64_MAX >> sh))
+			return false;
+		*out = (uint64_t)v << sh;
+		return true;
+	}
+	return false;
+}
+
+/* --track-size: returns 0 with *@out set, or EXIT_USAGE. */
+static int parse_track_size(const struct cmd *c, const char *s, uint32_t *out)
+{
+	uint64_t v;
+
+	if (!parse_size(s, &v))
+		return usage_error(c, "--track-size: '%s' is not a size (bytes, "
+				   "or with a suffix K, KiB, M, MiB)", s);
+	if (!no_client_checks && !is_pow2(v))
+		return usage_error(c, "--track-size: %s is not a power of two",
+				   s);
+	if (!no_client_checks && (v < 512 || v > BCV_TRACK_SIZE_MAX))
+		return usage_error(c, "--track-size: %s is out of range (512 "
+				   "bytes to 16 MiB)", s);
+	if (v > UINT32_MAX)
+		return usage_error(c, "--track-size: %s is too large", s);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* A non-negative decimal integer up to @max.  Returns false if not. */
+static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/*------------------------------------------------------------------------
+ * Command table types and the argument parser
+ */
+
+#define MAX_POS		3
+#define MAX_OPTS	4
+#define MAX_OPT_VALUES	MAX_MIRRORS	/* the most any list option takes */
+
+enum opt_kind {
+	OPT_FLAG,	/* --name */
+	OPT_VALUE,	/* --name VALUE or --name=VALUE, at most once */
+	OPT_LIST,	/* like OPT_VALUE, repeatable up to @max times */
+};
+
+struct opt_def {
+	const char *name;	/* without the leading "--"; NULL ends */
+	enum opt_kind kind;
+	unsigned int max;	/* OPT_LIST: most values allowed */
+};
+
+struct opt_val {
+	unsigned int count;			/* times given */
+	const char *val[MAX_OPT_VALUES];	/* OPT_VALUE: val[0] */
+};
+
+struct cmd_args {
+	const struct cmd *cmd;
+	unsigned int npos;
+	const char *pos[MAX_POS];
+	struct opt_val opt[MAX_OPTS];		/* as cmd->opts */
+};
+
+struct cmd {
+	const char *name;
+	const char *synopsis;	/* after "bcvctl NAME " */
+	const char *summary;	/* one line for bcvctl --help */
+	const char *help;	/* the rest of bcvctl NAME --help */
+	const char *pos[MAX_POS];	/* names, for "missing NAME" */
+	unsigned int min_pos, max_pos;
+	struct opt_def opts[MAX_OPTS + 1];
+	int (*run)(const struct cmd_args *a);
+};
+
+static const char *cmd_name(const struct cmd *c)
+{
+	return c->name;
+}
+
+static bool opt_flag(const struct cmd_args *a, unsigned int i)
+{
+	return a->opt[i].count > 0;
+}
+
+static const char *opt_value(const struct cmd_args *a, unsigned int i)
+{
+	return a->opt[i].count ? a->opt[i].val[0] : NULL;
+}
+
+static void print_cmd_help(const struct cmd *c)
+{
+	printf("Usage: bcvctl %s %s\n\n%s", c->name, c->synopsis, c->help);
+}
+
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+/*
+ * Parse argv[1..argc-1] (argv[0] is the verb) for @c into @a.  Options may
+ * come before, between or after positionals; "--" ends options.  Returns
+ * -1 when parsed, else an exit status: EXIT_OK after printing --help,
+ * EXIT_USAGE after a usage error.
+ */
+static int parse_args(const struct cmd *c, int argc, char **argv,
+		      struct cmd_args *a)
+{
+	bool opts_done = false;
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->cmd = c;
+
+	/* --help anywhere before "--" wins over any other problem. */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (is_help(argv[i])) {
+			print_cmd_help(c);
+			return EXIT_OK;
+		}
+	}
+
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i], *name, *eq, *val;
+		const struct opt_def *d;
+		struct opt_val *ov;
+		size_t nlen;
+		unsigned int k;
+
+		if (!opts_done && !strcmp(arg, "--")) {
+			opts_done = true;
+			continue;
+		}
+		if (opts_done || arg[0] != '-' || !arg[1]) {
+			if (a->npos >= c->max_pos)
+				return usage_error(c, "unexpected argument '%s'",
+						   arg);
+			a->pos[a->npos++] = arg;
+			continue;
+		}
+		if (arg[1] != '-')
+			return usage_error(c, "unknown option '%s'", arg);
+
+		name = arg + 2;
+		eq = strchr(name, '=');
+		nlen = eq ? (size_t)(eq - name) : strlen(name);
+		for (k = 0; c->opts[k].name; k++)
+			if (strlen(c->opts[k].name) == nlen &&
+			    !strncmp(c->opts[k].name, name, nlen))
+				break;
+		d = &c->opts[k];
+		if (!d->name)
+			return usage_error(c, "unknown option '--%.*s'",
+					   (int)nlen, name);
+		ov = &a->opt[k];
+
+		if (d->kind == OPT_FLAG) {
+			if (eq)
+				return usage_error(c, "option '--%s' takes no "
+						   "value", d->name);
+			ov->count++;
+			continue;
+		}
+
+		if (eq) {
+			val = eq + 1;
+		} else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) {
+			/* "--opt --other" is a missing value, not "--other". */
+			val = argv[++i];
+		} else {
+			return usage_error(c, "option '--%s' needs a value",
+					   d->name);
+		}
+		if (d->kind == OPT_VALUE && ov->count)
+			return usage_error(c, "option '--%s' given more than "
+					   "once", d->name);
+		if (d->kind == OPT_LIST && ov->count >= d->max)
+			return usage_error(c, "option '--%s' given more than "
+					   "%u times", d->name, d->max);
+		ov->val[ov->count++] = val;
+	}
+
+	if (a->npos < c->min_pos)
+		return usage_error(c, "missing %s", c->pos[a->npos]);
+	return -1;
+}
+
+/*------------------------------------------------------------------------
+ * The control device and the volume list
+ */
+
+/* Open /dev/bcvctl, or say why not and return -1. */
+static int open_ctl(void)
+{
+	int fd = open(CTL_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	switch (errno) {
+	case ENOENT:
+	case ENXIO:
+	case ENODEV:
+		errmsg("cannot open " CTL_PATH ": is the bcv module loaded? "
+		       "(modprobe bcv)");
+		break;
+	case EACCES:
+	case EPERM:
+		errmsg("cannot open " CTL_PATH ": permission denied "
+		       "(run as root)");
+		break;
+	default:
+		errmsg("cannot open " CTL_PATH ": %s", strerror(errno));
+		break;
+	}
+	return -1;
+}
+
+/*
+ * All volumes, ordered by index, in a malloc'ed array of *@n entries
+ * (not NULL even when *@n is 0).  Returns NULL with errno set on failure.
+ */
+static struct bcv_vol_info *list_volumes(int fd, uint32_t *n)
+{
+	uint32_t cap = 16;
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		struct bcv_vol_info *vols = calloc(cap, sizeof(*vols));
+		struct bcv_list l;
+		int err;
+
+		if (!vols)
+			return NULL;
+		memset(&l, 0, sizeof(l));
+		l.size = sizeof(l);
+		l.info_size = sizeof(*vols);
+		l.capacity = cap;
+		l.vols = (uint64_t)(uintptr_t)vols;
+		err = xioctl(fd, BCV_IOC_LIST, &l);
+		if (err) {
+			free(vols);
+			errno = err;
+			return NULL;
+		}
+		if (l.count <= cap) {
+			*n = l.count;
+			return vols;
+		}
+		/* Volumes were added meanwhile: grow, with some slack. */
+		free(vols);
+		cap = l.count > UINT32_MAX - 16 ? UINT32_MAX : l.count + 16;
+	}
+	errno = EAGAIN;
+	return NULL;
+}
+
+/* Look up one volume by name; false if it does not exist or LIST failed. */
+static bool find_volume(int fd, const char *name, struct bcv_vol_info *out)
+{
+	struct bcv_vol_info *vols;
+	uint32_t i, n;
+	bool found = false;
+
+	vols = list_volumes(fd, &n);
+	if (!vols)
+		return false;
+	for (i = 0; i < n && !found; i++) {
+		if (!strncmp(vols[i].name, name, BCV_NAME_LEN) &&
+		    strlen(name) < BCV_NAME_LEN) {
+			*out = vols[i];
+			found = true;
+		}
+	}
+	free(vols);
+	return found;
+}
+
+static const char *role_name(uint32_t role)
+{
+	switch (role) {
+	case BCV_ROLE_STD:
+		return "std";
+	case BCV_ROLE_BCV:
+		return "bcv";
+	default:
+		return "unknown";
+	}
+}
+
+/*------------------------------------------------------------------------
+ * udev: wait for /dev/bcv/NAME
+ */
+
+static bool udev_running(void)
+{
+	struct stat st;
+
+	return stat(UDEV_CONTROL, &st) == 0;
+}
+
+/*
+ * Wait until /dev/bcv/@name exists (@appear) and is the block device
+ * /dev/bcv@index, or until it is gone (!@appear).  Returns false on timeout.
+ */
+static bool wait_link(const char *name, uint32_t vol_index, bool appear)
+{
+	char link[sizeof(LINK_DIR) + BCV_NAME_LEN + 1];
+	char node[32];
+	struct stat st, want;
+	bool know_rdev;
+	uint64_t deadline = now_ms() + UDEV_WAIT_MS;
+
+	snprintf(link, sizeof(link), LINK_DIR "/%s", name);
+	snprintf(node, sizeof(node), "/dev/" BCV_DISK_PREFIX "%" PRIu32,
+		 vol_index);
+	know_rdev = appear && stat(node, &want) == 0 && S_ISBLK(want.st_mode);
+
+	for (;;) {
+		bool done;
+
+		if (appear)
+			done = stat(link, &st) == 0 && S_ISBLK(st.st_mode) &&
+			       (!know_rdev || st.st_rdev == want.st_rdev);
+		else
+			done = lstat(link, &st) != 0 && errno == ENOENT;
+		if (done)
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		sleep_ms(UDEV_POLL_MS);
+	}
+}
+
+/*------------------------------------------------------------------------
+ * Probing backing devices, to say which one a refusal was about
+ */
+
+struct dev_probe {
+	int stat_err;		/* errno of stat(), 0 if it worked */
+	bool is_blk;		/* a block device node */
+	bool is_bcv;		/* ... of a bcv volume */
+	bool read_only;
+	bool empty;		/* capacity 0 */
+	bool zoned;
+	unsigned int lbs;	/* logical block size in bytes, 0 unknown */
+	bool excl_busy;		/* O_EXCL open refused with EBUSY */
+};
+
+/*
+ * Read one line of /sys/dev/block/MAJ:MIN/@attr into @buf, without the
+ * newline.  For a partition, whose queue/ lives with its disk, "../@attr"
+ * is tried too.  Returns false if neither can be read.
+ */
+static bool read_sysfs(dev_t rdev, const char *attr, char *buf, size_t len)
+{
+	char path[96];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		FILE *f;
+		bool ok;
+
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s%s",
+			 major(rdev), minor(rdev), i ? "../" : "", attr);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		ok = fgets(buf, (int)len, f) != NULL;
+		fclose(f);
+		if (ok) {
+			buf[strcspn(buf, "\n")] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * What can be told about @path without changing anything: from stat() and
+ * sysfs, and an O_EXCL open that fails with EBUSY while the device is
+ * claimed or mounted (closing a read-only open makes udev re-probe nothing).
+ */
+static void probe_dev(const char *path, struct dev_probe *p)
+{
+	char buf[64];
+	struct stat st;
+	uint64_t v;
+	int fd;
+
+	memset(p, 0, sizeof(*p));
+	if (stat(path, &st)) {
+		p->stat_err = errno;
+		return;
+	}
+	p->is_blk = S_ISBLK(st.st_mode);
+	if (!p->is_blk)
+		return;
+	/* Only bcv volumes carry the "bcv" attribute group. */
+	p->is_bcv = read_sysfs(st.st_rdev, "bcv/name", buf, sizeof(buf));
+	p->read_only = read_sysfs(st.st_rdev, "ro", buf, sizeof(buf)) &&
+		       strcmp(buf, "0") != 0;
+	p->empty = read_sysfs(st.st_rdev, "size", buf, sizeof(buf)) &&
+		   !strcmp(buf, "0");
+	p->zoned = read_sysfs(st.st_rdev, "queue/zoned", buf, sizeof(buf)) &&
+		   strcmp(buf, "none") != 0;
+	if (read_sysfs(st.st_rdev, "queue/logical_block_size", buf,
+		       sizeof(buf)) && parse_uint(buf, UINT32_MAX, &v))
+		p->lbs = (unsigned int)v;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_EXCL);
+	if (fd >= 0)
+		close(fd);
+	else
+		p->excl_busy = errno == EBUSY;
+}
+
+/*------------------------------------------------------------------------
+ * create
+ */
+
+enum { CREATE_TRACK_SIZE, CREATE_MIRROR };
+
+struct create_req {
+	const char *role;
+	const char *name;
+	const char *legs[BCV_MAX_LEGS];
+	unsigned int nr_legs;
+	uint32_t track_size;	/* 0: default */
+	bool track_size_given;
+};
+
+/* Print why the kernel refused @r with @err. */
+static void create_error(const struct create_req *r, int err)
+{
+	struct dev_probe p[BCV_MAX_LEGS];
+	const char *name = r->name;
+	const char *leg0 = r->legs[0];
+	unsigned int i;
+
+	for (i = 0; i < r->nr_legs; i++)
+		probe_dev(r->legs[i], &p[i]);
+
+	switch (err) {
+	case ENOENT:
+		for (i = 0; i < r->nr_legs; i++)
+			if (p[i].stat_err == ENOENT)
+				break;
+		errmsg("create %s: backing device %s does not exist", name,
+		       r->legs[i < r->nr_legs ? i : 0]);
+		return;
+	case ENOTBLK:
+		for (i = 0; i < r->nr_legs; i++)
+			if (!p[i].stat_err && !p[i].is_blk)
+				break;
+		errmsg("create %s: %s is not a block device", name,
+		       r->legs[i < r->nr_legs ? i : 0]);
+		return;
+	case EBUSY:
+		for (i = 0; i < r->nr_legs; i++)
+			if (p[i].excl_busy)
+				break;
+		if (i == r->nr_legs && r->nr_legs > 1) {
+			errmsg("create %s: a backing device is in use (given "
+			       "twice, mounted, held open exclusively, or "
+			       "already backing a bcv volume)", name);
+			return;
+		}
+		errmsg("create %s: %s is in use (mounted, held open "
+		       "exclusively, or already backing a bcv volume)", name,
+		       r->legs[i < r->nr_legs ? i : 0]);
+		return;
+	case EEXIST:
+		errmsg("create %s: a volume named %s already exists", name,
+		       name);
+		return;
+	case EROFS:
+		for (i = 0; i < r->nr_legs; i++)
+			if (p[i].read_only)
+				break;
+		errmsg("create %s: %s is read-only", name,
+		       r->legs[i < r->nr_legs ? i : 0]);
+		return;
+	case ENOSPC:
+		errmsg("create %s: too many volumes", name);
+		return;
+	case ENAMETOOLONG:
+		errmsg("create %s: name or path too long (a name has at most "
+		       "%d characters, a path at most %d)", name,
+		       BCV_NAME_LEN - 1, BCV_PATH_LEN - 1);
+		return;
+	case EOPNOTSUPP:
+		if (r->nr_legs > 1)
+			errmsg("create %s: fixed mirror legs are not supported "
+			       "yet", name);
+		else
+			errmsg("create %s: not supported by the loaded bcv "
+			       "module", name);
+		return;
+	case ENXIO:
+		errmsg("create %s: %s: no such device (driver or medium "
+		       "missing)", name, leg0);
+		return;
+	case EACCES:
+		/* EPERM is the missing capability; this is the path lookup. */
+		errmsg("create %s: permission denied opening %s (on a nodev "
+		       "mount?)", name, leg0);
+		return;
+	case EINVAL:
+		break;
+	default:
+		errmsg("create %s: %s", name, any_error(err));
+		return;
+	}
+
+	/* EINVAL: find the reason if we can. */
+	if (name_problem(name)) {
+		errmsg("create %s: invalid volume name", name);
+		return;
+	}
+	for (i = 0; i < r->nr_legs; i++) {
+		if (!*r->legs[i]) {
+			errmsg("create %s: empty device path", name);
+			return;
+		}
+		if (p[i].is_bcv) {
+			errmsg("create %s: %s is a bcv volume; bcv volumes "
+			       "cannot be stacked", name, r->legs[i]);
+			return;
+		}
+		if (p[i].zoned) {
+			errmsg("create %s: %s is a zoned device, which bcv "
+			       "does not support", name, r->legs[i]);
+			return;
+		}
+		if (p[i].empty) {
+			errmsg("create %s: %s is empty (size 0)", name,
+			       r->legs[i]);
+			return;
+		}
+	}
+	if (r->track_size_given) {
+		if (!is_pow2(r->track_size) ||
+		    r->track_size > BCV_TRACK_SIZE_MAX) {
+			errmsg("create %s: invalid track size %" PRIu32 " (a "
+			       "power of two up to 16 MiB is required)", name,
+			       r->track_size);
+			return;
+		}
+		for (i = 0; i < r->nr_legs; i++) {
+			if (p[i].lbs && r->track_size < p[i].lbs) {
+				errmsg("create %s: track size %" PRIu32 " is "
+				       "smaller than the logical block size of "
+				       "%s (%u bytes)", name, r->track_size,
+				       r->legs[i], p[i].lbs);
+				return;
+			}
+		}
+		errmsg("create %s: invalid argument (track size must be a "
+		       "power of two between the device's logical block size "
+		       "and 16 MiB; the device must not be empty, zoned or a "
+		       "bcv volume)", name);
+		return;
+	}
+	errmsg("create %s: invalid argument (the backing device must not be "
+	       "empty, zoned or a bcv volume)", name);
+}
+
+static int run_create(const struct cmd_args *a)
+{
+	const struct cmd *c = a->cmd;
+	const struct opt_val *mirrors = &a->opt[CREATE_MIRROR];
+	struct create_req r;
+	struct bcv_create cr;
+	struct bcv_vol_info info;
+	char sz[32], tsz[32];
+	uint64_t bytes, tracks;
+	uint32_t ts;
+	unsigned int i, j;
+	int fd, err, ret;
+
+	memset(&r, 0, sizeof(r));
+	if (!strcasecmp(a->pos[0], "std"))
+		r.role = "std";
+	else if (!strcasecmp(a->pos[0], "bcv"))
+		r.role = "bcv";
+	else
+		return usage_error(c, "role must be 'std' or 'bcv', not '%s'",
+				   a->pos[0]);
+	r.name = a->pos[1];
+	ret = check_name(c, "volume name", r.name);
+	if (ret)
+		return ret;
+
+	r.legs[r.nr_legs++] = a->pos[2];
+	for (i = 0; i < mirrors->count; i++)
+		r.legs[r.nr_legs++] = mirrors->val[i];
+	for (i = 0; i < r.nr_legs; i++) {
+		ret = check_path(c, r.legs[i]);
+		if (ret)
+			return ret;
+		for (j = 0; j < i && !no_client_checks; j++)
+			if (!strcmp(r.legs[i], r.legs[j]))
+				return usage_error(c, "device %s given twice",
+						   r.legs[i]);
+	}
+
+	if (opt_value(a, CREATE_TRACK_SIZE)) {
+		ret = parse_track_size(c, opt_value(a, CREATE_TRACK_SIZE),
+				       &r.track_size);
+		if (ret)
+			return ret;
+		r.track_size_given = true;
+	}
+
+	memset(&cr, 0, sizeof(cr));
+	cr.size = sizeof(cr);
+	cr.role = !strcmp(r.role, "std") ? BCV_ROLE_STD : BCV_ROLE_BCV;
+	cr.flags = 0;
+	cr.nr_legs = r.nr_legs;
+	cr.track_size = r.track_size;
+	copy_fixed(cr.name, sizeof(cr.name), r.name);
+	for (i = 0; i < r.nr_legs; i++)
+		copy_fixed(cr.legs[i], sizeof(cr.legs[i]), r.legs[i]);
+
+	fd = open_ctl();
+	if (fd < 0)
+		return EXIT_FAIL;
+	err = xioctl(fd, BCV_IOC_CREATE, &cr);
+	if (err) {
+		close(fd);
+		create_error(&r, err);
+		return EXIT_FAIL;
+	}
+
+	/* The kernel's own figures, if LIST finds the volume. */
+	bytes = cr.sectors * 512;
+	if (find_volume(fd, r.name, &info) && info.index == cr.index) {
+		ts = info.track_size;
+		tracks = info.tracks;
+	} else {
+		ts = r.track_size ? r.track_size : BCV_TRACK_SIZE_DEFAULT;
+		tracks = (bytes + ts - 1) / ts;
+	}
+	close(fd);
+
+	if (udev_running() && !wait_link(r.name, cr.index, true))
+		errmsg("warning: " LINK_DIR "/%s did not appear within %d s "
+		       "(is 60-bcv.rules installed?)", r.name,
+		       UDEV_WAIT_MS / 1000);
+
+	printf("created %s %s: /dev/" BCV_DISK_PREFIX "%" PRIu32
+	       " (%s, %" PRIu64 " tracks of %s)\n", r.role, r.name, cr.index,
+	       human_size(bytes, false, sz, sizeof(sz)), tracks,
+	       human_size(ts, false, tsz, sizeof(tsz)));
+	return EXIT_OK;
+}
+
+/*------------------------------------------------------------------------
+ * remove
+ */
+
+enum { REMOVE_FORCE };
+
+static int run_remove(const struct cmd_args *a)
+{
+	const char *name = a->pos[0];
+	struct bcv_remove rm;
+	struct bcv_vol_info info;
+	uint64_t deadline;
+	int fd, err, ret;
+
+	ret = check_name(a->cmd, "volume name", name);
+	if (ret)
+		return ret;
+
+	memset(&rm, 0, sizeof(rm));
+	rm.size = sizeof(rm);
+	rm.flags = opt_flag(a, REMOVE_FORCE) ? BCV_REMOVE_FORCE : 0;
+	copy_fixed(rm.name, sizeof(rm.name), name);
+
+	fd = open_ctl();
+	if (fd < 0)
+		return EXIT_FAIL;
+	deadline = now_ms() + BUSY_RETRY_MS;
+	for (;;) {
+		err = xioctl(fd, BCV_IOC_REMOVE, &rm);
+		/* udev's blkid may hold the device briefly after a write. */
+		if (err != EBUSY || now_ms() >= deadline)
+			break;
+		sleep_ms(BUSY_POLL_MS);
+	}
+
+	switch (err) {
+	case 0:
+		break;
+	case ENOENT:
+		errmsg("remove %s: no volume named %s", name, name);
+		break;
+	case EBUSY:
+		if (find_volume(fd, name, &info) && info.open_count)
+			errmsg("remove %s: %s is open (%" PRIu32 " opener%s)",
+			       name, name, info.open_count,
+			       info.open_count == 1 ? "" : "s");
+		else
+			errmsg("remove %s: %s is open or in a session", name,
+			       name);
+		break;
+	case ENAMETOOLONG:
+		errmsg("remove %s: name too long (at most %d characters)",
+		       name, BCV_NAME_LEN - 1);
+		break;
+	default:
+		errmsg("remove %s: %s", name, any_error(err));
+		break;
+	}
+	close(fd);
+	if (err)
+		return EXIT_FAIL;
+
+	if (udev_running() && !wait_link(name, 0, false))
+		errmsg("warning: " LINK_DIR "/%s still exists after %d s",
+		       name, UDEV_WAIT_MS / 1000);
+	printf("removed %s\n", name);
+	return EXIT_OK;
+}
+
+/*------------------------------------------------------------------------
+ * list
+ */
+
+enum { LIST_JSON };
+
+/*
+ * Write @prefix (plain ASCII) and @s (at most @max bytes) as one JSON
+ * string, with quotes.
+ */
+static void json_string(const char *prefix, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, len = strnlen(s, max);
+
+	printf("\"%s", prefix);
+	while (i < len) {
+		unsigned char ch = p[i];
+		size_t n = 0;
+
+		if (ch == '"' || ch == '\\') {
+			printf("\\%c", ch);
+			i++;
+			continue;
+		}
+		if (ch < 0x20 || ch == 0x7f) {
+			switch (ch) {
+			case '\n': fputs("\\n", stdout); break;
+			case '\t': fputs("\\t", stdout); break;
+			case '\r': fputs("\\r", stdout); break;
+			default: printf("\\u%04x", ch); break;
+			}
+			i++;
+			continue;
+		}
+		if (ch < 0x80) {
+			putchar(ch);
+			i++;
+			continue;
+		}
+		/* Copy well-formed UTF-8; replace anything else by U+FFFD. */
+		if (ch >= 0xc2 && ch <= 0xdf)
+			n = 2;
+		else if (ch >= 0xe0 && ch <= 0xef)
+			n = 3;
+		else if (ch >= 0xf0 && ch <= 0xf4)
+			n = 4;
+		if (n && i + n <= len) {
+			unsigned char c1 = p[i + 1];
+
+			for (size_t k = 1; k < n; k++)
+				if ((p[i + k] & 0xc0) != 0x80)
+					n = 0;
+			if ((ch == 0xe0 && c1 < 0xa0) ||	/* overlong */
+			    (ch == 0xed && c1 > 0x9f) ||	/* surrogate */
+			    (ch == 0xf0 && c1 < 0x90) ||	/* overlong */
+			    (ch == 0xf4 && c1 > 0x8f))		/* > U+10FFFF */
+				n = 0;
+		} else {
+			n = 0;
+		}
+		if (n) {
+			fwrite(p + i, 1, n, stdout);
+			i += n;
+		} else {
+			fputs("\\ufffd", stdout);
+			i++;
+		}
+	}
+	putchar('"');
+}
+
+static unsigned int vol_legs(const struct bcv_vol_info *v)
+{
+	return v->nr_legs < BCV_MAX_LEGS ? v->nr_legs : BCV_MAX_LEGS;
+}
+
+static void list_json(const struct bcv_vol_info *vols, uint32_t n)
+{
+	uint32_t i;
+	unsigned int l;
+
+	fputs("{\"volumes\":[", stdout);
+	for (i = 0; i < n; i++) {
+		const struct bcv_vol_info *v = &vols[i];
+
+		fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
+		json_string("", v->name, sizeof(v->name));
+		printf(",\"role\":\"%s\",\"device\":\"/dev/" BCV_DISK_PREFIX
+		       "%" PRIu32 "\",\"index\":%" PRIu32
+		       ",\"size_bytes\":%" PRIu64 ",\"sectors\":%" PRIu64
+		       ",\"track_size\":%" PRIu32 ",\"tracks\":%" PRIu64
+		       ",\"cylinders\":%" PRIu64 ",\"open_count\":%" PRIu32
+		       ",\"legs\":[",
+		       role_name(v->role), v->index, v->index,
+		       (uint64_t)v->sectors * 512, (uint64_t)v->sectors,
+		       v->track_size, (uint64_t)v->tracks,
+		       (uint64_t)v->cylinders, v->open_count);
+		for (l = 0; l < vol_legs(v); l++) {
+			fputs(l ? ",{\"device\":" : "{\"device\":", stdout);
+			json_string("/dev/", v->leg_name[l], BCV_NAME_LEN);
+			printf(",\"major\":%" PRIu32 ",\"minor\":%" PRIu32 "}",
+			       v->leg_major[l], v->leg_minor[l]);
+		}
+		fputs("]}", stdout);
+	}
+	fputs("]}\n", stdout);
+}
+
+enum { COL_NAME, COL_ROLE, COL_DEVICE, COL_SIZE, COL_TRACK, COL_TRACKS,
+       COL_CYLS, COL_OPEN, COL_BACKING, NR_COLS };
+
+struct list_row {
+	char col[NR_COLS][BCV_MAX_LEGS * (6 + BCV_NAME_LEN) + 1];
+};
+
+static void list_table(const struct bcv_vol_info *vols, uint32_t n)
+{
+	static const char *const head[NR_COLS] = {
+		"NAME", "ROLE", "DEVICE", "SIZE", "TRACK", "TRACKS", "CYLS",
+		"OPEN", "BACKING" };
+	static const bool right[NR_COLS] = {
+		[COL_SIZE] = true, [COL_TRACK] = true, [COL_TRACKS] = true,
+		[COL_CYLS] = true, [COL_OPEN] = true };
+	struct list_row *rows = calloc(n ? n : 1, sizeof(*rows));
+	int width[NR_COLS];
+	uint32_t i;
+	unsigned int k, l;
+
+	if (!rows) {
+		errmsg("list: out of memory");
+		return;
+	}
+	for (k = 0; k < NR_COLS; k++)
+		width[k] = (int)strlen(head[k]);
+	for (i = 0; i < n; i++) {
+		const struct bcv_vol_info *v = &vols[i];
+		char (*col)[sizeof(rows->col[0])] = rows[i].col;
+		size_t len = 0;
+
+		memcpy(col[COL_NAME], v->name,
+		       (size_t)fixed_len(v->name, sizeof(v->name)));
+		snprintf(col[COL_ROLE], sizeof(col[0]), "%s",
+			 role_name(v->role));
+		snprintf(col[COL_DEVICE], sizeof(col[0]),
+			 "/dev/" BCV_DISK_PREFIX "%" PRIu32, v->index);
+		human_size((uint64_t)v->sectors * 512, true, col[COL_SIZE],
+			   sizeof(col[0]));
+		human_size(v->track_size, true, col[COL_TRACK], sizeof(col[0]));
+		snprintf(col[COL_TRACKS], sizeof(col[0]), "%" PRIu64,
+			 (uint64_t)v->tracks);
+		snprintf(col[COL_CYLS], sizeof(col[0]), "%" PRIu64,
+			 (uint64_t)v->cylinders);
+		snprintf(col[COL_OPEN], sizeof(col[0]), "%" PRIu32,
+			 v->open_count);
+		for (l = 0; l < vol_legs(v); l++) {
+			int w = snprintf(col[COL_BACKING] + len,
+					 sizeof(col[0]) - len, "%s/dev/%.*s",
+					 l ? "," : "",
+					 fixed_len(v->leg_name[l], BCV_NAME_LEN),
+					 v->leg_name[l]);
+
+			if (w > 0)
+				len += (size_t)w;
+		}
+		if (!len)
+			strcpy(col[COL_BACKING], "-");
+		for (k = 0; k < NR_COLS; k++)
+			if ((int)strlen(col[k]) > width[k])
+				width[k] = (int)strlen(col[k]);
+	}
+
+	for (i = 0; i <= n; i++) {
+		for (k = 0; k < NR_COLS; k++) {
+			const char *s = i ? rows[i - 1].col[k] : head[k];
+
+			if (k == NR_COLS - 1)
+				printf("%s\n", s);
+			else if (right[k])
+				printf("%*s  ", width[k], s);
+			else
+				printf("%-*s  ", width[k], s);
+		}
+	}
+	free(rows);
+}
+
+static int run_list(const struct cmd_args *a)
+{
+	struct bcv_vol_info *vols;
+	uint32_t n;
+	int fd;
+
+	fd = open_ctl();
+	if (fd < 0)
+		return EXIT_FAIL;
+	vols = list_volumes(fd, &n);
+	if (!vols) {
+		errmsg("list: %s", any_error(errno));
+		close(fd);
+		return EXIT_FAIL;
+	}
+	close(fd);
+	if (opt_flag(a, LIST_JSON))
+		list_json(vols, n);
+	else
+		list_table(vols, n);
+	free(vols);
+	return EXIT_OK;
+}
+
+/*------------------------------------------------------------------------
+ * Session commands: parsed fully, implemented once the module has them
+ */
+
+static int not_implemented(const struct cmd_args *a)
+{
+	errmsg("%s: not implemented yet", cmd_name(a->cmd));
+	return EXIT_FAIL;
+}
+
+struct pair {
+	const char *std;
+	const char *bcv;
+};
+
+/* STD BCV positionals: two valid, different names. */
+static int parse_pair(const struct cmd_args *a, struct pair *p)
+{
+	int ret;
+
+	p->std = a->pos[0];
+	p->bcv = a->pos[1];
+	ret = check_name(a->cmd, "STD name", p->std);
+	if (!ret)
+		ret = check_name(a->cmd, "BCV name", p->bcv);
+	if (!ret && !no_client_checks && !strcmp(p->std, p->bcv))
+		ret = usage_error(a->cmd, "STD and BCV must be different "
+				  "volumes");
+	return ret;
+}
+
+enum { ESTABLISH_WAIT };
+
+static int run_establish(const struct cmd_args *a)
+{
+	struct pair p;
+	int ret = parse_pair(a, &p);
+
+	if (ret)
+		return ret;
+	(void)opt_flag(a, ESTABLISH_WAIT);
+	return not_implemented(a);
+}
+
+enum { SPLIT_DIFF, SPLIT_WAIT };
+
+static int run_split(const struct cmd_args *a)
+{
+	struct pair p;
+	int ret = parse_pair(a, &p);
+
+	if (ret)
+		return ret;
+	(void)opt_flag(a, SPLIT_DIFF);
+	(void)opt_flag(a, SPLIT_WAIT);
+	return not_implemented(a);
+}
+
+enum { REESTABLISH_WAIT };
+
+static int run_reestablish(const struct cmd_args *a)
+{
+	struct pair p;
+	int ret = parse_pair(a, &p);
+
+	if (ret)
+		return ret;
+	(void)opt_flag(a, REESTABLISH_WAIT);
+	return not_implemented(a);
+}
+
+enum { RESTORE_INCREMENTAL, RESTORE_FORCE, RESTORE_WAIT };
+
+static int run_restore(const struct cmd_args *a)
+{
+	struct pair p;
+	int ret = parse_pair(a, &p);
+
+	if (ret)
+		return ret;
+	(void)opt_flag(a, RESTORE_INCREMENTAL);
+	(void)opt_flag(a, RESTORE_FORCE);
+	(void)opt_flag(a, RESTORE_WAIT);
+	return not_implemented(a);
+}
+
+static int run_terminate(const struct cmd_args *a)
+{
+	struct pair p;
+	int ret = parse_pair(a, &p);
+
+	if (ret)
+		return ret;
+	return not_implemented(a);
+}
+
+enum { WAIT_TIMEOUT };
+
+#define WAIT_TIMEOUT_MAX	(100U * 365 * 24 * 3600)	/* seconds */
+
+static int run_wait(const struct cmd_args *a)
+{
+	const char *t = opt_value(a, WAIT_TIMEOUT);
+	uint64_t timeout = 0;	/* 0: no timeout */
+	struct pair p;
+	int ret = parse_pair(a, &p);
+
+	if (ret)
+		return ret;
+	if (t && !parse_uint(t, WAIT_TIMEOUT_MAX, &timeout))
+		return usage_error(a->cmd, "--timeout: '%s' is not a number "
+				   "of seconds", t);
+	return not_implemented(a);
+}
+
+enum { QUERY_JSON };
+
+static int run_query(const struct cmd_args *a)
+{
+	int ret;
+
+	if (a->npos) {
+		ret = check_name(a->cmd, "volume name", a->pos[0]);
+		if (ret)
+			return ret;
+	}
+	(void)opt_flag(a, QUERY_JSON);
+	return not_implemented(a);
+}
+
+/*------------------------------------------------------------------------
+ * The command table
+ */
+
+#define HELP_OPT "  -h, --help          show this help and exit\n"
+#define WAIT_OPT "  --wait              wait until the copy has finished, " \
+		 "with a progress bar\n" \
+		 "                      on a terminal\n"
+
+/* Must follow the enums of the handlers: opts[i] is option i. */
+static const struct cmd commands[] = {
+	{
+		.name = "create",
+		.synopsis = "std|bcv NAME BACKING_DEV [--track-size SIZE] "
+			    "[--mirror DEV]...",
+		.summary = "create a volume /dev/bcvN over a block device",
+		.help =
+"Create a volume named NAME over the block device BACKING_DEV, which the bcv\n"
+"module then holds exclusively.  A std volume is a standard (production)\n"
+"volume; a bcv volume is a business continuance volume, which can be\n"
+"established as a mirror of a std volume and split off as a point-in-time\n"
+"copy.  The volume appears as /dev/bcvN and, through udev, as /dev/bcv/NAME.\n"
+"\n"
+"NAME has 1 to 31 characters of A-Z a-z 0-9 . _ + - and does not start with\n"
+"'.' or '-'.  BACKING_DEV is passed to the kernel as given.\n"
+"\n"
+"Options:\n"
+"  --track-size SIZE   the unit of change tracking and copying: bytes, or\n"
+"                      with a suffix K, KiB, M, MiB (powers of 1024); a power\n"
+"                      of two from 512 to 16M and at least the device's\n"
+"                      logical block size (default 64K)\n"
+"  --mirror DEV        add a fixed mirror leg DEV (up to 2; not supported by\n"
+"                      the module yet)\n"
+HELP_OPT
+"\n"
+"Prints: created std|bcv NAME: /dev/bcvN (SIZE, T tracks of TRACK_SIZE)\n",
+		.pos = { "role (std or bcv)", "NAME", "BACKING_DEV" },
+		.min_pos = 3, .max_pos = 3,
+		.opts = {
+			[CREATE_TRACK_SIZE] = { "track-size", OPT_VALUE, 1 },
+			[CREATE_MIRROR] = { "mirror", OPT_LIST, MAX_MIRRORS },
+		},
+		.run = run_create,
+	},
+	{
+		.name = "remove",
+		.synopsis = "NAME [--force]",
+		.summary = "remove a volume",
+		.help =
+"Remove the volume NAME and release its backing devices.  Refused while the\n"
+"volume is open or in a session.\n"
+"\n"
+"Options:\n"
+"  --force             also end the volume's split sessions\n"
+HELP_OPT,
+		.pos = { "NAME" },
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			[REMOVE_FORCE] = { "force", OPT_FLAG, 1 },
+		},
+		.run = run_remove,
+	},
+	{
+		.name = "establish",
+		.synopsis = "STD BCV [--wait]",
+		.summary = "attach BCV to STD as a mirror and copy every track",
+		.help =
+"Start a session between the std volume STD and the bcv volume BCV: attach\n"
+"BCV as a mirror of STD and copy every track from STD to BCV.  BCV must not\n"
+"be open, must be at least as large as STD, and is not ready to its own\n"
+"users while attached.  State: syncinprog, then synchronized.\n"
+"\n"
+"Options:\n"
+WAIT_OPT
+HELP_OPT,
+		.pos = { "STD", "BCV" },
+		.min_pos = 2, .max_pos = 2,
+		.opts = {
+			[ESTABLISH_WAIT] = { "wait", OPT_FLAG, 1 },
+		},
+		.run = run_establish,
+	},
+	{
+		.name = "split",
+		.synopsis = "STD BCV [--diff] [--wait]",
+		.summary = "detach BCV as a point-in-time copy of STD",
+		.help =
+"Split BCV off STD: BCV becomes an independent, writable copy of STD as of\n"
+"the instant of the split.  The session must be synchronized or restored.\n"
+"\n"
+"Options:\n"
+"  --diff              differential split: refresh only the changed tracks\n"
+"                      on BCV's fixed mirror legs\n"
+"  --wait              first wait until the session is synchronized\n"
+HELP_OPT,
+		.pos = { "STD", "BCV" },
+		.min_pos = 2, .max_pos = 2,
+		.opts = {
+			[SPLIT_DIFF] = { "diff", OPT_FLAG, 1 },
+			[SPLIT_WAIT] = { "wait", OPT_FLAG, 1 },
+		},
+		.run = run_split,
+	},
+	{
+		.name = "reestablish",
+		.synopsis = "STD BCV [--wait]",
+		.summary = "re-attach a split BCV, copying only changed tracks",
+		.help =
+"Attach the split BCV to STD again and copy only the tracks that changed on\n"
+"either volume since the split.  State: syncinprog, then synchronized.\n"
+"\n"
+"Options:\n"
+WAIT_OPT
+HELP_OPT,
+		.pos = { "STD", "BCV" },
+		.min_pos = 2, .max_pos = 2,
+		.opts = {
+			[REESTABLISH_WAIT] = { "wait", OPT_FLAG, 1 },
+		},
+		.run = run_reestablish,
+	},
+	{
+		.name = "restore",
+		.synopsis = "STD BCV [--incremental] [--force] [--wait]",
+		.summary = "copy a split BCV back onto STD",
+		.help =
+"Copy the split BCV back onto STD, which stays usable meanwhile.  State:\n"
+"restinprog, then restored; the pair stays attached until split.\n"
+"\n"
+"Options:\n"
+"  --incremental       copy only the tracks that changed on either volume\n"
+"                      since the split\n"
+"  --force             restore even while STD is open\n"
+WAIT_OPT
+HELP_OPT,
+		.pos = { "STD", "BCV" },
+		.min_pos = 2, .max_pos = 2,
+		.opts = {
+			[RESTORE_INCREMENTAL] = { "incremental", OPT_FLAG, 1 },
+			[RESTORE_FORCE] = { "force", OPT_FLAG, 1 },
+			[RESTORE_WAIT] = { "wait", OPT_FLAG, 1 },
+		},
+		.run = run_restore,
+	},
+	{
+		.name = "terminate",
+		.synopsis = "STD BCV",
+		.summary = "end the split session of STD and BCV",
+		.help =
+"End the session of STD and the split BCV; BCV is a plain volume again.\n"
+"\n"
+"Options:\n"
+HELP_OPT,
+		.pos = { "STD", "BCV" },
+		.min_pos = 2, .max_pos = 2,
+		.run = run_terminate,
+	},
+	{
+		.name = "wait",
+		.synopsis = "STD BCV [--timeout SECONDS]",
+		.summary = "wait until the copy of a session has finished",
+		.help =
+"Wait until the session of STD and BCV is synchronized or restored.\n"
+"\n"
+"Options:\n"
+"  --timeout SECONDS   give up (exit 1) after SECONDS; default: no limit\n"
+HELP_OPT,
+		.pos = { "STD", "BCV" },
+		.min_pos = 2, .max_pos = 2,
+		.opts = {
+			[WAIT_TIMEOUT] = { "timeout", OPT_VALUE, 1 },
+		},
+		.run = run_wait,
+	},
+	{
+		.name = "query",
+		.synopsis = "[NAME] [--json]",
+		.summary = "show sessions, their states and copy progress",
+		.help =
+"Show the sessions of all volumes, or of the volume NAME: state, track\n"
+"counts and copy progress.\n"
+"\n"
+"Options:\n"
+"  --json              print one JSON object with a \"sessions\" array\n"
+HELP_OPT,
+		.pos = { "NAME" },
+		.min_pos = 0, .max_pos = 1,
+		.opts = {
+			[QUERY_JSON] = { "json", OPT_FLAG, 1 },
+		},
+		.run = run_query,
+	},
+	{
+		.name = "list",
+		.synopsis = "[--json]",
+		.summary = "list the volumes",
+		.help =
+"List the volumes, one per line under a header:\n"
+"  NAME ROLE DEVICE SIZE TRACK TRACKS CYLS OPEN BACKING\n"
+"SIZE and TRACK use binary suffixes (K, M, G: powers of 1024); CYLS counts\n"
+"cylinders of 15 tracks; OPEN is the number of openers; BACKING lists the\n"
+"backing devices, comma-separated.\n"
+"\n"
+"Options:\n"
+"  --json              print one JSON object: {\"volumes\":[{\"name\", \"role\",\n"
+"                      \"device\", \"index\", \"size_bytes\", \"sectors\",\n"
+"                      \"track_size\", \"tracks\", \"cylinders\",\n"
+"                      \"open_count\", \"legs\":[{\"device\", \"major\",\n"
+"                      \"minor\"}]}]}\n"
+HELP_OPT,
+		.min_pos = 0, .max_pos = 0,
+		.opts = {
+			[LIST_JSON] = { "json", OPT_FLAG, 1 },
+		},
+		.run = run_list,
+	},
+};
+
+#define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+static const struct cmd *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void print_main_help(void)
+{
+	size_t i;
+
+	fputs("Usage: bcvctl COMMAND [ARGUMENTS] [OPTIONS]\n"
+	      "       bcvctl help [COMMAND] | --help | --version\n"
+	      "\n"
+	      "Manage multi-session Business Continuance Volumes through the bcv\n"
+	      "kernel module (" CTL_PATH ").\n"
+	      "\n"
+	      "Commands:\n", stdout);
+	for (i = 0; i < NR_COMMANDS; i++)
+		printf("  %s %s\n      %s\n", commands[i].name,
+		       commands[i].synopsis, commands[i].summary);
+	fputs("\n"
+	      "Options may come before or after the arguments; --opt=value and\n"
+	      "--opt value are the same; -- ends the options.\n"
+	      "Run 'bcvctl COMMAND --help' for the details of a command.\n"
+	      "\n"
+	      "Exit status: 0 success, 1 the command was refused or failed,\n"
+	      "2 bad usage.\n", stdout);
+}
+
+static const char *feature_names(uint64_t features, char *buf, size_t len)
+{
+	uint64_t rest = features & ~BCV_FEAT_VOLUMES;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (features & BCV_FEAT_VOLUMES)
+		n += (size_t)snprintf(buf, len, "volumes");
+	if (rest && n < len)
+		snprintf(buf + n, len - n, "%s0x%" PRIx64, n ? " " : "", rest);
+	if (!features)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+static int print_version(void)
+{
+	struct bcv_version v;
+	char feats[64];
+	int fd;
+
+	printf("bcvctl %s\n", BCVCTL_VERSION);
+	/* The module's version only if it is there: not an error otherwise. */
+	fd = open(CTL_PATH, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return EXIT_OK;
+	memset(&v, 0, sizeof(v));
+	v.size = sizeof(v);
+	if (!xioctl(fd, BCV_IOC_VERSION, &v))
+		printf("bcv module %" PRIu32 ".%" PRIu32 ".%" PRIu32
+		       " (features: %s)\n", v.major, v.minor, v.patch,
+		       feature_names(v.features, feats, sizeof(feats)));
+	close(fd);
+	return EXIT_OK;
+}
+
+static int run_main(int argc, char **argv)
+{
+	const struct cmd *c;
+	struct cmd_args a;
+	const char *env;
+	int ret;
+
+	env = getenv("BCV_NO_CLIENT_CHECKS");
+	no_client_checks = env && *env && strcmp(env, "0");
+
+	if (argc < 2)
+		return usage_error(NULL, "missing command");
+	if (is_help(argv[1]) || !strcmp(argv[1], "help")) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0) {
+			c = find_cmd(argv[2]);
+			if (!c)
+				return usage_error(NULL, "unknown command '%s'",
+						   argv[2]);
+			print_cmd_help(c);
+			return EXIT_OK;
+		}
+		print_main_help();
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version"))
+		return print_version();
+	if (argv[1][0] == '-')
+		return usage_error(NULL, "unknown option '%s'", argv[1]);
+
+	c = find_cmd(argv[1]);
+	if (!c)
+		return usage_error(NULL, "unknown command '%s'", argv[1]);
+	ret = parse_args(c, argc - 1, argv + 1, &a);
+	if (ret >= 0)
+		return ret;
+	return c->run(&a);
+}
+
+int main(int argc, char **argv)
+{
+	int ret = run_main(argc, argv);
+
+	if (fflush(stdout) || ferror(stdout)) {
+		errmsg("write error on standard output: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	return ret;
+}

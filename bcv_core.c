@@ -24,69 +24,347 @@
 #include <linux/string.h>
 #include <linux/wait_bit.h>
 #include <linux/uaccess.h>
+#include <linux/mempool.h>
+#include <linux/vmalloc.h>
 
 #include "bcv_core.h"
 #include "bcv_trackmap.h"
 
-static DEFINE_MUTEX(bcv_lock);		/* see bcv_core.h */
-static LIST_HEAD(bcv_volumes);		/* ordered by index; under bcv_lock */
+DEFINE_MUTEX(bcv_lock);			/* see bcv_core.h */
+LIST_HEAD(bcv_volumes);			/* ordered by index; under bcv_lock */
 static DEFINE_IDA(bcv_index_ida);	/* N of bcvN */
 static int bcv_major;			/* dynamic block major */
-static struct bio_set bcv_bio_set;	/* clones, with a bcv_io in front */
+static struct bio_set bcv_bio_set;	/* clones, with a bcv_clone in front */
+static struct bio_set bcv_split_set;	/* reads split at a track boundary */
 
 /*------------------------------------------------------------------------
  * I/O path
+ *
+ * Every host bio passes the volume's gate (bcv_volume.lock): it waits on
+ * vol->deferred while a command holds the volume, and a write also waits
+ * while a copy runs in one of its regions (see bcv_core.h).  Past the gate
+ * it is counted in nr_io and cloned to its targets:
+ *
+ *   STD write:   every own leg and every attached BCV (MM);  PB marked first
+ *   BCV write:   every own leg (split only);                 M4b marked first
+ *   read:        one position valid for every track it covers
+ *   empty flush: every position a write would reach
+ *
+ * The host bio completes when all clones have.  A write that failed on a
+ * position marks the tracks it touched invalid there; the host sees an
+ * error only if no own leg took the data.  Tracks a write covered whole
+ * become valid at the positions it reached (bcv_tm_write()).
  */
 
-/*
- * Per-clone state, allocated as the front padding of the clone bio so that
- * the I/O path never allocates anything else (the bio_set's mempool keeps
- * progress guaranteed under memory pressure).
- */
+/* Per host bio: the parent of its clones. */
 struct bcv_io {
 	struct bcv_volume *vol;		/* owner of the original bio */
 	struct bio *orig;		/* the bio the host submitted */
 	unsigned long start;		/* io accounting start time */
-	struct bio clone;		/* must be last: the bio_set allocates it */
+	sector_t sector;		/* what orig covers, saved at submit */
+	unsigned int nr_sectors;
+	unsigned int targets;		/* positions cloned to (bit p) */
+	bool write;			/* write-like with data: holds regions */
+	atomic_t remaining;		/* clones not yet completed */
+	unsigned long failed;		/* positions whose clone failed */
+	blk_status_t status;		/* a failing clone's status */
 };
 
-static void bcv_io_done(struct bcv_volume *vol)
+/* Per clone, allocated as the front padding of the clone bio. */
+struct bcv_clone {
+	struct bcv_io *io;
+	int pos;			/* mirror position it went to */
+	struct bio bio;			/* must be last: the bio_set allocates it */
+};
+
+static mempool_t *bcv_io_pool;
+
+struct block_device *bcv_pos_bdev(struct bcv_volume *vol, int pos)
 {
-	/* Pairs with wait_var_event() in bcv_volume_remove(). */
-	if (atomic_dec_and_test(&vol->inflight))
-		wake_up_var(&vol->inflight);
+	struct bcv_tm_sess *s;
+
+	if (vol->tm.role[pos] == BCV_POS_LEG)
+		return bcv_leg_bdev(vol, pos);
+	s = vol->tm.mm_sess[pos];
+	return bcv_leg_bdev(bcv_tm_session_of(s)->bcv, 0);
+}
+
+/* Positions a write reaches: own legs, and on a STD attached BCVs. */
+static unsigned int bcv_write_targets(struct bcv_volume *vol)
+{
+	unsigned int p, m = 0;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (vol->tm.role[p] == BCV_POS_LEG || vol->tm.role[p] == BCV_POS_MM)
+			m |= 1U << p;
+	return m;
+}
+
+static unsigned int bcv_leg_positions(struct bcv_volume *vol)
+{
+	return (1U << vol->nr_legs) - 1;
+}
+
+/* An attached BCV is NOT READY to its own users (SPEC section 1). */
+static bool bcv_not_ready(struct bcv_volume *vol)
+{
+	struct bcv_tm_sess *s = vol->tm.session;
+
+	return vol->role == BCV_ROLE_BCV && s && s->mm != BCV_NO_POS;
+}
+
+/*
+ * Count a write in the regions it covers, unless a copy runs in one of
+ * them.  Caller holds vol->lock.
+ */
+static bool bcv_regions_get(struct bcv_volume *vol, u64 first, u64 last)
+{
+	u64 r, rf = first >> vol->region_shift, rl = last >> vol->region_shift;
+
+	for (r = rf; r <= rl; r++)
+		if (vol->region[r] & BCV_REGION_COPY)
+			return false;
+	for (r = rf; r <= rl; r++)
+		vol->region[r]++;
+	return true;
+}
+
+/* Caller holds vol->lock.  Returns true if a region became idle. */
+static bool bcv_regions_put(struct bcv_volume *vol, u64 first, u64 last)
+{
+	u64 r, rf = first >> vol->region_shift, rl = last >> vol->region_shift;
+	bool idle = false;
+
+	for (r = rf; r <= rl; r++)
+		if (!--vol->region[r])
+			idle = true;
+	return idle;
+}
+
+static void bcv_bio_tracks(struct bcv_volume *vol, sector_t sector,
+			   unsigned int nr, u64 *first, u64 *last)
+{
+	bcv_track_range(sector, nr, vol->track_shift, first, last);
+}
+
+/* Any context.  The last clone of a host bio completed. */
+static void bcv_io_complete(struct bcv_io *io)
+{
+	struct bcv_volume *vol = io->vol;
+	struct bio *orig = io->orig;
+	blk_status_t status = io->status;
+	unsigned int ok = io->targets & ~(unsigned int)io->failed, legs;
+	unsigned long flags;
+	bool kick = false;
+	u64 first, last;
+	int p;
+
+	if (io->write) {
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (io->failed & (1UL << p))
+				bcv_tm_leg_error(&vol->tm, p, io->sector,
+						 io->nr_sectors);
+		if (ok)
+			bcv_tm_write(&vol->tm, io->sector, io->nr_sectors, ok);
+	}
+	if (io->write) {
+		/* The host's data is safe if an own leg has it. */
+		legs = bcv_leg_positions(vol);
+		status = ok & legs ? BLK_STS_OK : (status ?: BLK_STS_IOERR);
+	} else {
+		/* A read, or a flush: it failed if a leg (or its MM) failed. */
+		legs = io->targets & bcv_leg_positions(vol) ?: io->targets;
+		if (!(io->failed & legs))
+			status = BLK_STS_OK;
+		else if (!status)
+			status = BLK_STS_IOERR;
+	}
+
+	spin_lock_irqsave(&vol->lock, flags);
+	if (io->write) {
+		bcv_bio_tracks(vol, io->sector, io->nr_sectors, &first, &last);
+		if (bcv_regions_put(vol, first, last) && vol->rescan)
+			kick = true;
+	}
+	if (!--vol->nr_io)
+		wake_up(&vol->wait);
+	spin_unlock_irqrestore(&vol->lock, flags);
+	if (kick)
+		mod_delayed_work(system_wq, &vol->engine, 0);
+
+	orig->bi_status = status;
+	bio_end_io_acct(orig, io->start);
+	bio_endio(orig);
+	mempool_free(io, bcv_io_pool);
 }
 
 /* Interrupt context. */
-static void bcv_clone_endio(struct bio *clone)
+static void bcv_clone_endio(struct bio *bio)
 {
-	struct bcv_io *io = container_of(clone, struct bcv_io, clone);
-	struct bcv_volume *vol = io->vol;
-	struct bio *orig = io->orig;
+	struct bcv_clone *c = container_of(bio, struct bcv_clone, bio);
+	struct bcv_io *io = c->io;
 
-	orig->bi_status = clone->bi_status;
-	bio_end_io_acct(orig, io->start);
-	bio_put(clone);
-	bio_endio(orig);
-	bcv_io_done(vol);
+	if (bio->bi_status) {
+		WRITE_ONCE(io->status, bio->bi_status);
+		set_bit(c->pos, &io->failed);
+	}
+	bio_put(bio);
+	if (atomic_dec_and_test(&io->remaining))
+		bcv_io_complete(io);
 }
 
-/* May sleep (GFP_NOIO mempool allocation, which never fails). */
+/* A bio that never got past the gate's checks. */
+static void bcv_io_fail(struct bcv_volume *vol, struct bio *bio,
+			blk_status_t status)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vol->lock, flags);
+	if (!--vol->nr_io)
+		wake_up(&vol->wait);
+	spin_unlock_irqrestore(&vol->lock, flags);
+	bio->bi_status = status;
+	bio_endio(bio);
+}
+
+/* May sleep (GFP_NOIO mempool allocations, which never fail). */
 static void bcv_submit_bio(struct bio *bio)
 {
 	struct bcv_volume *vol = bio->bi_bdev->bd_disk->private_data;
-	struct bio *clone;
+	sector_t sector = bio->bi_iter.bi_sector;
+	unsigned int nr = bio_sectors(bio);
+	bool write = op_is_write(bio_op(bio));
+	bool data_write = write && nr;
+	unsigned int targets;
 	struct bcv_io *io;
+	u64 first, last;
+	int p;
 
-	atomic_inc(&vol->inflight);
-	clone = bio_alloc_clone(bcv_leg_bdev(vol, 0), bio, GFP_NOIO,
-				&bcv_bio_set);
-	io = container_of(clone, struct bcv_io, clone);
+	bcv_bio_tracks(vol, sector, nr, &first, &last);
+	spin_lock_irq(&vol->lock);
+	if (vol->held || (data_write && !bcv_regions_get(vol, first, last))) {
+		bio_list_add(&vol->deferred, bio);
+		spin_unlock_irq(&vol->lock);
+		return;
+	}
+	vol->nr_io++;
+	spin_unlock_irq(&vol->lock);
+
+	/* Past the gate, roles and sessions are stable until we complete. */
+	if (bcv_not_ready(vol)) {
+		if (data_write) {
+			spin_lock_irq(&vol->lock);
+			bcv_regions_put(vol, first, last);
+			spin_unlock_irq(&vol->lock);
+		}
+		bcv_io_fail(vol, bio, BLK_STS_IOERR);
+		return;
+	}
+
+	if (write) {
+		targets = bcv_write_targets(vol);
+	} else {
+		p = bcv_tm_read_pos(&vol->tm, sector, nr);
+		if (p < 0 && first != last) {
+			/* No one position holds it all: one track at a time. */
+			sector_t end = (first + 1) << (vol->track_shift - SECTOR_SHIFT);
+			struct bio *split = bio_split(bio, end - sector, GFP_NOIO,
+						      &bcv_split_set);
+
+			bio_chain(split, bio);
+			submit_bio_noacct(bio);
+			bio = split;
+			nr = bio_sectors(bio);
+			p = bcv_tm_read_pos(&vol->tm, sector, nr);
+		}
+		if (p < 0) {
+			bcv_io_fail(vol, bio, BLK_STS_IOERR);
+			return;
+		}
+		targets = 1U << p;
+	}
+
+	io = mempool_alloc(bcv_io_pool, GFP_NOIO);
 	io->vol = vol;
 	io->orig = bio;
+	io->sector = sector;
+	io->nr_sectors = nr;
+	io->targets = targets;
+	io->write = data_write;
+	io->failed = 0;
+	io->status = BLK_STS_OK;
+	atomic_set(&io->remaining, hweight32(targets));
 	io->start = bio_start_io_acct(bio);
-	clone->bi_end_io = bcv_clone_endio;
-	submit_bio_noacct(clone);
+
+	/* Mark before the data moves: a split after this sees the change. */
+	if (data_write)
+		bcv_tm_write(&vol->tm, sector, nr, 0);
+
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		struct bcv_clone *c;
+		struct bio *clone;
+
+		if (!(targets & (1U << p)))
+			continue;
+		clone = bio_alloc_clone(bcv_pos_bdev(vol, p), bio, GFP_NOIO,
+					&bcv_bio_set);
+		c = container_of(clone, struct bcv_clone, bio);
+		c->io = io;
+		c->pos = p;
+		clone->bi_end_io = bcv_clone_endio;
+		submit_bio_noacct(clone);
+	}
+}
+
+/*------------------------------------------------------------------------
+ * The gate, for commands
+ */
+
+static bool bcv_idle(struct bcv_volume *vol)
+{
+	bool idle;
+
+	spin_lock_irq(&vol->lock);
+	idle = !vol->nr_io && !vol->jobs;
+	spin_unlock_irq(&vol->lock);
+	return idle;
+}
+
+void bcv_hold(struct bcv_volume *vol)
+{
+	spin_lock_irq(&vol->lock);
+	vol->held = true;
+	vol->paused = true;
+	spin_unlock_irq(&vol->lock);
+	cancel_delayed_work_sync(&vol->engine);
+	wait_event(vol->wait, bcv_idle(vol));
+}
+
+void bcv_kick_deferred(struct bcv_volume *vol)
+{
+	struct bio_list list;
+	struct bio *bio;
+
+	spin_lock_irq(&vol->lock);
+	if (vol->held) {
+		spin_unlock_irq(&vol->lock);
+		return;
+	}
+	list = vol->deferred;
+	bio_list_init(&vol->deferred);
+	spin_unlock_irq(&vol->lock);
+	while ((bio = bio_list_pop(&list)))
+		submit_bio_noacct(bio);
+}
+
+void bcv_unhold(struct bcv_volume *vol)
+{
+	spin_lock_irq(&vol->lock);
+	vol->held = false;
+	vol->paused = false;
+	spin_unlock_irq(&vol->lock);
+	bcv_kick_deferred(vol);
+	bcv_engine_kick(vol);
 }
 
 /*------------------------------------------------------------------------
@@ -128,7 +406,7 @@ static const struct block_device_operations bcv_fops = {
  */
 
 /* Caller holds bcv_lock. */
-static struct bcv_volume *__bcv_find(const char *name)
+struct bcv_volume *__bcv_find(const char *name)
 {
 	struct bcv_volume *vol;
 
@@ -238,7 +516,10 @@ int bcv_volume_create(struct bcv_create *c)
 	if (!vol)
 		return -ENOMEM;
 	mutex_init(&vol->open_lock);
-	atomic_set(&vol->inflight, 0);
+	mutex_init(&vol->state_lock);
+	spin_lock_init(&vol->lock);
+	bio_list_init(&vol->deferred);
+	init_waitqueue_head(&vol->wait);
 	strscpy(vol->name, c->name, sizeof(vol->name));
 	vol->role = c->role;
 
@@ -270,9 +551,24 @@ int bcv_volume_create(struct bcv_create *c)
 	vol->track_shift = shift;
 	vol->tracks = bcv_tracks(vol->sectors, vol->track_shift);
 
+	ret = bcv_tm_vol_init(&vol->tm, vol->sectors, vol->track_shift,
+			      vol->role == BCV_ROLE_STD, vol->nr_legs);
+	if (ret)
+		goto out_legs;
+	/* Regions: at least 16 tracks and 1 MiB, the longest copy job. */
+	vol->region_shift = vol->track_shift >= 16 ? 4 : 20 - vol->track_shift;
+	ret = -ENOMEM;
+	vol->region = kvcalloc((vol->tracks >> vol->region_shift) + 1,
+			       sizeof(*vol->region), GFP_KERNEL);
+	if (!vol->region)
+		goto out_tm;
+	ret = bcv_engine_init(vol);
+	if (ret)
+		goto out_tm;
+
 	ret = ida_alloc_max(&bcv_index_ida, BCV_MAX_VOLUMES - 1, GFP_KERNEL);
 	if (ret < 0)
-		goto out_legs;
+		goto out_engine;
 	vol->index = ret;
 
 	disk = bcv_alloc_disk(&lim);
@@ -295,6 +591,13 @@ int bcv_volume_create(struct bcv_create *c)
 	ret = device_add_disk(NULL, disk, bcv_disk_groups);
 	if (ret)
 		goto out_disk;
+	if (vol->role == BCV_ROLE_STD) {
+		ret = bcv_sessions_sysfs_init(vol);
+		if (ret) {
+			del_gendisk(disk);
+			goto out_disk;
+		}
+	}
 
 	__bcv_insert(vol);
 	/* A volume pins the module: rmmod is refused until it is removed. */
@@ -313,6 +616,11 @@ out_disk:
 	put_disk(disk);
 out_ida:
 	ida_free(&bcv_index_ida, vol->index);
+out_engine:
+	bcv_engine_exit(vol);
+out_tm:
+	kvfree(vol->region);
+	bcv_tm_vol_free(&vol->tm);
 out_legs:
 	bcv_close_legs(vol);
 out_unlock:
@@ -322,13 +630,14 @@ out_unlock:
 }
 
 /*
- * Remove the volume called @name.  Refused with EBUSY while it is open.
- * BCV_REMOVE_FORCE will also end the volume's split sessions once sessions
- * exist; today it changes nothing.  May sleep.
+ * Remove the volume called @name.  Refused with EBUSY while it is open or
+ * in a session; with BCV_REMOVE_FORCE, split sessions are terminated first
+ * (still EBUSY if one is attached).  May sleep.
  */
 int bcv_volume_remove(const char *name, unsigned int flags)
 {
 	struct bcv_volume *vol;
+	int ret;
 
 	mutex_lock(&bcv_lock);
 	vol = __bcv_find(name);
@@ -337,10 +646,11 @@ int bcv_volume_remove(const char *name, unsigned int flags)
 		return -ENOENT;
 	}
 	mutex_lock(&vol->open_lock);
-	if (vol->open_count) {
+	ret = vol->open_count ? -EBUSY : __bcv_sessions_remove(vol, flags & BCV_REMOVE_FORCE);
+	if (ret) {
 		mutex_unlock(&vol->open_lock);
 		mutex_unlock(&bcv_lock);
-		return -EBUSY;
+		return ret;
 	}
 	vol->dying = true;
 	mutex_unlock(&vol->open_lock);
@@ -353,10 +663,15 @@ int bcv_volume_remove(const char *name, unsigned int flags)
 	 *    use the legs.
 	 * 3. Release the disk, the legs and the index.
 	 */
+	if (vol->role == BCV_ROLE_STD)
+		bcv_sessions_sysfs_exit(vol);
 	del_gendisk(vol->disk);
-	wait_var_event(&vol->inflight, !atomic_read(&vol->inflight));
+	wait_event(vol->wait, bcv_idle(vol));
 	pr_info("%s: removed %s\n", vol->disk->disk_name, vol->name);
 	put_disk(vol->disk);
+	bcv_engine_exit(vol);
+	kvfree(vol->region);
+	bcv_tm_vol_free(&vol->tm);
 	bcv_close_legs(vol);
 	ida_free(&bcv_index_ida, vol->index);
 	mutex_unlock(&bcv_lock);
@@ -433,10 +748,17 @@ static int __init bcv_init(void)
 {
 	int ret;
 
+	bcv_io_pool = mempool_create_kmalloc_pool(BIO_POOL_SIZE,
+						  sizeof(struct bcv_io));
+	if (!bcv_io_pool)
+		return -ENOMEM;
 	ret = bioset_init(&bcv_bio_set, BIO_POOL_SIZE,
-			  offsetof(struct bcv_io, clone), 0);
+			  offsetof(struct bcv_clone, bio), 0);
 	if (ret)
-		return ret;
+		goto out_pool;
+	ret = bioset_init(&bcv_split_set, BIO_POOL_SIZE, 0, 0);
+	if (ret)
+		goto out_clones;
 
 	ret = register_blkdev(0, BCV_DISK_PREFIX);
 	if (ret < 0)
@@ -455,7 +777,11 @@ static int __init bcv_init(void)
 out_blkdev:
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
 out_bioset:
+	bioset_exit(&bcv_split_set);
+out_clones:
 	bioset_exit(&bcv_bio_set);
+out_pool:
+	mempool_destroy(bcv_io_pool);
 	return ret;
 }
 
@@ -465,7 +791,9 @@ static void __exit bcv_exit(void)
 	bcv_ctl_exit();
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
 	ida_destroy(&bcv_index_ida);
+	bioset_exit(&bcv_split_set);
 	bioset_exit(&bcv_bio_set);
+	mempool_destroy(bcv_io_pool);
 }
 
 module_init(bcv_init);

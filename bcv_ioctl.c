@@ -97,7 +97,7 @@ static int bcv_ioc_version(void __user *uarg)
 	v.major = BCV_VERSION_MAJOR;
 	v.minor = BCV_VERSION_MINOR;
 	v.patch = BCV_VERSION_PATCH;
-	v.features = BCV_FEAT_VOLUMES;
+	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS;
 	return bcv_copy_out(uarg, &v, sizeof(v));
 }
 
@@ -192,6 +192,98 @@ static int bcv_ioc_list(void __user *uarg)
 	return bcv_copy_out(uarg, &l, sizeof(l));
 }
 
+/* Flags each command accepts. */
+static const u32 bcv_cmd_flags[] = {
+	[BCV_CMD_ESTABLISH]	= 0,
+	[BCV_CMD_SPLIT]		= BCV_CMD_F_DIFF,
+	[BCV_CMD_REESTABLISH]	= 0,
+	[BCV_CMD_RESTORE]	= BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE,
+	[BCV_CMD_TERMINATE]	= 0,
+};
+
+/* Two names that may name volumes: bad syntax cannot, so ENOENT. */
+static int bcv_check_pair_names(const char *std, const char *bcv)
+{
+	int ret = bcv_check_name(std);
+
+	if (!ret)
+		ret = bcv_check_name(bcv);
+	return ret == -EINVAL ? -ENOENT : ret;
+}
+
+static int bcv_ioc_session(void __user *uarg)
+{
+	struct bcv_session_cmd c;
+	u32 usize;
+	int ret;
+
+	ret = bcv_copy_in(&c, sizeof(c), uarg, &usize);
+	if (ret)
+		return ret;
+	if (c.state || !bcv_zero(c.reserved, sizeof(c.reserved)))
+		return -EINVAL;
+	if (c.cmd < BCV_CMD_ESTABLISH || c.cmd > BCV_CMD_TERMINATE ||
+	    (c.flags & ~bcv_cmd_flags[c.cmd]))
+		return -EINVAL;
+	ret = bcv_check_pair_names(c.std, c.bcv);
+	if (ret)
+		return ret;
+	if (!strcmp(c.std, c.bcv))
+		return -EINVAL;
+	ret = bcv_session_cmd(&c);
+	if (ret)
+		return ret;
+	return bcv_copy_out(uarg, &c, sizeof(c));
+}
+
+static int bcv_ioc_query(void __user *uarg)
+{
+	struct bcv_query q;
+	u32 usize;
+	int ret;
+
+	ret = bcv_copy_in(&q, sizeof(q), uarg, &usize);
+	if (ret)
+		return ret;
+	if (q.count || !bcv_zero(q.reserved, sizeof(q.reserved)))
+		return -EINVAL;
+	if (q.info_size < sizeof(struct bcv_sess_info) ||
+	    q.info_size > BCV_ARG_MAX)
+		return -EINVAL;
+	if (q.name[0]) {
+		ret = bcv_check_name(q.name);
+		if (ret)
+			return ret == -EINVAL ? -ENOENT : ret;
+	} else if (!bcv_zero(q.name, sizeof(q.name))) {
+		return -EINVAL;
+	}
+	ret = bcv_session_query(q.name, u64_to_user_ptr(q.sessions),
+				q.info_size, q.capacity, &q.count);
+	if (ret)
+		return ret;
+	return bcv_copy_out(uarg, &q, sizeof(q));
+}
+
+static int bcv_ioc_wait(void __user *uarg)
+{
+	struct bcv_wait w;
+	u32 usize;
+	int ret;
+
+	ret = bcv_copy_in(&w, sizeof(w), uarg, &usize);
+	if (ret)
+		return ret;
+	if (w.flags || w.state || !bcv_zero(w.reserved, sizeof(w.reserved)))
+		return -EINVAL;
+	ret = bcv_check_pair_names(w.std, w.bcv);
+	if (ret)
+		return ret;
+	ret = bcv_session_wait(&w);
+	if (ret)
+		return ret;
+	return bcv_copy_out(uarg, &w, sizeof(w));
+}
+
 /* Process context; may sleep. */
 static long bcv_ctl_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
@@ -210,6 +302,12 @@ static long bcv_ctl_ioctl(struct file *file, unsigned int cmd,
 		return bcv_ioc_remove(uarg);
 	case BCV_IOC_LIST:
 		return bcv_ioc_list(uarg);
+	case BCV_IOC_SESSION:
+		return bcv_ioc_session(uarg);
+	case BCV_IOC_QUERY:
+		return bcv_ioc_query(uarg);
+	case BCV_IOC_WAIT:
+		return bcv_ioc_wait(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -5,7 +5,8 @@
  * The group is handed to device_add_disk(), so the files exist before the
  * "add" uevent reaches udev (which names /dev/bcv/NAME from bcv/name), and
  * is removed by del_gendisk() before the volume is freed: a show() never
- * sees a freed volume.  All files are read-only; the documentation is in
+ * sees a freed volume.  All files but copy_throttle are read-only; the
+ * sessions of a STD are in bcv_session.c.  The documentation is in
  * Documentation/ABI/testing/sysfs-block-bcv.
  */
 #include <linux/blkdev.h>
@@ -63,6 +64,30 @@ static ssize_t cylinders_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(cylinders);
 
+static ssize_t copy_throttle_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(bcv_dev_volume(dev)->throttle.throttle));
+}
+
+/* kcopyd reads the value on every job; a plain store is enough. */
+static ssize_t copy_throttle_store(struct device *dev,
+				   struct device_attribute *attr,
+				   const char *buf, size_t len)
+{
+	unsigned int v;
+	int ret = kstrtouint(buf, 10, &v);
+
+	if (ret)
+		return ret;
+	if (v < 1 || v > 100)
+		return -EINVAL;
+	WRITE_ONCE(bcv_dev_volume(dev)->throttle.throttle, v);
+	return len;
+}
+static DEVICE_ATTR_RW(copy_throttle);
+
 static struct attribute *bcv_disk_attrs[] = {
 	&dev_attr_name.attr,
 	&dev_attr_role.attr,
@@ -70,6 +95,7 @@ static struct attribute *bcv_disk_attrs[] = {
 	&dev_attr_track_size.attr,
 	&dev_attr_tracks.attr,
 	&dev_attr_cylinders.attr,
+	&dev_attr_copy_throttle.attr,
 	NULL,
 };
 

@@ -475,6 +475,28 @@ int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	return 0;
 }
 
+/* Every track stays valid somewhere on @std without position @gone. */
+static bool std_keeps_data(const struct bcv_tm_vol *std, int gone)
+{
+	unsigned int p, d = data_positions(std) & ~(1U << gone);
+	u64 i, n = bm_longs(std->tracks);
+
+	if (!d)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned long all = ~0UL;
+
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (d & (1U << p))
+				all &= std->inv[p][i];
+		if (i == n - 1)
+			all &= bm_tail(std->tracks);
+		if (all)
+			return false;
+	}
+	return true;
+}
+
 int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		 const struct bcv_tm_cmd *cmd)
 {
@@ -488,6 +510,12 @@ int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		return -EBUSY;
 	/* The BCV must hold every track before it becomes a copy. */
 	if (bm_any(std->inv[s->mm], std->tracks))
+		return -EBUSY;
+	/*
+	 * Nor may it take away the only good copy of a track: after a write
+	 * failed on every own leg of the STD, the MM alone holds it.
+	 */
+	if (!std_keeps_data(std, s->mm))
 		return -EBUSY;
 
 	/* BFM: stale where the BCV's primary took data while attached. */

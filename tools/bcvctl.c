@@ -12,8 +12,9 @@
  * positionals, options, help text and handler.  parse_args() turns argv
  * into a struct cmd_args that handlers read; handlers validate their
  * arguments (usage errors, exit 2), fill an ioctl struct, and map the
- * errno of a refusal to one line per command.  Verbs the module does not
- * implement yet parse fully and then end in not_implemented().
+ * errno of a refusal to one line per command.  --wait and the wait verb
+ * sleep in BCV_IOC_WAIT in short slices, drawing a progress bar from
+ * BCV_IOC_QUERY between them when stderr is a terminal.
  *
  * Client-side checks (name syntax, path length, track size, distinct
  * volumes) mirror the kernel's, to give clear messages without a round trip.
@@ -1259,19 +1260,425 @@ static int run_list(const struct cmd_args *a)
 }
 
 /*------------------------------------------------------------------------
- * Session commands: parsed fully, implemented once the module has them
+ * Sessions: states, QUERY, WAIT and the progress bar
  */
 
-static int not_implemented(const struct cmd_args *a)
-{
-	errmsg("%s: not implemented yet", cmd_name(a->cmd));
-	return EXIT_FAIL;
-}
+#define CMD_WAIT	0	/* not a BCV_CMD_*: errors of BCV_IOC_WAIT */
+#define NO_TIMEOUT	UINT64_MAX
+#define WAIT_SLICE_MS	200	/* BCV_IOC_WAIT slices between bar updates */
+#define RATE_MIN_MS	400	/* measure this long before showing a rate */
+#define BAR_WIDTH	24
+
+static const char bar_done[] = "########################";
+static const char bar_todo[] = "------------------------";
+_Static_assert(sizeof(bar_done) == BAR_WIDTH + 1, "update bar_done");
+_Static_assert(sizeof(bar_todo) == BAR_WIDTH + 1, "update bar_todo");
 
 struct pair {
 	const char *std;
 	const char *bcv;
 };
+
+static const char *state_name(uint32_t state)
+{
+	switch (state) {
+	case BCV_STATE_SYNCINPROG:
+		return "syncinprog";
+	case BCV_STATE_SYNCHRONIZED:
+		return "synchronized";
+	case BCV_STATE_SPLIT:
+		return "split";
+	case BCV_STATE_RESTINPROG:
+		return "restinprog";
+	case BCV_STATE_RESTORED:
+		return "restored";
+	default:
+		return "unknown";
+	}
+}
+
+static bool state_copying(uint32_t state)
+{
+	return state == BCV_STATE_SYNCINPROG || state == BCV_STATE_RESTINPROG;
+}
+
+/*
+ * Percent of the current copy done, copied / (copied + invalid), rounded
+ * down: 100 only when nothing is left to copy.
+ */
+static unsigned int percent_done(uint64_t copied, uint64_t invalid)
+{
+	double pct;
+
+	if (!invalid)
+		return 100;
+	pct = 100.0 * (double)copied / ((double)copied + (double)invalid);
+	return pct >= 99.0 ? 99 : (unsigned int)pct;
+}
+
+/*
+ * The sessions of the volume @name (all sessions if NULL), in a malloc'ed
+ * array of *@n entries (not NULL even when *@n is 0).  Returns NULL with
+ * errno set on failure (ENOENT: no volume @name).
+ */
+static struct bcv_sess_info *query_sessions(int fd, const char *name,
+					    uint32_t *n)
+{
+	uint32_t cap = BCV_MAX_SESSIONS;
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		struct bcv_sess_info *sess = calloc(cap, sizeof(*sess));
+		struct bcv_query q;
+		int err;
+
+		if (!sess)
+			return NULL;
+		memset(&q, 0, sizeof(q));
+		q.size = sizeof(q);
+		q.info_size = sizeof(*sess);
+		q.capacity = cap;
+		if (name)
+			copy_fixed(q.name, sizeof(q.name), name);
+		q.sessions = (uint64_t)(uintptr_t)sess;
+		err = xioctl(fd, BCV_IOC_QUERY, &q);
+		if (err) {
+			free(sess);
+			errno = err;
+			return NULL;
+		}
+		if (q.count <= cap) {
+			*n = q.count;
+			return sess;
+		}
+		/* Sessions were added meanwhile: grow, with some slack. */
+		free(sess);
+		cap = q.count > UINT32_MAX - 16 ? UINT32_MAX : q.count + 16;
+	}
+	errno = EAGAIN;
+	return NULL;
+}
+
+/* The session of @p into @out.  Returns 0, ENOENT or QUERY's errno. */
+static int find_session(int fd, const struct pair *p,
+			struct bcv_sess_info *out)
+{
+	struct bcv_sess_info *sess;
+	uint32_t i, n;
+	int err = ENOENT;
+
+	sess = query_sessions(fd, p->std, &n);
+	if (!sess)
+		return errno;
+	for (i = 0; i < n && err; i++) {
+		if (!strncmp(sess[i].bcv, p->bcv, BCV_NAME_LEN) &&
+		    !strncmp(sess[i].std, p->std, BCV_NAME_LEN)) {
+			*out = sess[i];
+			err = 0;
+		}
+	}
+	free(sess);
+	return err;
+}
+
+/* The one-line progress bar on stderr, drawn only when it is a terminal. */
+struct progress {
+	bool tty;		/* stderr is a terminal */
+	int shown;		/* characters of the bar on screen, 0 if none */
+	bool have_base;		/* base_* hold the first sample */
+	uint64_t base_ms;
+	uint64_t base_copied;
+};
+
+static void format_eta(uint64_t secs, char *buf, size_t len)
+{
+	if (secs >= 100 * 3600)
+		snprintf(buf, len, "ETA >99h");
+	else if (secs >= 3600)
+		snprintf(buf, len, "ETA %" PRIu64 ":%02" PRIu64 ":%02" PRIu64,
+			 secs / 3600, secs / 60 % 60, secs % 60);
+	else
+		snprintf(buf, len, "ETA %" PRIu64 ":%02" PRIu64, secs / 60,
+			 secs % 60);
+}
+
+/* Draw the bar for the session of @p: state, percent, MB/s, ETA. */
+static void progress_draw(struct progress *pg, int fd, const struct pair *p)
+{
+	struct bcv_sess_info s;
+	char line[160], rate[32], eta[32], errs[48] = "";
+	uint64_t t = now_ms(), copied, invalid;
+	unsigned int pct;
+	int fill, len;
+
+	if (!pg->tty || find_session(fd, p, &s))
+		return;
+	copied = s.copied_tracks;
+	invalid = s.invalid_tracks;
+	if (!pg->have_base || copied < pg->base_copied) {
+		/* First sample, or a new copy started: measure from here. */
+		pg->have_base = true;
+		pg->base_ms = t;
+		pg->base_copied = copied;
+	}
+	pct = percent_done(copied, invalid);
+	fill = (int)(pct * BAR_WIDTH / 100);
+
+	snprintf(rate, sizeof(rate), "--.- MB/s");
+	if (invalid)
+		snprintf(eta, sizeof(eta), "ETA --:--");
+	else
+		format_eta(0, eta, sizeof(eta));
+	if (t - pg->base_ms >= RATE_MIN_MS && copied > pg->base_copied &&
+	    s.track_size) {
+		double bps = (double)(copied - pg->base_copied) *
+			     (double)s.track_size * 1000.0 /
+			     (double)(t - pg->base_ms);
+		double secs = (double)invalid * (double)s.track_size / bps;
+
+		snprintf(rate, sizeof(rate), "%.1f MB/s", bps / 1e6);
+		format_eta(secs >= 1e9 ? UINT64_C(1000000000) :
+			   (uint64_t)(secs + 0.5), eta, sizeof(eta));
+	}
+	if (s.errors)
+		snprintf(errs, sizeof(errs), "  %" PRIu64 " error%s",
+			 (uint64_t)s.errors, s.errors == 1 ? "" : "s");
+
+	len = snprintf(line, sizeof(line), "%s [%.*s%.*s] %3u%%  %s  %s%s",
+		       state_name(s.state), fill, bar_done, BAR_WIDTH - fill,
+		       bar_todo, pct, rate, eta, errs);
+	if (len < 0)
+		return;
+	if (len >= (int)sizeof(line))
+		len = (int)sizeof(line) - 1;
+	/* Pad with blanks over what a longer previous bar left. */
+	fprintf(stderr, "\r%s%*s", line, pg->shown > len ? pg->shown - len : 0,
+		"");
+	if (len > pg->shown)
+		pg->shown = len;
+	fflush(stderr);
+}
+
+/* Finish the bar: on success show it complete and end the line, else erase. */
+static void progress_end(struct progress *pg, int fd, const struct pair *p,
+			 bool ok)
+{
+	if (!pg->shown)
+		return;
+	if (ok) {
+		progress_draw(pg, fd, p);
+		fputc('\n', stderr);
+	} else {
+		fprintf(stderr, "\r%*s\r", pg->shown, "");
+	}
+	fflush(stderr);
+	pg->shown = 0;
+}
+
+/*
+ * Wait until the session of @p has no copy running (it is neither
+ * syncinprog nor restinprog), drawing a progress bar on a terminal.  Gives
+ * up after @timeout_ms (NO_TIMEOUT: never; 0: look once).  Returns 0 with
+ * *@state set, ETIMEDOUT when @timeout_ms ran out, or the errno of
+ * BCV_IOC_WAIT; *@waited says whether the copy was still running at some
+ * point (so ENOENT means the session ended while waiting).
+ */
+static int wait_session(int fd, const struct pair *p, uint64_t timeout_ms,
+			uint32_t *state, bool *waited)
+{
+	struct progress pg;
+	uint64_t start = now_ms();
+	int err;
+
+	memset(&pg, 0, sizeof(pg));
+	pg.tty = isatty(STDERR_FILENO);
+	*waited = false;
+	for (;;) {
+		struct bcv_wait w;
+		uint64_t slice = WAIT_SLICE_MS, spent = now_ms() - start;
+
+		if (timeout_ms != NO_TIMEOUT) {
+			uint64_t left = timeout_ms > spent ?
+					timeout_ms - spent : 0;
+
+			if (left < slice)
+				slice = left ? left : 1; /* 0: no limit */
+		}
+		memset(&w, 0, sizeof(w));
+		w.size = sizeof(w);
+		w.flags = 0;
+		w.timeout_ms = (uint32_t)slice;
+		copy_fixed(w.std, sizeof(w.std), p->std);
+		copy_fixed(w.bcv, sizeof(w.bcv), p->bcv);
+		/* xioctl() restarts after EINTR. */
+		err = xioctl(fd, BCV_IOC_WAIT, &w);
+		if (!err) {
+			*state = w.state;
+			break;
+		}
+		if (err != ETIMEDOUT)
+			break;
+		*waited = true;
+		if (timeout_ms != NO_TIMEOUT && now_ms() - start >= timeout_ms)
+			break;
+		progress_draw(&pg, fd, p);
+	}
+	progress_end(&pg, fd, p, !err);
+	return err;
+}
+
+/*------------------------------------------------------------------------
+ * Session commands: establish, split, reestablish, restore, terminate, wait
+ */
+
+/* Why @cmd was refused with EBUSY (SPEC section 4). */
+static const char *busy_reason(uint32_t cmd)
+{
+	switch (cmd) {
+	case BCV_CMD_ESTABLISH:
+		return "BCV is in use (open, attached, in a session with "
+		       "another STD) or the STD has no free mirror position";
+	case BCV_CMD_SPLIT:
+		return "session is not synchronized or restored (copy still "
+		       "in progress?)";
+	case BCV_CMD_REESTABLISH:
+		return "session is not split, BCV is open, or no free mirror "
+		       "position";
+	case BCV_CMD_RESTORE:
+		return "session is not split, BCV legs not fully valid, "
+		       "another restore is running, or a volume is open (use "
+		       "--force for an open STD)";
+	case BCV_CMD_TERMINATE:
+		return "session is not split";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Print why the kernel refused @verb (BCV_CMD_* @cmd, or CMD_WAIT) on @p
+ * with @err, as one line.  ENOENT and EINVAL are told apart with LIST.
+ */
+static void session_error(int fd, const char *verb, const struct pair *p,
+			  uint32_t cmd, int err)
+{
+	struct bcv_vol_info si, bi, *vols = NULL;
+	bool std_found = false, bcv_found = false;
+	const char *why = NULL;
+	char buf[192], a[32], b[32];
+	uint32_t i, n = 0;
+
+	memset(&si, 0, sizeof(si));
+	memset(&bi, 0, sizeof(bi));
+	if (err == ENOENT || err == EINVAL)
+		vols = list_volumes(fd, &n);
+	for (i = 0; vols && i < n; i++) {
+		if (!std_found && strlen(p->std) < BCV_NAME_LEN &&
+		    !strncmp(vols[i].name, p->std, BCV_NAME_LEN)) {
+			si = vols[i];
+			std_found = true;
+		}
+		if (!bcv_found && strlen(p->bcv) < BCV_NAME_LEN &&
+		    !strncmp(vols[i].name, p->bcv, BCV_NAME_LEN)) {
+			bi = vols[i];
+			bcv_found = true;
+		}
+	}
+
+	/* A STD where a BCV is expected, or the reverse: ENOENT or EINVAL. */
+	if (std_found && si.role != BCV_ROLE_STD) {
+		snprintf(buf, sizeof(buf), "%s is a %s volume, not a std "
+			 "volume", p->std, role_name(si.role));
+		why = buf;
+	} else if (bcv_found && bi.role != BCV_ROLE_BCV) {
+		snprintf(buf, sizeof(buf), "%s is a %s volume, not a bcv "
+			 "volume", p->bcv, role_name(bi.role));
+		why = buf;
+	}
+
+	switch (why ? 0 : err) {
+	case 0:
+		break;
+	case ENOENT:
+		if (vols && !std_found) {
+			snprintf(buf, sizeof(buf), "no volume named %s",
+				 p->std);
+			why = buf;
+		} else if (vols && !bcv_found) {
+			snprintf(buf, sizeof(buf), "no volume named %s",
+				 p->bcv);
+			why = buf;
+		} else if (cmd == BCV_CMD_ESTABLISH) {
+			why = "no such volume";
+		} else {
+			snprintf(buf, sizeof(buf), "no session between %s and "
+				 "%s", p->std, p->bcv);
+			why = buf;
+		}
+		break;
+	case EINVAL:
+		if (cmd != BCV_CMD_ESTABLISH) {
+			why = "a name has the wrong role (STD must be a std "
+			      "volume, BCV a bcv volume)";
+		} else if (std_found && bcv_found && bi.sectors < si.sectors) {
+			snprintf(buf, sizeof(buf), "BCV %s (%s) is smaller "
+				 "than STD %s (%s)", p->bcv,
+				 human_size((uint64_t)bi.sectors * 512, false,
+					    b, sizeof(b)),
+				 p->std,
+				 human_size((uint64_t)si.sectors * 512, false,
+					    a, sizeof(a)));
+			why = buf;
+		} else {
+			why = "BCV is smaller than the STD, or a name has the "
+			      "wrong role";
+		}
+		break;
+	case EBUSY:
+		why = busy_reason(cmd);
+		break;
+	case ENOSPC:
+		if (cmd == BCV_CMD_ESTABLISH) {
+			snprintf(buf, sizeof(buf), "STD already has %d "
+				 "sessions", BCV_MAX_SESSIONS);
+			why = buf;
+		}
+		break;
+	case ENAMETOOLONG:
+		snprintf(buf, sizeof(buf), "name too long (at most %d "
+			 "characters)", BCV_NAME_LEN - 1);
+		why = buf;
+		break;
+	default:
+		break;
+	}
+	free(vols);
+	errmsg("%s %s %s: %s", verb, p->std, p->bcv,
+	       why ? why : any_error(err));
+}
+
+/* Print why waiting for @p failed with @err (from wait_session()). */
+static void wait_error(int fd, const char *verb, const struct pair *p,
+		       uint32_t cmd, int err, bool ended, uint64_t timeout_ms)
+{
+	struct bcv_sess_info s;
+
+	if (err == ETIMEDOUT) {
+		if (!find_session(fd, p, &s))
+			errmsg("%s %s %s: timed out after %" PRIu64 " s (%s, "
+			       "%u%% done)", verb, p->std, p->bcv,
+			       timeout_ms / 1000, state_name(s.state),
+			       percent_done(s.copied_tracks, s.invalid_tracks));
+		else
+			errmsg("%s %s %s: timed out after %" PRIu64 " s", verb,
+			       p->std, p->bcv, timeout_ms / 1000);
+	} else if (err == ENOENT && ended) {
+		errmsg("%s %s %s: the session ended while waiting", verb,
+		       p->std, p->bcv);
+	} else {
+		session_error(fd, verb, p, cmd, err);
+	}
+}
 
 /* STD BCV positionals: two valid, different names. */
 static int parse_pair(const struct cmd_args *a, struct pair *p)
@@ -1289,69 +1696,111 @@ static int parse_pair(const struct cmd_args *a, struct pair *p)
 	return ret;
 }
 
+/*
+ * Run BCV_IOC_SESSION @cmd with @flags on the pair of @a: after waiting
+ * for the copy to end when @wait_before (split --wait), then waiting for
+ * the copy it starts when @wait_after.  Prints "VERB STD BCV: STATE".
+ */
+static int session_cmd(const struct cmd_args *a, uint32_t cmd, uint32_t flags,
+		       bool wait_before, bool wait_after)
+{
+	const char *verb = cmd_name(a->cmd);
+	struct bcv_session_cmd sc;
+	struct pair p;
+	uint32_t state = 0;
+	bool waited;
+	int fd, err, ret;
+
+	ret = parse_pair(a, &p);
+	if (ret)
+		return ret;
+
+	fd = open_ctl();
+	if (fd < 0)
+		return EXIT_FAIL;
+
+	if (wait_before) {
+		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited);
+		if (err) {
+			wait_error(fd, verb, &p, cmd, err, waited, 0);
+			close(fd);
+			return EXIT_FAIL;
+		}
+	}
+
+	memset(&sc, 0, sizeof(sc));
+	sc.size = sizeof(sc);
+	sc.cmd = cmd;
+	sc.flags = flags;
+	sc.state = 0;
+	copy_fixed(sc.std, sizeof(sc.std), p.std);
+	copy_fixed(sc.bcv, sizeof(sc.bcv), p.bcv);
+	err = xioctl(fd, BCV_IOC_SESSION, &sc);
+	if (err) {
+		session_error(fd, verb, &p, cmd, err);
+		close(fd);
+		return EXIT_FAIL;
+	}
+	state = sc.state;
+
+	if (wait_after && state_copying(state)) {
+		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited);
+		if (err) {
+			/* The command worked: ENOENT now is a session gone. */
+			wait_error(fd, verb, &p, cmd, err, true, 0);
+			close(fd);
+			return EXIT_FAIL;
+		}
+	}
+	close(fd);
+
+	printf("%s %s %s: %s\n", verb, p.std, p.bcv,
+	       cmd == BCV_CMD_TERMINATE ? "terminated" : state_name(state));
+	return EXIT_OK;
+}
+
 enum { ESTABLISH_WAIT };
 
 static int run_establish(const struct cmd_args *a)
 {
-	struct pair p;
-	int ret = parse_pair(a, &p);
-
-	if (ret)
-		return ret;
-	(void)opt_flag(a, ESTABLISH_WAIT);
-	return not_implemented(a);
+	return session_cmd(a, BCV_CMD_ESTABLISH, 0, false,
+			   opt_flag(a, ESTABLISH_WAIT));
 }
 
 enum { SPLIT_DIFF, SPLIT_WAIT };
 
 static int run_split(const struct cmd_args *a)
 {
-	struct pair p;
-	int ret = parse_pair(a, &p);
-
-	if (ret)
-		return ret;
-	(void)opt_flag(a, SPLIT_DIFF);
-	(void)opt_flag(a, SPLIT_WAIT);
-	return not_implemented(a);
+	return session_cmd(a, BCV_CMD_SPLIT,
+			   opt_flag(a, SPLIT_DIFF) ? BCV_CMD_F_DIFF : 0,
+			   opt_flag(a, SPLIT_WAIT), false);
 }
 
 enum { REESTABLISH_WAIT };
 
 static int run_reestablish(const struct cmd_args *a)
 {
-	struct pair p;
-	int ret = parse_pair(a, &p);
-
-	if (ret)
-		return ret;
-	(void)opt_flag(a, REESTABLISH_WAIT);
-	return not_implemented(a);
+	return session_cmd(a, BCV_CMD_REESTABLISH, 0, false,
+			   opt_flag(a, REESTABLISH_WAIT));
 }
 
 enum { RESTORE_INCREMENTAL, RESTORE_FORCE, RESTORE_WAIT };
 
 static int run_restore(const struct cmd_args *a)
 {
-	struct pair p;
-	int ret = parse_pair(a, &p);
+	uint32_t flags = 0;
 
-	if (ret)
-		return ret;
-	(void)opt_flag(a, RESTORE_INCREMENTAL);
-	(void)opt_flag(a, RESTORE_FORCE);
-	(void)opt_flag(a, RESTORE_WAIT);
-	return not_implemented(a);
+	if (opt_flag(a, RESTORE_INCREMENTAL))
+		flags |= BCV_CMD_F_INCREMENTAL;
+	if (opt_flag(a, RESTORE_FORCE))
+		flags |= BCV_CMD_F_FORCE;
+	return session_cmd(a, BCV_CMD_RESTORE, flags, false,
+			   opt_flag(a, RESTORE_WAIT));
 }
 
 static int run_terminate(const struct cmd_args *a)
 {
-	struct pair p;
-	int ret = parse_pair(a, &p);
-
-	if (ret)
-		return ret;
-	return not_implemented(a);
+	return session_cmd(a, BCV_CMD_TERMINATE, 0, false, false);
 }
 
 enum { WAIT_TIMEOUT };
@@ -1361,31 +1810,184 @@ enum { WAIT_TIMEOUT };
 static int run_wait(const struct cmd_args *a)
 {
 	const char *t = opt_value(a, WAIT_TIMEOUT);
-	uint64_t timeout = 0;	/* 0: no timeout */
+	uint64_t timeout = 0, timeout_ms = NO_TIMEOUT;
+	uint32_t state = 0;
 	struct pair p;
-	int ret = parse_pair(a, &p);
+	bool waited;
+	int fd, err, ret = parse_pair(a, &p);
 
 	if (ret)
 		return ret;
-	if (t && !parse_uint(t, WAIT_TIMEOUT_MAX, &timeout))
-		return usage_error(a->cmd, "--timeout: '%s' is not a number "
-				   "of seconds", t);
-	return not_implemented(a);
+	if (t) {
+		if (!parse_uint(t, WAIT_TIMEOUT_MAX, &timeout))
+			return usage_error(a->cmd, "--timeout: '%s' is not a "
+					   "number of seconds", t);
+		timeout_ms = timeout * 1000;
+	}
+
+	fd = open_ctl();
+	if (fd < 0)
+		return EXIT_FAIL;
+	err = wait_session(fd, &p, timeout_ms, &state, &waited);
+	if (err) {
+		wait_error(fd, "wait", &p, CMD_WAIT, err, waited, timeout_ms);
+		close(fd);
+		return EXIT_FAIL;
+	}
+	close(fd);
+	printf("wait %s %s: %s\n", p.std, p.bcv, state_name(state));
+	return EXIT_OK;
 }
+
+/*------------------------------------------------------------------------
+ * query
+ */
 
 enum { QUERY_JSON };
 
+static void query_json(const struct bcv_sess_info *sess, uint32_t n)
+{
+	uint32_t i;
+
+	fputs("{\"sessions\":[", stdout);
+	for (i = 0; i < n; i++) {
+		const struct bcv_sess_info *s = &sess[i];
+
+		fputs(i ? ",{\"std\":" : "{\"std\":", stdout);
+		json_string("", s->std, sizeof(s->std));
+		fputs(",\"bcv\":", stdout);
+		json_string("", s->bcv, sizeof(s->bcv));
+		printf(",\"id\":%" PRIu32 ",\"state\":\"%s\",\"mm\":%" PRId32
+		       ",\"tracks\":%" PRIu64 ",\"track_size\":%" PRIu32
+		       ",\"invalid_tracks\":%" PRIu64
+		       ",\"std_changed_tracks\":%" PRIu64
+		       ",\"bcv_changed_tracks\":%" PRIu64
+		       ",\"copied_tracks\":%" PRIu64 ",\"errors\":%" PRIu64
+		       ",\"percent_done\":%u}",
+		       s->id, state_name(s->state), (int32_t)s->mm,
+		       (uint64_t)s->tracks, s->track_size,
+		       (uint64_t)s->invalid_tracks,
+		       (uint64_t)s->std_changed_tracks,
+		       (uint64_t)s->bcv_changed_tracks,
+		       (uint64_t)s->copied_tracks, (uint64_t)s->errors,
+		       percent_done(s->copied_tracks, s->invalid_tracks));
+	}
+	fputs("]}\n", stdout);
+}
+
+enum { QCOL_STD, QCOL_BCV, QCOL_ID, QCOL_STATE, QCOL_INVALID, QCOL_STDCHG,
+       QCOL_BCVCHG, QCOL_COPIED, QCOL_ERRORS, QCOL_DONE, NR_QCOLS };
+
+struct query_row {
+	char col[NR_QCOLS][BCV_NAME_LEN + 1];
+};
+
+static void query_table(const struct bcv_sess_info *sess, uint32_t n)
+{
+	static const char *const head[NR_QCOLS] = {
+		"STD", "BCV", "ID", "STATE", "INVALID", "STD-CHANGED",
+		"BCV-CHANGED", "COPIED", "ERRORS", "DONE(%)" };
+	static const bool right[NR_QCOLS] = {
+		[QCOL_ID] = true, [QCOL_INVALID] = true, [QCOL_STDCHG] = true,
+		[QCOL_BCVCHG] = true, [QCOL_COPIED] = true,
+		[QCOL_ERRORS] = true, [QCOL_DONE] = true };
+	struct query_row *rows;
+	int width[NR_QCOLS];
+	uint32_t i;
+	unsigned int k;
+
+	if (!n) {
+		puts("No sessions.");
+		return;
+	}
+	rows = calloc(n, sizeof(*rows));
+	if (!rows) {
+		errmsg("query: out of memory");
+		return;
+	}
+	for (k = 0; k < NR_QCOLS; k++)
+		width[k] = (int)strlen(head[k]);
+	for (i = 0; i < n; i++) {
+		const struct bcv_sess_info *s = &sess[i];
+		char (*col)[sizeof(rows->col[0])] = rows[i].col;
+		size_t cl = sizeof(col[0]);
+
+		memcpy(col[QCOL_STD], s->std,
+		       (size_t)fixed_len(s->std, sizeof(s->std)));
+		memcpy(col[QCOL_BCV], s->bcv,
+		       (size_t)fixed_len(s->bcv, sizeof(s->bcv)));
+		snprintf(col[QCOL_ID], cl, "%" PRIu32, s->id);
+		snprintf(col[QCOL_STATE], cl, "%s", state_name(s->state));
+		snprintf(col[QCOL_INVALID], cl, "%" PRIu64,
+			 (uint64_t)s->invalid_tracks);
+		snprintf(col[QCOL_STDCHG], cl, "%" PRIu64,
+			 (uint64_t)s->std_changed_tracks);
+		snprintf(col[QCOL_BCVCHG], cl, "%" PRIu64,
+			 (uint64_t)s->bcv_changed_tracks);
+		snprintf(col[QCOL_COPIED], cl, "%" PRIu64,
+			 (uint64_t)s->copied_tracks);
+		snprintf(col[QCOL_ERRORS], cl, "%" PRIu64, (uint64_t)s->errors);
+		snprintf(col[QCOL_DONE], cl, "%u",
+			 percent_done(s->copied_tracks, s->invalid_tracks));
+		for (k = 0; k < NR_QCOLS; k++)
+			if ((int)strlen(col[k]) > width[k])
+				width[k] = (int)strlen(col[k]);
+	}
+
+	for (i = 0; i <= n; i++) {
+		for (k = 0; k < NR_QCOLS; k++) {
+			const char *s = i ? rows[i - 1].col[k] : head[k];
+			const char *sep = k == NR_QCOLS - 1 ? "\n" : "  ";
+
+			if (right[k])
+				printf("%*s%s", width[k], s, sep);
+			else if (k == NR_QCOLS - 1)
+				printf("%s%s", s, sep);
+			else
+				printf("%-*s%s", width[k], s, sep);
+		}
+	}
+	free(rows);
+}
+
 static int run_query(const struct cmd_args *a)
 {
-	int ret;
+	const char *name = a->npos ? a->pos[0] : NULL;
+	struct bcv_sess_info *sess;
+	uint32_t n;
+	int fd, ret;
 
-	if (a->npos) {
-		ret = check_name(a->cmd, "volume name", a->pos[0]);
+	if (name) {
+		ret = check_name(a->cmd, "volume name", name);
 		if (ret)
 			return ret;
 	}
-	(void)opt_flag(a, QUERY_JSON);
-	return not_implemented(a);
+
+	fd = open_ctl();
+	if (fd < 0)
+		return EXIT_FAIL;
+	sess = query_sessions(fd, name, &n);
+	if (!sess) {
+		int err = errno;
+
+		if (name && err == ENOENT)
+			errmsg("query %s: no such volume", name);
+		else if (name && err == ENAMETOOLONG)
+			errmsg("query %s: name too long (at most %d "
+			       "characters)", name, BCV_NAME_LEN - 1);
+		else
+			errmsg("query%s%s: %s", name ? " " : "",
+			       name ? name : "", any_error(err));
+		close(fd);
+		return EXIT_FAIL;
+	}
+	close(fd);
+	if (opt_flag(a, QUERY_JSON))
+		query_json(sess, n);
+	else
+		query_table(sess, n);
+	free(sess);
+	return EXIT_OK;
 }
 
 /*------------------------------------------------------------------------
@@ -1462,7 +2064,9 @@ HELP_OPT,
 "\n"
 "Options:\n"
 WAIT_OPT
-HELP_OPT,
+HELP_OPT
+"\n"
+"Prints: establish STD BCV: STATE (syncinprog, or synchronized with --wait)\n",
 		.pos = { "STD", "BCV" },
 		.min_pos = 2, .max_pos = 2,
 		.opts = {
@@ -1481,8 +2085,11 @@ HELP_OPT,
 "Options:\n"
 "  --diff              differential split: refresh only the changed tracks\n"
 "                      on BCV's fixed mirror legs\n"
-"  --wait              first wait until the session is synchronized\n"
-HELP_OPT,
+"  --wait              first wait until the copy has finished (synchronized\n"
+"                      or restored), with a progress bar on a terminal\n"
+HELP_OPT
+"\n"
+"Prints: split STD BCV: split\n",
 		.pos = { "STD", "BCV" },
 		.min_pos = 2, .max_pos = 2,
 		.opts = {
@@ -1498,10 +2105,14 @@ HELP_OPT,
 		.help =
 "Attach the split BCV to STD again and copy only the tracks that changed on\n"
 "either volume since the split.  State: syncinprog, then synchronized.\n"
+"Refused while BCV is open.\n"
 "\n"
 "Options:\n"
 WAIT_OPT
-HELP_OPT,
+HELP_OPT
+"\n"
+"Prints: reestablish STD BCV: STATE (syncinprog, or synchronized with\n"
+"--wait)\n",
 		.pos = { "STD", "BCV" },
 		.min_pos = 2, .max_pos = 2,
 		.opts = {
@@ -1515,14 +2126,17 @@ HELP_OPT,
 		.summary = "copy a split BCV back onto STD",
 		.help =
 "Copy the split BCV back onto STD, which stays usable meanwhile.  State:\n"
-"restinprog, then restored; the pair stays attached until split.\n"
+"restinprog, then restored; the pair stays attached until split.  Refused\n"
+"while STD is open (unless --force) or another restore runs on STD.\n"
 "\n"
 "Options:\n"
 "  --incremental       copy only the tracks that changed on either volume\n"
 "                      since the split\n"
 "  --force             restore even while STD is open\n"
 WAIT_OPT
-HELP_OPT,
+HELP_OPT
+"\n"
+"Prints: restore STD BCV: STATE (restinprog, or restored with --wait)\n",
 		.pos = { "STD", "BCV" },
 		.min_pos = 2, .max_pos = 2,
 		.opts = {
@@ -1540,7 +2154,9 @@ HELP_OPT,
 "End the session of STD and the split BCV; BCV is a plain volume again.\n"
 "\n"
 "Options:\n"
-HELP_OPT,
+HELP_OPT
+"\n"
+"Prints: terminate STD BCV: terminated\n",
 		.pos = { "STD", "BCV" },
 		.min_pos = 2, .max_pos = 2,
 		.run = run_terminate,
@@ -1550,11 +2166,17 @@ HELP_OPT,
 		.synopsis = "STD BCV [--timeout SECONDS]",
 		.summary = "wait until the copy of a session has finished",
 		.help =
-"Wait until the session of STD and BCV is synchronized or restored.\n"
+"Wait until the copy of the session of STD and BCV has finished, i.e. the\n"
+"session is no longer syncinprog nor restinprog; returns at once when no\n"
+"copy is running.  Draws a progress bar (percent done, MB/s, ETA) when\n"
+"stderr is a terminal.\n"
 "\n"
 "Options:\n"
-"  --timeout SECONDS   give up (exit 1) after SECONDS; default: no limit\n"
-HELP_OPT,
+"  --timeout SECONDS   give up (exit 1) after SECONDS; 0 only looks once;\n"
+"                      default: no limit\n"
+HELP_OPT
+"\n"
+"Prints: wait STD BCV: STATE\n",
 		.pos = { "STD", "BCV" },
 		.min_pos = 2, .max_pos = 2,
 		.opts = {
@@ -1567,11 +2189,25 @@ HELP_OPT,
 		.synopsis = "[NAME] [--json]",
 		.summary = "show sessions, their states and copy progress",
 		.help =
-"Show the sessions of all volumes, or of the volume NAME: state, track\n"
-"counts and copy progress.\n"
+"Show the sessions of all volumes, or of the volume NAME (a std or a bcv\n"
+"volume): state, track counts and copy progress, one per line under a\n"
+"header:\n"
+"  STD BCV ID STATE INVALID STD-CHANGED BCV-CHANGED COPIED ERRORS DONE(%)\n"
+"ID is the session's PB column (0-15); STATE is syncinprog, synchronized,\n"
+"split, restinprog or restored; INVALID counts tracks still to copy;\n"
+"STD-CHANGED tracks changed on STD since the split (PB bits C);\n"
+"BCV-CHANGED tracks written on BCV since the split (M4b invalid); COPIED\n"
+"tracks copied by the last establish, reestablish or restore; ERRORS copy\n"
+"I/O errors since then; DONE is COPIED / (COPIED + INVALID).  Prints\n"
+"\"No sessions.\" when there are none.\n"
 "\n"
 "Options:\n"
-"  --json              print one JSON object with a \"sessions\" array\n"
+"  --json              print one JSON object: {\"sessions\":[{\"std\", \"bcv\",\n"
+"                      \"id\", \"state\", \"mm\" (STD mirror position while\n"
+"                      attached, else -1), \"tracks\", \"track_size\",\n"
+"                      \"invalid_tracks\", \"std_changed_tracks\",\n"
+"                      \"bcv_changed_tracks\", \"copied_tracks\", \"errors\",\n"
+"                      \"percent_done\"}]}\n"
 HELP_OPT,
 		.pos = { "NAME" },
 		.min_pos = 0, .max_pos = 1,
@@ -1643,12 +2279,25 @@ static void print_main_help(void)
 
 static const char *feature_names(uint64_t features, char *buf, size_t len)
 {
-	uint64_t rest = features & ~BCV_FEAT_VOLUMES;
-	size_t n = 0;
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} known[] = {
+		{ BCV_FEAT_VOLUMES, "volumes" },
+		{ BCV_FEAT_SESSIONS, "sessions" },
+	};
+	uint64_t rest = features;
+	size_t i, n = 0;
 
 	buf[0] = '\0';
-	if (features & BCV_FEAT_VOLUMES)
-		n += (size_t)snprintf(buf, len, "volumes");
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (!(features & known[i].bit))
+			continue;
+		rest &= ~known[i].bit;
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+					      n ? " " : "", known[i].name);
+	}
 	if (rest && n < len)
 		snprintf(buf + n, len - n, "%s0x%" PRIx64, n ? " " : "", rest);
 	if (!features)

@@ -30,7 +30,7 @@
 #define BCV_DISK_PREFIX		"bcv"		/* volumes are /dev/bcvN */
 
 #define BCV_VERSION_MAJOR	0
-#define BCV_VERSION_MINOR	1
+#define BCV_VERSION_MINOR	2
 #define BCV_VERSION_PATCH	0
 
 #define BCV_NAME_LEN		32	/* volume name, including the NUL */
@@ -47,6 +47,9 @@
 
 /* Feature bits reported in struct bcv_version.features. */
 #define BCV_FEAT_VOLUMES	(1ULL << 0)	/* CREATE, REMOVE, LIST */
+#define BCV_FEAT_SESSIONS	(1ULL << 1)	/* SESSION, QUERY, WAIT */
+
+#define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
 
 /**
  * struct bcv_version - BCV_IOC_VERSION: what the loaded module speaks.
@@ -170,11 +173,141 @@ struct bcv_list {
 	__u64 reserved[4];
 };
 
+/* struct bcv_session_cmd.cmd: the commands of SPEC section 4. */
+#define BCV_CMD_ESTABLISH	1
+#define BCV_CMD_SPLIT		2
+#define BCV_CMD_REESTABLISH	3
+#define BCV_CMD_RESTORE		4
+#define BCV_CMD_TERMINATE	5
+
+/* struct bcv_session_cmd.flags */
+#define BCV_CMD_F_DIFF		(1U << 0)	/* SPLIT: differential */
+#define BCV_CMD_F_INCREMENTAL	(1U << 1)	/* RESTORE: incremental */
+#define BCV_CMD_F_FORCE		(1U << 2)	/* RESTORE: STD may be open */
+
+/**
+ * struct bcv_session_cmd - BCV_IOC_SESSION: run a command on a STD/BCV pair.
+ * @size:	in: sizeof(struct bcv_session_cmd)
+ * @cmd:	in: BCV_CMD_*
+ * @flags:	in: BCV_CMD_F_* bits valid for @cmd (others must be zero)
+ * @state:	out: the session's state afterwards (BCV_STATE_*), 0 after
+ *		TERMINATE; must be zero on input
+ * @std:	in: name of the STD volume
+ * @bcv:	in: name of the BCV volume
+ * @reserved:	in: must be zero
+ *
+ * Errors follow SPEC section 4: ENOENT (no such volume or session), EINVAL
+ * (wrong role, BCV smaller than the STD), EBUSY (state, openers, no free
+ * mirror position, another restore running), ENOSPC (16 sessions).
+ */
+struct bcv_session_cmd {
+	__u32 size;
+	__u32 cmd;
+	__u32 flags;
+	__u32 state;
+	char std[BCV_NAME_LEN];
+	char bcv[BCV_NAME_LEN];
+	__u64 reserved[4];
+};
+
+/* Session states (struct bcv_sess_info.state). */
+#define BCV_STATE_SYNCINPROG	1
+#define BCV_STATE_SYNCHRONIZED	2
+#define BCV_STATE_SPLIT		3
+#define BCV_STATE_RESTINPROG	4
+#define BCV_STATE_RESTORED	5
+
+/**
+ * struct bcv_sess_info - one session, as reported by BCV_IOC_QUERY.
+ * @std:		name of the STD
+ * @bcv:		name of the BCV
+ * @id:			PB column, 0..15
+ * @state:		BCV_STATE_*
+ * @mm:			STD mirror position (0..3) while attached, else -1
+ * @track_size:		bytes per track (the STD's)
+ * @tracks:		tracks of the STD
+ * @invalid_tracks:	tracks the session's copy still has to do
+ * @std_changed_tracks:	tracks whose PB bit in this column is C
+ * @bcv_changed_tracks:	tracks with M4b = I on the BCV
+ * @copied_tracks:	tracks copied since the last ESTABLISH, REESTABLISH or
+ *			RESTORE of this session
+ * @errors:		copy I/O errors since that command
+ * @reserved:		zero
+ */
+struct bcv_sess_info {
+	char std[BCV_NAME_LEN];
+	char bcv[BCV_NAME_LEN];
+	__u32 id;
+	__u32 state;
+	__s32 mm;
+	__u32 track_size;
+	__u64 tracks;
+	__u64 invalid_tracks;
+	__u64 std_changed_tracks;
+	__u64 bcv_changed_tracks;
+	__u64 copied_tracks;
+	__u64 errors;
+	__u64 reserved[6];
+};
+
+/**
+ * struct bcv_query - BCV_IOC_QUERY: report sessions.
+ * @size:	in: sizeof(struct bcv_query)
+ * @info_size:	in: sizeof(struct bcv_sess_info) as userspace knows it
+ * @capacity:	in: number of entries the array at @sessions can hold
+ * @count:	out: number of matching sessions (as BCV_IOC_LIST's @count);
+ *		must be zero on input
+ * @name:	in: only sessions of this volume (STD or BCV); empty for all
+ * @sessions:	in: user pointer to @capacity entries of @info_size bytes
+ * @reserved:	in: must be zero
+ *
+ * Sessions are ordered by STD index, then by id.  ENOENT if @name names no
+ * volume.
+ */
+struct bcv_query {
+	__u32 size;
+	__u32 info_size;
+	__u32 capacity;
+	__u32 count;
+	char name[BCV_NAME_LEN];
+	__u64 sessions;
+	__u64 reserved[4];
+};
+
+/**
+ * struct bcv_wait - BCV_IOC_WAIT: sleep until a session's copy is done.
+ * @size:	in: sizeof(struct bcv_wait)
+ * @flags:	in: must be zero
+ * @timeout_ms:	in: give up after this many milliseconds (ETIMEDOUT);
+ *		0 waits without limit
+ * @state:	out: the session's state when the call returned; must be
+ *		zero on input
+ * @std:	in: name of the STD
+ * @bcv:	in: name of the BCV
+ * @reserved:	in: must be zero
+ *
+ * Returns 0 once the session is not syncinprog nor restinprog, ENOENT if
+ * there is no such session (or it ends while waiting), ETIMEDOUT, or EINTR
+ * on a signal.
+ */
+struct bcv_wait {
+	__u32 size;
+	__u32 flags;
+	__u32 timeout_ms;
+	__u32 state;
+	char std[BCV_NAME_LEN];
+	char bcv[BCV_NAME_LEN];
+	__u64 reserved[4];
+};
+
 #define BCV_IOCTL_TYPE		0xBC
 
 #define BCV_IOC_VERSION		_IOWR(BCV_IOCTL_TYPE, 0x00, struct bcv_version)
 #define BCV_IOC_CREATE		_IOWR(BCV_IOCTL_TYPE, 0x01, struct bcv_create)
 #define BCV_IOC_REMOVE		_IOWR(BCV_IOCTL_TYPE, 0x02, struct bcv_remove)
 #define BCV_IOC_LIST		_IOWR(BCV_IOCTL_TYPE, 0x03, struct bcv_list)
+#define BCV_IOC_SESSION		_IOWR(BCV_IOCTL_TYPE, 0x04, struct bcv_session_cmd)
+#define BCV_IOC_QUERY		_IOWR(BCV_IOCTL_TYPE, 0x05, struct bcv_query)
+#define BCV_IOC_WAIT		_IOWR(BCV_IOCTL_TYPE, 0x06, struct bcv_wait)
 
 #endif /* _UAPI_LINUX_BCV_H */

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bcv: the copy engine (SPEC section 5).
+ *
+ * Each volume has a worker (a delayed work item on system_wq) that scans
+ * its Track ID table from a cursor for runs of tracks that some position
+ * needs (bcv_tm_next_copy()) and hands each run to dm-kcopyd: one job reads
+ * the run from a valid source position and writes it to every position
+ * that needs it.  A run never crosses a region (bcv_core.h), so a job is at
+ * most one region long (1 MiB or 16 tracks, whichever is more).
+ *
+ * Ordering with host writes: before a job starts, its region must have no
+ * host write in flight; the region is then marked BCV_REGION_COPY and host
+ * writes to it wait on vol->deferred until the job ends.  A busy region is
+ * skipped and the engine is kicked again when its writes complete.
+ *
+ * Errors: a failed job marks nothing valid; the sessions involved count
+ * the error, the first error since the last success is logged with device
+ * and sector, and the engine backs off (100 ms doubling to 5 s) before it
+ * tries again.  It never spins.
+ *
+ * When a whole pass finds nothing to copy and no job is in flight, the
+ * sessions' states are updated (syncinprog -> synchronized, restinprog ->
+ * restored) under the STD's state_lock and waiters are woken.
+ *
+ * The worker and the job completions (kcopyd's thread) take vol->lock only
+ * briefly; commands stop the engine with bcv_hold() (paused, worker
+ * cancelled, jobs drained) before they touch the tables.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/jiffies.h>
+#include <linux/dm-io.h>
+
+#include "bcv_core.h"
+
+unsigned int bcv_copy_jobs_max = 8;
+module_param_named(copy_jobs, bcv_copy_jobs_max, uint, 0644);
+MODULE_PARM_DESC(copy_jobs, "Copy jobs in flight per volume (1-64, default 8)");
+
+unsigned int bcv_copy_throttle_default = 100;
+module_param_named(copy_throttle, bcv_copy_throttle_default, uint, 0644);
+MODULE_PARM_DESC(copy_throttle,
+		 "Initial copy throttle of new volumes, percent of time the copy engine may use the disks (1-100, default 100)");
+
+#define BCV_BACKOFF_MIN_MS	100
+#define BCV_BACKOFF_MAX_MS	5000
+
+/* One kcopyd job. */
+struct bcv_job {
+	struct bcv_volume *vol;
+	struct bcv_tm_copy c;
+};
+
+static unsigned int bcv_jobs_max(void)
+{
+	return clamp_val(READ_ONCE(bcv_copy_jobs_max), 1, 64);
+}
+
+static void bcv_region(struct dm_io_region *r, struct bcv_volume *vol,
+		       int pos, const struct bcv_tm_copy *c)
+{
+	unsigned int s = vol->track_shift - SECTOR_SHIFT;
+	sector_t start = c->start << s;
+
+	r->bdev = bcv_pos_bdev(vol, pos);
+	r->sector = start;
+	/* The last track may be partial. */
+	r->count = min_t(sector_t, c->len << s, vol->sectors - start);
+}
+
+/*
+ * Sessions a job works for: those whose MM it writes, and the session whose
+ * MM it reads from (a restore).
+ */
+static void bcv_job_account(struct bcv_volume *vol, const struct bcv_tm_copy *c,
+			    u64 copied, bool error)
+{
+	unsigned int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		struct bcv_tm_sess *ts = vol->tm.mm_sess[p];
+		struct bcv_session *s;
+
+		if (vol->tm.role[p] != BCV_POS_MM || !ts)
+			continue;
+		if (!(c->dst & (1U << p)) && c->src != (int)p)
+			continue;
+		s = bcv_tm_session_of(ts);
+		if (copied)
+			atomic64_add(copied, &s->copied);
+		if (error)
+			atomic64_inc(&s->errors);
+	}
+}
+
+/* kcopyd's thread (process context). */
+static void bcv_job_done(int read_err, unsigned long write_err, void *context)
+{
+	struct bcv_job *job = context;
+	struct bcv_volume *vol = job->vol;
+	struct bcv_tm_copy *c = &job->c;
+	bool ok = !read_err && !write_err;
+	u64 copied, r;
+	bool log = false;
+
+	copied = bcv_tm_copy_done(&vol->tm, c, ok);
+	bcv_job_account(vol, c, copied, !ok);
+
+	spin_lock_irq(&vol->lock);
+	r = c->start >> vol->region_shift;
+	vol->region[r] &= ~BCV_REGION_COPY;
+	vol->jobs--;
+	if (ok) {
+		vol->backoff = 0;
+		vol->err_logged = false;
+	} else {
+		vol->backoff = vol->backoff ?
+			min(vol->backoff * 2, BCV_BACKOFF_MAX_MS) :
+			BCV_BACKOFF_MIN_MS;
+		vol->retry_at = jiffies + msecs_to_jiffies(vol->backoff);
+		log = !vol->err_logged;
+		vol->err_logged = true;
+	}
+	if (!vol->jobs)
+		wake_up(&vol->wait);
+	spin_unlock_irq(&vol->lock);
+
+	if (log)
+		pr_err("%s: copy of tracks %llu-%llu failed (%s error, source %pg sector %llu); retrying with back-off\n",
+		       vol->disk->disk_name, c->start, c->start + c->len - 1,
+		       read_err ? "read" : "write", bcv_pos_bdev(vol, c->src),
+		       (unsigned long long)c->start <<
+		       (vol->track_shift - SECTOR_SHIFT));
+	kfree(job);
+	/* Host writes that waited for this region. */
+	bcv_kick_deferred(vol);
+	bcv_engine_kick(vol);
+}
+
+/* Nothing left to copy: move sessions along and wake waiters. */
+static void bcv_engine_idle(struct bcv_volume *vol)
+{
+	unsigned int changed = 0;
+
+	if (vol->role != BCV_ROLE_STD)
+		return;
+	mutex_lock(&vol->state_lock);
+	changed = bcv_tm_update_states(&vol->tm);
+	mutex_unlock(&vol->state_lock);
+	if (changed)
+		bcv_state_changed();
+}
+
+/*
+ * The worker.  Starts jobs until bcv_copy_jobs_max are in flight or a whole
+ * pass over the table found nothing more to start.
+ */
+static void bcv_engine_work(struct work_struct *work)
+{
+	struct bcv_volume *vol = container_of(to_delayed_work(work),
+					      struct bcv_volume, engine);
+	unsigned int max_len = 1U << vol->region_shift;
+	struct dm_io_region from, to[BCV_POSITIONS];
+	bool wrapped = false, idle = false;
+	struct bcv_tm_copy c;
+	struct bcv_job *job;
+	unsigned int p, n;
+	u64 r, rend;
+
+	spin_lock_irq(&vol->lock);
+	if (vol->paused) {
+		spin_unlock_irq(&vol->lock);
+		return;
+	}
+	if (vol->backoff && time_before(jiffies, vol->retry_at)) {
+		unsigned long d = vol->retry_at - jiffies;
+
+		spin_unlock_irq(&vol->lock);
+		mod_delayed_work(system_wq, &vol->engine, d);
+		return;
+	}
+	if (!vol->cursor)
+		vol->rescan = false;
+	while (vol->jobs < bcv_jobs_max()) {
+		if (!bcv_tm_next_copy(&vol->tm, vol->cursor, max_len, &c)) {
+			/* End of the table: once around, then stop. */
+			if (vol->cursor && !wrapped) {
+				wrapped = true;
+				vol->cursor = 0;
+				vol->rescan = false;
+				continue;
+			}
+			vol->cursor = 0;
+			idle = !vol->jobs && !vol->rescan;
+			break;
+		}
+		r = c.start >> vol->region_shift;
+		rend = (r + 1) << vol->region_shift;
+		c.len = min(c.len, rend - c.start);
+		if (vol->region[r]) {
+			/* Host writes in flight (or a copy): come back later. */
+			vol->rescan = true;
+			vol->cursor = rend;
+			continue;
+		}
+		job = kmalloc(sizeof(*job), GFP_ATOMIC | __GFP_NOWARN);
+		if (!job) {
+			vol->retry_at = jiffies + HZ / 10;
+			mod_delayed_work(system_wq, &vol->engine, HZ / 10);
+			break;
+		}
+		vol->region[r] |= BCV_REGION_COPY;
+		vol->jobs++;
+		vol->cursor = c.start + c.len;
+		if (vol->cursor >= vol->tracks)
+			vol->cursor = 0;
+		spin_unlock_irq(&vol->lock);
+
+		job->vol = vol;
+		job->c = c;
+		bcv_tm_copy_begin(&vol->tm, &c);
+		bcv_region(&from, vol, c.src, &c);
+		for (n = 0, p = 0; p < BCV_POSITIONS; p++)
+			if (c.dst & (1U << p))
+				bcv_region(&to[n++], vol, p, &c);
+		dm_kcopyd_copy(vol->kc, &from, n, to, 0, bcv_job_done, job);
+
+		spin_lock_irq(&vol->lock);
+		if (vol->paused)
+			break;
+	}
+	spin_unlock_irq(&vol->lock);
+	if (idle)
+		bcv_engine_idle(vol);
+}
+
+/* Any context but hardirq: (re)start the worker now. */
+void bcv_engine_kick(struct bcv_volume *vol)
+{
+	mod_delayed_work(system_wq, &vol->engine, 0);
+}
+
+/* May sleep. */
+int bcv_engine_init(struct bcv_volume *vol)
+{
+	INIT_DELAYED_WORK(&vol->engine, bcv_engine_work);
+	vol->throttle.throttle = clamp_val(bcv_copy_throttle_default, 1, 100);
+	vol->kc = dm_kcopyd_client_create(&vol->throttle);
+	if (IS_ERR(vol->kc)) {
+		int ret = PTR_ERR(vol->kc);
+
+		vol->kc = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+/* May sleep.  No I/O and no job may be in flight. */
+void bcv_engine_exit(struct bcv_volume *vol)
+{
+	if (!vol->kc)
+		return;
+	spin_lock_irq(&vol->lock);
+	vol->paused = true;
+	spin_unlock_irq(&vol->lock);
+	cancel_delayed_work_sync(&vol->engine);
+	wait_event(vol->wait, !READ_ONCE(vol->jobs));
+	dm_kcopyd_client_destroy(vol->kc);
+	vol->kc = NULL;
+}

@@ -124,8 +124,8 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 		log = !vol->err_logged;
 		vol->err_logged = true;
 	}
-	if (!vol->jobs)
-		wake_up(&vol->wait);
+	/* bcv_hold() waits for no jobs, bcv_catch_up() for progress. */
+	wake_up(&vol->wait);
 	spin_unlock_irq(&vol->lock);
 
 	if (log)
@@ -155,6 +155,85 @@ static void bcv_engine_idle(struct bcv_volume *vol)
 }
 
 /*
+ * Start a kcopyd job for @c (at most one region).  Called with vol->lock
+ * held and the region free of writes; drops and retakes the lock.  Returns
+ * false if no memory (the worker retries shortly).
+ */
+static bool bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
+	__must_hold(&vol->lock)
+{
+	struct dm_io_region from, to[BCV_POSITIONS];
+	struct bcv_job *job;
+	unsigned int p, n;
+
+	job = kmalloc(sizeof(*job), GFP_ATOMIC | __GFP_NOWARN);
+	if (!job)
+		return false;
+	vol->region[c->start >> vol->region_shift] |= BCV_REGION_COPY;
+	vol->jobs++;
+	spin_unlock_irq(&vol->lock);
+
+	job->vol = vol;
+	job->c = *c;
+	bcv_tm_copy_begin(&vol->tm, c);
+	bcv_region(&from, vol, c->src, c);
+	for (n = 0, p = 0; p < BCV_POSITIONS; p++)
+		if (c->dst & (1U << p))
+			bcv_region(&to[n++], vol, p, c);
+	dm_kcopyd_copy(vol->kc, &from, n, to, 0, bcv_job_done, job);
+
+	spin_lock_irq(&vol->lock);
+	return true;
+}
+
+/* The first copy inside region @r, clipped to it. */
+static bool bcv_next_in_region(struct bcv_volume *vol, u64 from, u64 r,
+			       struct bcv_tm_copy *c)
+{
+	u64 rend = (r + 1) << vol->region_shift;
+
+	if (!bcv_tm_next_copy(&vol->tm, from, 1U << vol->region_shift, c))
+		return false;
+	if (c->start >= rend)
+		return false;
+	c->len = min(c->len, rend - c->start);
+	return true;
+}
+
+/*
+ * Regions the engine wants but that had host writes in flight: new writes
+ * to them wait (BCV_REGION_WANT), so that a steady stream of writes cannot
+ * starve the copy (dm-raid1 does the same with its recovering regions).
+ * Once their writes drained, start their copy, or give them back.
+ * Caller holds vol->lock; returns true if deferred bios may go again.
+ */
+static bool bcv_process_wants(struct bcv_volume *vol)
+	__must_hold(&vol->lock)
+{
+	struct bcv_tm_copy c;
+	bool release = false;
+	unsigned int i = 0;
+	u64 r;
+
+	while (i < vol->nr_want && vol->jobs < bcv_jobs_max()) {
+		r = vol->want[i];
+		if (vol->region[r] & BCV_REGION_WRITES) {
+			i++;
+			continue;
+		}
+		vol->want[i] = vol->want[--vol->nr_want];
+		if (bcv_next_in_region(vol, r << vol->region_shift, r, &c) &&
+		    bcv_start_job(vol, &c)) {
+			vol->region[r] &= ~BCV_REGION_WANT;
+			continue;
+		}
+		vol->region[r] &= ~BCV_REGION_WANT;
+		release = true;
+	}
+	return release;
+}
+
+/*
  * The worker.  Starts jobs until bcv_copy_jobs_max are in flight or a whole
  * pass over the table found nothing more to start.
  */
@@ -162,13 +241,9 @@ static void bcv_engine_work(struct work_struct *work)
 {
 	struct bcv_volume *vol = container_of(to_delayed_work(work),
 					      struct bcv_volume, engine);
-	unsigned int max_len = 1U << vol->region_shift;
-	struct dm_io_region from, to[BCV_POSITIONS];
-	bool wrapped = false, idle = false;
+	bool wrapped = false, idle = false, release;
 	struct bcv_tm_copy c;
-	struct bcv_job *job;
-	unsigned int p, n;
-	u64 r, rend;
+	u64 r;
 
 	spin_lock_irq(&vol->lock);
 	if (vol->paused) {
@@ -182,10 +257,11 @@ static void bcv_engine_work(struct work_struct *work)
 		mod_delayed_work(system_wq, &vol->engine, d);
 		return;
 	}
+	release = bcv_process_wants(vol);
 	if (!vol->cursor)
 		vol->rescan = false;
-	while (vol->jobs < bcv_jobs_max()) {
-		if (!bcv_tm_next_copy(&vol->tm, vol->cursor, max_len, &c)) {
+	while (vol->jobs < bcv_jobs_max() && !vol->paused) {
+		if (!bcv_tm_next_copy(&vol->tm, vol->cursor, 1, &c)) {
 			/* End of the table: once around, then stop. */
 			if (vol->cursor && !wrapped) {
 				wrapped = true;
@@ -194,45 +270,38 @@ static void bcv_engine_work(struct work_struct *work)
 				continue;
 			}
 			vol->cursor = 0;
-			idle = !vol->jobs && !vol->rescan;
+			idle = !vol->jobs && !vol->rescan && !vol->nr_want;
 			break;
 		}
+		/* The cursor may pass the end: the next lookup wraps. */
 		r = c.start >> vol->region_shift;
-		rend = (r + 1) << vol->region_shift;
-		c.len = min(c.len, rend - c.start);
-		if (vol->region[r]) {
-			/* Host writes in flight (or a copy): come back later. */
+		vol->cursor = (r + 1) << vol->region_shift;
+		if (vol->region[r] & (BCV_REGION_COPY | BCV_REGION_WANT)) {
 			vol->rescan = true;
-			vol->cursor = rend;
 			continue;
 		}
-		job = kmalloc(sizeof(*job), GFP_ATOMIC | __GFP_NOWARN);
-		if (!job) {
-			vol->retry_at = jiffies + HZ / 10;
+		if (vol->region[r]) {
+			/* Host writes in flight: hold new ones, come back. */
+			if (vol->nr_want < ARRAY_SIZE(vol->want)) {
+				vol->region[r] |= BCV_REGION_WANT;
+				vol->want[vol->nr_want++] = r;
+			}
+			vol->rescan = true;
+			continue;
+		}
+		if (!bcv_next_in_region(vol, c.start, r, &c))
+			continue;
+		if (!bcv_start_job(vol, &c)) {
+			vol->cursor = c.start;
 			mod_delayed_work(system_wq, &vol->engine, HZ / 10);
 			break;
 		}
-		vol->region[r] |= BCV_REGION_COPY;
-		vol->jobs++;
+		/* The rest of the region, if any, goes in the next job. */
 		vol->cursor = c.start + c.len;
-		if (vol->cursor >= vol->tracks)
-			vol->cursor = 0;
-		spin_unlock_irq(&vol->lock);
-
-		job->vol = vol;
-		job->c = c;
-		bcv_tm_copy_begin(&vol->tm, &c);
-		bcv_region(&from, vol, c.src, &c);
-		for (n = 0, p = 0; p < BCV_POSITIONS; p++)
-			if (c.dst & (1U << p))
-				bcv_region(&to[n++], vol, p, &c);
-		dm_kcopyd_copy(vol->kc, &from, n, to, 0, bcv_job_done, job);
-
-		spin_lock_irq(&vol->lock);
-		if (vol->paused)
-			break;
 	}
 	spin_unlock_irq(&vol->lock);
+	if (release)
+		bcv_kick_deferred(vol);
 	if (idle)
 		bcv_engine_idle(vol);
 }
@@ -241,6 +310,39 @@ static void bcv_engine_work(struct work_struct *work)
 void bcv_engine_kick(struct bcv_volume *vol)
 {
 	mod_delayed_work(system_wq, &vol->engine, 0);
+}
+
+static bool bcv_caught_up(struct bcv_volume *vol, int pos)
+{
+	return !bcv_tm_count_invalid(&vol->tm, pos);
+}
+
+/*
+ * With @vol held by a command (host I/O stopped), let the engine run until
+ * position @pos is valid everywhere, for at most @timeout jiffies; then stop
+ * it again.  SPLIT uses it for tracks that went stale after the session
+ * was synchronized (a discard, a failed write on the BCV), so that the BCV
+ * is the STD as of the split.  Returns true if @pos is fully valid.  Sleeps.
+ */
+bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout)
+{
+	bool ok;
+
+	if (bcv_caught_up(vol, pos))
+		return true;
+	spin_lock_irq(&vol->lock);
+	vol->paused = false;
+	vol->cursor = 0;
+	spin_unlock_irq(&vol->lock);
+	bcv_engine_kick(vol);
+	wait_event_timeout(vol->wait, bcv_caught_up(vol, pos), timeout);
+	spin_lock_irq(&vol->lock);
+	vol->paused = true;
+	spin_unlock_irq(&vol->lock);
+	cancel_delayed_work_sync(&vol->engine);
+	wait_event(vol->wait, !READ_ONCE(vol->jobs));
+	ok = bcv_caught_up(vol, pos);
+	return ok;
 }
 
 /* May sleep. */

@@ -65,6 +65,7 @@ struct bcv_io {
 	unsigned int nr_sectors;
 	unsigned int targets;		/* positions cloned to (bit p) */
 	bool write;			/* write-like with data: holds regions */
+	bool discard;			/* a discard: own legs only */
 	atomic_t remaining;		/* clones not yet completed */
 	unsigned long failed;		/* positions whose clone failed */
 	blk_status_t status;		/* a failing clone's status */
@@ -122,21 +123,24 @@ static bool bcv_regions_get(struct bcv_volume *vol, u64 first, u64 last)
 	u64 r, rf = first >> vol->region_shift, rl = last >> vol->region_shift;
 
 	for (r = rf; r <= rl; r++)
-		if (vol->region[r] & BCV_REGION_COPY)
+		if (vol->region[r] & (BCV_REGION_COPY | BCV_REGION_WANT))
 			return false;
 	for (r = rf; r <= rl; r++)
 		vol->region[r]++;
 	return true;
 }
 
-/* Caller holds vol->lock.  Returns true if a region became idle. */
+/*
+ * Caller holds vol->lock.  Returns true if a region has no more writes in
+ * flight (the engine may want it).
+ */
 static bool bcv_regions_put(struct bcv_volume *vol, u64 first, u64 last)
 {
 	u64 r, rf = first >> vol->region_shift, rl = last >> vol->region_shift;
 	bool idle = false;
 
 	for (r = rf; r <= rl; r++)
-		if (!--vol->region[r])
+		if (!(--vol->region[r] & BCV_REGION_WRITES))
 			idle = true;
 	return idle;
 }
@@ -160,12 +164,24 @@ static void bcv_io_complete(struct bcv_io *io)
 	int p;
 
 	if (io->write) {
+		/*
+		 * A failed position, and on a STD every attached BCV that a
+		 * discard skipped, is stale for the tracks touched: the copy
+		 * engine brings them back.  A discard validates nothing: what
+		 * a discarded range reads back differs between devices.
+		 */
+		unsigned int stale = (unsigned int)io->failed;
+
+		if (io->discard)
+			stale |= bcv_write_targets(vol) & ~io->targets;
 		for (p = 0; p < BCV_POSITIONS; p++)
-			if (io->failed & (1UL << p))
+			if (stale & (1U << p))
 				bcv_tm_leg_error(&vol->tm, p, io->sector,
 						 io->nr_sectors);
-		if (ok)
+		if (ok && !io->discard)
 			bcv_tm_write(&vol->tm, io->sector, io->nr_sectors, ok);
+		if (stale)
+			kick = true;
 	}
 	if (io->write) {
 		/* The host's data is safe if an own leg has it. */
@@ -183,8 +199,11 @@ static void bcv_io_complete(struct bcv_io *io)
 	spin_lock_irqsave(&vol->lock, flags);
 	if (io->write) {
 		bcv_bio_tracks(vol, io->sector, io->nr_sectors, &first, &last);
-		if (bcv_regions_put(vol, first, last) && vol->rescan)
+		if (bcv_regions_put(vol, first, last) &&
+		    (vol->rescan || vol->nr_want))
 			kick = true;
+		if (kick)
+			vol->rescan = true;	/* the engine may be idle */
 	}
 	if (!--vol->nr_io)
 		wake_up(&vol->wait);
@@ -235,6 +254,8 @@ static void bcv_submit_bio(struct bio *bio)
 	unsigned int nr = bio_sectors(bio);
 	bool write = op_is_write(bio_op(bio));
 	bool data_write = write && nr;
+	bool discard = bio_op(bio) == REQ_OP_DISCARD ||
+		       bio_op(bio) == REQ_OP_SECURE_ERASE;
 	unsigned int targets;
 	struct bcv_io *io;
 	u64 first, last;
@@ -263,6 +284,12 @@ static void bcv_submit_bio(struct bio *bio)
 
 	if (write) {
 		targets = bcv_write_targets(vol);
+		/*
+		 * A discard goes to the own legs only; attached BCVs get the
+		 * resulting data by copy (see bcv_io_complete()).
+		 */
+		if (discard)
+			targets &= bcv_leg_positions(vol);
 	} else {
 		p = bcv_tm_read_pos(&vol->tm, sector, nr);
 		if (p < 0 && first != last) {
@@ -291,6 +318,7 @@ static void bcv_submit_bio(struct bio *bio)
 	io->nr_sectors = nr;
 	io->targets = targets;
 	io->write = data_write;
+	io->discard = discard;
 	io->failed = 0;
 	io->status = BLK_STS_OK;
 	atomic_set(&io->remaining, hweight32(targets));

@@ -40,7 +40,9 @@
  * host writes in flight and mark a copy in flight, in the spirit of
  * dm-raid1's region states: a write to a region being copied waits (its bio
  * is deferred and resubmitted when the copy ends), and the engine skips a
- * region with writes in flight and comes back to it when they complete.
+ * region with writes in flight and comes back to it when they complete;
+ * meanwhile it marks the region wanted, so that new writes to it wait and
+ * a steady stream of writes cannot starve the copy.
  * So a copy of track t and a host write to track t never overlap in time,
  * and a copy's "mark valid" can never cover data older than a write.
  */
@@ -61,6 +63,12 @@
 #include "bcv_trackmap.h"
 
 #define BCV_MAX_VOLUMES		1024	/* bcv0 .. bcv1023 */
+
+/* bcv_volume.region[]: per region of 2^region_shift tracks */
+#define BCV_REGION_COPY		BIT(31)		/* a copy is in flight */
+#define BCV_REGION_WANT		BIT(30)		/* the engine waits for it */
+#define BCV_REGION_WRITES	(BIT(30) - 1)	/* host writes in flight */
+#define BCV_MAX_WANT		8
 
 /* One backing device of a volume. */
 struct bcv_leg {
@@ -96,6 +104,8 @@ struct bcv_volume {
 	unsigned int region_shift;	/* log2 tracks per region */
 	u32 *region;			/* per region: BCV_REGION_* */
 	unsigned int jobs;		/* copies in flight */
+	u64 want[BCV_MAX_WANT];		/* regions marked BCV_REGION_WANT */
+	unsigned int nr_want;
 	u64 cursor;			/* next track the engine looks at */
 	bool paused;			/* engine stopped by a command */
 	bool rescan;			/* skipped a busy region this pass */
@@ -109,8 +119,6 @@ struct bcv_volume {
 	struct dm_kcopyd_throttle throttle; /* .throttle: copy_throttle % */
 };
 
-#define BCV_REGION_COPY		(1U << 31)	/* a copy is in flight */
-#define BCV_REGION_WRITES	(~BCV_REGION_COPY) /* host writes in flight */
 
 /*
  * A session as the driver keeps it: the table algebra's part plus what
@@ -176,6 +184,7 @@ struct block_device *bcv_pos_bdev(struct bcv_volume *vol, int pos);
 int bcv_engine_init(struct bcv_volume *vol);
 void bcv_engine_exit(struct bcv_volume *vol);
 void bcv_engine_kick(struct bcv_volume *vol);
+bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout);
 
 /* bcv_session.c: commands, query, wait, sessions in sysfs.  Sleep. */
 int bcv_session_cmd(struct bcv_session_cmd *c);

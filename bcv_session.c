@@ -358,6 +358,10 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 
 	bcv_hold(std);
 	bcv_hold(bcv);
+	ts = bcv_tm_session(&std->tm, &bcv->tm);
+	if (c->cmd == BCV_CMD_SPLIT && ts && ts->mm != BCV_NO_POS &&
+	    (ts->state == BCV_SYNCHRONIZED || ts->state == BCV_RESTORED))
+		bcv_catch_up(std, ts->mm, 30 * HZ);
 	mutex_lock(&std->state_lock);
 	switch (c->cmd) {
 	case BCV_CMD_ESTABLISH:

@@ -320,3 +320,354 @@ nullb_load() {
 }
 
 note "$TEST_NAME on $BCV_KVER, disks: ${BCV_DISKS:-none}"
+
+# --- sessions (SPEC sections 4 and 9) ------------------------------------
+#
+#   need_sessions           skip unless bcvctl implements the session verbs
+#   sess_setup              at exit: heal dm devices, end sessions, remove
+#                           volumes, dm devices and loop devices (call once,
+#                           before making any of them)
+#   sess_lines [NAME]       session objects of `bcvctl query [NAME] --json`,
+#                           one per line: "std":"S","bcv":"B",...,"errors":0,
+#   sess_line STD BCV       that session's line (status 1 if none)
+#   sess_field STD BCV F    one field (strings unquoted; empty, status 1 if
+#                           there is no such session)
+#   sess_count [NAME]       number of sessions (of NAME)
+#   check_sess STD BCV F=V...   each field F must be V (recorded)
+#   check_no_sess STD BCV   there must be no such session (recorded)
+#   bcv_do ARGS...          bcvctl ARGS must succeed (recorded; returns its
+#                           status); bounded by BCV_WAIT_LIMIT seconds
+#   bcv_must ARGS...        same, but a failure ends the test
+#   bcv_refused ARGS...     bcvctl ARGS must exit 1 with one stderr line
+#                           and change neither query nor list output
+#   bcv_usage ARGS...       same with exit 2
+#   bcv_snapshot            query + list --json without the fields that
+#                           move by themselves (open_count, progress, errors)
+#   wait_secs SECS CMD...   poll CMD until it succeeds, for up to SECS s
+#
+# Data:
+#   read_dev DEV LEN [OFF]  LEN bytes at byte OFF of DEV, O_DIRECT, to stdout
+#   pattern TAG LEN         path of a file of LEN random bytes, one per TAG
+#   mwrite DEV MODEL OFF LEN TAG
+#                           write pattern TAG at OFF of DEV (O_DIRECT) and
+#                           of the model file MODEL (skipped if MODEL is "")
+#   mcopy SRC DST OFF LEN   copy a byte range between model files
+#   model_of DEV FILE [LEN] start a model file from the device's content
+#   same_as_model DEV MODEL [LEN]
+#                           status 0 iff the first LEN bytes (default: the
+#                           model's size) of DEV equal MODEL; on a
+#                           difference prints the differing tracks
+#                           (TRACK_SIZE, default 65536) on stdout
+#   check_model MSG DEV MODEL [LEN]   same_as_model, recorded
+#   check_same MSG DEV1 DEV2 LEN      the first LEN bytes are equal, recorded
+#
+# Block devices to play with:
+#   dm_linear NAME DEV      a dm-linear device over DEV, path in DM
+#   dm_fail NAME            make every I/O to it fail (dm "error" table)
+#   dm_heal NAME            back to linear over its device
+#   loop_new SIZE           a loop device over a new sparse file on /tmp,
+#                           path in LOOP
+
+BCV_WAIT_LIMIT=${BCV_WAIT_LIMIT:-300}	# seconds: a hung copy fails the test
+TRACK_SIZE=${TRACK_SIZE:-65536}
+_dm_names=()
+declare -A _dm_dev=()
+_loops=()
+
+need_sessions() {
+	local out
+	need bcvctl udevadm
+	out=$(bcvctl query --json 2>&1) && return 0
+	case "$out" in
+	*"not implemented"*) skip "bcvctl has no session commands yet: $out" ;;
+	esac
+	fail "bcvctl query --json failed: $out"
+}
+
+sess_lines() {
+	bcvctl query "$@" --json 2>/dev/null | tr -d '[:space:]' |
+		sed 's/{/\n/g' | grep '^"std":' | sed 's/[]},]*$/,/'
+}
+
+sess_line() {
+	local l
+	l=$(sess_lines | grep -F "\"std\":\"$1\"," | grep -F "\"bcv\":\"$2\"," |
+		head -n 1)
+	[ -n "$l" ] || return 1
+	printf '%s\n' "$l"
+}
+
+# _field LINE FIELD: a field of a session line.
+_field() {
+	printf '%s\n' "$1" | tr ',' '\n' | sed -n "s/^\"$2\"://p" | head -n 1 |
+		sed 's/^"//; s/"$//'
+}
+
+sess_field() {
+	local l
+	l=$(sess_line "$1" "$2") || return 1
+	_field "$l" "$3"
+}
+
+sess_count() {
+	sess_lines "$@" | grep -c '^"std":'
+}
+
+check_sess() {
+	local std=$1 bcv=$2 l kv f want got bad=0
+	shift 2
+	if ! l=$(sess_line "$std" "$bcv"); then
+		_bad "no session $std/$bcv in query --json: $(sess_lines | tr '\n' ' ')"
+		return 1
+	fi
+	for kv in "$@"; do
+		f=${kv%%=*}
+		want=${kv#*=}
+		got=$(_field "$l" "$f")
+		if [ "$got" != "$want" ]; then
+			_bad "session $std/$bcv: $f = '$got', want '$want' ($l)"
+			bad=1
+		fi
+	done
+	[ $bad -eq 0 ] && ok "session $std/$bcv: $*"
+	return $bad
+}
+
+check_no_sess() {
+	if sess_line "$1" "$2" >/dev/null; then
+		_bad "session $1/$2 exists: $(sess_line "$1" "$2")"
+		return 1
+	fi
+	ok "no session $1/$2"
+}
+
+# Commands that need the BCV (or, for restore, the STD) not open wait for
+# udev's probes to finish first.
+_settle_for() {
+	case "${1:-}" in
+	establish|reestablish|restore|remove) udevadm settle 2>/dev/null ;;
+	esac
+}
+
+bcv_do() {
+	_settle_for "${1:-}"
+	expect "bcvctl $*" timeout "$BCV_WAIT_LIMIT" bcvctl "$@"
+}
+
+bcv_must() {
+	_settle_for "${1:-}"
+	expect "bcvctl $*" timeout "$BCV_WAIT_LIMIT" bcvctl "$@" ||
+		fail "cannot go on without 'bcvctl $*'"
+}
+
+bcv_snapshot() {
+	{
+		bcvctl query --json
+		bcvctl list --json
+	} 2>&1 | tr -d '[:space:]' |
+		sed -E 's/"(open_count|invalid_tracks|copied_tracks|percent_done|errors)":[0-9.]*,?//g'
+}
+
+# _refused CODE ARGS...
+_refused() {
+	local code=$1 before after
+	shift
+	_settle_for "${1:-}"
+	before=$(bcv_snapshot)
+	expect_errmsg "$code" timeout "$BCV_WAIT_LIMIT" bcvctl "$@"
+	after=$(bcv_snapshot)
+	if [ "$before" != "$after" ]; then
+		_bad "refused 'bcvctl $*' changed the state: before $before; after $after"
+		return 1
+	fi
+	return 0
+}
+
+bcv_refused() {
+	_refused 1 "$@"
+}
+
+bcv_usage() {
+	_refused 2 "$@"
+}
+
+# --- data and models -------------------------------------------------------
+
+read_dev() {
+	dd if="$1" bs=1M iflag=direct,skip_bytes,count_bytes skip="${3:-0}" \
+		count="$2" status=none
+}
+
+pattern() {
+	local f=$T/pat/$1.$2
+	if [ ! -f "$f" ]; then
+		mkdir -p "$T/pat"
+		random_file "$f" "$2" || fail "cannot make pattern $1"
+	fi
+	echo "$f"
+}
+
+mwrite() {
+	local dev=$1 model=$2 off=$3 len=$4 p
+	p=$(pattern "$5" "$len")
+	dd if="$p" of="$dev" bs=64K seek="$off" oflag=seek_bytes,direct \
+		conv=notrunc status=none || return 1
+	[ -z "$model" ] ||
+		dd if="$p" of="$model" bs=64K seek="$off" oflag=seek_bytes \
+			conv=notrunc status=none
+}
+
+mcopy() {
+	dd if="$1" of="$2" bs=64K skip="$3" seek="$3" count="$4" \
+		iflag=skip_bytes,count_bytes oflag=seek_bytes conv=notrunc \
+		status=none
+}
+
+model_of() {
+	local len=${3:-$(dev_size "$1")}
+	read_dev "$1" "$len" > "$2"
+}
+
+# _diff_tracks FILE1 FILE2 LEN: the tracks that differ (at most 40 shown).
+_diff_tracks() {
+	local n=$(( ($3 + TRACK_SIZE - 1) / TRACK_SIZE )) t a b out= cnt=0
+	for ((t = 0; t < n && t < 4096; t++)); do
+		a=$(dd if="$1" bs="$TRACK_SIZE" skip=$t count=1 status=none | md5sum)
+		b=$(dd if="$2" bs="$TRACK_SIZE" skip=$t count=1 status=none | md5sum)
+		if [ "$a" != "$b" ]; then
+			cnt=$((cnt + 1))
+			[ $cnt -le 40 ] && out+=" $t"
+		fi
+	done
+	echo "$cnt tracks differ:$out"
+}
+
+same_as_model() {
+	local dev=$1 model=$2 len=${3:-$(stat -c %s "$2")}
+	read_dev "$dev" "$len" > "$T/.dev_image" || {
+		echo "cannot read $dev"
+		return 1
+	}
+	if cmp -s "$T/.dev_image" "$model" &&
+	   [ "$(stat -c %s "$T/.dev_image")" = "$len" ]; then
+		rm -f "$T/.dev_image"
+		return 0
+	fi
+	_diff_tracks "$T/.dev_image" "$model" "$len"
+	rm -f "$T/.dev_image"
+	return 1
+}
+
+check_model() {
+	local msg=$1 why
+	shift
+	if why=$(same_as_model "$@"); then
+		ok "$msg"
+		return 0
+	fi
+	_bad "$msg: $1 differs from its model: $why"
+	return 1
+}
+
+check_same() {
+	local msg=$1 len=$4
+	read_dev "$2" "$len" > "$T/.same_a"
+	read_dev "$3" "$len" > "$T/.same_b"
+	if cmp -s "$T/.same_a" "$T/.same_b" &&
+	   [ "$(stat -c %s "$T/.same_a")" = "$len" ]; then
+		ok "$msg"
+		rm -f "$T/.same_a" "$T/.same_b"
+		return 0
+	fi
+	_bad "$msg: $2 and $3 differ: $(_diff_tracks "$T/.same_a" "$T/.same_b" "$len")"
+	rm -f "$T/.same_a" "$T/.same_b"
+	return 1
+}
+
+# --- dm and loop devices ---------------------------------------------------
+
+DM=
+dm_linear() {
+	local name=$1 dev=$2 sz
+	sz=$(blockdev --getsz "$dev") || return 1
+	dmsetup create "$name" --table "0 $sz linear $dev 0" >/dev/null 2>&1 ||
+		return 1
+	_dm_names+=("$name")
+	_dm_dev[$name]=$dev
+	udevadm settle
+	DM=/dev/mapper/$name
+	[ -b "$DM" ] || wait_for test -b "$DM" ||
+		DM=/dev/$(dmsetup info -c --noheadings -o blkdevname "$name")
+	[ -b "$DM" ]
+}
+
+dm_fail() {
+	local sz
+	sz=$(blockdev --getsz "${_dm_dev[$1]}") || return 1
+	dmsetup load "$1" --table "0 $sz error" && dmsetup resume "$1"
+}
+
+dm_heal() {
+	local sz
+	sz=$(blockdev --getsz "${_dm_dev[$1]}") || return 1
+	dmsetup load "$1" --table "0 $sz linear ${_dm_dev[$1]} 0" &&
+		dmsetup resume "$1"
+}
+
+LOOP=
+loop_new() {
+	local f
+	f=$(mktemp /tmp/bcv-loop.XXXXXX) || return 1
+	truncate -s "$1" "$f" || return 1
+	[ -e /dev/loop-control ] || modprobe loop 2>/dev/null
+	LOOP=$(losetup -f --show "$f") || return 1
+	_loops+=("$LOOP:$f")
+}
+
+wait_secs() {
+	local end=$((SECONDS + $1))
+	shift
+	while :; do
+		"$@" && return 0
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.2
+	done
+}
+
+# End every session: wait for copies (bounded), split, terminate.
+end_all_sessions() {
+	local l std bcv state
+	sess_lines | while read -r l; do
+		std=$(_field "$l" std)
+		bcv=$(_field "$l" bcv)
+		state=$(_field "$l" state)
+		case "$state" in
+		syncinprog|restinprog)
+			timeout 60 bcvctl wait "$std" "$bcv" --timeout 50 ;;
+		esac
+		[ "$state" = split ] || timeout 60 bcvctl split "$std" "$bcv"
+		timeout 60 bcvctl terminate "$std" "$bcv"
+	done
+}
+
+_sess_cleanup() {
+	local n l
+	for n in "${_dm_names[@]+"${_dm_names[@]}"}"; do
+		dm_heal "$n"
+	done
+	if [ -e /dev/bcvctl ]; then
+		end_all_sessions
+		remove_all_volumes
+	fi
+	for n in "${_dm_names[@]+"${_dm_names[@]}"}"; do
+		dmsetup remove "$n"
+	done
+	for l in "${_loops[@]+"${_loops[@]}"}"; do
+		losetup -d "${l%%:*}"
+		rm -f "${l#*:}"
+	done
+}
+
+sess_setup() {
+	on_exit _sess_cleanup
+}

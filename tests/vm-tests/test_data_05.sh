@@ -1,0 +1,285 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# What the session commands do to the data, byte for byte, and how much
+# they copy (SPEC section 6, invariants 1, 3 and 4): a model file per
+# volume receives every write the test makes and every copy the SPEC
+# predicts, and each volume is compared with its model.
+#
+#   - ESTABLISH and full RESTORE copy every track; REESTABLISH copies
+#     exactly the tracks changed on either side (PB changed or M4b invalid),
+#     INCREMENTAL RESTORE exactly R; std_changed_tracks and
+#     bcv_changed_tracks count whole-track, partial, track-straddling,
+#     repeated, write-zeroes and discard writes before the command.
+#   - ESTABLISH of a split session copies every track again.
+#   - A restore drops the STD's page cache (buffered reads through an
+#     open descriptor see the restored data).
+#   - The patent's FIG. 10 (SPEC section 7) with real data on one track,
+#     with a fixed mirror leg (BFM) on B2 when `create --mirror` works.
+#
+# disks: 16416K 17M 17M 17M
+#
+# DISKS[0] (the STD) is 16 MiB + 32 KiB: 257 tracks of 64 KiB, the last
+# one partial.  The BCVs are larger; their tails must stay untouched.
+
+# shellcheck source=tests/vm-tests/test_common.sh
+. "$(dirname "$0")/test_common.sh"
+
+need_disks 4
+need_sessions
+need blockdev udevadm timeout truncate cmp
+sess_setup
+
+TS=65536
+S=/dev/bcv/d5s
+B1=/dev/bcv/d5b1
+B2=/dev/bcv/d5b2
+
+create_vol std d5s "${DISKS[0]}" --track-size 64K
+create_vol bcv d5b1 "${DISKS[1]}" --track-size 64K
+SSIZE=$(dev_size $S)
+NT=$(( (SSIZE + TS - 1) / TS ))
+LAST=$((NT - 1))
+LASTLEN=$((SSIZE - LAST * TS))
+[ $LASTLEN -lt $TS ] || fail "set-up: the STD's last track is not partial"
+BSIZE=$(dev_size $B1)
+note "STD: $SSIZE bytes, $NT tracks, the last of $LASTLEN bytes; BCVs: $BSIZE bytes"
+
+# B2, with a fixed mirror leg if the module has them.
+bfm=
+if out=$(bcvctl create bcv d5b2 "${DISKS[2]}" --mirror "${DISKS[3]}" \
+	--track-size 64K 2>&1); then
+	bfm=${DISKS[3]}
+	echo "$out"
+	wait_for test -e $B2 || fail "$B2 did not appear"
+else
+	note "no fixed mirror legs ($out): FIG. 10 runs without B2's BFM"
+	create_vol bcv d5b2 "${DISKS[2]}" --track-size 64K
+fi
+
+# wtrack DEV MODEL TRACK TAG [OFF-IN-TRACK LEN]: write into one track.
+wtrack() {
+	local len=${6:-$TS}
+	[ "$3" -ne $LAST ] || [ -n "${6:-}" ] || len=$LASTLEN
+	expect "write $4 to track $3 of $1" \
+		mwrite "$1" "$2" $(($3 * TS + ${5:-0})) $len "$4"
+}
+
+# The BCVs' tails (past the STD's size) hold a known pattern.
+tail_len=$((BSIZE - SSIZE))
+for b in $B1 $B2; do
+	mwrite $b "" $SSIZE $tail_len tail || fail "cannot write the tail of $b"
+done
+check_tails() {
+	local b
+	for b in $B1 $B2; do
+		[ "$(read_dev $b $tail_len $SSIZE | sha256sum)" = \
+		  "$(sha256sum < "$(pattern tail $tail_len)")" ] ||
+			_bad "$b: the bytes past the STD's size changed"
+	done
+}
+
+random_file "$T/mS" $SSIZE
+dd if="$T/mS" of=$S bs=1M oflag=direct conv=notrunc status=none ||
+	fail "cannot fill $S"
+
+# --- establish, split --------------------------------------------------------
+
+bcv_must establish d5s d5b1 --wait
+check_sess d5s d5b1 state=synchronized tracks=$NT track_size=$TS \
+	copied_tracks=$NT invalid_tracks=0 std_changed_tracks=$NT errors=0
+bcv_must split d5s d5b1
+check_sess d5s d5b1 state=split std_changed_tracks=0 bcv_changed_tracks=0
+check_model "establish + split: B1 is the STD" $B1 "$T/mS"
+cp "$T/mS" "$T/mB1"
+
+# --- reestablish copies |K u J| -------------------------------------------------
+
+# K, the STD's writes: whole, partial, straddling, repeated, the partial
+# last track, and write-zeroes / discard when the device has them.
+K=" 3 10 11 49 50 100 $LAST "
+wtrack $S "$T/mS" 3 k3
+wtrack $S "$T/mS" 10 k10
+wtrack $S "$T/mS" 11 k11 $((TS - 4096)) 4096
+expect "8 KiB across tracks 49 and 50" mwrite $S "$T/mS" $((50 * TS - 4096)) 8192 k49
+wtrack $S "$T/mS" 100 k100a
+wtrack $S "$T/mS" 100 k100b 512 1024
+wtrack $S "$T/mS" $LAST klast
+if fallocate -z -o $((200 * TS)) -l $TS $S 2>"$ERR"; then
+	dd if=/dev/zero of="$T/mS" bs=64K seek=200 count=1 conv=notrunc status=none
+	K+="200 "
+	ok "write-zeroes on track 200"
+else
+	note "no write-zeroes through fallocate -z: $(cat "$ERR")"
+fi
+if [ "$(cat "/sys/block/$(kname $S)/queue/discard_max_bytes")" -gt 0 ] &&
+   blkdiscard -o $((150 * TS)) -l $TS $S 2>"$ERR"; then
+	# What a discarded range reads back as is the device's business.
+	read_dev $S $TS $((150 * TS)) > "$T/disc"
+	dd if="$T/disc" of="$T/mS" bs=64K seek=150 count=1 conv=notrunc status=none
+	K+="150 "
+	ok "discard of track 150"
+else
+	note "no discard on the STD"
+fi
+# J, the BCV's writes, overlapping K on 10, 100 and the last track.
+J=" 10 20 21 100 $LAST "
+wtrack $B1 "$T/mB1" 10 j10
+wtrack $B1 "$T/mB1" 20 j20
+wtrack $B1 "$T/mB1" 21 j21 512 512
+wtrack $B1 "$T/mB1" 100 j100
+wtrack $B1 "$T/mB1" $LAST jlast
+check_model "B1 reads back its own writes" $B1 "$T/mB1" $SSIZE
+
+count() { echo $#; }
+union=$(printf '%s\n' $K $J | sort -un | tr '\n' ' ')
+nK=$(count $K) nJ=$(count $J) nU=$(count $union)
+note "K = {$K}, J = {$J}, K u J = {$union}"
+check_sess d5s d5b1 state=split std_changed_tracks=$nK bcv_changed_tracks=$nJ
+check_model "the STD holds K" $S "$T/mS"
+
+bcv_must reestablish d5s d5b1 --wait
+check_sess d5s d5b1 state=synchronized copied_tracks=$nU invalid_tracks=0 \
+	std_changed_tracks=$nU errors=0
+check_model "B1's disk is the STD after reestablish" "${DISKS[1]}" "$T/mS" $SSIZE
+bcv_must split d5s d5b1
+check_sess d5s d5b1 state=split std_changed_tracks=0 bcv_changed_tracks=0
+check_model "B1 is the STD again: its own writes are gone" $B1 "$T/mS"
+check_model "the STD kept its writes" $S "$T/mS"
+check_tails
+
+# An unchanged pair copies nothing.
+bcv_must reestablish d5s d5b1 --wait
+check_sess d5s d5b1 state=synchronized copied_tracks=0 std_changed_tracks=0
+bcv_must split d5s d5b1
+
+# --- incremental restore copies |R| and drops the STD's page cache -------------
+
+cp "$T/mS" "$T/mB1"
+for t in 5 6 7; do
+	wtrack $S "$T/mS" $t "r$t"
+done
+wtrack $B1 "$T/mB1" 6 rb6 4096 4096
+wtrack $B1 "$T/mB1" 8 rb8
+wtrack $B1 "$T/mB1" 9 rb9
+wtrack $B1 "$T/mB1" 255 rb255
+check_sess d5s d5b1 state=split std_changed_tracks=3 bcv_changed_tracks=4
+
+exec 5< $S			# keeps the STD's page cache across the restore
+cat $S > /dev/null		# and fills it
+bcv_refused restore d5s d5b1 --incremental	# open STD
+bcv_must restore d5s d5b1 --incremental --force --wait
+check_sess d5s d5b1 state=restored copied_tracks=6 invalid_tracks=0 \
+	std_changed_tracks=0 errors=0
+for t in 5 6 7 8 9 255; do
+	mcopy "$T/mB1" "$T/mS" $((t * TS)) $TS
+done
+check_model "incremental restore: the STD has B1's R tracks" $S "$T/mS"
+cmp "$T/mS" "$T/mB1" >/dev/null || _bad "the model is wrong: STD != B1 outside R"
+if head -c $SSIZE $S | cmp -s - "$T/mS"; then
+	ok "buffered reads of the open STD see the restored data"
+else
+	_bad "buffered reads of the STD still see the data from before the restore"
+fi
+exec 5<&-
+bcv_must split d5s d5b1
+check_model "B1 after split" $B1 "$T/mS"
+
+# --- full restore copies every track ---------------------------------------------
+
+cp "$T/mS" "$T/mB1"
+wtrack $S "$T/mS" 30 f30
+wtrack $B1 "$T/mB1" 31 f31
+wtrack $B1 "$T/mB1" 30 f30b 0 512
+check_sess d5s d5b1 state=split std_changed_tracks=1 bcv_changed_tracks=2
+bcv_must restore d5s d5b1 --wait
+check_sess d5s d5b1 state=restored copied_tracks=$NT invalid_tracks=0 \
+	std_changed_tracks=0
+cp "$T/mB1" "$T/mS"
+check_model "full restore: the STD is B1" $S "$T/mS"
+bcv_must split d5s d5b1
+check_model "B1 after split" $B1 "$T/mS"
+
+# --- ESTABLISH of a split session copies everything again ------------------------
+
+id=$(sess_field d5s d5b1 id)
+wtrack $S "$T/mS" 40 e40
+bcv_must establish d5s d5b1 --wait
+check_sess d5s d5b1 id="$id" state=synchronized copied_tracks=$NT \
+	std_changed_tracks=$NT
+bcv_must split d5s d5b1
+check_model "establish again: B1 is the STD" $B1 "$T/mS"
+check_tails
+
+# --- FIG. 10 with data: track t ---------------------------------------------------
+
+t=17
+bcv_must terminate d5s d5b1
+check_no_sess d5s d5b1
+cp "$T/mS" "$T/mB1"
+
+wtrack $S "$T/mS" $t d230 8192 4096				# 230
+wtrack $B1 "$T/mB1" $t d231 8192 4096				# 231
+wtrack $B2 "" $t d232 8192 4096				# 232
+bcv_must establish d5s d5b1 --wait				# 233
+check_sess d5s d5b1 copied_tracks=$NT
+bcv_must split d5s d5b1						# 234
+check_sess d5s d5b1 std_changed_tracks=0 bcv_changed_tracks=0
+cp "$T/mS" "$T/mB1"
+check_model "234: B1 holds 230" $B1 "$T/mB1"
+wtrack $S "$T/mS" $t d235 8192 4096				# 235
+check_sess d5s d5b1 std_changed_tracks=1
+bcv_must establish d5s d5b2 --wait				# 236
+check_sess d5s d5b2 copied_tracks=$NT std_changed_tracks=$NT
+bcv_must split d5s d5b2						# 237
+check_sess d5s d5b2 std_changed_tracks=0 bcv_changed_tracks=0
+cp "$T/mS" "$T/mB2"
+check_model "237: B2 holds 235" $B2 "$T/mB2"
+if [ -n "$bfm" ]; then
+	wait_secs 120 same_as_model "$bfm" "$T/mB2" >/dev/null &&
+		ok "237: B2's BFM synced from its primary" ||
+		_bad "237: B2's BFM: $(same_as_model "$bfm" "$T/mB2")"
+fi
+wtrack $S "$T/mS" $t d240 8192 4096				# 240
+check_sess d5s d5b1 std_changed_tracks=1
+check_sess d5s d5b2 std_changed_tracks=1
+bcv_must reestablish d5s d5b1 --wait				# 241
+check_sess d5s d5b1 state=synchronized copied_tracks=1
+cp "$T/mS" "$T/mB1"
+check_model "241: B1's disk holds 240" "${DISKS[1]}" "$T/mB1" $SSIZE
+# 242: R = {t}; the restore is refused while B2's BFM is still stale.
+udevadm settle
+if wait_secs 120 bcvctl restore d5s d5b2 --incremental >/dev/null 2>"$ERR"; then
+	ok "242: restore --incremental d5s d5b2"
+else
+	fail "242: restore --incremental d5s d5b2: $(cat "$ERR")"
+fi
+bcv_must wait d5s d5b2
+check_sess d5s d5b2 state=restored copied_tracks=1 std_changed_tracks=0
+check_sess d5s d5b1 state=synchronized std_changed_tracks=1
+mcopy "$T/mB2" "$T/mS" $((t * TS)) $TS
+cp "$T/mS" "$T/mB1"
+check_model "242: the STD holds 235 again" $S "$T/mS"
+check_model "242: attached B1's disk got 235 too" "${DISKS[1]}" "$T/mS" $SSIZE
+check_model "242: B2's disk is unchanged" "${DISKS[2]}" "$T/mB2" $SSIZE
+wtrack $S "$T/mS" $t d243 8192 4096				# 243
+cp "$T/mS" "$T/mB1"
+cp "$T/mS" "$T/mB2"
+check_sess d5s d5b1 std_changed_tracks=1
+check_sess d5s d5b2 std_changed_tracks=1
+check_model "243: B1's disk has 243" "${DISKS[1]}" "$T/mS" $SSIZE
+check_model "243: B2's disk has 243" "${DISKS[2]}" "$T/mS" $SSIZE
+bcv_must split d5s d5b2 --diff					# 244
+check_sess d5s d5b2 state=split std_changed_tracks=0 bcv_changed_tracks=0
+check_model "244: B2 holds 243" $B2 "$T/mS"
+if [ -n "$bfm" ]; then
+	wait_secs 120 same_as_model "$bfm" "$T/mS" >/dev/null &&
+		ok "244: B2's BFM synced after the differential split" ||
+		_bad "244: B2's BFM: $(same_as_model "$bfm" "$T/mS")"
+fi
+bcv_must split d5s d5b1
+check_model "B1 holds 243" $B1 "$T/mS"
+check_model "the STD holds 243" $S "$T/mS"
+check_tails
+
+pass

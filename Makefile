@@ -123,7 +123,8 @@ bench-trackmap:
 
 demo: deps
 	@$(MAKE) --no-print-directory -s tools module
-	@$(TOP)/tests/vm/run --disk 256M --disk 256M --disk 256M $(TOP)/tests/demo.sh
+	@$(TOP)/tests/vm/run --disk 256M --disk 256M --disk 256M --disk 64M \
+		$(TOP)/tests/demo.sh
 
 checkpatch:
 	@$(TOP)/tests/checkpatch

@@ -128,12 +128,24 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 	wake_up(&vol->wait);
 	spin_unlock_irq(&vol->lock);
 
-	if (log)
-		pr_err("%s: copy of tracks %llu-%llu failed (%s error, source %pg sector %llu); retrying with back-off\n",
+	if (log) {
+		/* kcopyd's write_err has bit i set for destination i. */
+		int p, i = 0, bad = c->src;
+
+		for (p = 0; !read_err && p < BCV_POSITIONS; p++) {
+			if (!(c->dst & (1U << p)))
+				continue;
+			if (write_err & (1UL << i++)) {
+				bad = p;
+				break;
+			}
+		}
+		pr_err("%s: copy of tracks %llu-%llu failed: %s error on %pg at sector %llu; retrying with back-off\n",
 		       vol->disk->disk_name, c->start, c->start + c->len - 1,
-		       read_err ? "read" : "write", bcv_pos_bdev(vol, c->src),
+		       read_err ? "read" : "write", bcv_pos_bdev(vol, bad),
 		       (unsigned long long)c->start <<
 		       (vol->track_shift - SECTOR_SHIFT));
+	}
 	kfree(job);
 	/* Host writes that waited for this region. */
 	bcv_kick_deferred(vol);

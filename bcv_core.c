@@ -8,10 +8,10 @@
  * be attached to a STD as a mirror and split off as a point-in-time copy).
  *
  * This file holds the volume lifecycle (create, remove, list), the block
- * device operations and the I/O path.  Today every bio is cloned and passed
- * through to the volume's primary leg; the clone's completion completes the
- * original.  See Documentation/bcv.rst for the administrator's view and
- * bcv_core.h for the locking rules.
+ * device operations, the I/O path (host bios cloned to the positions that
+ * hold the volume's data, see "I/O path" below) and the I/O gate that
+ * commands use to drain and hold a volume.  See Documentation/bcv.rst for
+ * the administrator's view and bcv_core.h for the locking rules.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -94,7 +94,7 @@ struct bcv_volume {
 
 	struct bcv_tm_vol tm;		/* Track ID (and PB) tables */
 	struct mutex state_lock;	/* STD: session states, see above */
-	struct kobject *sessions_kobj;	/* STD: /sys/block/bcvN/bcv/sessions */
+	struct kobject *sessions_kobj;	/* STD: /sys/block/bcvN/sessions */
 
 	/* I/O gate, regions and copy engine: all under lock */
 	spinlock_t lock;
@@ -123,7 +123,7 @@ struct bcv_volume {
 /*
  * A session as the driver keeps it: the table algebra's part plus what
  * query reports.  Allocated at ESTABLISH, freed at TERMINATE (through its
- * kobject, /sys/block/bcvN/bcv/sessions/ID).
+ * kobject, /sys/block/bcvN/sessions/ID).
  */
 struct bcv_session {
 	struct bcv_tm_sess tm;		/* must be first */

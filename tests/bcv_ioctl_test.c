@@ -5,26 +5,33 @@
  *   bcv_ioctl_test DEV1 DEV2 DEV3
  *
  * Runs inside a throw-away test guest as root, with bcv.ko loaded, on three
- * unused scratch block devices (DEV3 gets an ext4 file system).  Output is
- * TAP; the exit status is 0 iff every case passed (or was skipped).
+ * unused scratch block devices (DEV3 gets an ext4 file system, then serves
+ * as a BCV; it must be at least as large as DEV1).  Output is TAP; the exit
+ * status is 0 iff every case passed (or was skipped).
  *
  * The harness is a small imitation of the kselftest one: each TEST() is one
  * TAP line; EXPECT_*() records a failure and goes on, ASSERT_*() records it
  * and ends the case.  Around every case that is not declared MUTATES the
- * harness checks that nothing changed: the names listed by BCV_IOC_LIST and
- * the /sys/block/bcv* entries are the same before and after.  A volume that
- * a failed case created by mistake is removed again, so that one kernel bug
+ * harness checks that nothing changed: the names listed by BCV_IOC_LIST,
+ * the /sys/block/bcv* entries and the sessions reported by BCV_IOC_QUERY
+ * (all but the fields a running copy moves; a copy that finishes is no
+ * change) are the same before and after.  A volume or a session that a
+ * failed case created by mistake is removed again, so that one kernel bug
  * does not cascade into the following cases.
  *
  * Cases run in the order of the table at the bottom: first with no volume,
- * then with "bcvt_std" on DEV1, then also with "bcvt_bcv" on DEV2; the last
- * cases remove both and check that the guest is as clean as it was.
+ * then with "bcvt_std" on DEV1, then also with "bcvt_bcv" on DEV2, then
+ * also with "bcvt_bcv2" on DEV3, which goes through a session with
+ * "bcvt_std" and is removed again; the last cases remove the first two and
+ * check that the guest is as clean as it was.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <linux/capability.h>
+#include <linux/loop.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,6 +44,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -56,6 +64,7 @@
 #define STD_NAME	"bcvt_std"
 #define BCV_NAME	"bcvt_bcv"
 #define NEW_NAME	"bcvt_new"
+#define BCV2_NAME	"bcvt_bcv2"	/* on DEV3, the STD's track size */
 #define BCV_TRACK	131072U	/* track size of BCV_NAME */
 
 /*------------------------------------------------------------------------*/
@@ -144,6 +153,8 @@ static const char *errname(int e)
 	case EOVERFLOW:	return "EOVERFLOW";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case EMSGSIZE:	return "EMSGSIZE";
+	case EINTR:	return "EINTR";
+	case ETIMEDOUT:	return "ETIMEDOUT";
 	}
 	snprintf(buf, sizeof(buf), "%d", e);
 	return buf;
@@ -312,12 +323,52 @@ static bool find_volume(const char *name, struct bcv_vol_info *out)
 	return false;
 }
 
+#define MAX_SESS 64
+
+static void query_init(struct bcv_query *q, const char *name, void *sessions,
+		       unsigned int cap)
+{
+	memset(q, 0, sizeof(*q));
+	q->size = sizeof(*q);
+	q->info_size = sizeof(struct bcv_sess_info);
+	q->capacity = cap;
+	q->sessions = (uintptr_t)sessions;
+	if (name)
+		snprintf(q->name, sizeof(q->name), "%s", name);
+}
+
+/* All sessions into @si (MAX_SESS entries); returns the count or -1. */
+static int query_sessions(struct bcv_sess_info *si)
+{
+	struct bcv_query q;
+
+	query_init(&q, NULL, si, MAX_SESS);
+	if (ioctl(ctl, BCV_IOC_QUERY, &q))
+		return -1;
+	return q.count < MAX_SESS ? (int)q.count : MAX_SESS;
+}
+
+/* A session as far as it must not change across a refused command. */
+struct sess_snap {
+	char std[BCV_NAME_LEN];
+	char bcv[BCV_NAME_LEN];
+	uint32_t id;
+	uint32_t state;
+	int32_t mm;
+	uint32_t track_size;
+	uint64_t tracks;
+	uint64_t std_changed;
+	uint64_t bcv_changed;
+};
+
 /* What must not change across a refused command. */
 struct snapshot {
 	int count;				/* BCV_IOC_LIST count */
 	char names[MAX_VOLS][BCV_NAME_LEN];	/* ... and names */
 	int nsys;
 	char sys[MAX_VOLS][64];			/* /sys/block/bcv* */
+	int nsess;				/* BCV_IOC_QUERY count */
+	struct sess_snap sess[MAX_SESS];	/* ... and sessions */
 };
 
 static int cmpstr(const void *a, const void *b)
@@ -345,7 +396,51 @@ static void take_snapshot(struct snapshot *s)
 	if (d)
 		closedir(d);
 	qsort(s->sys, s->nsys, 64, cmpstr);
+
+	{
+		static struct bcv_sess_info si[MAX_SESS];
+
+		s->nsess = query_sessions(si);
+		for (i = 0; i < s->nsess; i++) {
+			struct sess_snap *ss = &s->sess[i];
+
+			snprintf(ss->std, BCV_NAME_LEN, "%.*s",
+				 BCV_NAME_LEN - 1, si[i].std);
+			snprintf(ss->bcv, BCV_NAME_LEN, "%.*s",
+				 BCV_NAME_LEN - 1, si[i].bcv);
+			ss->id = si[i].id;
+			ss->state = si[i].state;
+			ss->mm = si[i].mm;
+			ss->track_size = si[i].track_size;
+			ss->tracks = si[i].tracks;
+			ss->std_changed = si[i].std_changed_tracks;
+			ss->bcv_changed = si[i].bcv_changed_tracks;
+		}
+	}
 }
+
+static const struct sess_snap *find_sess(const struct snapshot *s,
+					 const char *std, const char *bcv)
+{
+	int i;
+
+	for (i = 0; i < s->nsess; i++)
+		if (!strcmp(s->sess[i].std, std) &&
+		    !strcmp(s->sess[i].bcv, bcv))
+			return &s->sess[i];
+	return NULL;
+}
+
+/* A copy that finishes by itself is not a change. */
+static bool state_moved_on(uint32_t before, uint32_t after)
+{
+	return before == after ||
+	       (before == BCV_STATE_SYNCINPROG &&
+		after == BCV_STATE_SYNCHRONIZED) ||
+	       (before == BCV_STATE_RESTINPROG && after == BCV_STATE_RESTORED);
+}
+
+static void end_session(const char *std, const char *bcv);
 
 static bool has_name(const struct snapshot *s, const char *name)
 {
@@ -380,6 +475,39 @@ static void check_unchanged(const struct snapshot *a, const struct snapshot *b)
 	    memcmp(a->sys, b->sys, sizeof(a->sys[0]) * a->nsys))
 		fail(0, "/sys/block/bcv* changed (%d entries before, %d after)",
 		     a->nsys, b->nsys);
+
+	if (a->nsess != b->nsess)
+		fail(0, "BCV_IOC_QUERY count changed from %d to %d",
+		     a->nsess, b->nsess);
+	for (i = 0; i < a->nsess; i++) {
+		const struct sess_snap *x = &a->sess[i];
+		const struct sess_snap *y = find_sess(b, x->std, x->bcv);
+
+		if (!y) {
+			fail(0, "session %s/%s disappeared", x->std, x->bcv);
+			continue;
+		}
+		if (x->id != y->id || x->mm != y->mm ||
+		    x->track_size != y->track_size || x->tracks != y->tracks ||
+		    x->std_changed != y->std_changed ||
+		    x->bcv_changed != y->bcv_changed ||
+		    !state_moved_on(x->state, y->state))
+			fail(0, "session %s/%s changed: id %u->%u state %u->%u "
+			     "mm %d->%d std_changed %llu->%llu "
+			     "bcv_changed %llu->%llu", x->std, x->bcv,
+			     x->id, y->id, x->state, y->state, x->mm, y->mm,
+			     (unsigned long long)x->std_changed,
+			     (unsigned long long)y->std_changed,
+			     (unsigned long long)x->bcv_changed,
+			     (unsigned long long)y->bcv_changed);
+	}
+	for (i = 0; i < b->nsess; i++) {
+		if (find_sess(a, b->sess[i].std, b->sess[i].bcv))
+			continue;
+		fail(0, "session %s/%s appeared", b->sess[i].std,
+		     b->sess[i].bcv);
+		end_session(b->sess[i].std, b->sess[i].bcv);
+	}
 }
 
 static uint64_t dev_bytes(const char *path)
@@ -666,10 +794,24 @@ TEST(known_number_wrong_size)
 	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
 					     BCV_IOCTL_TYPE, 0x03,
 					     sizeof(struct bcv_list) + 8), buf));
+	memset(buf, 0, sizeof(buf));
+	query_init((void *)buf, NULL, NULL, 0);
+	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
+					     BCV_IOCTL_TYPE, 0x05,
+					     sizeof(struct bcv_query) + 8), buf));
+	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
+					     BCV_IOCTL_TYPE, 0x05, 8), buf));
+	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
+					     BCV_IOCTL_TYPE, 0x04,
+					     sizeof(struct bcv_session_cmd) - 8),
+				   buf));
+	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOR(BCV_IOCTL_TYPE, 0x06,
+					     struct bcv_wait), buf));
 }
 
 static const unsigned long all_reqs[] = {
 	BCV_IOC_VERSION, BCV_IOC_CREATE, BCV_IOC_REMOVE, BCV_IOC_LIST,
+	BCV_IOC_SESSION, BCV_IOC_QUERY, BCV_IOC_WAIT,
 };
 
 TEST(null_pointer)
@@ -716,6 +858,10 @@ TEST(bad_pointer)
 	fill_list(p);
 	ASSERT_OK(mprotect(p, pg, PROT_READ));
 	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_LIST, p));
+	ASSERT_OK(mprotect(p, pg, PROT_READ | PROT_WRITE));
+	query_init((void *)p, NULL, NULL, 0);
+	ASSERT_OK(mprotect(p, pg, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_QUERY, p));
 	munmap(p, 2 * pg);
 }
 
@@ -1302,6 +1448,1277 @@ TEST(clean_at_end)
 }
 
 /*------------------------------------------------------------------------*/
+/* Sessions: BCV_IOC_SESSION, BCV_IOC_QUERY, BCV_IOC_WAIT                 */
+/*------------------------------------------------------------------------*/
+
+/*
+ * BCV_NAME has 128 KiB tracks and cannot pair with the STD's 64 KiB ones;
+ * the sessions use BCV2_NAME on DEV3, which has the STD's track size and
+ * the same capacity.
+ */
+static int bcv2_index = -1;	/* N of /dev/bcvN of BCV2_NAME */
+static unsigned int sess0;	/* sessions that existed before we started */
+
+static void sess_init(struct bcv_session_cmd *c, uint32_t cmd,
+		      const char *std, const char *bcv)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->cmd = cmd;
+	snprintf(c->std, sizeof(c->std), "%s", std);
+	snprintf(c->bcv, sizeof(c->bcv), "%s", bcv);
+}
+
+static void wait_init(struct bcv_wait *w, const char *std, const char *bcv,
+		      uint32_t timeout_ms)
+{
+	memset(w, 0, sizeof(*w));
+	w->size = sizeof(*w);
+	w->timeout_ms = timeout_ms;
+	snprintf(w->std, sizeof(w->std), "%s", std);
+	snprintf(w->bcv, sizeof(w->bcv), "%s", bcv);
+}
+
+static const char *cmd_name(uint32_t cmd)
+{
+	static char buf[16];
+
+	switch (cmd) {
+	case BCV_CMD_ESTABLISH:		return "ESTABLISH";
+	case BCV_CMD_SPLIT:		return "SPLIT";
+	case BCV_CMD_REESTABLISH:	return "REESTABLISH";
+	case BCV_CMD_RESTORE:		return "RESTORE";
+	case BCV_CMD_TERMINATE:		return "TERMINATE";
+	}
+	snprintf(buf, sizeof(buf), "cmd %u", cmd);
+	return buf;
+}
+
+/* BCV_IOC_SESSION on a copy of @c0; checks the errno, names the call. */
+static void sess_expect(int line, int want, const struct bcv_session_cmd *c0)
+{
+	struct bcv_session_cmd c = *c0;
+	char what[160];
+	long ret;
+	int err;
+
+	errno = 0;
+	ret = ioctl(ctl, BCV_IOC_SESSION, &c);
+	err = errno;
+	snprintf(what, sizeof(what),
+		 "SESSION %s flags 0x%x state %u std \"%.32s\" bcv \"%.32s\"",
+		 cmd_name(c0->cmd), c0->flags, c0->state, c0->std, c0->bcv);
+	check_errno(line, what, want, ret, err);
+}
+
+#define SESS_EXPECT(want, c) sess_expect(__LINE__, want, c)
+
+/* The common case: @cmd with @flags on a pair of names. */
+static void sess_expect_names(int line, int want, uint32_t cmd, uint32_t flags,
+			      const char *std, const char *bcv)
+{
+	struct bcv_session_cmd c;
+
+	sess_init(&c, cmd, std, bcv);
+	c.flags = flags;
+	sess_expect(line, want, &c);
+}
+
+#define SESS_NAMES_EXPECT(want, cmd, flags, std, bcv) \
+	sess_expect_names(__LINE__, want, cmd, flags, std, bcv)
+
+static void wait_expect(int line, int want, const struct bcv_wait *w0)
+{
+	struct bcv_wait w = *w0;
+	char what[160];
+	long ret;
+	int err;
+
+	errno = 0;
+	ret = ioctl(ctl, BCV_IOC_WAIT, &w);
+	err = errno;
+	snprintf(what, sizeof(what),
+		 "WAIT flags 0x%x state %u std \"%.32s\" bcv \"%.32s\"",
+		 w0->flags, w0->state, w0->std, w0->bcv);
+	check_errno(line, what, want, ret, err);
+}
+
+#define WAIT_EXPECT(want, w) wait_expect(__LINE__, want, w)
+
+static void wait_expect_names(int line, int want, const char *std,
+			      const char *bcv)
+{
+	struct bcv_wait w;
+
+	wait_init(&w, std, bcv, 1000);
+	wait_expect(line, want, &w);
+}
+
+#define WAIT_NAMES_EXPECT(want, std, bcv) \
+	wait_expect_names(__LINE__, want, std, bcv)
+
+static void query_expect(int line, int want, const struct bcv_query *q0)
+{
+	struct bcv_query q = *q0;
+	char what[160];
+	long ret;
+	int err;
+
+	errno = 0;
+	ret = ioctl(ctl, BCV_IOC_QUERY, &q);
+	err = errno;
+	snprintf(what, sizeof(what),
+		 "QUERY info_size %u capacity %u count %u name \"%.32s\"",
+		 q0->info_size, q0->capacity, q0->count, q0->name);
+	check_errno(line, what, want, ret, err);
+}
+
+#define QUERY_EXPECT(want, q) query_expect(__LINE__, want, q)
+
+static void alarm_handler(int sig)
+{
+	(void)sig;
+}
+
+/* BCV_IOC_WAIT, interrupted by SIGALRM if it takes longer than @ms. */
+static int wait_guarded(struct bcv_wait *w, long ms)
+{
+	struct itimerval it = { { 0, 0 }, { ms / 1000, (ms % 1000) * 1000 } };
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa, old;
+	int ret, err;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = alarm_handler;	/* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	setitimer(ITIMER_REAL, &it, NULL);
+	ret = ioctl(ctl, BCV_IOC_WAIT, w);
+	err = errno;
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	errno = err;
+	return ret;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A command that needs the BCV (or, for RESTORE, the STD) not open, while
+ * udev may still be probing it: retry EBUSY for up to 5 s.
+ */
+static int sess_retry_busy(struct bcv_session_cmd *c)
+{
+	struct bcv_session_cmd c0 = *c;
+	int i, ret = -1;
+
+	for (i = 0; i < 250; i++) {
+		*c = c0;
+		ret = ioctl(ctl, BCV_IOC_SESSION, c);
+		if (ret == 0 || errno != EBUSY)
+			break;
+		sleep_ms(20);
+	}
+	return ret;
+}
+
+/* Undo a session: wait for its copy, split, terminate (errors ignored). */
+static void end_session(const char *std, const char *bcv)
+{
+	struct bcv_session_cmd c;
+	struct bcv_wait w;
+
+	wait_init(&w, std, bcv, 60000);
+	if (ioctl(ctl, BCV_IOC_WAIT, &w))
+		diag("cannot wait for session %s/%s: %s", std, bcv,
+		     strerror(errno));
+	sess_init(&c, BCV_CMD_SPLIT, std, bcv);
+	ioctl(ctl, BCV_IOC_SESSION, &c);
+	sess_init(&c, BCV_CMD_TERMINATE, std, bcv);
+	if (ioctl(ctl, BCV_IOC_SESSION, &c))
+		diag("cannot terminate session %s/%s: %s", std, bcv,
+		     strerror(errno));
+}
+
+/* The one session of @name (STD or BCV), or false. */
+static bool query_one(const char *name, struct bcv_sess_info *out)
+{
+	struct bcv_sess_info si[2];
+	struct bcv_query q;
+
+	query_init(&q, name, si, 2);
+	if (ioctl(ctl, BCV_IOC_QUERY, &q)) {
+		fail(__LINE__, "QUERY %s: %s", name, strerror(errno));
+		return false;
+	}
+	if (q.count != 1) {
+		fail(__LINE__, "QUERY %s: count %u, want 1", name, q.count);
+		return false;
+	}
+	*out = si[0];
+	return true;
+}
+
+static uint64_t std_tracks(void)
+{
+	return (dev_bytes(dev[0]) + BCV_TRACK_SIZE_DEFAULT - 1) /
+	       BCV_TRACK_SIZE_DEFAULT;
+}
+
+static bool all_bytes(const void *p, int c, size_t len)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != c)
+			return false;
+	return true;
+}
+
+static void check_names_and_reserved(const struct bcv_sess_info *si)
+{
+	size_t i;
+
+	EXPECT_STREQ(STD_NAME, si->std);
+	EXPECT_STREQ(BCV2_NAME, si->bcv);
+	for (i = 0; i < ARRAY_SIZE(si->reserved); i++)
+		EXPECT_EQ(0, si->reserved[i]);
+}
+
+/* Wait up to 5 s for @name to have no opener (udev probes new disks). */
+static void wait_closed(const char *name)
+{
+	struct bcv_vol_info vi;
+	int i;
+
+	for (i = 0; i < 250; i++) {
+		if (find_volume(name, &vi) && !vi.open_count)
+			return;
+		sleep_ms(20);
+	}
+	diag("%s is still open", name);
+}
+
+/* --- no session yet -------------------------------------------------- */
+
+TEST(query_no_session)
+{
+	struct bcv_sess_info si[2];
+	struct bcv_query q;
+
+	query_init(&q, NULL, NULL, 0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(sess0, q.count);
+	EXPECT_EQ(sizeof(q), q.size);
+	EXPECT_EQ(sizeof(si[0]), q.info_size);
+
+	memset(si, 0xa5, sizeof(si));
+	query_init(&q, STD_NAME, si, 2);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(0, q.count);
+	EXPECT_TRUE(all_bytes(si, 0xa5, sizeof(si)));
+	query_init(&q, BCV_NAME, si, 2);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(0, q.count);
+}
+
+TEST(create_bcv2)
+{
+	struct bcv_create c;
+	char path[64];
+
+	create_init(&c, BCV_ROLE_BCV, BCV2_NAME, dev[2]);
+	ASSERT_OK(do_create(&c));
+	bcv2_index = (int)c.index;
+	diag("%s is /dev/bcv%d", BCV2_NAME, bcv2_index);
+	EXPECT_EQ(dev_bytes(dev[2]) / 512, c.sectors);
+	snprintf(path, sizeof(path), "/dev/bcv%d", bcv2_index);
+	EXPECT_TRUE(wait_path(path));
+	if (dev_bytes(dev[2]) < dev_bytes(dev[0]))
+		diag("warning: DEV3 is smaller than DEV1, ESTABLISH will fail");
+}
+
+/* An ESTABLISH that would succeed: BCV2_NAME is in no session yet. */
+static void fill_session(void *buf)
+{
+	sess_init(buf, BCV_CMD_ESTABLISH, STD_NAME, BCV2_NAME);
+}
+
+/* A query that succeeds. */
+static void fill_query(void *buf)
+{
+	query_init(buf, NULL, NULL, 0);
+}
+
+/* A wait that succeeds at once: these cases run while synchronized. */
+static void fill_wait(void *buf)
+{
+	wait_init(buf, STD_NAME, BCV2_NAME, 1000);
+}
+
+static const struct abi_struct abi_session = {
+	"session", BCV_IOC_SESSION, sizeof(struct bcv_session_cmd),
+	fill_session, offsetof(struct bcv_session_cmd, reserved),
+	sizeof(((struct bcv_session_cmd *)0)->reserved),
+};
+static const struct abi_struct abi_query = {
+	"query", BCV_IOC_QUERY, sizeof(struct bcv_query), fill_query,
+	offsetof(struct bcv_query, reserved),
+	sizeof(((struct bcv_query *)0)->reserved),
+};
+static const struct abi_struct abi_wait = {
+	"wait", BCV_IOC_WAIT, sizeof(struct bcv_wait), fill_wait,
+	offsetof(struct bcv_wait, reserved),
+	sizeof(((struct bcv_wait *)0)->reserved),
+};
+
+ABI_TESTS(session)
+ABI_TESTS(query)
+ABI_TESTS(wait)
+
+TEST(session_state_nonzero)
+{
+	static const uint32_t st[] = {
+		1, BCV_STATE_SYNCHRONIZED, BCV_STATE_SPLIT, 0x80000000U,
+		UINT32_MAX,
+	};
+	struct bcv_session_cmd c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(st); i++) {
+		fill_session(&c);
+		c.state = st[i];
+		SESS_EXPECT(EINVAL, &c);
+		/* TERMINATE would be ENOENT: no session yet. */
+		sess_init(&c, BCV_CMD_TERMINATE, STD_NAME, BCV2_NAME);
+		c.state = st[i];
+		SESS_EXPECT(EINVAL, &c);
+	}
+}
+
+TEST(session_unknown_cmd)
+{
+	static const uint32_t cmds[] = {
+		0, BCV_CMD_TERMINATE + 1, 7, 0x100, 0x80000001U, UINT32_MAX,
+	};
+	struct bcv_session_cmd c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		fill_session(&c);
+		c.cmd = cmds[i];
+		SESS_EXPECT(EINVAL, &c);
+	}
+}
+
+static const uint32_t cmd_flags[] = {
+	[BCV_CMD_ESTABLISH]	= 0,
+	[BCV_CMD_SPLIT]		= BCV_CMD_F_DIFF,
+	[BCV_CMD_REESTABLISH]	= 0,
+	[BCV_CMD_RESTORE]	= BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE,
+	[BCV_CMD_TERMINATE]	= 0,
+};
+
+/*
+ * Every flag a command does not define is refused.  Only ESTABLISH would
+ * succeed here; the others would be ENOENT (no session), so EINVAL is the
+ * flags check either way.
+ */
+TEST(session_flags_invalid)
+{
+	uint32_t cmd, bit;
+
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_TERMINATE; cmd++) {
+		for (bit = 0; bit < 32; bit++) {
+			if (cmd_flags[cmd] & (1U << bit))
+				continue;
+			SESS_NAMES_EXPECT(EINVAL, cmd, 1U << bit, STD_NAME,
+					  BCV2_NAME);
+			/* ... also next to a valid one */
+			if (cmd_flags[cmd])
+				SESS_NAMES_EXPECT(EINVAL, cmd,
+						  cmd_flags[cmd] | 1U << bit,
+						  STD_NAME, BCV2_NAME);
+		}
+	}
+	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_ESTABLISH, BCV_CMD_F_DIFF,
+			  STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_SPLIT, BCV_CMD_F_INCREMENTAL,
+			  STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_SPLIT, BCV_CMD_F_FORCE,
+			  STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_RESTORE, BCV_CMD_F_DIFF,
+			  STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_TERMINATE, BCV_CMD_F_FORCE,
+			  STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_REESTABLISH, BCV_CMD_F_INCREMENTAL,
+			  STD_NAME, BCV2_NAME);
+}
+
+/* Names that cannot name a volume: no such volume. */
+static const char *const bad_names[] = {
+	"", "a/b", "/", ".", "..", ".hidden", "-opt", "a b", " ab", "a\tb",
+	"a:b", "a*b", "caf\xc3\xa9", STD_NAME "\n",
+};
+
+TEST(session_bad_names)
+{
+	struct bcv_session_cmd c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad_names); i++) {
+		SESS_NAMES_EXPECT(ENOENT, BCV_CMD_ESTABLISH, 0, bad_names[i],
+				  BCV2_NAME);
+		SESS_NAMES_EXPECT(ENOENT, BCV_CMD_ESTABLISH, 0, STD_NAME,
+				  bad_names[i]);
+	}
+	fill_session(&c);
+	memset(c.std, 'n', sizeof(c.std));	/* no NUL in 32 bytes */
+	SESS_EXPECT(ENAMETOOLONG, &c);
+	fill_session(&c);
+	memset(c.bcv, 'n', sizeof(c.bcv));
+	SESS_EXPECT(ENAMETOOLONG, &c);
+	fill_session(&c);
+	memset(c.std, 'n', sizeof(c.std));
+	memset(c.bcv, 'n', sizeof(c.bcv));
+	SESS_EXPECT(ENAMETOOLONG, &c);
+}
+
+TEST(session_same_name)
+{
+	uint32_t cmd;
+
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_TERMINATE; cmd++) {
+		SESS_NAMES_EXPECT(EINVAL, cmd, 0, STD_NAME, STD_NAME);
+		SESS_NAMES_EXPECT(EINVAL, cmd, 0, BCV2_NAME, BCV2_NAME);
+	}
+}
+
+TEST(session_no_such_volume)
+{
+	uint32_t cmd;
+
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_TERMINATE; cmd++) {
+		SESS_NAMES_EXPECT(ENOENT, cmd, 0, "bcvt_nosuch", BCV2_NAME);
+		SESS_NAMES_EXPECT(ENOENT, cmd, 0, STD_NAME, "bcvt_nosuch");
+		SESS_NAMES_EXPECT(ENOENT, cmd, 0, "bcvt_nosuch", "bcvt_nosuch2");
+		/* prefixes of real names */
+		SESS_NAMES_EXPECT(ENOENT, cmd, 0, "bcvt_st", BCV2_NAME);
+		SESS_NAMES_EXPECT(ENOENT, cmd, 0, STD_NAME, "bcvt_bcv2x");
+	}
+}
+
+TEST(session_wrong_roles)
+{
+	uint32_t cmd;
+
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_TERMINATE; cmd++) {
+		/* both roles swapped */
+		SESS_NAMES_EXPECT(EINVAL, cmd, 0, BCV2_NAME, STD_NAME);
+		/* a BCV where the STD is expected */
+		SESS_NAMES_EXPECT(EINVAL, cmd, 0, BCV_NAME, BCV2_NAME);
+		SESS_NAMES_EXPECT(EINVAL, cmd, 0, BCV2_NAME, BCV_NAME);
+	}
+}
+
+/*
+ * BCV_NAME has bigger tracks than the STD: their tables cannot pair
+ * (bcv_trackmap.c check_pair()), refused like a BCV too small.
+ */
+TEST(session_track_size_mismatch)
+{
+	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_ESTABLISH, 0, STD_NAME, BCV_NAME);
+}
+
+/*
+ * A BCV smaller than the STD: over a 64 MiB loop device (the volume exists
+ * only during the case).
+ */
+TEST(session_bcv_too_small)
+{
+	char file[] = "/tmp/bcvt_small.XXXXXX", loopdev[64], sysdir[64];
+	struct bcv_create c;
+	int fd, lc, loop = -1, n, i;
+
+	/* /dev/loop-control may exist without the driver (devtmpfs). */
+	if (system("modprobe loop >/dev/null 2>&1") != 0)
+		diag("modprobe loop failed");
+	lc = open("/dev/loop-control", O_RDWR);
+	if (lc < 0) {
+		skip("no loop driver: %s", strerror(errno));
+		return;
+	}
+	n = ioctl(lc, LOOP_CTL_GET_FREE);
+	close(lc);
+	if (n < 0) {
+		skip("no free loop device: %s", strerror(errno));
+		return;
+	}
+	snprintf(loopdev, sizeof(loopdev), "/dev/loop%d", n);
+	fd = mkstemp(file);
+	ASSERT_TRUE(fd >= 0);
+	unlink(file);
+	if (ftruncate(fd, 64 << 20) == 0 && wait_path(loopdev))
+		loop = open(loopdev, O_RDWR);
+	if (loop < 0 || ioctl(loop, LOOP_SET_FD, fd)) {
+		skip("cannot set up %s: %s", loopdev, strerror(errno));
+		if (loop >= 0)
+			close(loop);
+		close(fd);
+		return;
+	}
+	close(fd);
+
+	create_init(&c, BCV_ROLE_BCV, NEW_NAME, loopdev);
+	if (do_create(&c) == 0) {
+		SESS_NAMES_EXPECT(EINVAL, BCV_CMD_ESTABLISH, 0, STD_NAME,
+				  NEW_NAME);
+		EXPECT_OK(remove_volume(NEW_NAME));
+		snprintf(sysdir, sizeof(sysdir), "/sys/block/bcv%u", c.index);
+		for (i = 0; i < 100 && access(sysdir, F_OK) == 0; i++)
+			sleep_ms(20);
+	} else {
+		fail(__LINE__, "create %s on %s: %s", NEW_NAME, loopdev,
+		     strerror(errno));
+	}
+	if (ioctl(loop, LOOP_CLR_FD))
+		diag("LOOP_CLR_FD %s: %s", loopdev, strerror(errno));
+	close(loop);
+}
+
+TEST(session_no_session)
+{
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_SPLIT, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_SPLIT, BCV_CMD_F_DIFF, STD_NAME,
+			  BCV2_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_REESTABLISH, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_RESTORE, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_RESTORE,
+			  BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE, STD_NAME,
+			  BCV2_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_TERMINATE, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_TERMINATE, 0, STD_NAME, BCV_NAME);
+}
+
+TEST(session_establish_bcv_open_busy)
+{
+	char path[64];
+	int fd;
+
+	ASSERT_TRUE(bcv2_index >= 0);
+	snprintf(path, sizeof(path), "/dev/bcv%d", bcv2_index);
+	fd = open(path, O_RDONLY);
+	ASSERT_TRUE(fd >= 0);
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_ESTABLISH, 0, STD_NAME, BCV2_NAME);
+	close(fd);
+}
+
+TEST(query_bigger_size_zero_tail)
+{
+	unsigned char buf[sizeof(struct bcv_query) + 64];
+	struct bcv_query *q = (void *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	fill_query(buf);
+	q->size = sizeof(buf);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, buf));
+	EXPECT_EQ(sess0, q->count);
+	EXPECT_TRUE(all_bytes(buf + sizeof(*q), 0, 64));
+}
+
+TEST(query_count_nonzero)
+{
+	static const uint32_t n[] = { 1, 2, 0x80000000U, UINT32_MAX };
+	struct bcv_sess_info si[2];
+	struct bcv_query q;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(n); i++) {
+		query_init(&q, NULL, NULL, 0);
+		q.count = n[i];
+		QUERY_EXPECT(EINVAL, &q);
+		query_init(&q, STD_NAME, si, 2);
+		q.count = n[i];
+		QUERY_EXPECT(EINVAL, &q);
+	}
+}
+
+TEST(query_info_size_too_small)
+{
+	static const uint32_t sz[] = {
+		0, 8, sizeof(struct bcv_sess_info) - 8,
+		sizeof(struct bcv_sess_info) - 1,
+	};
+	struct bcv_sess_info si[2];
+	struct bcv_query q;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sz); i++) {
+		query_init(&q, NULL, NULL, 0);
+		q.info_size = sz[i];
+		QUERY_EXPECT(EINVAL, &q);
+		query_init(&q, NULL, si, 2);
+		q.info_size = sz[i];
+		QUERY_EXPECT(EINVAL, &q);
+	}
+}
+
+TEST(query_bad_names)
+{
+	struct bcv_query q;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad_names); i++) {
+		if (!bad_names[i][0])
+			continue;	/* empty: all sessions */
+		query_init(&q, bad_names[i], NULL, 0);
+		QUERY_EXPECT(ENOENT, &q);
+	}
+	query_init(&q, NULL, NULL, 0);
+	memset(q.name, 'n', sizeof(q.name));	/* no NUL in 32 bytes */
+	QUERY_EXPECT(ENAMETOOLONG, &q);
+}
+
+TEST(query_unknown_name)
+{
+	struct bcv_query q;
+
+	query_init(&q, "bcvt_nosuch", NULL, 0);
+	QUERY_EXPECT(ENOENT, &q);
+	query_init(&q, "bcvt_st", NULL, 0);	/* a prefix of a real name */
+	QUERY_EXPECT(ENOENT, &q);
+}
+
+/* An empty name means all sessions, and must be all zero. */
+TEST(query_empty_name_not_zero)
+{
+	struct bcv_query q;
+
+	query_init(&q, NULL, NULL, 0);
+	q.name[1] = 'x';
+	QUERY_EXPECT(EINVAL, &q);
+	query_init(&q, NULL, NULL, 0);
+	q.name[BCV_NAME_LEN - 1] = 1;
+	QUERY_EXPECT(EINVAL, &q);
+	query_init(&q, NULL, NULL, 0);
+	memcpy(q.name + 1, STD_NAME, sizeof(STD_NAME));
+	QUERY_EXPECT(EINVAL, &q);
+}
+
+TEST(wait_state_nonzero)
+{
+	static const uint32_t st[] = {
+		1, BCV_STATE_SYNCHRONIZED, 0x80000000U, UINT32_MAX,
+	};
+	struct bcv_wait w;
+	size_t i;
+
+	/* Without the check: ENOENT, there is no session yet. */
+	for (i = 0; i < ARRAY_SIZE(st); i++) {
+		fill_wait(&w);
+		w.state = st[i];
+		WAIT_EXPECT(EINVAL, &w);
+	}
+}
+
+TEST(wait_flags_nonzero)
+{
+	struct bcv_wait w;
+	unsigned int bit;
+
+	for (bit = 0; bit < 32; bit++) {
+		fill_wait(&w);
+		w.flags = 1U << bit;
+		WAIT_EXPECT(EINVAL, &w);
+	}
+}
+
+TEST(wait_bad_names)
+{
+	struct bcv_wait w;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad_names); i++) {
+		WAIT_NAMES_EXPECT(ENOENT, bad_names[i], BCV2_NAME);
+		WAIT_NAMES_EXPECT(ENOENT, STD_NAME, bad_names[i]);
+	}
+	fill_wait(&w);
+	memset(w.std, 'n', sizeof(w.std));
+	WAIT_EXPECT(ENAMETOOLONG, &w);
+	fill_wait(&w);
+	memset(w.bcv, 'n', sizeof(w.bcv));
+	WAIT_EXPECT(ENAMETOOLONG, &w);
+}
+
+TEST(wait_no_such_volume)
+{
+	WAIT_NAMES_EXPECT(ENOENT, "bcvt_nosuch", BCV2_NAME);
+	WAIT_NAMES_EXPECT(ENOENT, STD_NAME, "bcvt_nosuch");
+	WAIT_NAMES_EXPECT(ENOENT, "bcvt_st", BCV2_NAME);
+}
+
+TEST(wait_wrong_roles)
+{
+	WAIT_NAMES_EXPECT(EINVAL, BCV2_NAME, STD_NAME);
+	WAIT_NAMES_EXPECT(EINVAL, BCV_NAME, BCV2_NAME);
+	WAIT_NAMES_EXPECT(EINVAL, STD_NAME, STD_NAME);
+}
+
+TEST(wait_no_session)
+{
+	WAIT_NAMES_EXPECT(ENOENT, STD_NAME, BCV2_NAME);
+	WAIT_NAMES_EXPECT(ENOENT, STD_NAME, BCV_NAME);
+}
+
+/* --- STD_NAME and BCV2_NAME attached ------------------------------------ */
+
+TEST(establish)
+{
+	struct bcv_session_cmd c;
+	struct bcv_sess_info si;
+	struct bcv_query q;
+	size_t i;
+
+	if (find_volume(BCV2_NAME, NULL))
+		wait_closed(BCV2_NAME);
+	sess_init(&c, BCV_CMD_ESTABLISH, STD_NAME, BCV2_NAME);
+	ASSERT_OK(sess_retry_busy(&c));
+	diag("ESTABLISH: state %u", c.state);
+	EXPECT_TRUE(c.state == BCV_STATE_SYNCINPROG ||
+		    c.state == BCV_STATE_SYNCHRONIZED);
+	EXPECT_EQ(sizeof(c), c.size);
+	EXPECT_EQ(BCV_CMD_ESTABLISH, c.cmd);
+	EXPECT_EQ(0, c.flags);
+	EXPECT_STREQ(STD_NAME, c.std);
+	EXPECT_STREQ(BCV2_NAME, c.bcv);
+	for (i = 0; i < ARRAY_SIZE(c.reserved); i++)
+		EXPECT_EQ(0, c.reserved[i]);
+
+	query_init(&q, NULL, NULL, 0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(sess0 + 1, q.count);
+	if (query_one(STD_NAME, &si))
+		diag("after ESTABLISH: state %u, %llu of %llu tracks to copy, "
+		     "%llu BCV-changed", si.state,
+		     (unsigned long long)si.invalid_tracks,
+		     (unsigned long long)si.tracks,
+		     (unsigned long long)si.bcv_changed_tracks);
+
+	/* Still copying: a short WAIT times out (or the copy just ended). */
+	if (c.state == BCV_STATE_SYNCINPROG) {
+		struct bcv_wait w;
+		int ret;
+
+		wait_init(&w, STD_NAME, BCV2_NAME, 1);
+		errno = 0;
+		ret = ioctl(ctl, BCV_IOC_WAIT, &w);
+		if (ret == 0) {
+			diag("WAIT with a 1 ms timeout: the copy is done");
+			EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w.state);
+		} else {
+			check_errno(__LINE__, "WAIT with a 1 ms timeout",
+				    ETIMEDOUT, ret, errno);
+		}
+		/* A signal ends a WAIT without a timeout. */
+		wait_init(&w, STD_NAME, BCV2_NAME, 0);
+		errno = 0;
+		ret = wait_guarded(&w, 100);
+		if (ret == 0) {
+			diag("WAIT interrupted after 100 ms: the copy is done");
+			EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w.state);
+		} else {
+			check_errno(__LINE__, "WAIT interrupted after 100 ms",
+				    EINTR, ret, errno);
+		}
+	}
+}
+
+TEST(wait_synchronized)
+{
+	struct bcv_wait w;
+	double t;
+
+	wait_init(&w, STD_NAME, BCV2_NAME, 120000);
+	t = now_s();
+	ASSERT_OK(ioctl(ctl, BCV_IOC_WAIT, &w));
+	diag("WAIT returned after %.2f s", now_s() - t);
+	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w.state);
+	EXPECT_EQ(sizeof(w), w.size);
+	EXPECT_EQ(120000, w.timeout_ms);
+
+	/* Done: every timeout returns at once, 0 (none) included. */
+	wait_init(&w, STD_NAME, BCV2_NAME, 0);
+	t = now_s();
+	EXPECT_OK(wait_guarded(&w, 10000));
+	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w.state);
+	wait_init(&w, STD_NAME, BCV2_NAME, 1);
+	EXPECT_OK(ioctl(ctl, BCV_IOC_WAIT, &w));
+	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w.state);
+	wait_init(&w, STD_NAME, BCV2_NAME, UINT32_MAX);
+	EXPECT_OK(wait_guarded(&w, 10000));
+	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w.state);
+	EXPECT_TRUE(now_s() - t < 2.0);
+}
+
+TEST(wait_bigger_size_zero_tail)
+{
+	unsigned char buf[sizeof(struct bcv_wait) + 64];
+	struct bcv_wait *w = (void *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	fill_wait(buf);
+	w->size = sizeof(buf);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_WAIT, buf));
+	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w->state);
+	EXPECT_TRUE(all_bytes(buf + sizeof(*w), 0, 64));
+}
+
+TEST(query_count_only)
+{
+	struct bcv_sess_info si[2];
+	struct bcv_query q;
+
+	query_init(&q, NULL, NULL, 0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(sess0 + 1, q.count);
+	query_init(&q, STD_NAME, NULL, 0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(1, q.count);
+	/* capacity 0: the array is not written */
+	memset(si, 0xa5, sizeof(si));
+	query_init(&q, STD_NAME, si, 0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(1, q.count);
+	EXPECT_TRUE(all_bytes(si, 0xa5, sizeof(si)));
+}
+
+TEST(query_fields)
+{
+	struct bcv_sess_info si[2];
+	uint64_t tracks = std_tracks();
+	struct bcv_query q;
+
+	memset(si, 0xa5, sizeof(si));
+	query_init(&q, STD_NAME, si, 2);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	ASSERT_EQ(1, q.count);
+	EXPECT_EQ(2, q.capacity);
+	check_names_and_reserved(&si[0]);
+	EXPECT_EQ(0, si[0].id);		/* the STD's first session */
+	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, si[0].state);
+	EXPECT_EQ(1, si[0].mm);		/* the STD's one leg is M1 */
+	EXPECT_EQ(BCV_TRACK_SIZE_DEFAULT, si[0].track_size);
+	EXPECT_EQ(tracks, si[0].tracks);
+	EXPECT_EQ(0, si[0].invalid_tracks);
+	EXPECT_EQ(tracks, si[0].std_changed_tracks);
+	EXPECT_EQ(tracks, si[0].copied_tracks);
+	EXPECT_EQ(0, si[0].errors);
+	diag("bcv_changed_tracks %llu",
+	     (unsigned long long)si[0].bcv_changed_tracks);
+	EXPECT_TRUE(all_bytes(&si[1], 0xa5, sizeof(si[1])));
+}
+
+TEST(query_info_size_bigger)
+{
+	enum { XTRA = 64 };
+	static unsigned char buf[2 * (sizeof(struct bcv_sess_info) + XTRA)];
+	const size_t isz = sizeof(struct bcv_sess_info) + XTRA;
+	struct bcv_sess_info si;
+	struct bcv_query q;
+
+	memset(buf, 0xa5, sizeof(buf));
+	query_init(&q, BCV2_NAME, buf, 2);
+	q.info_size = isz;
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	ASSERT_EQ(1, q.count);
+	EXPECT_EQ(isz, q.info_size);
+	memcpy(&si, buf, sizeof(si));
+	check_names_and_reserved(&si);
+	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, si.state);
+	EXPECT_EQ(std_tracks(), si.tracks);
+	EXPECT_TRUE(all_bytes(buf + sizeof(si), 0, XTRA));
+	EXPECT_TRUE(all_bytes(buf + isz, 0xa5, isz));
+
+	/* an odd size */
+	memset(buf, 0xa5, sizeof(buf));
+	query_init(&q, STD_NAME, buf, 1);
+	q.info_size = sizeof(si) + 3;
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	ASSERT_EQ(1, q.count);
+	memcpy(&si, buf, sizeof(si));
+	check_names_and_reserved(&si);
+	EXPECT_TRUE(all_bytes(buf + sizeof(si), 0, 3));
+	EXPECT_TRUE(all_bytes(buf + sizeof(si) + 3, 0xa5, 8));
+}
+
+TEST(query_filter)
+{
+	struct bcv_sess_info si[MAX_SESS];
+	struct bcv_query q;
+	int i, n, ours = 0;
+
+	query_init(&q, STD_NAME, si, 2);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(1, q.count);
+	EXPECT_STREQ(BCV2_NAME, si[0].bcv);
+	query_init(&q, BCV2_NAME, si, 2);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(1, q.count);
+	EXPECT_STREQ(STD_NAME, si[0].std);
+	/* a volume in no session */
+	query_init(&q, BCV_NAME, si, 2);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(0, q.count);
+	query_init(&q, "bcvt_nosuch", si, 2);
+	QUERY_EXPECT(ENOENT, &q);
+	/* all sessions: ours among them, once */
+	n = query_sessions(si);
+	EXPECT_EQ(sess0 + 1, n);
+	for (i = 0; i < n; i++)
+		if (!strcmp(si[i].std, STD_NAME))
+			ours++;
+	EXPECT_EQ(1, ours);
+}
+
+TEST(query_bad_sessions_pointer)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct bcv_query q;
+	unsigned char *p;
+
+	query_init(&q, STD_NAME, NULL, 1);
+	QUERY_EXPECT(EFAULT, &q);
+	query_init(&q, STD_NAME, (void *)8, 1);
+	QUERY_EXPECT(EFAULT, &q);
+
+	p = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	query_init(&q, STD_NAME, p, 1);
+	QUERY_EXPECT(EFAULT, &q);
+	/* the tail of a bigger info_size past the end of a mapping */
+	munmap(p, pg);
+	p = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	ASSERT_OK(mprotect(p + pg, pg, PROT_NONE));
+	query_init(&q, STD_NAME, p + pg - sizeof(struct bcv_sess_info), 1);
+	q.info_size = sizeof(struct bcv_sess_info) + 8;
+	QUERY_EXPECT(EFAULT, &q);
+	munmap(p, 2 * pg);
+}
+
+/* Attached: everything but SPLIT is refused. */
+TEST(session_attached_busy)
+{
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_ESTABLISH, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_REESTABLISH, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_RESTORE, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_RESTORE,
+			  BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE, STD_NAME,
+			  BCV2_NAME);
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_TERMINATE, 0, STD_NAME, BCV2_NAME);
+}
+
+static void remove_expect(int line, int want, const char *name,
+			  uint32_t flags)
+{
+	struct bcv_remove r;
+	char what[96];
+	long ret;
+
+	remove_init(&r, name);
+	r.flags = flags;
+	errno = 0;
+	ret = ioctl(ctl, BCV_IOC_REMOVE, &r);
+	snprintf(what, sizeof(what), "REMOVE %s flags 0x%x", name, flags);
+	check_errno(line, what, want, ret, errno);
+}
+
+#define REMOVE_EXPECT(want, name, flags) \
+	remove_expect(__LINE__, want, name, flags)
+
+TEST(remove_in_session_busy)
+{
+	REMOVE_EXPECT(EBUSY, BCV2_NAME, 0);
+	REMOVE_EXPECT(EBUSY, STD_NAME, 0);
+	/* FORCE ends split sessions only */
+	REMOVE_EXPECT(EBUSY, BCV2_NAME, BCV_REMOVE_FORCE);
+	REMOVE_EXPECT(EBUSY, STD_NAME, BCV_REMOVE_FORCE);
+	EXPECT_TRUE(find_volume(STD_NAME, NULL));
+	EXPECT_TRUE(find_volume(BCV2_NAME, NULL));
+}
+
+/* --- split ------------------------------------------------------------ */
+
+TEST(split)
+{
+	unsigned char buf[sizeof(struct bcv_session_cmd) + 64];
+	struct bcv_session_cmd *c = (void *)buf;
+	struct bcv_sess_info si;
+
+	/* also: a bigger struct with a zero tail is fine */
+	memset(buf, 0, sizeof(buf));
+	sess_init(c, BCV_CMD_SPLIT, STD_NAME, BCV2_NAME);
+	c->size = sizeof(buf);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_SESSION, buf));
+	EXPECT_EQ(BCV_STATE_SPLIT, c->state);
+	EXPECT_EQ(sizeof(buf), c->size);
+	EXPECT_TRUE(all_bytes(buf + sizeof(*c), 0, 64));
+
+	if (!query_one(STD_NAME, &si))
+		return;
+	check_names_and_reserved(&si);
+	EXPECT_EQ(BCV_STATE_SPLIT, si.state);
+	EXPECT_EQ(-1, si.mm);
+	EXPECT_EQ(0, si.id);
+	EXPECT_EQ(0, si.invalid_tracks);
+	EXPECT_EQ(0, si.std_changed_tracks);
+	EXPECT_EQ(0, si.bcv_changed_tracks);
+	EXPECT_EQ(si.tracks, si.copied_tracks);	/* SPLIT copies nothing */
+	EXPECT_EQ(0, si.errors);
+}
+
+TEST(wait_split_at_once)
+{
+	struct bcv_wait w;
+	double t = now_s();
+
+	wait_init(&w, STD_NAME, BCV2_NAME, 5000);
+	EXPECT_OK(ioctl(ctl, BCV_IOC_WAIT, &w));
+	EXPECT_EQ(BCV_STATE_SPLIT, w.state);
+	wait_init(&w, STD_NAME, BCV2_NAME, 0);
+	EXPECT_OK(wait_guarded(&w, 10000));
+	EXPECT_EQ(BCV_STATE_SPLIT, w.state);
+	EXPECT_TRUE(now_s() - t < 2.0);
+}
+
+TEST(session_split_busy)
+{
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_SPLIT, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_SPLIT, BCV_CMD_F_DIFF, STD_NAME,
+			  BCV2_NAME);
+}
+
+TEST(remove_in_split_session_busy)
+{
+	REMOVE_EXPECT(EBUSY, BCV2_NAME, 0);
+	REMOVE_EXPECT(EBUSY, STD_NAME, 0);
+}
+
+TEST(session_reestablish_bcv_open_busy)
+{
+	char path[64];
+	int fd;
+
+	ASSERT_TRUE(bcv2_index >= 0);
+	snprintf(path, sizeof(path), "/dev/bcv%d", bcv2_index);
+	fd = open(path, O_RDONLY);
+	ASSERT_TRUE(fd >= 0);
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_REESTABLISH, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_RESTORE, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_RESTORE, BCV_CMD_F_FORCE, STD_NAME,
+			  BCV2_NAME);
+	close(fd);
+}
+
+TEST(session_restore_std_open_busy)
+{
+	char path[64];
+	int fd;
+
+	ASSERT_TRUE(std_index >= 0);
+	snprintf(path, sizeof(path), "/dev/bcv%d", std_index);
+	fd = open(path, O_RDONLY);
+	ASSERT_TRUE(fd >= 0);
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_RESTORE, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_RESTORE, BCV_CMD_F_INCREMENTAL,
+			  STD_NAME, BCV2_NAME);
+	close(fd);
+}
+
+TEST(eperm_session)
+{
+	struct bcv_session_cmd c;
+
+	/* would succeed: the session is split */
+	sess_init(&c, BCV_CMD_TERMINATE, STD_NAME, BCV2_NAME);
+	EXPECT_EPERM(BCV_IOC_SESSION, &c);
+	sess_init(&c, BCV_CMD_REESTABLISH, STD_NAME, BCV2_NAME);
+	EXPECT_EPERM(BCV_IOC_SESSION, &c);
+}
+
+TEST(eperm_query)
+{
+	struct bcv_query q;
+
+	fill_query(&q);
+	EXPECT_EPERM(BCV_IOC_QUERY, &q);
+}
+
+TEST(eperm_wait)
+{
+	struct bcv_wait w;
+
+	fill_wait(&w);
+	EXPECT_EPERM(BCV_IOC_WAIT, &w);
+}
+
+/* A write to the STD while split marks its track changed for the session. */
+TEST(std_write_counted)
+{
+	struct bcv_sess_info si;
+	char path[64];
+	void *buf;
+	int fd;
+
+	ASSERT_TRUE(std_index >= 0);
+	if (posix_memalign(&buf, 4096, BCV_TRACK_SIZE_DEFAULT)) {
+		fail(__LINE__, "posix_memalign failed");
+		return;
+	}
+	memset(buf, 0x5a, BCV_TRACK_SIZE_DEFAULT);
+	snprintf(path, sizeof(path), "/dev/bcv%d", std_index);
+	fd = open(path, O_WRONLY | O_DIRECT);
+	if (fd < 0) {
+		fail(__LINE__, "open %s: %s", path, strerror(errno));
+		free(buf);
+		return;
+	}
+	/* track 1, whole */
+	EXPECT_EQ(BCV_TRACK_SIZE_DEFAULT,
+		  pwrite(fd, buf, BCV_TRACK_SIZE_DEFAULT,
+			 BCV_TRACK_SIZE_DEFAULT));
+	EXPECT_OK(fsync(fd));
+	close(fd);
+	free(buf);
+	if (!query_one(STD_NAME, &si))
+		return;
+	EXPECT_EQ(BCV_STATE_SPLIT, si.state);
+	EXPECT_EQ(1, si.std_changed_tracks);
+	EXPECT_EQ(0, si.bcv_changed_tracks);
+	EXPECT_EQ(0, si.invalid_tracks);
+}
+
+/* REESTABLISH copies the one changed track. */
+TEST(reestablish)
+{
+	struct bcv_session_cmd c;
+	struct bcv_sess_info si;
+	struct bcv_wait w;
+
+	wait_closed(BCV2_NAME);
+	sess_init(&c, BCV_CMD_REESTABLISH, STD_NAME, BCV2_NAME);
+	ASSERT_OK(sess_retry_busy(&c));
+	EXPECT_TRUE(c.state == BCV_STATE_SYNCINPROG ||
+		    c.state == BCV_STATE_SYNCHRONIZED);
+	wait_init(&w, STD_NAME, BCV2_NAME, 120000);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_WAIT, &w));
+	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w.state);
+	if (!query_one(BCV2_NAME, &si))
+		return;
+	check_names_and_reserved(&si);
+	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, si.state);
+	EXPECT_EQ(1, si.mm);
+	EXPECT_EQ(0, si.invalid_tracks);
+	EXPECT_EQ(1, si.std_changed_tracks);	/* C until the next split */
+	EXPECT_EQ(1, si.copied_tracks);
+	EXPECT_EQ(0, si.errors);
+}
+
+TEST(split_diff)
+{
+	struct bcv_session_cmd c;
+	struct bcv_sess_info si;
+
+	sess_init(&c, BCV_CMD_SPLIT, STD_NAME, BCV2_NAME);
+	c.flags = BCV_CMD_F_DIFF;
+	ASSERT_OK(ioctl(ctl, BCV_IOC_SESSION, &c));
+	EXPECT_EQ(BCV_STATE_SPLIT, c.state);
+	EXPECT_EQ(BCV_CMD_F_DIFF, c.flags);
+	if (!query_one(STD_NAME, &si))
+		return;
+	EXPECT_EQ(BCV_STATE_SPLIT, si.state);
+	EXPECT_EQ(-1, si.mm);
+	EXPECT_EQ(0, si.std_changed_tracks);
+	EXPECT_EQ(0, si.bcv_changed_tracks);
+}
+
+/* Nothing changed on either side: an incremental restore copies nothing. */
+TEST(restore_incremental)
+{
+	struct bcv_session_cmd c;
+	struct bcv_sess_info si;
+	struct bcv_wait w;
+
+	wait_closed(STD_NAME);
+	wait_closed(BCV2_NAME);
+	sess_init(&c, BCV_CMD_RESTORE, STD_NAME, BCV2_NAME);
+	c.flags = BCV_CMD_F_INCREMENTAL;
+	ASSERT_OK(sess_retry_busy(&c));
+	EXPECT_TRUE(c.state == BCV_STATE_RESTINPROG ||
+		    c.state == BCV_STATE_RESTORED);
+	wait_init(&w, STD_NAME, BCV2_NAME, 120000);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_WAIT, &w));
+	EXPECT_EQ(BCV_STATE_RESTORED, w.state);
+	if (!query_one(STD_NAME, &si))
+		return;
+	EXPECT_EQ(BCV_STATE_RESTORED, si.state);
+	EXPECT_EQ(1, si.mm);
+	EXPECT_EQ(0, si.invalid_tracks);
+	EXPECT_EQ(0, si.copied_tracks);
+	EXPECT_EQ(0, si.errors);
+}
+
+TEST(split_after_restore)
+{
+	struct bcv_session_cmd c;
+
+	sess_init(&c, BCV_CMD_SPLIT, STD_NAME, BCV2_NAME);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_SESSION, &c));
+	EXPECT_EQ(BCV_STATE_SPLIT, c.state);
+}
+
+TEST(terminate)
+{
+	struct bcv_session_cmd c;
+	struct bcv_query q;
+
+	sess_init(&c, BCV_CMD_TERMINATE, STD_NAME, BCV2_NAME);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_SESSION, &c));
+	EXPECT_EQ(0, c.state);
+	query_init(&q, NULL, NULL, 0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(sess0, q.count);
+	query_init(&q, STD_NAME, NULL, 0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(0, q.count);
+	query_init(&q, BCV2_NAME, NULL, 0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(0, q.count);
+}
+
+TEST(session_gone)
+{
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_TERMINATE, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_SPLIT, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_REESTABLISH, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_RESTORE, 0, STD_NAME, BCV2_NAME);
+	WAIT_NAMES_EXPECT(ENOENT, STD_NAME, BCV2_NAME);
+}
+
+TEST(remove_bcv2)
+{
+	remove_and_check_gone(BCV2_NAME, bcv2_index);
+}
+
+/*------------------------------------------------------------------------*/
 
 #define T(name, flags)	{ #name, test_##name, flags }
 
@@ -1361,6 +2778,72 @@ static const struct test tests[] = {
 	T(eperm_create, 0),
 	T(eperm_remove, 0),
 	T(eperm_list, 0),
+	/* sessions: BCV2_NAME on DEV3 */
+	T(query_no_session, 0),
+	T(create_bcv2, MUTATES),
+	T(session_size_too_small, 0),
+	T(session_size_bigger_nonzero_tail, 0),
+	T(session_size_above_4096, 0),
+	T(session_reserved_nonzero, 0),
+	T(session_state_nonzero, 0),
+	T(session_unknown_cmd, 0),
+	T(session_flags_invalid, 0),
+	T(session_bad_names, 0),
+	T(session_same_name, 0),
+	T(session_no_such_volume, 0),
+	T(session_wrong_roles, 0),
+	T(session_track_size_mismatch, 0),
+	T(session_bcv_too_small, 0),
+	T(session_no_session, 0),
+	T(session_establish_bcv_open_busy, 0),
+	T(query_size_too_small, 0),
+	T(query_size_bigger_nonzero_tail, 0),
+	T(query_size_above_4096, 0),
+	T(query_reserved_nonzero, 0),
+	T(query_bigger_size_zero_tail, 0),
+	T(query_count_nonzero, 0),
+	T(query_info_size_too_small, 0),
+	T(query_bad_names, 0),
+	T(query_unknown_name, 0),
+	T(query_empty_name_not_zero, 0),
+	T(wait_state_nonzero, 0),
+	T(wait_flags_nonzero, 0),
+	T(wait_bad_names, 0),
+	T(wait_no_such_volume, 0),
+	T(wait_wrong_roles, 0),
+	T(wait_no_session, 0),
+	/* STD_NAME and BCV2_NAME in a session */
+	T(establish, MUTATES),
+	T(wait_synchronized, 0),
+	T(wait_size_too_small, 0),
+	T(wait_size_bigger_nonzero_tail, 0),
+	T(wait_size_above_4096, 0),
+	T(wait_reserved_nonzero, 0),
+	T(wait_bigger_size_zero_tail, 0),
+	T(query_count_only, 0),
+	T(query_fields, 0),
+	T(query_info_size_bigger, 0),
+	T(query_filter, 0),
+	T(query_bad_sessions_pointer, 0),
+	T(session_attached_busy, 0),
+	T(remove_in_session_busy, 0),
+	T(split, MUTATES),
+	T(wait_split_at_once, 0),
+	T(session_split_busy, 0),
+	T(remove_in_split_session_busy, 0),
+	T(session_reestablish_bcv_open_busy, 0),
+	T(session_restore_std_open_busy, 0),
+	T(eperm_session, 0),
+	T(eperm_query, 0),
+	T(eperm_wait, 0),
+	T(std_write_counted, MUTATES),
+	T(reestablish, MUTATES),
+	T(split_diff, MUTATES),
+	T(restore_incremental, MUTATES),
+	T(split_after_restore, MUTATES),
+	T(terminate, MUTATES),
+	T(session_gone, 0),
+	T(remove_bcv2, MUTATES),
 	T(remove_unknown_name, 0),
 	T(remove_name_without_nul, 0),
 	T(remove_open_volume_busy, 0),
@@ -1373,7 +2856,9 @@ static const struct test tests[] = {
 /* Whatever happened, leave no volume of ours and no mount behind. */
 static void cleanup(void)
 {
+	static struct bcv_sess_info si[MAX_SESS];
 	struct bcv_vol_info v[MAX_VOLS];
+	char std[BCV_NAME_LEN], bcv[BCV_NAME_LEN];
 	int i, n;
 
 	if (mnt_dir[0]) {
@@ -1384,6 +2869,13 @@ static void cleanup(void)
 		unlink(reg_file);
 	if (ctl < 0)
 		return;
+	n = query_sessions(si);
+	for (i = 0; i < n; i++) {
+		snprintf(std, sizeof(std), "%.*s", BCV_NAME_LEN - 1, si[i].std);
+		snprintf(bcv, sizeof(bcv), "%.*s", BCV_NAME_LEN - 1, si[i].bcv);
+		if (!strncmp(std, "bcvt", 4) || !strncmp(bcv, "bcvt", 4))
+			end_session(std, bcv);
+	}
 	n = list_volumes(v);
 	for (i = 0; i < n; i++)
 		if (!strncmp(v[i].name, "bcvt", 4) && remove_volume(v[i].name))
@@ -1394,6 +2886,7 @@ static void cleanup(void)
 int main(int argc, char **argv)
 {
 	struct snapshot before, after;
+	struct bcv_query q;
 	struct bcv_list l;
 	int failed = 0;
 	size_t i;
@@ -1428,6 +2921,14 @@ int main(int argc, char **argv)
 	count0 = l.count;
 	if (count0)
 		diag("warning: %u volumes exist before the test", count0);
+	query_init(&q, NULL, NULL, 0);
+	if (ioctl(ctl, BCV_IOC_QUERY, &q)) {
+		printf("Bail out! BCV_IOC_QUERY: %s\n", strerror(errno));
+		return 1;
+	}
+	sess0 = q.count;
+	if (sess0)
+		diag("warning: %u sessions exist before the test", sess0);
 	atexit(cleanup);
 
 	printf("1..%zu\n", ARRAY_SIZE(tests));

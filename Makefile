@@ -105,7 +105,7 @@ check: deps
 	@$(MAKE) --no-print-directory tools
 	@$(MAKE) --no-print-directory -s module KVER=6.1
 	@$(MAKE) --no-print-directory -s module KVER=6.12
-	@$(TOP)/tests/check --unit --kernel 6.1 --kernel 6.12
+	@$(TOP)/tests/check --unit --kernel 6.1 --kernel 6.12 -j 2
 
 check-debug: deps
 	@$(MAKE) --no-print-directory tools

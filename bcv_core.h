@@ -119,7 +119,6 @@ struct bcv_volume {
 	struct dm_kcopyd_throttle throttle; /* .throttle: copy_throttle % */
 };
 
-
 /*
  * A session as the driver keeps it: the table algebra's part plus what
  * query reports.  Allocated at ESTABLISH, freed at TERMINATE (through its

@@ -182,8 +182,9 @@ static const struct kobj_type bcv_sess_ktype = {
 
 int bcv_sessions_sysfs_init(struct bcv_volume *vol)
 {
-	vol->sessions_kobj = kobject_create_and_add("sessions",
-					&disk_to_dev(vol->disk)->kobj);
+	struct kobject *parent = &disk_to_dev(vol->disk)->kobj;
+
+	vol->sessions_kobj = kobject_create_and_add("sessions", parent);
 	return vol->sessions_kobj ? 0 : -ENOMEM;
 }
 
@@ -545,7 +546,8 @@ int bcv_session_wait(struct bcv_wait *w)
 			left = deadline - jiffies;
 		}
 		woke = wait_event_interruptible_timeout(bcv_state_wq,
-				atomic_read(&bcv_state_gen) != gen, left);
+							atomic_read(&bcv_state_gen) != gen,
+							left);
 		if (woke < 0)
 			return -EINTR;
 	}

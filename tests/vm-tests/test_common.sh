@@ -337,13 +337,17 @@ note "$TEST_NAME on $BCV_KVER, disks: ${BCV_DISKS:-none}"
 #   check_no_sess STD BCV   there must be no such session (recorded)
 #   bcv_do ARGS...          bcvctl ARGS must succeed (recorded; returns its
 #                           status); bounded by BCV_WAIT_LIMIT seconds
+#   bcvctl_t SECS ARGS...   bcvctl ARGS killed after SECS s (see below)
 #   bcv_must ARGS...        same, but a failure ends the test
+#   sess_dump               bcvctl query and list, indented (for logs)
 #   bcv_refused ARGS...     bcvctl ARGS must exit 1 with one stderr line
 #                           and change neither query nor list output
 #   bcv_usage ARGS...       same with exit 2
 #   bcv_snapshot            query + list --json without the fields that
 #                           move by themselves (open_count, progress, errors)
 #   wait_secs SECS CMD...   poll CMD until it succeeds, for up to SECS s
+#   copy_throttle NAME PCT  slow down the copies of volume NAME (its
+#                           bcv/copy_throttle, if the module has it)
 #
 # Data:
 #   read_dev DEV LEN [OFF]  LEN bytes at byte OFF of DEV, O_DIRECT, to stdout
@@ -449,15 +453,38 @@ _settle_for() {
 	esac
 }
 
+# bcvctl_t SECS ARGS...: bcvctl ARGS, killed after SECS seconds, without
+# the shell's descriptors above 2.  busybox timeout leaves a watcher
+# process behind for up to a second: it must not keep a volume that the
+# test held open (exec 3< ...) open after the test closed it.
+bcvctl_t() {
+	local secs=$1
+	shift
+	(
+		for f in /proc/$BASHPID/fd/*; do
+			n=${f##*/}
+			[ "$n" -gt 2 ] && [ "$n" -lt 255 ] &&
+				eval "exec $n>&-" 2>/dev/null
+		done
+		exec timeout "$secs" bcvctl "$@"
+	)
+}
+
+# What the sessions and volumes look like, for a failure's log.
+sess_dump() {
+	bcvctl query 2>&1 | sed 's/^/    /'
+	bcvctl list 2>&1 | sed 's/^/    /'
+}
+
 bcv_do() {
 	_settle_for "${1:-}"
-	expect "bcvctl $*" timeout "$BCV_WAIT_LIMIT" bcvctl "$@"
+	expect "bcvctl $*" bcvctl_t "$BCV_WAIT_LIMIT" "$@" && return 0
+	sess_dump
+	return 1
 }
 
 bcv_must() {
-	_settle_for "${1:-}"
-	expect "bcvctl $*" timeout "$BCV_WAIT_LIMIT" bcvctl "$@" ||
-		fail "cannot go on without 'bcvctl $*'"
+	bcv_do "$@" || fail "cannot go on without 'bcvctl $*'"
 }
 
 bcv_snapshot() {
@@ -474,7 +501,7 @@ _refused() {
 	shift
 	_settle_for "${1:-}"
 	before=$(bcv_snapshot)
-	expect_errmsg "$code" timeout "$BCV_WAIT_LIMIT" bcvctl "$@"
+	expect_errmsg "$code" bcvctl_t "$BCV_WAIT_LIMIT" "$@"
 	after=$(bcv_snapshot)
 	if [ "$before" != "$after" ]; then
 		_bad "refused 'bcvctl $*' changed the state: before $before; after $after"
@@ -632,6 +659,17 @@ wait_secs() {
 		[ $SECONDS -lt $end ] || return 1
 		sleep 0.2
 	done
+}
+
+copy_throttle() {
+	local s
+	s=$(vol_sysfs "$1") || return 0
+	if [ -w "$s/bcv/copy_throttle" ]; then
+		echo "$2" > "$s/bcv/copy_throttle"
+	else
+		note "no $s/bcv/copy_throttle: copies run at full speed"
+	fi
+	return 0
 }
 
 # End every session: wait for copies (bounded), split, terminate.

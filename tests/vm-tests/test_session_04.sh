@@ -174,7 +174,7 @@ bcv_refused establish s4z s4b1			# in a session with another STD
 bcv_refused reestablish s4z s4b1		# no such session
 bcv_refused remove s4b1				# in a session
 bcv_refused remove s4a
-expect_exit 1 timeout 60 bcvctl wait s4a s4b1 --timeout 1
+expect_exit 1 bcvctl_t 60 wait s4a s4b1 --timeout 1
 check_sess s4a s4b1 state=syncinprog
 io_fails s4b1
 
@@ -206,7 +206,7 @@ check_model "the split BCV holds the STD's data (the refused write is not there)
 	/dev/bcv/s4b1 "$T/mA"
 bcv_refused split s4a s4b1			# already split
 bcv_refused split s4a s4b1 --diff
-expect "wait on a split session returns at once" timeout 60 bcvctl wait s4a s4b1
+expect "wait on a split session returns at once" bcvctl_t 60 wait s4a s4b1
 
 # A split BCV is an ordinary writable volume; writes are counted.
 cp "$T/mA" "$T/mB1"
@@ -302,7 +302,7 @@ bcv_refused remove s4b3
 # so every read must come from the restore source.
 check_model "STD reads during the restore come from s4b3" $A "$T/mB3"
 io_fails s4b3
-expect_exit 1 timeout 60 bcvctl wait s4a s4b3 --timeout 1
+expect_exit 1 bcvctl_t 60 wait s4a s4b3 --timeout 1
 
 dm_heal s4a_dm || fail "cannot heal s4a's disk"
 bcv_must wait s4a s4b3
@@ -346,7 +346,7 @@ loop_new 1M || fail "cannot make a loop device"
 create_vol std s4t "$LOOP" --track-size 64K
 for ((i = 1; i <= 17; i++)); do
 	loop_new 1M || fail "cannot make loop device $i"
-	create_vol bcv "s4t$i" "$LOOP" --track-size 64K >/dev/null
+	create_vol bcv "s4t$i" "$LOOP" --track-size 64K
 done
 for ((i = 1; i <= 16; i++)); do
 	bcv_must establish s4t "s4t$i" --wait

@@ -388,23 +388,41 @@ need_sessions() {
 	fail "bcvctl query --json failed: $out"
 }
 
+# (Parsed with bash's own string operations: the checks run often and
+# every process costs under TCG.)
 sess_lines() {
-	bcvctl query "$@" --json 2>/dev/null | tr -d '[:space:]' |
-		sed 's/{/\n/g' | grep '^"std":' | sed 's/[]},]*$/,/'
+	local j o
+	j=$(bcvctl query "$@" --json 2>/dev/null) || return 0
+	j=${j//[[:space:]]/}
+	j=${j#*\"sessions\":[}
+	while [[ $j == *"{"* ]]; do
+		j=${j#*\{}
+		o=${j%%\}*}
+		j=${j#*\}}
+		[[ $o == \"std\":* ]] && printf '%s,\n' "$o"
+	done
+	return 0
 }
 
 sess_line() {
 	local l
-	l=$(sess_lines | grep -F "\"std\":\"$1\"," | grep -F "\"bcv\":\"$2\"," |
-		head -n 1)
-	[ -n "$l" ] || return 1
-	printf '%s\n' "$l"
+	while IFS= read -r l; do
+		if [[ $l == *"\"std\":\"$1\","* && $l == *"\"bcv\":\"$2\","* ]]; then
+			printf '%s\n' "$l"
+			return 0
+		fi
+	done < <(sess_lines)
+	return 1
 }
 
 # _field LINE FIELD: a field of a session line.
 _field() {
-	printf '%s\n' "$1" | tr ',' '\n' | sed -n "s/^\"$2\"://p" | head -n 1 |
-		sed 's/^"//; s/"$//'
+	local l=",$1" k=",\"$2\":"
+	[[ $l == *"$k"* ]] || return 0
+	l=${l#*"$k"}
+	l=${l%%,*}
+	l=${l#\"}
+	printf '%s\n' "${l%\"}"
 }
 
 sess_field() {

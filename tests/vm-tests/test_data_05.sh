@@ -17,9 +17,9 @@
 #   - The patent's FIG. 10 (SPEC section 7) with real data on one track,
 #     with a fixed mirror leg (BFM) on B2 when `create --mirror` works.
 #
-# disks: 16416K 17M 17M 17M
+# disks: 4128K 5M 5M 5M
 #
-# DISKS[0] (the STD) is 16 MiB + 32 KiB: 257 tracks of 64 KiB, the last
+# DISKS[0] (the STD) is 4 MiB + 32 KiB: 65 tracks of 64 KiB, the last
 # one partial.  The BCVs are larger; their tails must stay untouched.
 
 # shellcheck source=tests/vm-tests/test_common.sh
@@ -97,37 +97,37 @@ cp "$T/mS" "$T/mB1"
 
 # K, the STD's writes: whole, partial, straddling, repeated, the partial
 # last track, and write-zeroes / discard when the device has them.
-K=" 3 10 11 49 50 100 $LAST "
+K=" 3 10 11 49 50 33 $LAST "
 wtrack $S "$T/mS" 3 k3
 wtrack $S "$T/mS" 10 k10
 wtrack $S "$T/mS" 11 k11 $((TS - 4096)) 4096
 expect "8 KiB across tracks 49 and 50" mwrite $S "$T/mS" $((50 * TS - 4096)) 8192 k49
-wtrack $S "$T/mS" 100 k100a
-wtrack $S "$T/mS" 100 k100b 512 1024
+wtrack $S "$T/mS" 33 k33a
+wtrack $S "$T/mS" 33 k33b 512 1024
 wtrack $S "$T/mS" $LAST klast
-if fallocate -z -o $((200 * TS)) -l $TS $S 2>"$ERR"; then
-	dd if=/dev/zero of="$T/mS" bs=64K seek=200 count=1 conv=notrunc status=none
-	K+="200 "
-	ok "write-zeroes on track 200"
+if fallocate -z -o $((55 * TS)) -l $TS $S 2>"$ERR"; then
+	dd if=/dev/zero of="$T/mS" bs=64K seek=55 count=1 conv=notrunc status=none
+	K+="55 "
+	ok "write-zeroes on track 55"
 else
 	note "no write-zeroes through fallocate -z: $(cat "$ERR")"
 fi
 if [ "$(cat "/sys/block/$(kname $S)/queue/discard_max_bytes")" -gt 0 ] &&
-   blkdiscard -o $((150 * TS)) -l $TS $S 2>"$ERR"; then
+   blkdiscard -o $((45 * TS)) -l $TS $S 2>"$ERR"; then
 	# What a discarded range reads back as is the device's business.
-	read_dev $S $TS $((150 * TS)) > "$T/disc"
-	dd if="$T/disc" of="$T/mS" bs=64K seek=150 count=1 conv=notrunc status=none
-	K+="150 "
-	ok "discard of track 150"
+	read_dev $S $TS $((45 * TS)) > "$T/disc"
+	dd if="$T/disc" of="$T/mS" bs=64K seek=45 count=1 conv=notrunc status=none
+	K+="45 "
+	ok "discard of track 45"
 else
 	note "no discard on the STD"
 fi
-# J, the BCV's writes, overlapping K on 10, 100 and the last track.
-J=" 10 20 21 100 $LAST "
+# J, the BCV's writes, overlapping K on 10, 33 and the last track.
+J=" 10 20 21 33 $LAST "
 wtrack $B1 "$T/mB1" 10 j10
 wtrack $B1 "$T/mB1" 20 j20
 wtrack $B1 "$T/mB1" 21 j21 512 512
-wtrack $B1 "$T/mB1" 100 j100
+wtrack $B1 "$T/mB1" 33 j33
 wtrack $B1 "$T/mB1" $LAST jlast
 check_model "B1 reads back its own writes" $B1 "$T/mB1" $SSIZE
 
@@ -162,7 +162,7 @@ done
 wtrack $B1 "$T/mB1" 6 rb6 4096 4096
 wtrack $B1 "$T/mB1" 8 rb8
 wtrack $B1 "$T/mB1" 9 rb9
-wtrack $B1 "$T/mB1" 255 rb255
+wtrack $B1 "$T/mB1" 60 rb60
 check_sess d5s d5b1 state=split std_changed_tracks=3 bcv_changed_tracks=4
 
 exec 5< $S			# keeps the STD's page cache across the restore
@@ -171,7 +171,7 @@ bcv_refused restore d5s d5b1 --incremental	# open STD
 bcv_must restore d5s d5b1 --incremental --force --wait
 check_sess d5s d5b1 state=restored copied_tracks=6 invalid_tracks=0 \
 	std_changed_tracks=0 errors=0
-for t in 5 6 7 8 9 255; do
+for t in 5 6 7 8 9 60; do
 	mcopy "$T/mB1" "$T/mS" $((t * TS)) $TS
 done
 check_model "incremental restore: the STD has B1's R tracks" $S "$T/mS"

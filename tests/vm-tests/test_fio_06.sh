@@ -8,7 +8,7 @@
 # the pair split, the STD and the BCV are byte-identical.  Restores must
 # also bring back the BCV's data where fio did not write.
 #
-# disks: 48M 48M 48M
+# disks: 32M 32M 32M
 #
 # Whether a copy and the writers actually overlap is up to the scheduler;
 # nothing here depends on it (the log notes how far the copy was when fio
@@ -83,9 +83,9 @@ dd if="$T/init" of=$S bs=1M oflag=direct conv=notrunc status=none ||
 
 # --- ESTABLISH under writers --------------------------------------------------------
 
-fio_start est1 $S 0 $((24 * MB))
+fio_start est1 $S 0 $((16 * MB))
 p1=$FIO_PID
-fio_start est2 $S $((32 * MB)) $((8 * MB)) --bs=4k
+fio_start est2 $S $((20 * MB)) $((4 * MB)) --bs=4k
 p2=$FIO_PID
 sleep 1
 bcv_must establish f6s f6b1
@@ -94,24 +94,24 @@ bcv_must wait f6s f6b1
 fio_done est1 $p1
 fio_done est2 $p2
 check_sess f6s f6b1 state=synchronized invalid_tracks=0 errors=0
-c=$(sess_field f6s f6b1 copied_tracks)
-[ -n "$c" ] && [ "$c" -ge $NT ] ||
-	_bad "establish copied $c tracks, want at least every track ($NT)"
+# Not asserted: host writes covering whole tracks make copies unneeded,
+# others make tracks copied twice (SPEC sections 3 and 6.3).
+note "establish under fio: $(sess_field f6s f6b1 copied_tracks) tracks copied, $NT tracks"
 check_same "STD and B1's disk identical while synchronized" $S "${DISKS[1]}" $SSIZE
 bcv_must split f6s f6b1
 check_same "STD and B1 identical after establish under fio" $S $B1 $SSIZE
 
 # --- writers on both sides while split, then REESTABLISH under a writer ---------
 
-fio_start split-std $S $((8 * MB)) $((16 * MB))
+fio_start split-std $S $((4 * MB)) $((8 * MB))
 p1=$FIO_PID
-fio_start split-bcv $B1 $((16 * MB)) $((24 * MB))
+fio_start split-bcv $B1 $((10 * MB)) $((12 * MB))
 p2=$FIO_PID
 fio_done split-std $p1
 fio_done split-bcv $p2
 check_sess f6s f6b1 state=split
 
-fio_start reest $S 0 $((40 * MB))
+fio_start reest $S 0 $((24 * MB))
 p1=$FIO_PID
 sleep 1
 bcv_must reestablish f6s f6b1
@@ -130,66 +130,64 @@ check_same "STD and B2 identical after establish under fio" $S $B2 $SSIZE
 
 # --- INCREMENTAL RESTORE under a writer ---------------------------------------------
 #
-# Both split.  The STD gets [36M, 40M), B2 [38M, 42M): R is [36M, 42M), 96
-# tracks.  fio writes [0, 16M) of the STD, outside R, only after the
+# Both split.  The STD gets [24M, 26M), B2 [25M, 27M): R is [24M, 27M), 48
+# tracks.  fio writes [0, 12M) of the STD, outside R, only after the
 # restore has started: it must verify, the STD must be B2 everywhere else,
 # and the copy must have been exactly R (host writes outside R cost no
 # copies).
 
-random_file "$T/s36" $((4 * MB))
-dd if="$T/s36" of=$S bs=1M seek=36 oflag=direct conv=notrunc status=none ||
+random_file "$T/s24" $((2 * MB))
+dd if="$T/s24" of=$S bs=1M seek=24 oflag=direct conv=notrunc status=none ||
 	fail "cannot write $S"
-random_file "$T/b38" $((4 * MB))
-dd if="$T/b38" of=$B2 bs=1M seek=38 oflag=direct conv=notrunc status=none ||
+random_file "$T/b25" $((2 * MB))
+dd if="$T/b25" of=$B2 bs=1M seek=25 oflag=direct conv=notrunc status=none ||
 	fail "cannot write $B2"
-check_sess f6s f6b2 state=split std_changed_tracks=64 bcv_changed_tracks=64
-read_dev $B2 $((SSIZE - 16 * MB)) $((16 * MB)) > "$T/b2tail"
+check_sess f6s f6b2 state=split std_changed_tracks=32 bcv_changed_tracks=32
+read_dev $B2 $((SSIZE - 12 * MB)) $((12 * MB)) > "$T/b2tail"
 bcv_must restore f6s f6b2 --incremental
 progress f6s f6b2
-fio_start incr $S 0 $((16 * MB))
+fio_start incr $S 0 $((12 * MB))
 p1=$FIO_PID
 bcv_must wait f6s f6b2
 fio_done incr $p1
-check_sess f6s f6b2 state=restored invalid_tracks=0 errors=0 copied_tracks=96
-read_dev $S $((SSIZE - 16 * MB)) $((16 * MB)) | cmp -s - "$T/b2tail" &&
+check_sess f6s f6b2 state=restored invalid_tracks=0 errors=0 copied_tracks=48
+read_dev $S $((SSIZE - 12 * MB)) $((12 * MB)) | cmp -s - "$T/b2tail" &&
 	ok "the STD holds B2's data where fio did not write" ||
-	_bad "after the incremental restore, [16M, end) of the STD is not B2's data"
+	_bad "after the incremental restore, [12M, end) of the STD is not B2's data"
 bcv_must split f6s f6b2
 check_same "STD and B2 identical after incremental restore under fio" $S $B2 $SSIZE
 
 # --- RESTORE (full) under a writer ------------------------------------------------
 #
-# B1 gets data of its own in [24M, 48M); fio writes the STD in [0, 24M)
+# B1 gets data of its own in [16M, 32M); fio writes the STD in [0, 16M)
 # only after the restore has started, so that everything it verifies was
-# written during the restore.  Afterwards [24M, end) of the STD must be
+# written during the restore.  Afterwards [16M, end) of the STD must be
 # B1's, and the whole STD equal to B1.
 
-random_file "$T/b1new" $((SSIZE - 24 * MB))
-dd if="$T/b1new" of=$B1 bs=1M seek=24 oflag=direct conv=notrunc status=none ||
+random_file "$T/b1new" $((SSIZE - 16 * MB))
+dd if="$T/b1new" of=$B1 bs=1M seek=16 oflag=direct conv=notrunc status=none ||
 	fail "cannot write $B1"
-read_dev $B1 $((SSIZE - 24 * MB)) $((24 * MB)) > "$T/b1tail"
+read_dev $B1 $((SSIZE - 16 * MB)) $((16 * MB)) > "$T/b1tail"
 exec 7< $S
 bcv_refused restore f6s f6b1			# the STD is open
 bcv_must restore f6s f6b1 --force
 exec 7<&-
 progress f6s f6b1
-fio_start restore $S 0 $((24 * MB))
+fio_start restore $S 0 $((16 * MB))
 p1=$FIO_PID
 bcv_must wait f6s f6b1
 fio_done restore $p1
 check_sess f6s f6b1 state=restored invalid_tracks=0 errors=0
-c=$(sess_field f6s f6b1 copied_tracks)
-[ -n "$c" ] && [ "$c" -ge $NT ] ||
-	_bad "a full restore copied $c tracks, want at least every track ($NT)"
-read_dev $S $((SSIZE - 24 * MB)) $((24 * MB)) | cmp -s - "$T/b1tail" &&
+note "restore under fio: $(sess_field f6s f6b1 copied_tracks) tracks copied, $NT tracks"
+read_dev $S $((SSIZE - 16 * MB)) $((16 * MB)) | cmp -s - "$T/b1tail" &&
 	ok "the STD holds B1's data where fio did not write" ||
-	_bad "after the restore, [24M, end) of the STD is not B1's data"
+	_bad "after the restore, [16M, end) of the STD is not B1's data"
 bcv_must split f6s f6b1
 check_same "STD and B1 identical after restore under fio" $S $B1 $SSIZE
 
 # B2 was split before the full restore: a reestablish under a writer
 # brings it up to date.
-fio_start last $S $((8 * MB)) $((8 * MB))
+fio_start last $S $((4 * MB)) $((4 * MB))
 p1=$FIO_PID
 bcv_must reestablish f6s f6b2 --wait
 fio_done last $p1

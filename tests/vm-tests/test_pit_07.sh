@@ -18,7 +18,7 @@
 #    called, intact.  Then REESTABLISH (the BCV's own changes from the
 #    replay are copied over) and the same again.
 #
-# disks: 16M 16M 64M 64M
+# disks: 16M 16M 32M 32M
 
 # shellcheck source=tests/vm-tests/test_common.sh
 . "$(dirname "$0")/test_common.sh"
@@ -274,7 +274,7 @@ fs_synced() {	# N: at least N files synced
 # fs_round ROUND: split under the writer, check the BCV's file system.
 fs_round() {
 	local r=$1 n bad=0 name sum tag dot
-	wait_secs 120 fs_synced $((r * 15)) || _bad "fs round $r: the writer makes no progress"
+	wait_secs 120 fs_synced $((r * 8)) || _bad "fs round $r: the writer makes no progress"
 	cp "$T/fs.log" "$T/fsbefore$r"
 	bcv_must split p7fs p7fb
 	n=$(grep -c '^F .* \.$' "$T/fsbefore$r")

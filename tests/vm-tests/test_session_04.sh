@@ -9,7 +9,7 @@
 # session's column reused; states and counts in `bcvctl query --json`
 # after each command.
 #
-# disks: 16M 16M 16M 16M 16M 8M 16M
+# disks: 4M 4M 4M 4M 4M 2M 4M
 #
 # The STD (s4a) and the first BCV (s4b1) sit on dm-linear devices whose
 # table can be switched to "error": a copy that cannot complete keeps its
@@ -27,8 +27,8 @@ need dmsetup losetup blockdev udevadm timeout truncate
 sess_setup
 
 TS=65536
-SIZE=$((16 << 20))
-NT=$((SIZE / TS))		# 256 tracks
+SIZE=$((4 << 20))
+NT=$((SIZE / TS))		# 64 tracks
 A=/dev/bcv/s4a
 
 dm_linear s4a_dm "${DISKS[0]}" || fail "cannot make dm-linear over ${DISKS[0]}"

@@ -39,7 +39,7 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test
 
 .PHONY: all module tools install check check-debug unit vmcheck demo clean \
-	deps help checkpatch sparse bench bench-trackmap
+	deps help checkpatch sparse bench bench-trackmap bench-io
 
 all: module tools
 
@@ -113,13 +113,19 @@ check-debug: deps
 	@$(TOP)/tests/check --kernel debug
 
 # Timings only: nothing here passes or fails on a number.
-bench: bench-trackmap
+bench: bench-trackmap bench-io
 
 bench-trackmap:
 	@mkdir -p build
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -mpopcnt -I$(TOP)/include -pthread \
 		tests/unit/bench_trackmap.c bcv_trackmap.c -o build/bench_trackmap
 	build/bench_trackmap
+
+# The data path and the copy engine against the raw disks, in the guest.
+bench-io: deps
+	@$(MAKE) --no-print-directory -s tools module
+	@$(TOP)/tests/vm/run --disk 256M --disk 256M --disk 256M --mem 2048 --timeout 900 \
+		$(TOP)/tests/bench/bench_io.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory -s tools module

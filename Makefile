@@ -110,7 +110,7 @@ check: deps
 check-debug: deps
 	@$(MAKE) --no-print-directory tools
 	@$(MAKE) --no-print-directory -s module KVER=debug
-	@$(TOP)/tests/check --kernel debug
+	@$(TOP)/tests/check --kernel debug -j 2
 
 # Timings only: nothing here passes or fails on a number.
 bench: bench-trackmap bench-io

@@ -105,9 +105,13 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 	bool ok = !read_err && !write_err;
 	u64 copied, r;
 	bool log = false;
+	unsigned int p;
 
 	copied = bcv_tm_copy_done(&vol->tm, c, ok);
 	bcv_job_account(vol, c, copied, !ok);
+	for (p = 0; copied && p < vol->nr_legs; p++)
+		if (c->dst & (1U << p))
+			atomic64_add(copied, &vol->leg_copied[p]);
 
 	spin_lock_irq(&vol->lock);
 	r = c->start >> vol->region_shift;
@@ -130,13 +134,13 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 
 	if (log) {
 		/* kcopyd's write_err has bit i set for destination i. */
-		int p, i = 0, bad = c->src;
+		int i = 0, bad = c->src;
 
 		for (p = 0; !read_err && p < BCV_POSITIONS; p++) {
 			if (!(c->dst & (1U << p)))
 				continue;
 			if (write_err & (1UL << i++)) {
-				bad = p;
+				bad = (int)p;
 				break;
 			}
 		}
@@ -264,9 +268,16 @@ static void bcv_engine_work(struct work_struct *work)
 	}
 	if (vol->backoff && time_before(jiffies, vol->retry_at)) {
 		unsigned long d = vol->retry_at - jiffies;
+		bool none = !vol->jobs;
 
 		spin_unlock_irq(&vol->lock);
 		mod_delayed_work(system_wq, &vol->engine, d);
+		/*
+		 * Copies keep failing (a dead leg): sessions whose own copies
+		 * are done must still move on.  At most once per back-off.
+		 */
+		if (none)
+			bcv_engine_idle(vol);
 		return;
 	}
 	release = bcv_process_wants(vol);

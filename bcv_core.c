@@ -151,6 +151,50 @@ static void bcv_bio_tracks(struct bcv_volume *vol, sector_t sector,
 	bcv_track_range(sector, nr, vol->track_shift, first, last);
 }
 
+/*
+ * Any context.  A read failed on an own leg: if another position holds
+ * what it covers, the leg becomes I there (the copy engine rewrites it from
+ * a good copy, as md does after a read error) and the read is queued again
+ * through the gate, which now sends it elsewhere.  Each retry takes a leg
+ * out for the range, so a read is retried at most once per leg.  Returns
+ * true if the read was requeued (and @io freed).
+ */
+static bool bcv_read_retry(struct bcv_io *io)
+{
+	struct bcv_volume *vol = io->vol;
+	struct bio *orig = io->orig;
+	unsigned long flags;
+	int p = __ffs(io->failed);
+
+	if (bio_op(orig) != REQ_OP_READ || p >= (int)vol->nr_legs ||
+	    bcv_tm_read_pos_avoid(&vol->tm, io->sector, io->nr_sectors,
+				  1U << p) < 0)
+		return false;
+	bcv_tm_leg_error(&vol->tm, p, io->sector, io->nr_sectors);
+	pr_warn_ratelimited("%s: read error on %pg at sector %llu, reading from another leg\n",
+			    vol->disk->disk_name, bcv_leg_bdev(vol, p),
+			    (unsigned long long)io->sector);
+	bio_end_io_acct(orig, io->start);
+	spin_lock_irqsave(&vol->lock, flags);
+	bio_list_add(&vol->deferred, orig);
+	if (!--vol->nr_io)
+		wake_up(&vol->wait);
+	spin_unlock_irqrestore(&vol->lock, flags);
+	mempool_free(io, bcv_io_pool);
+	/* Resubmission may sleep: not from a completion. */
+	queue_work(system_wq, &vol->retry_work);
+	return true;
+}
+
+static void bcv_retry_work(struct work_struct *work)
+{
+	struct bcv_volume *vol = container_of(work, struct bcv_volume,
+					      retry_work);
+
+	bcv_kick_deferred(vol);
+	bcv_engine_kick(vol);
+}
+
 /* Any context.  The last clone of a host bio completed. */
 static void bcv_io_complete(struct bcv_io *io)
 {
@@ -172,6 +216,15 @@ static void bcv_io_complete(struct bcv_io *io)
 		 */
 		unsigned int stale = (unsigned int)io->failed;
 
+		/*
+		 * Nothing took the data: the host sees the error and every
+		 * position keeps what it had, so nothing is staler than
+		 * another (marking them all I would make the tracks
+		 * unreadable for good).
+		 */
+		if (!ok)
+			stale = 0;
+
 		if (io->discard)
 			stale |= bcv_write_targets(vol) & ~io->targets;
 		for (p = 0; p < BCV_POSITIONS; p++)
@@ -188,6 +241,8 @@ static void bcv_io_complete(struct bcv_io *io)
 		legs = bcv_leg_positions(vol);
 		status = ok & legs ? BLK_STS_OK : (status ?: BLK_STS_IOERR);
 	} else {
+		if (io->failed && bcv_read_retry(io))
+			return;
 		/* A read, or a flush: it failed if a leg (or its MM) failed. */
 		legs = io->targets & bcv_leg_positions(vol) ?: io->targets;
 		if (!(io->failed & legs))
@@ -307,6 +362,19 @@ static void bcv_submit_bio(struct bio *bio)
 		if (p < 0) {
 			bcv_io_fail(vol, bio, BLK_STS_IOERR);
 			return;
+		}
+		/*
+		 * Several valid legs: spread reads over them by region, so
+		 * that sequential readers stay on one leg per region.
+		 */
+		if (vol->nr_legs > 1 && p < (int)vol->nr_legs) {
+			unsigned int from = (first >> vol->region_shift) %
+					    vol->nr_legs;
+			int q = from ? bcv_tm_read_pos_avoid(&vol->tm, sector, nr,
+							     (1U << from) - 1) : p;
+
+			if (q >= 0 && q < (int)vol->nr_legs)
+				p = q;
 		}
 		targets = 1U << p;
 	}
@@ -545,6 +613,8 @@ int bcv_volume_create(struct bcv_create *c)
 		return -ENOMEM;
 	mutex_init(&vol->open_lock);
 	mutex_init(&vol->state_lock);
+	mutex_init(&vol->leg_lock);
+	INIT_WORK(&vol->retry_work, bcv_retry_work);
 	spin_lock_init(&vol->lock);
 	bio_list_init(&vol->deferred);
 	init_waitqueue_head(&vol->wait);
@@ -583,6 +653,12 @@ int bcv_volume_create(struct bcv_create *c)
 			      vol->role == BCV_ROLE_STD, vol->nr_legs);
 	if (ret)
 		goto out_legs;
+	/*
+	 * The primary's data is the volume's; fixed mirrors start stale and
+	 * the copy engine syncs them (md's initial resync).
+	 */
+	for (i = 1; i < vol->nr_legs; i++)
+		bcv_tm_leg_error(&vol->tm, i, 0, vol->sectors);
 	/* Regions: at least 16 tracks and 1 MiB, the longest copy job. */
 	vol->region_shift = vol->track_shift >= 16 ? 4 : 20 - vol->track_shift;
 	ret = -ENOMEM;
@@ -632,10 +708,13 @@ int bcv_volume_create(struct bcv_create *c)
 	__module_get(THIS_MODULE);
 	mutex_unlock(&bcv_lock);
 
-	pr_info("%s: created %s %s over %pg, %llu sectors, %llu tracks of %u bytes\n",
+	pr_info("%s: created %s %s over %pg (+%u mirror legs), %llu sectors, %llu tracks of %u bytes\n",
 		disk->disk_name, bcv_role_name(vol->role), vol->name,
-		bcv_leg_bdev(vol, 0), (unsigned long long)vol->sectors,
-		vol->tracks, 1U << vol->track_shift);
+		bcv_leg_bdev(vol, 0), vol->nr_legs - 1,
+		(unsigned long long)vol->sectors, vol->tracks,
+		1U << vol->track_shift);
+	if (vol->nr_legs > 1)
+		bcv_engine_kick(vol);
 	c->index = vol->index;
 	c->sectors = vol->sectors;
 	return 0;
@@ -695,6 +774,7 @@ int bcv_volume_remove(const char *name, unsigned int flags)
 		bcv_sessions_sysfs_exit(vol);
 	del_gendisk(vol->disk);
 	wait_event(vol->wait, bcv_idle(vol));
+	flush_work(&vol->retry_work);
 	pr_info("%s: removed %s\n", vol->disk->disk_name, vol->name);
 	put_disk(vol->disk);
 	bcv_engine_exit(vol);
@@ -707,6 +787,147 @@ int bcv_volume_remove(const char *name, unsigned int flags)
 	kfree(vol);
 	module_put(THIS_MODULE);
 	return 0;
+}
+
+/*------------------------------------------------------------------------
+ * Fixed mirror legs: add and remove
+ *
+ * Only while no BCV is attached to the volume (bcv_tm_leg_add() and
+ * bcv_tm_leg_remove() refuse otherwise), so that own legs stay at
+ * positions M1..M(nr_legs).  The tables and vol->legs change together
+ * with the volume held: no host I/O and no copy is in flight.
+ */
+
+/* Caller holds bcv_lock.  Open @path as a new leg of @vol into *@h. */
+static int __bcv_open_new_leg(struct bcv_volume *vol, const char *path,
+			      struct bcv_bdev_handle *h)
+{
+	struct block_device *bdev;
+	dev_t dev;
+	int ret;
+
+	ret = lookup_bdev(path, &dev);
+	if (ret)
+		return ret;
+	if (MAJOR(dev) == bcv_major)
+		return -EINVAL;
+	if (__bcv_dev_in_use(dev))
+		return -EBUSY;
+	ret = bcv_bdev_open(path, vol, h);
+	if (ret)
+		return ret;
+	bdev = h->bdev;
+	ret = -EINVAL;
+	/* It must hold the whole volume in blocks the volume can address. */
+	if (bdev->bd_dev != dev || bdev_is_zoned(bdev) ||
+	    bdev_nr_sectors(bdev) < vol->sectors ||
+	    bdev_logical_block_size(bdev) >
+	    queue_logical_block_size(vol->disk->queue))
+		goto fail;
+	ret = -EROFS;
+	if (bdev_read_only(bdev))
+		goto fail;
+	return 0;
+fail:
+	bcv_bdev_close(h);
+	return ret;
+}
+
+/* BCV_IOC_LEG, BCV_LEG_ADD.  May sleep. */
+int bcv_leg_add(struct bcv_leg_cmd *l)
+{
+	struct bcv_bdev_handle h;
+	struct bcv_volume *vol;
+	int ret, pos;
+
+	mutex_lock(&bcv_lock);
+	ret = -ENOENT;
+	vol = __bcv_find(l->name);
+	if (!vol)
+		goto out;
+	ret = -ENOSPC;
+	if (vol->nr_legs >= BCV_MAX_LEGS)
+		goto out;
+	ret = -EBUSY;
+	if (bcv_not_ready(vol) || (vol->role == BCV_ROLE_STD &&
+				   bcv_write_targets(vol) != bcv_leg_positions(vol)))
+		goto out;
+	ret = __bcv_open_new_leg(vol, l->path, &h);
+	if (ret)
+		goto out;
+
+	bcv_hold(vol);
+	pos = bcv_tm_leg_add(&vol->tm);
+	if (pos >= 0) {
+		mutex_lock(&vol->leg_lock);
+		vol->legs[pos].h = h;
+		atomic64_set(&vol->leg_copied[pos], 0);
+		vol->nr_legs++;
+		mutex_unlock(&vol->leg_lock);
+	}
+	bcv_unhold(vol);
+	if (pos < 0) {
+		bcv_bdev_close(&h);
+		ret = pos;
+		goto out;
+	}
+	pr_info("%s: %s: added leg %pg at M%d; syncing it\n",
+		vol->disk->disk_name, vol->name, h.bdev, pos + 1);
+	l->pos = pos;
+	ret = 0;
+out:
+	mutex_unlock(&bcv_lock);
+	return ret;
+}
+
+/* BCV_IOC_LEG, BCV_LEG_REMOVE.  May sleep. */
+int bcv_leg_remove(struct bcv_leg_cmd *l)
+{
+	struct bcv_bdev_handle h;
+	struct bcv_volume *vol;
+	unsigned int i, j;
+	dev_t dev;
+	int ret;
+
+	mutex_lock(&bcv_lock);
+	ret = -ENOENT;
+	vol = __bcv_find(l->name);
+	if (!vol)
+		goto out;
+	ret = lookup_bdev(l->path, &dev);
+	if (ret)
+		goto out;
+	for (i = 0; i < vol->nr_legs; i++)
+		if (bcv_leg_bdev(vol, i)->bd_dev == dev)
+			break;
+	ret = -ENODEV;
+	if (i == vol->nr_legs)
+		goto out;
+
+	bcv_hold(vol);
+	ret = bcv_tm_leg_remove(&vol->tm, i);
+	if (!ret) {
+		mutex_lock(&vol->leg_lock);
+		h = vol->legs[i].h;
+		for (j = i; j + 1 < vol->nr_legs; j++) {
+			vol->legs[j] = vol->legs[j + 1];
+			atomic64_set(&vol->leg_copied[j],
+				     atomic64_read(&vol->leg_copied[j + 1]));
+		}
+		vol->nr_legs--;
+		mutex_unlock(&vol->leg_lock);
+	}
+	bcv_unhold(vol);
+	if (ret)
+		goto out;
+	pr_info("%s: %s: removed leg %pg (was M%u)\n", vol->disk->disk_name,
+		vol->name, h.bdev, i + 1);
+	/* Nothing is in flight to it: it left the tables while held. */
+	bcv_bdev_close(&h);
+	l->pos = i;
+out:
+	mutex_unlock(&bcv_lock);
+	return ret;
 }
 
 static void bcv_fill_info(struct bcv_volume *vol, struct bcv_vol_info *info)
@@ -732,6 +953,8 @@ static void bcv_fill_info(struct bcv_volume *vol, struct bcv_vol_info *info)
 		info->leg_minor[i] = MINOR(bdev->bd_dev);
 		snprintf(info->leg_name[i], sizeof(info->leg_name[i]), "%pg",
 			 bdev);
+		info->leg_pos[i] = i;
+		info->leg_invalid[i] = bcv_tm_count_invalid(&vol->tm, i);
 	}
 }
 

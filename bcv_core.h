@@ -5,6 +5,7 @@
  * Locking
  * -------
  * Lock order: bcv_lock -> bcv_volume.open_lock; bcv_lock -> state_lock;
+ * bcv_lock -> leg_lock;
  * bcv_volume.lock is innermost and never held while sleeping.
  *
  *  - bcv_lock (mutex, bcv_core.c) serialises the control operations (create,
@@ -84,8 +85,17 @@ struct bcv_volume {
 	unsigned int track_shift;	/* log2 of the track size in bytes */
 	u64 tracks;			/* tracks, the last possibly partial */
 	sector_t sectors;		/* capacity in 512-byte sectors */
+	/*
+	 * Leg i sits at mirror position i.  Changed only by leg add/remove,
+	 * under bcv_lock and leg_lock with the volume held (no I/O, no
+	 * copy in flight); readers outside the I/O path (sysfs) take
+	 * leg_lock.
+	 */
+	struct mutex leg_lock;
 	unsigned int nr_legs;		/* legs in use, 1..BCV_MAX_LEGS */
-	struct bcv_leg legs[BCV_MAX_LEGS]; /* fixed for the volume's life */
+	struct bcv_leg legs[BCV_MAX_LEGS];
+	atomic64_t leg_copied[BCV_MAX_LEGS]; /* tracks copied to each leg */
+	struct work_struct retry_work;	/* resubmits reads after a leg failed */
 	struct gendisk *disk;		/* the block device users see */
 
 	struct mutex open_lock;		/* protects the two fields below */
@@ -166,6 +176,8 @@ int bcv_volume_create(struct bcv_create *c);
 int bcv_volume_remove(const char *name, unsigned int flags);
 int bcv_volume_list(struct bcv_vol_info __user *vols, u32 info_size,
 		    u32 capacity, u32 *count);
+int bcv_leg_add(struct bcv_leg_cmd *l);
+int bcv_leg_remove(struct bcv_leg_cmd *l);
 
 /*
  * bcv_core.c: the I/O gate.  bcv_hold() stops new bios and copies on @vol

@@ -97,7 +97,7 @@ static int bcv_ioc_version(void __user *uarg)
 	v.major = BCV_VERSION_MAJOR;
 	v.minor = BCV_VERSION_MINOR;
 	v.patch = BCV_VERSION_PATCH;
-	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS;
+	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS | BCV_FEAT_MIRRORS;
 	return bcv_copy_out(uarg, &v, sizeof(v));
 }
 
@@ -135,10 +135,6 @@ static int bcv_ioc_create(void __user *uarg)
 		if (ret)
 			goto out;
 	}
-	/* Fixed mirror legs come with the RAID-1 leg management. */
-	ret = -EOPNOTSUPP;
-	if (c->nr_legs > 1)
-		goto out;
 	/* The lower bound (logical block size) is checked against the legs. */
 	ret = -EINVAL;
 	if (c->track_size && (!is_power_of_2(c->track_size) ||
@@ -284,6 +280,40 @@ static int bcv_ioc_wait(void __user *uarg)
 	return bcv_copy_out(uarg, &w, sizeof(w));
 }
 
+static int bcv_ioc_leg(void __user *uarg)
+{
+	struct bcv_leg_cmd *l;
+	u32 usize;
+	int ret;
+
+	/* ~330 bytes: off the stack. */
+	l = kmalloc(sizeof(*l), GFP_KERNEL);
+	if (!l)
+		return -ENOMEM;
+	ret = bcv_copy_in(l, sizeof(*l), uarg, &usize);
+	if (ret)
+		goto out;
+	ret = -EINVAL;
+	if (l->flags || l->pos || !bcv_zero(l->reserved, sizeof(l->reserved)))
+		goto out;
+	if (l->op != BCV_LEG_ADD && l->op != BCV_LEG_REMOVE)
+		goto out;
+	ret = bcv_check_name(l->name);
+	if (ret) {
+		ret = ret == -EINVAL ? -ENOENT : ret;
+		goto out;
+	}
+	ret = bcv_check_path(l->path);
+	if (ret)
+		goto out;
+	ret = l->op == BCV_LEG_ADD ? bcv_leg_add(l) : bcv_leg_remove(l);
+	if (!ret)
+		ret = bcv_copy_out(uarg, l, sizeof(*l));
+out:
+	kfree(l);
+	return ret;
+}
+
 /* Process context; may sleep. */
 static long bcv_ctl_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
@@ -308,6 +338,8 @@ static long bcv_ctl_ioctl(struct file *file, unsigned int cmd,
 		return bcv_ioc_query(uarg);
 	case BCV_IOC_WAIT:
 		return bcv_ioc_wait(uarg);
+	case BCV_IOC_LEG:
+		return bcv_ioc_leg(uarg);
 	default:
 		return -ENOTTY;
 	}

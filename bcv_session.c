@@ -346,10 +346,12 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	/*
 	 * Openers are checked under open_lock, held across the command so
 	 * that nobody opens the BCV (or, for a restore, the STD) between the
-	 * check and the attach.  ->open waits on it briefly.
+	 * check and the attach.  ->open waits on it briefly.  Always the
+	 * BCV's first, then the STD's (one lock class: tell lockdep), and
+	 * bcv_lock serialises all commands anyway.
 	 */
 	mutex_lock(&bcv->open_lock);
-	mutex_lock(&std->open_lock);
+	mutex_lock_nested(&std->open_lock, SINGLE_DEPTH_NESTING);
 	tc.std_open = std->open_count;
 	tc.bcv_open = bcv->open_count;
 	if (c->cmd != BCV_CMD_RESTORE)

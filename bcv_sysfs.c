@@ -38,9 +38,69 @@ static DEVICE_ATTR_RO(role);
 static ssize_t backing_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
-	return sysfs_emit(buf, "%pg\n", bcv_leg_bdev(bcv_dev_volume(dev), 0));
+	struct bcv_volume *vol = bcv_dev_volume(dev);
+	ssize_t n;
+
+	mutex_lock(&vol->leg_lock);
+	n = sysfs_emit(buf, "%pg\n", bcv_leg_bdev(vol, 0));
+	mutex_unlock(&vol->leg_lock);
+	return n;
 }
 static DEVICE_ATTR_RO(backing);
+
+/*
+ * Per leg, in position order (leg i is at M(i+1)), space-separated: the
+ * backing devices, tracks not yet valid on each, tracks the copy engine
+ * copied to each since it was added.  leg_lock keeps the list stable.
+ */
+enum bcv_leg_field { BCV_LEG_DEV, BCV_LEG_INVALID, BCV_LEG_COPIED };
+
+static ssize_t bcv_legs_emit(struct device *dev, char *buf,
+			     enum bcv_leg_field f)
+{
+	struct bcv_volume *vol = bcv_dev_volume(dev);
+	unsigned int i;
+	ssize_t n = 0;
+
+	mutex_lock(&vol->leg_lock);
+	for (i = 0; i < vol->nr_legs; i++) {
+		const char *sep = i + 1 < vol->nr_legs ? " " : "\n";
+
+		if (f == BCV_LEG_DEV)
+			n += sysfs_emit_at(buf, n, "%pg%s", bcv_leg_bdev(vol, i),
+					   sep);
+		else if (f == BCV_LEG_INVALID)
+			n += sysfs_emit_at(buf, n, "%llu%s",
+					   bcv_tm_count_invalid(&vol->tm, i), sep);
+		else
+			n += sysfs_emit_at(buf, n, "%lld%s",
+					   (long long)atomic64_read(&vol->leg_copied[i]),
+					   sep);
+	}
+	mutex_unlock(&vol->leg_lock);
+	return n;
+}
+
+static ssize_t legs_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return bcv_legs_emit(dev, buf, BCV_LEG_DEV);
+}
+static DEVICE_ATTR_RO(legs);
+
+static ssize_t leg_invalid_tracks_show(struct device *dev,
+				       struct device_attribute *attr, char *buf)
+{
+	return bcv_legs_emit(dev, buf, BCV_LEG_INVALID);
+}
+static DEVICE_ATTR_RO(leg_invalid_tracks);
+
+static ssize_t leg_copied_tracks_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
+{
+	return bcv_legs_emit(dev, buf, BCV_LEG_COPIED);
+}
+static DEVICE_ATTR_RO(leg_copied_tracks);
 
 static ssize_t track_size_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
@@ -92,6 +152,9 @@ static struct attribute *bcv_disk_attrs[] = {
 	&dev_attr_name.attr,
 	&dev_attr_role.attr,
 	&dev_attr_backing.attr,
+	&dev_attr_legs.attr,
+	&dev_attr_leg_invalid_tracks.attr,
+	&dev_attr_leg_copied_tracks.attr,
 	&dev_attr_track_size.attr,
 	&dev_attr_tracks.attr,
 	&dev_attr_cylinders.attr,

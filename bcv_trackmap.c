@@ -378,12 +378,90 @@ static int first_valid(const struct bcv_tm_vol *v, unsigned int cand,
 
 int bcv_tm_read_pos(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors)
 {
+	return bcv_tm_read_pos_avoid(v, sector, nr_sectors, 0);
+}
+
+int bcv_tm_read_pos_avoid(const struct bcv_tm_vol *v, u64 sector,
+			  u64 nr_sectors, unsigned int avoid)
+{
 	u64 first, last;
 
 	bcv_track_range(sector, nr_sectors, v->track_shift, &first, &last);
 	if (last >= v->tracks)
 		last = v->tracks ? v->tracks - 1 : 0;
-	return first_valid(v, data_positions(v), first, last + 1);
+	return first_valid(v, data_positions(v) & ~avoid, first, last + 1);
+}
+
+/*------------------------------------------------------------------------
+ * Leg management
+ */
+
+/* Positions are contiguous only while no BCV sits between the legs. */
+static bool leg_change_ok(const struct bcv_tm_vol *v)
+{
+	unsigned int p;
+
+	if (!v->is_std)
+		return !v->session || v->session->mm == BCV_NO_POS;
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (v->role[p] == BCV_POS_MM)
+			return false;
+	return true;
+}
+
+int bcv_tm_leg_add(struct bcv_tm_vol *v)
+{
+	int pos = v->nr_legs;
+
+	if (!leg_change_ok(v))
+		return -EBUSY;
+	if (v->nr_legs >= BCV_MAX_LEGS || v->role[pos] != BCV_POS_NONE)
+		return -ENOSPC;
+	bm_fill(v->inv[pos], v->tracks);
+	v->role[pos] = BCV_POS_LEG;
+	v->nr_legs++;
+	return pos;
+}
+
+int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos)
+{
+	unsigned int p, others = 0;
+	unsigned long *gone;
+	u64 i, n = bm_longs(v->tracks);
+
+	if (pos < 0 || pos >= (int)v->nr_legs)
+		return -EINVAL;
+	if (!leg_change_ok(v) || v->nr_legs == 1)
+		return -EBUSY;
+	for (p = 0; p < v->nr_legs; p++)
+		if (p != (unsigned int)pos)
+			others |= 1U << p;
+	/* Every track must stay valid on some leg... */
+	for (i = 0; i < n; i++) {
+		unsigned long all = ~0UL;
+
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (others & (1U << p))
+				all &= v->inv[p][i];
+		if (i == n - 1)
+			all &= bm_tail(v->tracks);
+		if (all)
+			return -EBUSY;
+	}
+	/*
+	 * ...and a BCV's new primary must be whole: REESTABLISH and RESTORE
+	 * trust it for every track neither side changed.
+	 */
+	if (!v->is_std && pos == 0 && bm_any(v->inv[1], v->tracks))
+		return -EBUSY;
+
+	gone = v->inv[pos];
+	for (p = pos; p + 1 < v->nr_legs; p++)
+		v->inv[p] = v->inv[p + 1];
+	v->inv[v->nr_legs - 1] = gone;
+	v->role[v->nr_legs - 1] = BCV_POS_NONE;
+	v->nr_legs--;
+	return 0;
 }
 
 /*------------------------------------------------------------------------
@@ -554,7 +632,13 @@ int bcv_tm_reestablish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	attach(s, pos);
 	mm = std->inv[pos];
 	for (i = 0; i < n; i++) {
-		unsigned long r = pb_column_word(std, i, s->id) | m4b[i];
+		/*
+		 * The BCV's primary leg is what the STD writes and copies to;
+		 * where it is stale (a failed read or write there, the BCV
+		 * serving from a fixed mirror) it must be copied too.
+		 */
+		unsigned long r = pb_column_word(std, i, s->id) | m4b[i] |
+				  bcv->inv[0][i];
 
 		if (i == n - 1)
 			r &= bm_tail(std->tracks);

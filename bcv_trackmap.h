@@ -168,6 +168,26 @@ void bcv_tm_leg_error(struct bcv_tm_vol *v, int pos, u64 sector,
 		      u64 nr_sectors);
 /* A position valid for every track of the range, legs first, or -1. */
 int bcv_tm_read_pos(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors);
+/* The same, not at the positions in @avoid. */
+int bcv_tm_read_pos_avoid(const struct bcv_tm_vol *v, u64 sector,
+			  u64 nr_sectors, unsigned int avoid);
+
+/*
+ * Leg management: only while no BCV is attached to the volume (a STD
+ * without MMs, a BCV that is split or in no session), so that own legs stay
+ * at M1..M(nr_legs).  Caller holds the volume (see Concurrency).
+ *
+ * bcv_tm_leg_add(): a new leg at position nr_legs, invalid everywhere (the
+ * copy engine syncs it).  Returns the position, -EBUSY (attached) or
+ * -ENOSPC (BCV_MAX_LEGS legs).
+ *
+ * bcv_tm_leg_remove(): the leg at @pos goes; the legs above it move down a
+ * position.  -EBUSY if it is the only leg, if some track is valid on no
+ * other leg, or if a BCV's primary would be replaced by a leg that is not
+ * valid everywhere.
+ */
+int bcv_tm_leg_add(struct bcv_tm_vol *v);
+int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos);
 
 /*
  * Commands (SPEC section 4).  Each checks every precondition first and

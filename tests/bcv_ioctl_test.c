@@ -895,20 +895,36 @@ TEST(create_bad_nr_legs)
 	}
 }
 
-TEST(create_mirror_legs_not_supported)
+static void remove_and_check_gone(const char *name, int index);
+
+/* A volume with fixed mirror legs: each leg listed at its position. */
+static void create_legs(unsigned int n)
 {
 	struct bcv_create c;
+	struct bcv_vol_info v;
+	unsigned int i;
 
 	fill_create(&c);
-	c.nr_legs = 2;
+	c.nr_legs = n;
 	snprintf(c.legs[1], sizeof(c.legs[1]), "%s", dev[2]);
-	CREATE_EXPECT(EOPNOTSUPP, &c);
+	if (n > 2)
+		snprintf(c.legs[2], sizeof(c.legs[2]), "%s", dev[0]);
+	ASSERT_OK(do_create(&c));
+	ASSERT_TRUE(find_volume(NEW_NAME, &v));
+	EXPECT_EQ(n, v.nr_legs);
+	/* Mirrors start stale and are synced from the primary. */
+	EXPECT_EQ(0, v.leg_invalid[0]);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(i, v.leg_pos[i]);
+		EXPECT_TRUE(v.leg_invalid[i] <= v.tracks);
+	}
+	remove_and_check_gone(NEW_NAME, (int)c.index);
+}
 
-	fill_create(&c);
-	c.nr_legs = 3;
-	snprintf(c.legs[1], sizeof(c.legs[1]), "%s", dev[2]);
-	snprintf(c.legs[2], sizeof(c.legs[2]), "%s", dev[0]);
-	CREATE_EXPECT(EOPNOTSUPP, &c);
+TEST(create_mirror_legs)
+{
+	create_legs(2);
+	create_legs(3);
 }
 
 TEST(create_unused_legs_nonzero)
@@ -1356,6 +1372,109 @@ TEST(eperm_remove)
 
 	remove_init(&r, BCV_NAME);
 	EXPECT_EPERM(BCV_IOC_REMOVE, &r);
+}
+
+static void leg_init(struct bcv_leg_cmd *l, uint32_t op, const char *name,
+		     const char *path)
+{
+	memset(l, 0, sizeof(*l));
+	l->size = sizeof(*l);
+	l->op = op;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	snprintf(l->path, sizeof(l->path), "%s", path);
+}
+
+/* A leg removal that is refused (the only leg): no state needed. */
+static void fill_leg(void *buf)
+{
+	leg_init(buf, BCV_LEG_REMOVE, STD_NAME, dev[0]);
+}
+
+static const struct abi_struct abi_leg = {
+	"leg", BCV_IOC_LEG, sizeof(struct bcv_leg_cmd), fill_leg,
+	offsetof(struct bcv_leg_cmd, reserved),
+	sizeof(((struct bcv_leg_cmd *)0)->reserved),
+};
+ABI_TESTS(leg)
+
+static struct bcv_vol_info std_info(void)
+{
+	struct bcv_vol_info v;
+
+	memset(&v, 0, sizeof(v));
+	find_volume(STD_NAME, &v);
+	return v;
+}
+
+/* Runs with STD_NAME on DEV1, DEV2 free. */
+TEST(leg_refusals)
+{
+	struct bcv_vol_info before = std_info(), after;
+	struct bcv_leg_cmd l;
+
+	leg_init(&l, 0, STD_NAME, dev[1]);
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));	/* no op */
+	leg_init(&l, 3, STD_NAME, dev[1]);
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, dev[1]);
+	l.flags = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, dev[1]);
+	l.pos = 2;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, "");
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, dev[1]);
+	memset(l.path, 'a', sizeof(l.path));
+	EXPECT_ERRNO(ENAMETOOLONG, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_ADD, "bcvt_nosuch", dev[1]);
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_ADD, "bad/name", dev[1]);
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, "/dev/bcvt-no-such-device");
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, dev[0]);	/* its own leg */
+	EXPECT_ERRNO(EBUSY, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_REMOVE, STD_NAME, dev[0]);	/* the only leg */
+	EXPECT_ERRNO(EBUSY, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_REMOVE, STD_NAME, dev[1]);	/* not its leg */
+	EXPECT_ERRNO(ENODEV, ioctl(ctl, BCV_IOC_LEG, &l));
+	after = std_info();
+	EXPECT_EQ(1, after.nr_legs);
+	EXPECT_TRUE(!memcmp(&before, &after, sizeof(before)));
+}
+
+TEST(leg_add_remove)
+{
+	struct bcv_leg_cmd l;
+	struct bcv_vol_info v;
+
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, dev[1]);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_LEG, &l));
+	EXPECT_EQ(1, l.pos);
+	v = std_info();
+	EXPECT_EQ(2, v.nr_legs);
+	EXPECT_EQ(1, v.leg_pos[1]);
+	/* A new leg is I everywhere until synced (maybe done already). */
+	EXPECT_TRUE(v.leg_invalid[1] <= v.tracks);
+	EXPECT_EQ(0, v.leg_invalid[0]);
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, dev[1]);	/* already a leg */
+	EXPECT_ERRNO(EBUSY, ioctl(ctl, BCV_IOC_LEG, &l));
+	/* The new leg may go at any time: the primary holds everything. */
+	leg_init(&l, BCV_LEG_REMOVE, STD_NAME, dev[1]);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_LEG, &l));
+	EXPECT_EQ(1, l.pos);
+	v = std_info();
+	EXPECT_EQ(1, v.nr_legs);
+	EXPECT_EQ(0, v.leg_invalid[0]);
+}
+
+TEST(eperm_leg)
+{
+	struct bcv_leg_cmd l;
+
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, dev[1]);
+	EXPECT_EPERM(BCV_IOC_LEG, &l);
 }
 
 TEST(eperm_list)
@@ -2734,7 +2853,7 @@ static const struct test tests[] = {
 	T(bad_pointer, 0),
 	T(create_bad_role, 0),
 	T(create_bad_nr_legs, 0),
-	T(create_mirror_legs_not_supported, 0),
+	T(create_mirror_legs, MUTATES),
 	T(create_unused_legs_nonzero, 0),
 	T(create_bad_name, 0),
 	T(create_bad_path, 0),
@@ -2749,6 +2868,13 @@ static const struct test tests[] = {
 	T(create_mounted_busy, 0),
 	T(create_opened_exclusively_busy, 0),
 	T(create_on_bcv_volume, 0),
+	T(leg_size_too_small, 0),
+	T(leg_size_bigger_nonzero_tail, 0),
+	T(leg_size_above_4096, 0),
+	T(leg_reserved_nonzero, 0),
+	T(leg_refusals, 0),
+	T(leg_add_remove, MUTATES),
+	T(eperm_leg, 0),
 	T(version_size_too_small, 0),
 	T(version_size_bigger_nonzero_tail, 0),
 	T(version_size_above_4096, 0),

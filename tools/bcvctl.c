@@ -813,12 +813,8 @@ static void create_error(const struct create_req *r, int err)
 		       BCV_NAME_LEN - 1, BCV_PATH_LEN - 1);
 		return;
 	case EOPNOTSUPP:
-		if (r->nr_legs > 1)
-			errmsg("create %s: fixed mirror legs are not supported "
-			       "yet", name);
-		else
-			errmsg("create %s: not supported by the loaded bcv "
-			       "module", name);
+		errmsg("create %s: not supported by the loaded bcv module",
+		       name);
 		return;
 	case ENXIO:
 		errmsg("create %s: %s: no such device (driver or medium "
@@ -977,6 +973,114 @@ static int run_create(const struct cmd_args *a)
 	       human_size(bytes, false, sz, sizeof(sz)), tracks,
 	       human_size(ts, false, tsz, sizeof(tsz)));
 	return EXIT_OK;
+}
+
+/*------------------------------------------------------------------------
+ * add-leg, remove-leg
+ */
+
+static void leg_error(bool add, const char *name, const char *dev, int err)
+{
+	const char *verb = add ? "add-leg" : "remove-leg";
+	struct dev_probe p;
+
+	probe_dev(dev, &p);
+	switch (err) {
+	case ENOENT:
+		if (p.stat_err == ENOENT)
+			errmsg("%s %s: %s does not exist", verb, name, dev);
+		else
+			errmsg("%s %s: no volume named %s", verb, name, name);
+		return;
+	case ENOTBLK:
+		errmsg("%s %s: %s is not a block device", verb, name, dev);
+		return;
+	case ENODEV:
+		errmsg("%s %s: %s is not a leg of %s", verb, name, dev, name);
+		return;
+	case ENOSPC:
+		errmsg("%s %s: %s has %d legs already", verb, name, name,
+		       BCV_MAX_LEGS);
+		return;
+	case EROFS:
+		errmsg("%s %s: %s is read-only", verb, name, dev);
+		return;
+	case EBUSY:
+		if (add && p.excl_busy)
+			errmsg("%s %s: %s is in use (mounted, held open "
+			       "exclusively, or backing a bcv volume)", verb,
+			       name, dev);
+		else if (add)
+			errmsg("%s %s: %s has a bcv volume attached (split it "
+			       "first)", verb, name, name);
+		else
+			errmsg("%s %s: %s is the only leg, holds tracks no other "
+			       "leg has yet, or %s has a bcv volume attached",
+			       verb, name, dev, name);
+		return;
+	case EINVAL:
+		if (p.is_bcv)
+			errmsg("%s %s: %s is a bcv volume", verb, name, dev);
+		else
+			errmsg("%s %s: %s is smaller than %s, has a larger "
+			       "logical block size, or is zoned", verb, name,
+			       dev, name);
+		return;
+	case ENAMETOOLONG:
+		errmsg("%s %s: name or path too long", verb, name);
+		return;
+	default:
+		errmsg("%s %s: %s", verb, name, any_error(err));
+	}
+}
+
+static int run_leg(const struct cmd_args *a, bool add)
+{
+	const char *name = a->pos[0], *dev = a->pos[1];
+	struct bcv_leg_cmd l;
+	int fd, err, ret;
+
+	ret = check_name(a->cmd, "volume name", name);
+	if (ret)
+		return ret;
+	ret = check_path(a->cmd, dev);
+	if (ret)
+		return ret;
+	memset(&l, 0, sizeof(l));
+	l.size = sizeof(l);
+	l.op = add ? BCV_LEG_ADD : BCV_LEG_REMOVE;
+	copy_fixed(l.name, sizeof(l.name), name);
+	copy_fixed(l.path, sizeof(l.path), dev);
+
+	fd = open_ctl();
+	if (fd < 0)
+		return EXIT_FAIL;
+	err = xioctl(fd, BCV_IOC_LEG, &l);
+	close(fd);
+	if (err) {
+		if (err == ENOTTY)
+			errmsg("%s %s: not supported by the loaded bcv module",
+			       add ? "add-leg" : "remove-leg", name);
+		else
+			leg_error(add, name, dev, err);
+		return EXIT_FAIL;
+	}
+	if (add)
+		printf("added %s to %s at M%d; the copy engine syncs it\n", dev,
+		       name, l.pos + 1);
+	else
+		printf("removed %s from %s (was M%d)\n", dev, name, l.pos + 1);
+	return EXIT_OK;
+}
+
+static int run_add_leg(const struct cmd_args *a)
+{
+	return run_leg(a, true);
+}
+
+static int run_remove_leg(const struct cmd_args *a)
+{
+	return run_leg(a, false);
 }
 
 /*------------------------------------------------------------------------
@@ -1149,8 +1253,11 @@ static void list_json(const struct bcv_vol_info *vols, uint32_t n)
 		for (l = 0; l < vol_legs(v); l++) {
 			fputs(l ? ",{\"device\":" : "{\"device\":", stdout);
 			json_string("/dev/", v->leg_name[l], BCV_NAME_LEN);
-			printf(",\"major\":%" PRIu32 ",\"minor\":%" PRIu32 "}",
-			       v->leg_major[l], v->leg_minor[l]);
+			printf(",\"major\":%" PRIu32 ",\"minor\":%" PRIu32
+			       ",\"position\":%" PRIu32
+			       ",\"invalid_tracks\":%" PRIu64 "}",
+			       v->leg_major[l], v->leg_minor[l], v->leg_pos[l],
+			       (uint64_t)v->leg_invalid[l]);
 		}
 		fputs("]}", stdout);
 	}
@@ -1161,7 +1268,7 @@ enum { COL_NAME, COL_ROLE, COL_DEVICE, COL_SIZE, COL_TRACK, COL_TRACKS,
        COL_CYLS, COL_OPEN, COL_BACKING, NR_COLS };
 
 struct list_row {
-	char col[NR_COLS][BCV_MAX_LEGS * (6 + BCV_NAME_LEN) + 1];
+	char col[NR_COLS][BCV_MAX_LEGS * (6 + BCV_NAME_LEN + 32) + 1];
 };
 
 static void list_table(const struct bcv_vol_info *vols, uint32_t n)
@@ -1212,6 +1319,15 @@ static void list_table(const struct bcv_vol_info *vols, uint32_t n)
 
 			if (w > 0)
 				len += (size_t)w;
+			if (v->leg_invalid[l] && len < sizeof(col[0])) {
+				w = snprintf(col[COL_BACKING] + len,
+					     sizeof(col[0]) - len, "(%" PRIu64 " to sync)",
+					     (uint64_t)v->leg_invalid[l]);
+				if (w > 0)
+					len += (size_t)w;
+			}
+			if (len >= sizeof(col[0]))
+				len = sizeof(col[0]) - 1;
 		}
 		if (!len)
 			strcpy(col[COL_BACKING], "-");
@@ -1845,9 +1961,11 @@ static int run_wait(const struct cmd_args *a)
 
 enum { QUERY_JSON };
 
-static void query_json(const struct bcv_sess_info *sess, uint32_t n)
+static void query_json(const struct bcv_sess_info *sess, uint32_t n,
+		       const struct bcv_vol_info *v)
 {
 	uint32_t i;
+	unsigned int l;
 
 	fputs("{\"sessions\":[", stdout);
 	for (i = 0; i < n; i++) {
@@ -1872,7 +1990,36 @@ static void query_json(const struct bcv_sess_info *sess, uint32_t n)
 		       (uint64_t)s->copied_tracks, (uint64_t)s->errors,
 		       percent_done(s->copied_tracks, s->invalid_tracks));
 	}
-	fputs("]}\n", stdout);
+	fputs("]", stdout);
+	if (v) {
+		/* The named volume's own legs (primary first). */
+		fputs(",\"legs\":[", stdout);
+		for (l = 0; l < vol_legs(v); l++) {
+			fputs(l ? ",{\"device\":" : "{\"device\":", stdout);
+			json_string("/dev/", v->leg_name[l], BCV_NAME_LEN);
+			printf(",\"position\":%" PRIu32
+			       ",\"invalid_tracks\":%" PRIu64 "}",
+			       v->leg_pos[l], (uint64_t)v->leg_invalid[l]);
+		}
+		fputs("]", stdout);
+	}
+	fputs("}\n", stdout);
+}
+
+/* After the table of `query NAME`: the legs of a volume with mirrors. */
+static void query_legs(const struct bcv_vol_info *v)
+{
+	unsigned int l;
+
+	if (vol_legs(v) < 2)
+		return;
+	printf("\nLEG  DEVICE%*s  INVALID\n", BCV_NAME_LEN - 11, "");
+	for (l = 0; l < vol_legs(v); l++)
+		printf("M%-3" PRIu32 " /dev/%-*.*s  %" PRIu64 "%s\n",
+		       v->leg_pos[l] + 1, BCV_NAME_LEN - 6,
+		       fixed_len(v->leg_name[l], BCV_NAME_LEN), v->leg_name[l],
+		       (uint64_t)v->leg_invalid[l],
+		       l ? "" : "  (primary)");
 }
 
 enum { QCOL_STD, QCOL_BCV, QCOL_ID, QCOL_STATE, QCOL_INVALID, QCOL_STDCHG,
@@ -1954,6 +2101,8 @@ static int run_query(const struct cmd_args *a)
 {
 	const char *name = a->npos ? a->pos[0] : NULL;
 	struct bcv_sess_info *sess;
+	struct bcv_vol_info vol;
+	bool have_vol;
 	uint32_t n;
 	int fd, ret;
 
@@ -1981,11 +2130,15 @@ static int run_query(const struct cmd_args *a)
 		close(fd);
 		return EXIT_FAIL;
 	}
+	have_vol = name && find_volume(fd, name, &vol);
 	close(fd);
-	if (opt_flag(a, QUERY_JSON))
-		query_json(sess, n);
-	else
+	if (opt_flag(a, QUERY_JSON)) {
+		query_json(sess, n, have_vol ? &vol : NULL);
+	} else {
 		query_table(sess, n);
+		if (have_vol)
+			query_legs(&vol);
+	}
 	free(sess);
 	return EXIT_OK;
 }
@@ -2021,8 +2174,9 @@ static const struct cmd commands[] = {
 "                      with a suffix K, KiB, M, MiB (powers of 1024); a power\n"
 "                      of two from 512 to 16M and at least the device's\n"
 "                      logical block size (default 64K)\n"
-"  --mirror DEV        add a fixed mirror leg DEV (up to 2; not supported by\n"
-"                      the module yet)\n"
+"  --mirror DEV        add a fixed mirror leg DEV (up to 2): a RAID-1 copy of\n"
+"                      the volume kept by bcv; on a bcv volume, a BCV fixed\n"
+"                      mirror, synced from the primary after each split\n"
 HELP_OPT
 "\n"
 "Prints: created std|bcv NAME: /dev/bcvN (SIZE, T tracks of TRACK_SIZE)\n",
@@ -2051,6 +2205,40 @@ HELP_OPT,
 			[REMOVE_FORCE] = { "force", OPT_FLAG, 1 },
 		},
 		.run = run_remove,
+	},
+	{
+		.name = "add-leg",
+		.synopsis = "NAME DEV",
+		.summary = "add a fixed mirror leg to a volume",
+		.help =
+"Add the block device DEV as a fixed mirror leg of the volume NAME (at most\n"
+"3 legs).  The new leg starts invalid everywhere and the copy engine syncs\n"
+"it from the others while the volume stays in use; `bcvctl list` shows how\n"
+"many tracks are left.  DEV must be at least as large as the volume.\n"
+"Refused while a bcv volume is attached to NAME (or NAME, a bcv volume, is\n"
+"attached): split first.\n"
+"\n"
+"Options:\n"
+HELP_OPT,
+		.pos = { "NAME", "DEV" },
+		.min_pos = 2, .max_pos = 2,
+		.run = run_add_leg,
+	},
+	{
+		.name = "remove-leg",
+		.synopsis = "NAME DEV",
+		.summary = "remove a leg from a volume",
+		.help =
+"Remove the leg DEV from the volume NAME and release the device.  The legs\n"
+"above it move down a mirror position.  Refused for the only leg, for a leg\n"
+"that holds tracks no other leg has yet (wait for the sync), and while a\n"
+"bcv volume is attached.\n"
+"\n"
+"Options:\n"
+HELP_OPT,
+		.pos = { "NAME", "DEV" },
+		.min_pos = 2, .max_pos = 2,
+		.run = run_remove_leg,
 	},
 	{
 		.name = "establish",

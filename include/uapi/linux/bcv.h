@@ -30,7 +30,7 @@
 #define BCV_DISK_PREFIX		"bcv"		/* volumes are /dev/bcvN */
 
 #define BCV_VERSION_MAJOR	0
-#define BCV_VERSION_MINOR	2
+#define BCV_VERSION_MINOR	3
 #define BCV_VERSION_PATCH	0
 
 #define BCV_NAME_LEN		32	/* volume name, including the NUL */
@@ -48,6 +48,7 @@
 /* Feature bits reported in struct bcv_version.features. */
 #define BCV_FEAT_VOLUMES	(1ULL << 0)	/* CREATE, REMOVE, LIST */
 #define BCV_FEAT_SESSIONS	(1ULL << 1)	/* SESSION, QUERY, WAIT */
+#define BCV_FEAT_MIRRORS	(1ULL << 2)	/* fixed mirror legs, LEG */
 
 #define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
 
@@ -133,6 +134,11 @@ struct bcv_remove {
  * @leg_major:	per leg: major number of the backing device
  * @leg_minor:	per leg: minor number of the backing device
  * @leg_name:	per leg: kernel name of the backing device (e.g. "vdb")
+ * @leg_pos:	per leg: its mirror position in the Track ID table, 0-based
+ *		(0 is M1); leg 0 is the primary
+ * @leg_invalid: per leg: tracks not yet valid on it (the copy engine's
+ *		work; on a BCV's fixed mirrors after a split, on a failed leg
+ *		until it works again, on a new leg until it is synced)
  * @reserved:	zero
  */
 struct bcv_vol_info {
@@ -149,7 +155,10 @@ struct bcv_vol_info {
 	__u32 leg_minor[BCV_MAX_LEGS];
 	__u32 __pad;
 	char leg_name[BCV_MAX_LEGS][BCV_NAME_LEN];
-	__u64 reserved[8];
+	__u32 leg_pos[BCV_MAX_LEGS];
+	__u32 __pad2;
+	__u64 leg_invalid[BCV_MAX_LEGS];
+	__u64 reserved[3];
 };
 
 /**
@@ -300,6 +309,38 @@ struct bcv_wait {
 	__u64 reserved[4];
 };
 
+/* struct bcv_leg_cmd.op */
+#define BCV_LEG_ADD		1	/* add a fixed mirror leg */
+#define BCV_LEG_REMOVE		2	/* remove a leg */
+
+/**
+ * struct bcv_leg_cmd - BCV_IOC_LEG: add or remove a leg of a volume.
+ * @size:	in: sizeof(struct bcv_leg_cmd)
+ * @op:		in: BCV_LEG_ADD or BCV_LEG_REMOVE
+ * @flags:	in: must be zero
+ * @pos:	out: the leg's mirror position (0-based) it took or left
+ * @name:	in: name of the volume
+ * @path:	in: the leg's backing device
+ * @reserved:	in: must be zero
+ *
+ * Refused with EBUSY while the volume is attached (a BCV in a session
+ * that is not split, a STD with a BCV attached), EBUSY to remove the only
+ * leg or a leg that alone holds some track, ENOSPC to add a leg to a
+ * volume with BCV_MAX_LEGS legs, EINVAL for a leg smaller than the volume
+ * or with a larger logical block size, and the errors of BCV_IOC_CREATE
+ * for the device itself.  A new leg is invalid everywhere and synced by
+ * the copy engine while the volume stays in use.
+ */
+struct bcv_leg_cmd {
+	__u32 size;
+	__u32 op;
+	__u32 flags;
+	__s32 pos;
+	char name[BCV_NAME_LEN];
+	char path[BCV_PATH_LEN];
+	__u64 reserved[4];
+};
+
 #define BCV_IOCTL_TYPE		0xBC
 
 #define BCV_IOC_VERSION		_IOWR(BCV_IOCTL_TYPE, 0x00, struct bcv_version)
@@ -309,5 +350,6 @@ struct bcv_wait {
 #define BCV_IOC_SESSION		_IOWR(BCV_IOCTL_TYPE, 0x04, struct bcv_session_cmd)
 #define BCV_IOC_QUERY		_IOWR(BCV_IOCTL_TYPE, 0x05, struct bcv_query)
 #define BCV_IOC_WAIT		_IOWR(BCV_IOCTL_TYPE, 0x06, struct bcv_wait)
+#define BCV_IOC_LEG		_IOWR(BCV_IOCTL_TYPE, 0x07, struct bcv_leg_cmd)
 
 #endif /* _UAPI_LINUX_BCV_H */

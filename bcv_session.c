@@ -365,6 +365,17 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	if (c->cmd == BCV_CMD_SPLIT && ts && ts->mm != BCV_NO_POS &&
 	    (ts->state == BCV_SYNCHRONIZED || ts->state == BCV_RESTORED))
 		bcv_catch_up(std, ts->mm, 30 * HZ);
+	/*
+	 * A RESTORE needs every leg of the BCV valid (SPEC section 4): let a
+	 * fixed mirror that is still syncing after a split finish first, as
+	 * SPLIT does for the STD, rather than refuse.
+	 */
+	if (c->cmd == BCV_CMD_RESTORE && ts && ts->state == BCV_SPLIT) {
+		unsigned int p;
+
+		for (p = 0; p < bcv->nr_legs; p++)
+			bcv_catch_up(bcv, p, 30 * HZ);
+	}
 	mutex_lock(&std->state_lock);
 	switch (c->cmd) {
 	case BCV_CMD_ESTABLISH:

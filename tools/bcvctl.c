@@ -1991,8 +1991,8 @@ static void query_json(const struct bcv_sess_info *sess, uint32_t n,
 		       percent_done(s->copied_tracks, s->invalid_tracks));
 	}
 	fputs("]", stdout);
-	if (v) {
-		/* The named volume's own legs (primary first). */
+	if (v && vol_legs(v) > 1) {
+		/* The named volume's legs (primary first), if it has mirrors. */
 		fputs(",\"legs\":[", stdout);
 		for (l = 0; l < vol_legs(v); l++) {
 			fputs(l ? ",{\"device\":" : "{\"device\":", stdout);

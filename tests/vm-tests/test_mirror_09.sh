@@ -176,6 +176,14 @@ c1=$(leg_copied s9b2 1)
 	_bad "differential split after a restore: $((c1 - c0)) tracks copied to the BFM"
 check_legs s9b2 "$T/mS" "${DISKS[3]}" "${DISKS[4]}"
 check_model "B1 split" $B1 "$T/mS" $SIZE
+
+# A full RESTORE from B1 rewrites both legs of the STD.
+cp "$T/mS" "$T/mB1"
+mwrite $B1 "$T/mB1" $((12 * TS)) $TS "r12" || _bad "write B1 track 12"
+bcv_must restore s9 s9b1 --wait
+check_sess s9 s9b1 state=restored copied_tracks=$NT
+check_legs s9 "$T/mB1" "${DISKS[0]}" "${DISKS[1]}"
+bcv_must split s9 s9b1
 bcv_must terminate s9 s9b1
 bcv_must terminate s9 s9b2
 remove_vol s9b1
@@ -304,6 +312,26 @@ bcv_must remove-leg s9c "${DISKS[3]}"
 check_model "s9c without its first leg" $C "$T/mC" $SIZE
 bcv_must reestablish s9c s9cb --wait
 check_sess s9c s9cb state=synchronized copied_tracks=1
+bcv_must split s9c s9cb
+wait_synced s9cb
+check_legs s9cb "$T/mC" "${DISKS[4]}" "$dp"
+
+# RESTORE right after a full split: the BCV's fixed mirror is still being
+# synced; the restore lets it finish rather than refuse.
+mwrite $C "$T/mC" $((13 * TS)) $TS "m13" || _bad "write track 13"
+bcv_must reestablish s9c s9cb --wait
+# s9cb's BFM (on s9p_dm) answers every I/O after 1.5 s: a slow BFM sync.
+sz=$(blockdev --getsz "${DISKS[0]}")
+dmsetup load s9p_dm --table "0 $sz delay ${DISKS[0]} 0 1500" &&
+	dmsetup resume s9p_dm || fail "cannot slow down s9p_dm"
+bcv_must split s9c s9cb
+mwrite $C "" $((14 * TS)) $TS "n14" || _bad "write track 14"
+note "s9cb's legs to sync at the restore: $(leg_field s9cb leg_invalid_tracks)"
+bcv_must restore s9c s9cb --wait
+dm_heal s9p_dm || fail "cannot heal s9p_dm"
+check_sess s9c s9cb state=restored copied_tracks=$NT
+check_model "s9c restored from s9cb" $C "$T/mC" $SIZE
+check_legs s9c "$T/mC" "${DISKS[1]}" "${DISKS[5]}"
 bcv_must split s9c s9cb
 wait_synced s9cb
 check_legs s9cb "$T/mC" "${DISKS[4]}" "$dp"

@@ -2473,6 +2473,7 @@ static const char *feature_names(uint64_t features, char *buf, size_t len)
 	} known[] = {
 		{ BCV_FEAT_VOLUMES, "volumes" },
 		{ BCV_FEAT_SESSIONS, "sessions" },
+		{ BCV_FEAT_MIRRORS, "mirrors" },
 	};
 	uint64_t rest = features;
 	size_t i, n = 0;

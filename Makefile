@@ -129,7 +129,7 @@ bench-io: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory -s tools module
-	@$(TOP)/tests/vm/run --disk 256M --disk 256M --disk 256M --disk 64M \
+	@$(TOP)/tests/vm/run --disk 256M --disk 256M --disk 256M --disk 256M \
 		$(TOP)/tests/demo.sh
 
 checkpatch:

@@ -47,13 +47,16 @@ static struct bio_set bcv_split_set;	/* reads split at a track boundary */
  *
  *   STD write:   every own leg and every attached BCV (MM);  PB marked first
  *   BCV write:   every own leg (split only);                 M4b marked first
- *   read:        one position valid for every track it covers
+ *   read:        one position valid for every track it covers, spread
+ *                over the valid own legs by region
  *   empty flush: every position a write would reach
  *
  * The host bio completes when all clones have.  A write that failed on a
- * position marks the tracks it touched invalid there; the host sees an
- * error only if no own leg took the data.  Tracks a write covered whole
- * become valid at the positions it reached (bcv_tm_write()).
+ * position marks the tracks it touched invalid there (unless it failed
+ * everywhere); the host sees an error only if no own leg took the data.
+ * Tracks a write covered whole become valid at the positions it reached
+ * (bcv_tm_write()).  A read that failed on an own leg is requeued through
+ * the gate once another position holds its range (bcv_read_retry()).
  */
 
 /* Per host bio: the parent of its clones. */

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make demo`: a walk through bcvctl in a throw-away guest, printing each
-# command and its output.  Runs inside the guest (tests/vm/run) with three
-# scratch disks, /dev/vda, /dev/vdb and /dev/vdc (and /dev/vdd, unused).
+# command and its output.  Runs inside the guest (tests/vm/run) with four
+# scratch disks, /dev/vda, /dev/vdb and /dev/vdc, and /dev/vdd for a mirror leg.
 set -e
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -94,6 +94,16 @@ say "TERMINATE the sessions"
 run bcvctl terminate prod copy1
 run bcvctl terminate prod copy2
 run bcvctl query
+
+say "A fixed mirror leg: prod becomes a RAID-1 of /dev/vda and /dev/vdd"
+run bcvctl add-leg prod /dev/vdd
+run bcvctl list
+run sh -c 'while [ "$(cat /sys/block/bcv0/bcv/leg_invalid_tracks)" != "0 0" ]; do sleep 0.2; done'
+for f in legs leg_invalid_tracks leg_copied_tracks; do
+	printf '%-19s %s\n' "$f" "$(cat /sys/block/bcv0/bcv/$f)"
+done
+run cmp /dev/vda /dev/vdd && echo "both legs hold the same bytes"
+run bcvctl remove-leg prod /dev/vdd
 
 say "Remove the volumes; the disks hold what was written through them"
 run bcvctl remove copy1

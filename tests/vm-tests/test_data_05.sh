@@ -17,10 +17,12 @@
 #   - The patent's FIG. 10 (SPEC section 7) with real data on one track,
 #     with a fixed mirror leg (BFM) on B2 when `create --mirror` works.
 #
-# disks: 4128K 5M 5M 5M
+# disks: 4128K 5M 5M 5M 4128K
 #
 # DISKS[0] (the STD) is 4 MiB + 32 KiB: 65 tracks of 64 KiB, the last
 # one partial.  The BCVs are larger; their tails must stay untouched.
+# DISKS[4] is the STD's own fixed mirror leg (the patent's FIG. 9 gives
+# the STD two mirrors), DISKS[3] B2's fixed mirror (BFM).
 
 # shellcheck source=tests/vm-tests/test_common.sh
 . "$(dirname "$0")/test_common.sh"
@@ -35,7 +37,13 @@ S=/dev/bcv/d5s
 B1=/dev/bcv/d5b1
 B2=/dev/bcv/d5b2
 
-create_vol std d5s "${DISKS[0]}" --track-size 64K
+stdmirror=
+if [ ${#DISKS[@]} -ge 5 ]; then
+	stdmirror=${DISKS[4]}
+	create_vol std d5s "${DISKS[0]}" --track-size 64K --mirror "$stdmirror"
+else
+	create_vol std d5s "${DISKS[0]}" --track-size 64K
+fi
 create_vol bcv d5b1 "${DISKS[1]}" --track-size 64K
 SSIZE=$(dev_size $S)
 NT=$(( (SSIZE + TS - 1) / TS ))
@@ -56,6 +64,24 @@ else
 	note "no fixed mirror legs ($out): FIG. 10 runs without B2's BFM"
 	create_vol bcv d5b2 "${DISKS[2]}" --track-size 64K
 fi
+
+legs_synced() {
+	[ "$(tr -d ' 0' < "$(vol_sysfs "$1")/bcv/leg_invalid_tracks")" = "" ]
+}
+# std_mirror LABEL: once synced, the STD's mirror leg holds what the STD
+# does.
+std_mirror() {
+	[ -n "$stdmirror" ] || return 0
+	wait_secs 120 legs_synced d5s ||
+		_bad "$1: the STD's legs are not synced after 120 s"
+	check_model "$1: the STD's mirror leg" "$stdmirror" "$T/mS" $SSIZE
+}
+# bfm_copied: tracks copied to B2's BFM so far.
+bfm_copied() {
+	local a
+	read -r -a a < "$(vol_sysfs d5b2)/bcv/leg_copied_tracks"
+	echo "${a[1]:-0}"
+}
 
 # wtrack DEV MODEL TRACK TAG [OFF-IN-TRACK LEN]: write into one track.
 wtrack() {
@@ -231,6 +257,7 @@ wtrack $S "$T/mS" $t d235 8192 4096				# 235
 check_sess d5s d5b1 std_changed_tracks=1
 bcv_must establish d5s d5b2 --wait				# 236
 check_sess d5s d5b2 copied_tracks=$NT std_changed_tracks=$NT
+[ -z "$bfm" ] || c0=$(bfm_copied)	# an attached BCV copies nothing
 bcv_must split d5s d5b2						# 237
 check_sess d5s d5b2 std_changed_tracks=0 bcv_changed_tracks=0
 cp "$T/mS" "$T/mB2"
@@ -239,6 +266,11 @@ if [ -n "$bfm" ]; then
 	wait_secs 120 same_as_model "$bfm" "$T/mB2" >/dev/null &&
 		ok "237: B2's BFM synced from its primary" ||
 		_bad "237: B2's BFM: $(same_as_model "$bfm" "$T/mB2")"
+	wait_secs 120 legs_synced d5b2
+	n=$(cat "$(vol_sysfs d5b2)/bcv/tracks")
+	[ $(($(bfm_copied) - c0)) -eq "$n" ] &&
+		ok "237: the full split copied all $n tracks of B2 to its BFM" ||
+		_bad "237: the full split copied $(($(bfm_copied) - c0)) tracks to B2's BFM, want $n"
 fi
 wtrack $S "$T/mS" $t d240 8192 4096				# 240
 check_sess d5s d5b1 std_changed_tracks=1
@@ -262,6 +294,7 @@ cp "$T/mS" "$T/mB1"
 check_model "242: the STD holds 235 again" $S "$T/mS"
 check_model "242: attached B1's disk got 235 too" "${DISKS[1]}" "$T/mS" $SSIZE
 check_model "242: B2's disk is unchanged" "${DISKS[2]}" "$T/mB2" $SSIZE
+std_mirror 242
 wtrack $S "$T/mS" $t d243 8192 4096				# 243
 cp "$T/mS" "$T/mB1"
 cp "$T/mS" "$T/mB2"
@@ -269,6 +302,7 @@ check_sess d5s d5b1 std_changed_tracks=1
 check_sess d5s d5b2 std_changed_tracks=1
 check_model "243: B1's disk has 243" "${DISKS[1]}" "$T/mS" $SSIZE
 check_model "243: B2's disk has 243" "${DISKS[2]}" "$T/mS" $SSIZE
+[ -z "$bfm" ] || c0=$(bfm_copied)
 bcv_must split d5s d5b2 --diff					# 244
 check_sess d5s d5b2 state=split std_changed_tracks=0 bcv_changed_tracks=0
 check_model "244: B2 holds 243" $B2 "$T/mS"
@@ -276,10 +310,15 @@ if [ -n "$bfm" ]; then
 	wait_secs 120 same_as_model "$bfm" "$T/mS" >/dev/null &&
 		ok "244: B2's BFM synced after the differential split" ||
 		_bad "244: B2's BFM: $(same_as_model "$bfm" "$T/mS")"
+	wait_secs 120 legs_synced d5b2
+	[ $(($(bfm_copied) - c0)) -eq 1 ] &&
+		ok "244: the differential split copied exactly track $t to B2's BFM" ||
+		_bad "244: the differential split copied $(($(bfm_copied) - c0)) tracks to B2's BFM, want 1"
 fi
 bcv_must split d5s d5b1
 check_model "B1 holds 243" $B1 "$T/mS"
 check_model "the STD holds 243" $S "$T/mS"
+std_mirror "the end"
 check_tails
 
 pass

@@ -304,6 +304,26 @@ static void bcv_io_fail(struct bcv_volume *vol, struct bio *bio,
 	bio_endio(bio);
 }
 
+/*
+ * The position a read of [@sector, +@nr) starting in track @first goes to.
+ * With several legs, reads are spread over them by region (sequential
+ * readers stay on one leg per region): the search starts at the region's
+ * leg and falls back to the lower legs only when no leg from there on is
+ * valid.  One table lookup for a volume with one leg.
+ */
+static int bcv_read_pos(struct bcv_volume *vol, sector_t sector,
+			unsigned int nr, u64 first)
+{
+	unsigned int from = vol->nr_legs > 1 ?
+			    (first >> vol->region_shift) % vol->nr_legs : 0;
+	int p;
+
+	p = bcv_tm_read_pos_avoid(&vol->tm, sector, nr, (1U << from) - 1);
+	if (from && (p < 0 || p >= (int)vol->nr_legs))
+		p = bcv_tm_read_pos(&vol->tm, sector, nr);
+	return p;
+}
+
 /* May sleep (GFP_NOIO mempool allocations, which never fail). */
 static void bcv_submit_bio(struct bio *bio)
 {
@@ -349,7 +369,7 @@ static void bcv_submit_bio(struct bio *bio)
 		if (discard)
 			targets &= bcv_leg_positions(vol);
 	} else {
-		p = bcv_tm_read_pos(&vol->tm, sector, nr);
+		p = bcv_read_pos(vol, sector, nr, first);
 		if (p < 0 && first != last) {
 			/* No one position holds it all: one track at a time. */
 			sector_t end = (first + 1) << (vol->track_shift - SECTOR_SHIFT);
@@ -360,24 +380,11 @@ static void bcv_submit_bio(struct bio *bio)
 			submit_bio_noacct(bio);
 			bio = split;
 			nr = bio_sectors(bio);
-			p = bcv_tm_read_pos(&vol->tm, sector, nr);
+			p = bcv_read_pos(vol, sector, nr, first);
 		}
 		if (p < 0) {
 			bcv_io_fail(vol, bio, BLK_STS_IOERR);
 			return;
-		}
-		/*
-		 * Several valid legs: spread reads over them by region, so
-		 * that sequential readers stay on one leg per region.
-		 */
-		if (vol->nr_legs > 1 && p < (int)vol->nr_legs) {
-			unsigned int from = (first >> vol->region_shift) %
-					    vol->nr_legs;
-			int q = from ? bcv_tm_read_pos_avoid(&vol->tm, sector, nr,
-							     (1U << from) - 1) : p;
-
-			if (q >= 0 && q < (int)vol->nr_legs)
-				p = q;
 		}
 		targets = 1U << p;
 	}
@@ -549,6 +556,37 @@ static void bcv_close_legs(struct bcv_volume *vol)
 }
 
 /*
+ * Open @path, which lookup_bdev() found to be @dev, exclusively with @vol as
+ * holder into *@h, and check that it can be a leg.  Caller holds bcv_lock.
+ * On failure nothing stays open.
+ */
+static int __bcv_open_leg(struct bcv_volume *vol, const char *path, dev_t dev,
+			  struct bcv_bdev_handle *h)
+{
+	struct block_device *bdev;
+	int ret;
+
+	ret = bcv_bdev_open(path, vol, h);
+	if (ret)
+		return ret;
+	bdev = h->bdev;
+	ret = -EINVAL;
+	/* The path may have been replaced since lookup_bdev(). */
+	if (bdev->bd_dev != dev || MAJOR(bdev->bd_dev) == bcv_major)
+		goto fail;
+	/* Zoned devices need zone-aware copying; not supported. */
+	if (bdev_is_zoned(bdev) || !bdev_nr_sectors(bdev))
+		goto fail;
+	ret = -EROFS;
+	if (bdev_read_only(bdev))
+		goto fail;
+	return 0;
+fail:
+	bcv_bdev_close(h);
+	return ret;
+}
+
+/*
  * Open the legs named in @c, exclusively, with @vol as holder.  Caller holds
  * bcv_lock.  On failure the legs opened so far are closed again.
  */
@@ -573,28 +611,14 @@ static int __bcv_open_legs(struct bcv_volume *vol, const struct bcv_create *c)
 	}
 
 	for (i = 0; i < c->nr_legs; i++) {
-		struct block_device *bdev;
-
-		ret = bcv_bdev_open(c->legs[i], vol, &vol->legs[i].h);
-		if (ret)
-			goto fail;
+		ret = __bcv_open_leg(vol, c->legs[i], dev[i], &vol->legs[i].h);
+		if (ret) {
+			bcv_close_legs(vol);
+			return ret;
+		}
 		vol->nr_legs++;
-		bdev = bcv_leg_bdev(vol, i);
-		ret = -EINVAL;
-		/* The path may have been replaced since lookup_bdev(). */
-		if (bdev->bd_dev != dev[i] || MAJOR(bdev->bd_dev) == bcv_major)
-			goto fail;
-		/* Zoned devices need zone-aware copying; not supported. */
-		if (bdev_is_zoned(bdev) || !bdev_nr_sectors(bdev))
-			goto fail;
-		ret = -EROFS;
-		if (bdev_read_only(bdev))
-			goto fail;
 	}
 	return 0;
-fail:
-	bcv_close_legs(vol);
-	return ret;
 }
 
 /*
@@ -816,24 +840,18 @@ static int __bcv_open_new_leg(struct bcv_volume *vol, const char *path,
 		return -EINVAL;
 	if (__bcv_dev_in_use(dev))
 		return -EBUSY;
-	ret = bcv_bdev_open(path, vol, h);
+	ret = __bcv_open_leg(vol, path, dev, h);
 	if (ret)
 		return ret;
 	bdev = h->bdev;
-	ret = -EINVAL;
 	/* It must hold the whole volume in blocks the volume can address. */
-	if (bdev->bd_dev != dev || bdev_is_zoned(bdev) ||
-	    bdev_nr_sectors(bdev) < vol->sectors ||
+	if (bdev_nr_sectors(bdev) < vol->sectors ||
 	    bdev_logical_block_size(bdev) >
-	    queue_logical_block_size(vol->disk->queue))
-		goto fail;
-	ret = -EROFS;
-	if (bdev_read_only(bdev))
-		goto fail;
+	    queue_logical_block_size(vol->disk->queue)) {
+		bcv_bdev_close(h);
+		return -EINVAL;
+	}
 	return 0;
-fail:
-	bcv_bdev_close(h);
-	return ret;
 }
 
 /* BCV_IOC_LEG, BCV_LEG_ADD.  May sleep. */
@@ -851,9 +869,9 @@ int bcv_leg_add(struct bcv_leg_cmd *l)
 	ret = -ENOSPC;
 	if (vol->nr_legs >= BCV_MAX_LEGS)
 		goto out;
+	/* Refuse before the device is opened (and udev sees it closed). */
 	ret = -EBUSY;
-	if (bcv_not_ready(vol) || (vol->role == BCV_ROLE_STD &&
-				   bcv_write_targets(vol) != bcv_leg_positions(vol)))
+	if (!bcv_tm_legs_changeable(&vol->tm))
 		goto out;
 	ret = __bcv_open_new_leg(vol, l->path, &h);
 	if (ret)

@@ -25,6 +25,12 @@
  *    sessions against the copy engine, which moves them to synchronized or
  *    restored (bcv_tm_update_states()) from its worker without bcv_lock.
  *
+ *  - bcv_volume.leg_lock (mutex) protects legs[] and nr_legs for readers
+ *    outside the I/O path (sysfs).  Leg add/remove changes them under
+ *    bcv_lock and leg_lock with the volume held (bcv_hold()), so the I/O
+ *    path and the copy engine, which only run while it is not held, read
+ *    them without a lock.
+ *
  *  - bcv_volume.lock (spinlock, irq-safe) protects the I/O gate (held,
  *    deferred, nr_io), the region table (host writes and copies in flight
  *    per region) and the copy engine's bookkeeping (jobs, cursor, flags).

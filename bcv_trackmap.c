@@ -396,8 +396,7 @@ int bcv_tm_read_pos_avoid(const struct bcv_tm_vol *v, u64 sector,
  * Leg management
  */
 
-/* Positions are contiguous only while no BCV sits between the legs. */
-static bool leg_change_ok(const struct bcv_tm_vol *v)
+bool bcv_tm_legs_changeable(const struct bcv_tm_vol *v)
 {
 	unsigned int p;
 
@@ -413,7 +412,7 @@ int bcv_tm_leg_add(struct bcv_tm_vol *v)
 {
 	int pos = v->nr_legs;
 
-	if (!leg_change_ok(v))
+	if (!bcv_tm_legs_changeable(v))
 		return -EBUSY;
 	if (v->nr_legs >= BCV_MAX_LEGS || v->role[pos] != BCV_POS_NONE)
 		return -ENOSPC;
@@ -431,7 +430,7 @@ int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos)
 
 	if (pos < 0 || pos >= (int)v->nr_legs)
 		return -EINVAL;
-	if (!leg_change_ok(v) || v->nr_legs == 1)
+	if (!bcv_tm_legs_changeable(v) || v->nr_legs == 1)
 		return -EBUSY;
 	for (p = 0; p < v->nr_legs; p++)
 		if (p != (unsigned int)pos)

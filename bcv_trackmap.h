@@ -188,6 +188,8 @@ int bcv_tm_read_pos_avoid(const struct bcv_tm_vol *v, u64 sector,
  */
 int bcv_tm_leg_add(struct bcv_tm_vol *v);
 int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos);
+/* Legs may be added or removed now: no BCV attached to or as @v. */
+bool bcv_tm_legs_changeable(const struct bcv_tm_vol *v);
 
 /*
  * Commands (SPEC section 4).  Each checks every precondition first and

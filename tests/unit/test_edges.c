@@ -83,25 +83,6 @@ static unsigned int std_written(const struct bcv_tm_vol *v)
 	return m;
 }
 
-static void vinit(struct bcv_tm_vol *v, u64 sectors, unsigned int shift,
-		  bool std, unsigned int legs)
-{
-	if (bcv_tm_vol_init(v, sectors, shift, std, legs)) {
-		printf("Bail out! bcv_tm_vol_init\n");
-		exit(2);
-	}
-}
-
-static void vfree(struct bcv_tm_vol *v)
-{
-	unsigned int c;
-
-	if (v->is_std)
-		for (c = 0; c < BCV_SESSIONS; c++)
-			free(v->sess[c]);
-	bcv_tm_vol_free(v);
-}
-
 /* The I tracks of position @p, as a string "a-b,c" for messages. */
 static const char *inv_str(const struct bcv_tm_vol *v, int p)
 {
@@ -165,9 +146,9 @@ static void test_one_track(void)
 	int m;
 
 	/* 100 sectors at 64 KiB tracks: one partial track. */
-	vinit(&S, 100, 16, true, 1);
-	vinit(&B, 100, 16, false, 2);
-	vinit(&B2, 300, 16, false, 1);	/* three tracks */
+	tm_vinit(&S, 100, 16, true, 1);
+	tm_vinit(&B, 100, 16, false, 2);
+	tm_vinit(&B2, 300, 16, false, 1);	/* three tracks */
 	CHECK(S.tracks == 1 && B.tracks == 1 && B2.tracks == 3, "one-track volumes");
 
 	CHECK(establish(&S, &B) == 0, "one track: ESTABLISH");
@@ -216,9 +197,9 @@ static void test_one_track(void)
 	CHECK(split(&S, &B, false) == 0 && split(&S, &B2, false) == 0, "both split");
 	CHECK(terminate(&S, &B) == 0 && !B.session && S.alloc == 2,
 	      "one track: TERMINATE");
-	vfree(&S);
-	vfree(&B);
-	vfree(&B2);
+	tm_vfree(&S);
+	tm_vfree(&B);
+	tm_vfree(&B2);
 }
 
 /* ------------------------------------------------------------------ */
@@ -233,9 +214,9 @@ static void test_partial_last(void)
 	struct bcv_tm_vol S, B, C;
 	int m;
 
-	vinit(&S, sect, PSH, true, 1);
-	vinit(&B, sect, PSH, false, 2);
-	vinit(&C, 10 * PSPT, PSH, false, 2);	/* same tracks, full last track */
+	tm_vinit(&S, sect, PSH, true, 1);
+	tm_vinit(&B, sect, PSH, false, 2);
+	tm_vinit(&C, 10 * PSPT, PSH, false, 2);	/* same tracks, full last track */
 	CHECK(S.tracks == 10, "10 tracks, the last partial");
 	CHECK(establish(&S, &B) == 0, "ESTABLISH");
 	m = mm(&S, &B);
@@ -282,9 +263,9 @@ static void test_partial_last(void)
 	bcv_tm_write(&C, lt, PSPT, 3);
 	CHECK(!bcv_tm_invalid(&C, 1, 9), "  ... all 128 sectors: V");
 
-	vfree(&S);
-	vfree(&B);
-	vfree(&C);
+	tm_vfree(&S);
+	tm_vfree(&B);
+	tm_vfree(&C);
 }
 
 /* ------------------------------------------------------------------ */
@@ -300,9 +281,9 @@ static void test_boundaries(void)
 	unsigned int i, k, col;
 	int m;
 
-	vinit(&S, tracks * spt, sh, true, 1);
+	tm_vinit(&S, tracks * spt, sh, true, 1);
 	for (i = 0; i < 4; i++)
-		vinit(&B[i], tracks * spt, sh, false, 1);
+		tm_vinit(&B[i], tracks * spt, sh, false, 1);
 	for (i = 0; i < 3; i++) {
 		establish(&S, &B[i]);
 		tm_copy_all(&S, 64);
@@ -359,9 +340,9 @@ static void test_boundaries(void)
 		/* B3's session: terminate, for a fresh column next round. */
 		CHECK(terminate(&S, &B[3]) == 0, "TERMINATE B3");
 	}
-	vfree(&S);
+	tm_vfree(&S);
 	for (i = 0; i < 4; i++)
-		vfree(&B[i]);
+		tm_vfree(&B[i]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -375,9 +356,9 @@ static void test_sixteen(void)
 	u64 t;
 	bool ok = true;
 
-	vinit(&S, tracks * spt, 12, true, 1);
+	tm_vinit(&S, tracks * spt, 12, true, 1);
 	for (i = 0; i < 17; i++)
-		vinit(&B[i], tracks * spt, 12, false, 1);
+		tm_vinit(&B[i], tracks * spt, 12, false, 1);
 	for (i = 0; i < 16; i++) {
 		ok &= establish(&S, &B[i]) == 0;
 		ok &= bcv_tm_session(&S, &B[i])->id == i;
@@ -413,9 +394,9 @@ static void test_sixteen(void)
 	CHECK(bcv_tm_reestablish(&S, &B[15], &none) == 0 &&
 	      inv_exactly(&S, mm(&S, &B[15]), 14, 16, 30, 31),
 	      "REESTABLISH of column 15 copies rows 14, 15, 30");
-	vfree(&S);
+	tm_vfree(&S);
 	for (i = 0; i < 17; i++)
-		vfree(&B[i]);
+		tm_vfree(&B[i]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -428,8 +409,8 @@ static void test_bigger_bcv(void)
 	u64 from = 0, max_end = 0;
 	int m;
 
-	vinit(&S, st * spt, 12, true, 1);
-	vinit(&B, bt * spt, 12, false, 2);
+	tm_vinit(&S, st * spt, 12, true, 1);
+	tm_vinit(&B, bt * spt, 12, false, 2);
 	CHECK(establish(&S, &B) == 0, "ESTABLISH S (100 tracks), B (150 tracks)");
 	m = mm(&S, &B);
 	CHECK(bcv_tm_count_invalid(&S, m) == st, "MM I on the STD's 100 tracks only");
@@ -477,8 +458,8 @@ static void test_bigger_bcv(void)
 	      "full RESTORE: the STD's 100 tracks I");
 	CHECK(tm_copy_all(&S, 1000) == st && state(&S, &B) == BCV_RESTORED,
 	      "100 tracks restored");
-	vfree(&S);
-	vfree(&B);
+	tm_vfree(&S);
+	tm_vfree(&B);
 }
 
 /* ------------------------------------------------------------------ */
@@ -510,9 +491,9 @@ static void test_runs(void)
 	struct bcv_tm_vol S, B1, B2, R, RB, RB2, V;
 	struct bcv_tm_copy c;
 
-	vinit(&S, n * spt, 12, true, 2);	/* legs at M1, M2 */
-	vinit(&B1, n * spt, 12, false, 1);
-	vinit(&B2, n * spt, 12, false, 1);
+	tm_vinit(&S, n * spt, 12, true, 2);	/* legs at M1, M2 */
+	tm_vinit(&B1, n * spt, 12, false, 1);
+	tm_vinit(&B2, n * spt, 12, false, 1);
 	CHECK(!bcv_tm_next_copy(&S, 0, 100, &c), "all valid: no run");
 	CHECK(establish(&S, &B1) == 0 && mm(&S, &B1) == 2, "B1 at M3");
 	CHECK(bcv_tm_next_copy(&S, 0, 1000, &c) && run_is(&c, 0, n, 0, 4),
@@ -560,9 +541,9 @@ static void test_runs(void)
 	CHECK(bcv_tm_read_pos(&S, 102 * spt, spt) == -1, "no position for track 102");
 
 	/* Restore: the source is the restoring BCV's MM. */
-	vinit(&R, 20 * spt, 12, true, 1);
-	vinit(&RB, 20 * spt, 12, false, 1);
-	vinit(&RB2, 20 * spt, 12, false, 1);
+	tm_vinit(&R, 20 * spt, 12, true, 1);
+	tm_vinit(&RB, 20 * spt, 12, false, 1);
+	tm_vinit(&RB2, 20 * spt, 12, false, 1);
 	establish(&R, &RB);
 	tm_copy_all(&R, 64);
 	split(&R, &RB, false);
@@ -583,7 +564,7 @@ static void test_runs(void)
 	      "restored, RB2 synchronized again");
 
 	/* A split BCV's fixed mirrors: runs split where a write made them V. */
-	vinit(&V, 40 * spt, 12, false, 3);
+	tm_vinit(&V, 40 * spt, 12, false, 3);
 	establish(&R, &V);
 	CHECK(!bcv_tm_next_copy(&V, 0, 100, &c), "attached BCV: no run");
 	tm_copy_all(&R, 64);
@@ -596,13 +577,13 @@ static void test_runs(void)
 	      "0..9 then a track written whole");
 	CHECK(bcv_tm_next_copy(&V, 10, 100, &c) && run_is(&c, 11, 29, 0, 0x6), "11..39");
 
-	vfree(&S);
-	vfree(&B1);
-	vfree(&B2);
-	vfree(&R);
-	vfree(&RB);
-	vfree(&RB2);
-	vfree(&V);
+	tm_vfree(&S);
+	tm_vfree(&B1);
+	tm_vfree(&B2);
+	tm_vfree(&R);
+	tm_vfree(&RB);
+	tm_vfree(&RB2);
+	tm_vfree(&V);
 }
 
 /* ------------------------------------------------------------------ */
@@ -691,9 +672,9 @@ static void test_concurrent(u64 writes)
 
 	if (!rounds)
 		rounds = 1;
-	vinit(&CS, CT_TRACKS * CT_SPT, 12, true, 1);
+	tm_vinit(&CS, CT_TRACKS * CT_SPT, 12, true, 1);
 	for (i = 0; i < 6; i++)
-		vinit(&B[i], CT_TRACKS * CT_SPT, 12, false, 1);
+		tm_vinit(&B[i], CT_TRACKS * CT_SPT, 12, false, 1);
 	for (i = 0; i < 5; i++) {
 		establish(&CS, &B[i]);
 		tm_copy_all(&CS, 64);
@@ -757,9 +738,9 @@ static void test_concurrent(u64 writes)
 	      "  ... nothing else changed");
 	free(pb0);
 	free(mm0);
-	vfree(&CS);
+	tm_vfree(&CS);
 	for (i = 0; i < 6; i++)
-		vfree(&B[i]);
+		tm_vfree(&B[i]);
 }
 
 int main(int argc, char **argv)

@@ -15,20 +15,7 @@ static const struct bcv_tm_cmd none;
 
 static void vinit(struct bcv_tm_vol *v, bool std, unsigned int legs)
 {
-	if (bcv_tm_vol_init(v, SECT(NT), TS_SHIFT, std, legs)) {
-		printf("Bail out! bcv_tm_vol_init\n");
-		exit(2);
-	}
-}
-
-static void vfree(struct bcv_tm_vol *v)
-{
-	unsigned int c;
-
-	if (v->is_std)
-		for (c = 0; c < BCV_SESSIONS; c++)
-			free(v->sess[c]);
-	bcv_tm_vol_free(v);
+	tm_vinit(v, SECT(NT), TS_SHIFT, std, legs);
 }
 
 static u64 ninv(const struct bcv_tm_vol *v, int p)
@@ -128,8 +115,8 @@ static void test_add_remove_std(void)
 	      "the primary goes while the other leg is whole");
 	CHECK(bcv_tm_leg_remove(&std, 0) == -EBUSY, "the last leg stays");
 
-	vfree(&std);
-	vfree(&bcv);
+	tm_vfree(&std);
+	tm_vfree(&bcv);
 }
 
 static void test_bcv_legs(void)
@@ -188,8 +175,8 @@ static void test_bcv_legs(void)
 	      bcv_tm_invalid(&std, std.sess[0]->mm, 40),
 	      "exactly track 40 is copied (its primary copy was stale)");
 
-	vfree(&std);
-	vfree(&bcv);
+	tm_vfree(&std);
+	tm_vfree(&bcv);
 }
 
 int main(void)

@@ -1302,15 +1302,6 @@ static void op_command(void)
 
 /* ------------------------------------------------------------- setup */
 
-static void vinit(struct bcv_tm_vol *v, u64 sectors, unsigned int sh, bool std,
-		  unsigned int legs)
-{
-	if (bcv_tm_vol_init(v, sectors, sh, std, legs)) {
-		printf("Bail out! bcv_tm_vol_init\n");
-		exit(2);
-	}
-}
-
 static ver_t *vnew(u64 tracks)
 {
 	ver_t *a = calloc(tracks + 1, sizeof(ver_t));
@@ -1343,7 +1334,7 @@ static void setup(void)
 	}
 	S.sectors = (n - 1) * S.spt + 1 + (chance(50) ? S.spt - 1 : rr(S.spt));
 	S.legs = chance(70) ? 1 : chance(85) ? 2 : 3;
-	vinit(&S.v, S.sectors, shift, true, S.legs);
+	tm_vinit(&S.v, S.sectors, shift, true, S.legs);
 	S.tracks = S.v.tracks;
 	maxt = S.tracks;
 	S.cur = vnew(S.tracks);
@@ -1378,7 +1369,7 @@ static void setup(void)
 				m->shift = shift == 9 ? 10 : chance(50) ? shift - 1 : shift + 1;
 		}
 		m->spt = 1ULL << (m->shift - 9);
-		vinit(&m->v, m->sectors, m->shift, false, m->legs);
+		tm_vinit(&m->v, m->sectors, m->shift, false, m->legs);
 		m->tracks = m->v.tracks;
 		maxt = max(maxt, m->tracks);
 		for (p = 0; p < BCV_POSITIONS; p++) {

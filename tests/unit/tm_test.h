@@ -32,6 +32,27 @@ static inline int tm_done(void)
 	return tm_failed ? 1 : 0;
 }
 
+/* Allocate @v's tables or bail out of the whole test. */
+static inline void tm_vinit(struct bcv_tm_vol *v, u64 sectors,
+			    unsigned int shift, bool std, unsigned int legs)
+{
+	if (bcv_tm_vol_init(v, sectors, shift, std, legs)) {
+		printf("Bail out! bcv_tm_vol_init\n");
+		exit(2);
+	}
+}
+
+/* Free @v's tables and, on a STD, the sessions it still has. */
+static inline void tm_vfree(struct bcv_tm_vol *v)
+{
+	unsigned int c;
+
+	if (v->is_std)
+		for (c = 0; c < BCV_SESSIONS; c++)
+			free(v->sess[c]);
+	bcv_tm_vol_free(v);
+}
+
 /* Run every copy @v needs, in runs of at most @max tracks; tracks copied. */
 static inline unsigned long long tm_copy_all(struct bcv_tm_vol *v, u64 max)
 {

@@ -82,6 +82,19 @@ bfm_copied() {
 	read -r -a a < "$(vol_sysfs d5b2)/bcv/leg_copied_tracks"
 	echo "${a[1]:-0}"
 }
+# bfm_check EVENT MODEL SINCE WANT WHAT: after a split, B2's BFM is synced
+# to MODEL and exactly WANT tracks (WHAT) were copied to it since SINCE.
+bfm_check() {
+	local d
+	[ -n "$bfm" ] || return 0
+	wait_secs 120 same_as_model "$bfm" "$2" >/dev/null &&
+		ok "$1: B2's BFM synced from its primary" ||
+		_bad "$1: B2's BFM: $(same_as_model "$bfm" "$2")"
+	wait_secs 120 legs_synced d5b2
+	d=$(($(bfm_copied) - $3))
+	[ $d -eq "$4" ] && ok "$1: the split copied $5 to B2's BFM" ||
+		_bad "$1: the split copied $d tracks to B2's BFM, want $4 ($5)"
+}
 
 # wtrack DEV MODEL TRACK TAG [OFF-IN-TRACK LEN]: write into one track.
 wtrack() {
@@ -262,16 +275,8 @@ bcv_must split d5s d5b2						# 237
 check_sess d5s d5b2 std_changed_tracks=0 bcv_changed_tracks=0
 cp "$T/mS" "$T/mB2"
 check_model "237: B2 holds 235" $B2 "$T/mB2"
-if [ -n "$bfm" ]; then
-	wait_secs 120 same_as_model "$bfm" "$T/mB2" >/dev/null &&
-		ok "237: B2's BFM synced from its primary" ||
-		_bad "237: B2's BFM: $(same_as_model "$bfm" "$T/mB2")"
-	wait_secs 120 legs_synced d5b2
-	n=$(cat "$(vol_sysfs d5b2)/bcv/tracks")
-	[ $(($(bfm_copied) - c0)) -eq "$n" ] &&
-		ok "237: the full split copied all $n tracks of B2 to its BFM" ||
-		_bad "237: the full split copied $(($(bfm_copied) - c0)) tracks to B2's BFM, want $n"
-fi
+n=$(cat "$(vol_sysfs d5b2)/bcv/tracks")
+bfm_check 237 "$T/mB2" "${c0:-0}" "$n" "all $n tracks of B2 (full split)"
 wtrack $S "$T/mS" $t d240 8192 4096				# 240
 check_sess d5s d5b1 std_changed_tracks=1
 check_sess d5s d5b2 std_changed_tracks=1
@@ -306,15 +311,7 @@ check_model "243: B2's disk has 243" "${DISKS[2]}" "$T/mS" $SSIZE
 bcv_must split d5s d5b2 --diff					# 244
 check_sess d5s d5b2 state=split std_changed_tracks=0 bcv_changed_tracks=0
 check_model "244: B2 holds 243" $B2 "$T/mS"
-if [ -n "$bfm" ]; then
-	wait_secs 120 same_as_model "$bfm" "$T/mS" >/dev/null &&
-		ok "244: B2's BFM synced after the differential split" ||
-		_bad "244: B2's BFM: $(same_as_model "$bfm" "$T/mS")"
-	wait_secs 120 legs_synced d5b2
-	[ $(($(bfm_copied) - c0)) -eq 1 ] &&
-		ok "244: the differential split copied exactly track $t to B2's BFM" ||
-		_bad "244: the differential split copied $(($(bfm_copied) - c0)) tracks to B2's BFM, want 1"
-fi
+bfm_check 244 "$T/mS" "${c0:-0}" 1 "exactly track $t (differential split)"
 bcv_must split d5s d5b1
 check_model "B1 holds 243" $B1 "$T/mS"
 check_model "the STD holds 243" $S "$T/mS"

@@ -67,6 +67,16 @@ wait_synced() {
 	wait_secs 60 synced "$1" ||
 		_bad "$1: legs not synced after 60 s: $(leg_field "$1" leg_invalid_tracks)"
 }
+# primary_stale MIN WHAT: s9f's primary is stale for at least MIN tracks,
+# its mirror for none.
+primary_stale() {
+	local inv i0 i1
+	inv=$(leg_field s9f leg_invalid_tracks)
+	read -r i0 i1 <<< "$inv"
+	[ "$i0" -ge "$1" ] && [ "$i1" -eq 0 ] &&
+		ok "$2: the primary is stale for $i0 tracks, the mirror for none" ||
+		_bad "$2: leg_invalid_tracks $inv, want the primary >= $1, the mirror 0"
+}
 # check_legs NAME MODEL DEV...: each backing device holds MODEL.
 check_legs() {
 	local name=$1 model=$2 d
@@ -210,11 +220,7 @@ done
 expect "a partial write with the primary failing" \
 	mwrite $F "$T/mF" $((45 * TS + 512)) 1024 "g45"
 check_model "every track reads back right with the primary failing" $F "$T/mF" $SIZE
-inv=$(leg_field s9f leg_invalid_tracks)
-read -r i0 i1 <<< "$inv"
-[ "$i0" -ge 4 ] && [ "$i1" -eq 0 ] &&
-	ok "the failed primary is stale for $i0 tracks, the mirror for none" ||
-	_bad "leg_invalid_tracks with the primary failing: $inv"
+primary_stale 4 "writes with the primary failing"
 dm_heal s9p_dm || fail "cannot heal s9p_dm"
 wait_synced s9f
 check_legs s9f "$T/mF" "${DISKS[0]}" "${DISKS[1]}"
@@ -225,11 +231,7 @@ check_model "s9f after the resync" $F "$T/mF" $SIZE
 # primary is marked stale for what they covered.
 dm_fail s9p_dm || fail "cannot switch s9p_dm to error"
 check_model "reads with the primary failing (read errors retried)" $F "$T/mF" $SIZE
-inv=$(leg_field s9f leg_invalid_tracks)
-read -r i0 i1 <<< "$inv"
-[ "$i0" -ge 16 ] && [ "$i1" -eq 0 ] &&
-	ok "read errors made the primary stale for $i0 tracks, the mirror served them" ||
-	_bad "leg_invalid_tracks after read errors on the primary: $inv"
+primary_stale 16 "read errors retried on the mirror"
 dm_heal s9p_dm || fail "cannot heal s9p_dm"
 wait_synced s9f
 check_legs s9f "$T/mF" "${DISKS[0]}" "${DISKS[1]}"

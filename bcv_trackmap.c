@@ -78,6 +78,14 @@ static unsigned long bm_word_mask(u64 i, u64 first, u64 last)
 	return (~0UL << lo) & (~0UL >> (BPL - 1 - hi));
 }
 
+/* The same for any word: 0 where word @i holds no bit of [first, last]. */
+static unsigned long bm_range_word(u64 i, u64 first, u64 last)
+{
+	if (first > last || i < first / BPL || i > last / BPL)
+		return 0;
+	return bm_word_mask(i, first, last);
+}
+
 static unsigned long bm_tail(u64 nbits)
 {
 	return nbits % BPL ? ~0UL >> (BPL - nbits % BPL) : ~0UL;
@@ -231,6 +239,8 @@ int bcv_tm_vol_init(struct bcv_tm_vol *v, u64 sectors, unsigned int track_shift,
 	memset(v, 0, sizeof(*v));
 	if (nr_legs < 1 || nr_legs > BCV_MAX_LEGS)
 		return -EINVAL;
+	if (bcv_tracks(sectors, track_shift) > BCV_TM_MAX_TRACKS)
+		return -E2BIG;
 	v->sectors = sectors;
 	v->track_shift = track_shift;
 	v->tracks = bcv_tracks(sectors, track_shift);
@@ -303,6 +313,22 @@ static unsigned int data_positions(const struct bcv_tm_vol *v)
 	return m;
 }
 
+/* Data positions that are own legs. */
+static unsigned int leg_positions(const struct bcv_tm_vol *v)
+{
+	unsigned int p, m = 0;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (v->role[p] == BCV_POS_LEG)
+			m |= 1U << p;
+	return m;
+}
+
+unsigned int bcv_tm_write_targets(const struct bcv_tm_vol *v)
+{
+	return data_positions(v) & ~v->failed;
+}
+
 /*------------------------------------------------------------------------
  * Host I/O marks
  */
@@ -347,16 +373,162 @@ void bcv_tm_write(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
 			bm_clear_atomic(v->inv[p], ffirst, flast);
 }
 
-void bcv_tm_leg_error(struct bcv_tm_vol *v, int pos, u64 sector,
+/* Tracks of word @i that some position in @m holds (is V for). */
+static unsigned long valid_at(const struct bcv_tm_vol *v, unsigned int m,
+			      u64 i)
+{
+	unsigned long w = 0;
+	unsigned int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (m & (1U << p))
+			w |= ~READ_ONCE(v->inv[p][i]);
+	return w;
+}
+
+/*
+ * The first position in @m, in order of preference (legs, then MMs), that
+ * is V for track bit @b of word @i; BCV_NO_POS if none.
+ */
+static int first_valid_bit(const struct bcv_tm_vol *v, unsigned int m, u64 i,
+			   unsigned long b)
+{
+	unsigned int p, legs = leg_positions(v);
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((m & legs & (1U << p)) && !(READ_ONCE(v->inv[p][i]) & b))
+			return p;
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((m & ~legs & (1U << p)) && !(READ_ONCE(v->inv[p][i]) & b))
+			return p;
+	return BCV_NO_POS;
+}
+
+u64 bcv_tm_mark_stale(struct bcv_tm_vol *v, int pos, u64 sector,
 		      u64 nr_sectors)
 {
-	u64 first, last;
+	unsigned int others = data_positions(v) & ~(1U << pos);
+	u64 first, last, i, kept = 0;
 
-	if (!nr_sectors || v->role[pos] == BCV_POS_NONE)
-		return;
+	if (!nr_sectors || v->role[pos] == BCV_POS_NONE || !v->tracks)
+		return 0;
 	bcv_track_range(sector, nr_sectors, v->track_shift, &first, &last);
-	bm_set_atomic(v->inv[pos], first, last);
+	if (last >= v->tracks)
+		last = v->tracks - 1;
+	if (first > last)
+		return 0;
+	for (i = first / BPL; i <= last / BPL; i++) {
+		unsigned long m = bm_word_mask(i, first, last);
+		unsigned long mine = ~READ_ONCE(v->inv[pos][i]) & m;
+
+		/* M4b says "written by the BCV's users": it holds no data. */
+		if (v->role[pos] == BCV_POS_LEG || v->role[pos] == BCV_POS_MM) {
+			unsigned long elsewhere = valid_at(v, others, i);
+
+			kept += hweight_long(mine & ~elsewhere);
+			m &= elsewhere;
+		}
+		if (m)
+			bcv_atomic_or(&v->inv[pos][i], m);
+	}
 	bm_clear_atomic(v->copying, first, last);
+	return kept;
+}
+
+void bcv_tm_leg_fail(struct bcv_tm_vol *v, int pos)
+{
+	if (v->role[pos] != BCV_POS_LEG)
+		return;
+	bcv_tm_mark_stale(v, pos, 0, v->sectors);
+	WRITE_ONCE(v->failed, v->failed | 1U << pos);
+}
+
+u64 bcv_tm_write_done(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
+		      unsigned int sent, unsigned int ok, bool defined)
+{
+	unsigned int s = v->track_shift - BCV_SECTOR_SHIFT, d, p;
+	u64 first, last, ffirst, flast, end = sector + nr_sectors, i, lost = 0;
+
+	if (!nr_sectors || !v->tracks)
+		return 0;
+	bcv_track_range(sector, nr_sectors, v->track_shift, &first, &last);
+	if (last >= v->tracks)
+		last = v->tracks - 1;
+	if (first > last)
+		return 0;
+	d = data_positions(v);
+	sent &= d;
+	ok &= sent;
+
+	/* Tracks written whole (the partial last track counts). */
+	ffirst = sector & ((1ULL << s) - 1) ? first + 1 : first;
+	flast = (end & ((1ULL << s) - 1)) && end < v->sectors ? last - 1 : last;
+	if (!defined || flast == (u64)-1) {
+		ffirst = 1;
+		flast = 0;
+	}
+
+	/*
+	 * The common case: every data position took the write.  Positions
+	 * that were V stay V (they hold the new data on top of the old), and
+	 * tracks written whole become V everywhere.
+	 */
+	if (defined && ok == d) {
+		if (ffirst <= flast)
+			for (p = 0; p < BCV_POSITIONS; p++)
+				if (ok & (1U << p))
+					bm_clear_atomic(v->inv[p], ffirst, flast);
+		bm_clear_atomic(v->copying, first, last);
+		return 0;
+	}
+
+	for (i = first / BPL; i <= last / BPL; i++) {
+		unsigned long m = bm_word_mask(i, first, last);
+		unsigned long whole = m & bm_range_word(i, ffirst, flast);
+		unsigned long held = 0, hold[BCV_POSITIONS], none, untouched;
+
+		/* 1. Who holds the new data: V before, or written whole. */
+		for (p = 0; p < BCV_POSITIONS; p++) {
+			hold[p] = 0;
+			if (ok & (1U << p))
+				hold[p] = (~READ_ONCE(v->inv[p][i]) | whole) & m;
+			held |= hold[p];
+		}
+		/*
+		 * 2. Tracks nobody holds keep their old data: where the bio
+		 *    did not go, it is intact; else one position it went to
+		 *    (maybe torn) is kept and the others copy it.
+		 */
+		none = m & ~held;
+		untouched = valid_at(v, d & ~sent, i) & none;
+		if (defined)
+			lost += hweight_long(untouched);
+		none &= ~untouched;
+		while (none) {
+			unsigned long b = none & -none;
+			int k = first_valid_bit(v, sent, i, b);
+
+			if (k != BCV_NO_POS)
+				hold[k] |= b;
+			lost++;
+			none &= ~b;
+		}
+		/* 3. Every other data position may differ: I. */
+		for (p = 0; p < BCV_POSITIONS; p++) {
+			unsigned long keep = hold[p];
+
+			if (!(d & (1U << p)))
+				continue;
+			if (!(sent & (1U << p)))
+				keep |= untouched;
+			if (m & ~keep)
+				bcv_atomic_or(&v->inv[p][i], m & ~keep);
+			if (hold[p] & whole)
+				bcv_atomic_andnot(&v->inv[p][i], hold[p] & whole);
+		}
+	}
+	bm_clear_atomic(v->copying, first, last);
+	return lost;
 }
 
 /* Candidate source positions in order of preference: legs, then MMs. */
@@ -389,7 +561,7 @@ int bcv_tm_read_pos_avoid(const struct bcv_tm_vol *v, u64 sector,
 	bcv_track_range(sector, nr_sectors, v->track_shift, &first, &last);
 	if (last >= v->tracks)
 		last = v->tracks ? v->tracks - 1 : 0;
-	return first_valid(v, data_positions(v) & ~avoid, first, last + 1);
+	return first_valid(v, bcv_tm_write_targets(v) & ~avoid, first, last + 1);
 }
 
 /*------------------------------------------------------------------------
@@ -418,6 +590,7 @@ int bcv_tm_leg_add(struct bcv_tm_vol *v)
 		return -ENOSPC;
 	bm_fill(v->inv[pos], v->tracks);
 	v->role[pos] = BCV_POS_LEG;
+	v->failed &= ~(1U << pos);
 	v->nr_legs++;
 	return pos;
 }
@@ -459,6 +632,9 @@ int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos)
 		v->inv[p] = v->inv[p + 1];
 	v->inv[v->nr_legs - 1] = gone;
 	v->role[v->nr_legs - 1] = BCV_POS_NONE;
+	/* Failed bits follow their legs down. */
+	v->failed = (v->failed & ((1U << pos) - 1)) |
+		    ((v->failed >> 1) & ~((1U << pos) - 1));
 	v->nr_legs--;
 	return 0;
 }
@@ -742,7 +918,13 @@ static unsigned int copy_targets(const struct bcv_tm_vol *v)
 bool bcv_tm_next_copy(const struct bcv_tm_vol *v, u64 from, u64 max,
 		      struct bcv_tm_copy *c)
 {
-	unsigned int p, d = copy_targets(v);
+	return bcv_tm_next_copy_avoid(v, from, max, 0, c);
+}
+
+bool bcv_tm_next_copy_avoid(const struct bcv_tm_vol *v, u64 from, u64 max,
+			    unsigned int avoid, struct bcv_tm_copy *c)
+{
+	unsigned int p, d = copy_targets(v) & ~avoid & ~v->failed;
 	u64 i, t, end, n = bm_longs(v->tracks);
 
 	if (!d || !max)
@@ -791,19 +973,36 @@ void bcv_tm_copy_begin(struct bcv_tm_vol *v, const struct bcv_tm_copy *c)
 u64 bcv_tm_copy_done(struct bcv_tm_vol *v, const struct bcv_tm_copy *c,
 		     bool ok)
 {
+	return bcv_tm_copy_done_to(v, c, ok ? c->dst : 0);
+}
+
+u64 bcv_tm_copy_done_to(struct bcv_tm_vol *v, const struct bcv_tm_copy *c,
+			unsigned int ok_dst)
+{
 	u64 t, done = 0;
 	unsigned int p;
 
+	ok_dst &= c->dst;
 	for (t = c->start; t < c->start + c->len; t++) {
 		/* Pairs with bm_clear_atomic() in bcv_tm_write(). */
-		if (!test_and_clear_bit(t, v->copying) || !ok)
+		if (!test_and_clear_bit(t, v->copying) || !ok_dst)
 			continue;
 		for (p = 0; p < BCV_POSITIONS; p++)
-			if (c->dst & (1U << p))
+			if (ok_dst & (1U << p))
 				clear_bit(t, v->inv[p]);
 		done++;
 	}
 	return done;
+}
+
+/*
+ * What a restore must bring up to date before it is done: the STD's own
+ * legs that have not failed.  Other attached BCVs follow in their own
+ * sessions (syncinprog), so a dead one cannot hold a restore up.
+ */
+static unsigned int restore_targets(const struct bcv_tm_vol *std)
+{
+	return leg_positions(std) & ~std->failed;
 }
 
 unsigned int bcv_tm_update_states(struct bcv_tm_vol *std)
@@ -821,8 +1020,7 @@ unsigned int bcv_tm_update_states(struct bcv_tm_vol *std)
 		if (s->state == BCV_RESTINPROG) {
 			todo = false;
 			for (p = 0; p < BCV_POSITIONS; p++)
-				if ((int)p != s->mm &&
-				    (data_positions(std) & (1U << p)))
+				if (restore_targets(std) & (1U << p))
 					todo |= bm_any(std->inv[p], std->tracks);
 			if (!todo)
 				s->state = BCV_RESTORED;
@@ -869,7 +1067,7 @@ u64 bcv_tm_session_todo(const struct bcv_tm_sess *s)
 		return 0;
 	if (s->state != BCV_RESTINPROG)
 		return bcv_tm_count_invalid(std, s->mm);
-	d = data_positions(std) & ~(1U << s->mm);
+	d = restore_targets(std);
 	for (i = 0; i < bm_longs(std->tracks); i++) {
 		unsigned long x = 0;
 

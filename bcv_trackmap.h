@@ -34,13 +34,27 @@
  *
  * Concurrency
  * -----------
- * Per-track operations (bcv_tm_write(), bcv_tm_leg_error(), the copy
- * engine's bcv_tm_copy_begin()/bcv_tm_copy_done()) never sleep, take no
- * lock, and may run concurrently on many CPUs: they use atomic bit
- * operations.  Commands and whole-table operations (bcv_tm_establish() ...
- * bcv_tm_update_states(), the counters) are plain word-at-a-time passes:
- * the caller serialises them per STD and holds host writes and copy
- * completions to the volumes involved while they run.
+ * Per-track operations (bcv_tm_write(), the copy engine's
+ * bcv_tm_copy_begin()/bcv_tm_copy_done()) never sleep, take no lock, and
+ * may run concurrently on many CPUs: they use atomic bit operations.
+ * Operations that mark positions I (bcv_tm_write_done(),
+ * bcv_tm_mark_stale(), bcv_tm_leg_fail()) decide from several positions'
+ * bits at once, so the caller serialises them with each other (per
+ * volume); they still run concurrently with the lock-free ones, which only
+ * ever mark positions V or PB bits C.  Commands and whole-table operations
+ * (bcv_tm_establish() ... bcv_tm_update_states(), the counters) are plain
+ * word-at-a-time passes: the caller serialises them per STD and holds host
+ * writes and copy completions to the volumes involved while they run.
+ *
+ * The last valid copy
+ * -------------------
+ * Invariant: a track that is valid at some data position (an own leg, or
+ * on a STD an attached MM) stays valid at one at least.  Every path that
+ * marks a position I goes through bcv_tm_mark_stale() or
+ * bcv_tm_write_done(), which never take a track's last valid position
+ * away: a write that no position could take fails to the host instead, and
+ * the old data stays readable.  Only commands move the last valid copy
+ * (RESTORE makes the MM the only valid position on purpose).
  */
 #ifndef BCV_TRACKMAP_H
 #define BCV_TRACKMAP_H
@@ -53,6 +67,14 @@
 #define BCV_M4B			3	/* position index of M4b on a BCV */
 #define BCV_SESSIONS		16	/* PB columns */
 #define BCV_NO_POS		(-1)
+
+/*
+ * The most tracks a volume may have: every table must stay a single
+ * allocation the kernel can make (kvmalloc() refuses more than INT_MAX
+ * bytes; the PB table takes 2 bytes a track).  2^29 tracks: 32 TiB with
+ * 64 KiB tracks, 512 TiB with 1 MiB tracks.
+ */
+#define BCV_TM_MAX_TRACKS	(1ULL << 29)
 
 /* Number of tracks covering @sectors 512-byte sectors (last one partial). */
 u64 bcv_tracks(u64 sectors, unsigned int track_shift);
@@ -96,6 +118,7 @@ struct bcv_tm_vol {
 	unsigned int track_shift;	/* log2 of the track size in bytes */
 	bool is_std;			/* STD (else BCV) */
 	unsigned int nr_legs;		/* own legs at M1..M(nr_legs) */
+	unsigned int failed;		/* own legs marked failed (bit p) */
 	u8 role[BCV_POSITIONS];		/* enum bcv_pos_role */
 	struct bcv_tm_sess *mm_sess[BCV_POSITIONS]; /* STD: owner of an MM */
 	unsigned long *inv[BCV_POSITIONS]; /* Track ID: bit t = I */
@@ -138,7 +161,8 @@ struct bcv_tm_copy {
 
 /*
  * Allocate the tables of a volume of @sectors sectors; all own legs valid,
- * no session.  May sleep; returns 0 or -ENOMEM.
+ * no session.  May sleep; returns 0, -E2BIG (more than BCV_TM_MAX_TRACKS
+ * tracks) or -ENOMEM.
  */
 int bcv_tm_vol_init(struct bcv_tm_vol *v, u64 sectors, unsigned int track_shift,
 		    bool is_std, unsigned int nr_legs);
@@ -163,12 +187,53 @@ bool bcv_tm_pb_changed(const struct bcv_tm_vol *std, u64 t, unsigned int col);
  */
 void bcv_tm_write(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
 		  unsigned int written);
-/* A write to position @pos failed: the tracks touched become I there. */
-void bcv_tm_leg_error(struct bcv_tm_vol *v, int pos, u64 sector,
+/*
+ * bcv_tm_write_done(): the write-like bio to [@sector, +@nr_sectors) that
+ * bcv_tm_write(v, sector, nr_sectors, 0) marked at submission was sent to
+ * the positions in @sent and completed without error on those in @ok (a
+ * subset).  @defined is false for a discard, whose data is undefined: it
+ * validates nothing.  For every track touched, the positions that hold it
+ * afterwards are those in @ok that were valid for it, and for a defined
+ * write covering the whole track every position in @ok.  They stay (or
+ * become) V; every other data position becomes I, as its data may now
+ * differ.  A track that no position holds keeps its old data: positions
+ * the bio was not sent to and that were valid stay V, and if there is none
+ * the first valid position in @sent is kept (its data may be torn, but the
+ * other positions are made copies of it).  Returns the number of tracks
+ * that the write could not reach, counting for a discard only those that
+ * lost their old data too: the bio fails to the host iff it is not zero.
+ * Caller serialises it with bcv_tm_mark_stale() (see Concurrency).
+ */
+u64 bcv_tm_write_done(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
+		      unsigned int sent, unsigned int ok, bool defined);
+/*
+ * Position @pos may hold wrong data for [@sector, +@nr_sectors) (a failed
+ * write, a failed read): it becomes I there, except for tracks on which it
+ * is the last valid data position (see "The last valid copy").  Returns
+ * the number of such tracks it kept.  Caller serialises it with
+ * bcv_tm_write_done().
+ */
+u64 bcv_tm_mark_stale(struct bcv_tm_vol *v, int pos, u64 sector,
 		      u64 nr_sectors);
+/* Old name of bcv_tm_mark_stale(), for callers that ignore the count. */
+static inline void bcv_tm_leg_error(struct bcv_tm_vol *v, int pos, u64 sector,
+				    u64 nr_sectors)
+{
+	bcv_tm_mark_stale(v, pos, sector, nr_sectors);
+}
+/*
+ * Own leg @pos lost its device (gone, or smaller than the volume): it is
+ * stale wherever another position holds the data, takes no more writes
+ * (bcv_tm_write_targets()) and no copies, and a restore does not wait for
+ * it.  Only removing the leg ends the state.  Caller serialises it with
+ * bcv_tm_write_done().
+ */
+void bcv_tm_leg_fail(struct bcv_tm_vol *v, int pos);
+/* Positions a host write goes to: own legs that have not failed, MMs. */
+unsigned int bcv_tm_write_targets(const struct bcv_tm_vol *v);
 /* A position valid for every track of the range, legs first, or -1. */
 int bcv_tm_read_pos(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors);
-/* The same, not at the positions in @avoid. */
+/* The same, not at the positions in @avoid (nor at failed legs). */
 int bcv_tm_read_pos_avoid(const struct bcv_tm_vol *v, u64 sector,
 			  u64 nr_sectors, unsigned int avoid);
 
@@ -226,6 +291,13 @@ struct bcv_tm_sess *bcv_tm_session(const struct bcv_tm_vol *std,
  */
 bool bcv_tm_next_copy(const struct bcv_tm_vol *v, u64 from, u64 max,
 		      struct bcv_tm_copy *c);
+/*
+ * The same, with the positions in @avoid neither read nor written (the
+ * engine backs off from a position whose copies keep failing).  Failed
+ * legs are always avoided.
+ */
+bool bcv_tm_next_copy_avoid(const struct bcv_tm_vol *v, u64 from, u64 max,
+			    unsigned int avoid, struct bcv_tm_copy *c);
 /* The run is being copied from now on. */
 void bcv_tm_copy_begin(struct bcv_tm_vol *v, const struct bcv_tm_copy *c);
 /*
@@ -236,15 +308,26 @@ void bcv_tm_copy_begin(struct bcv_tm_vol *v, const struct bcv_tm_copy *c);
 u64 bcv_tm_copy_done(struct bcv_tm_vol *v, const struct bcv_tm_copy *c,
 		     bool ok);
 /*
- * Move sessions whose copy finished to synchronized / restored.  Returns
- * the PB columns whose state changed (bit s).  Whole-table pass.
+ * The same, for a copy that reached only the destinations in @ok_dst (a
+ * subset of c->dst; the others failed): those become V, the others stay I.
+ */
+u64 bcv_tm_copy_done_to(struct bcv_tm_vol *v, const struct bcv_tm_copy *c,
+			unsigned int ok_dst);
+/*
+ * Move sessions whose copy finished to synchronized (MM all V) or restored
+ * (every own leg that has not failed all V: other attached BCVs are
+ * brought up to date by their own sessions, which go back to syncinprog).
+ * Returns the PB columns whose state changed (bit s).  Whole-table pass.
  */
 unsigned int bcv_tm_update_states(struct bcv_tm_vol *std);
 
 /* Counts for query: whole-table passes. */
 u64 bcv_tm_count_invalid(const struct bcv_tm_vol *v, int pos);
 u64 bcv_tm_count_changed(const struct bcv_tm_vol *std, unsigned int col);
-/* Tracks a session still has to copy (MM I, or for a restore, STD I). */
+/*
+ * Tracks a session still has to copy (MM I, or for a restore, I on a STD
+ * leg that has not failed).
+ */
 u64 bcv_tm_session_todo(const struct bcv_tm_sess *s);
 
 #endif /* BCV_TRACKMAP_H */

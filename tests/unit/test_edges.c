@@ -530,15 +530,23 @@ static void test_runs(void)
 	      "100..104: M2 -> M1+M3+M4");
 	CHECK(bcv_tm_next_copy(&S, 105, 1000, &c) && run_is(&c, 105, 95, 0, 0xc),
 	      "105..: M1 again");
-	/* Both legs fail on 102: no good copy anywhere, skipped. */
-	bcv_tm_leg_error(&S, 1, 102 * spt + 3, 1);
-	CHECK(bcv_tm_next_copy(&S, 100, 1000, &c) && run_is(&c, 100, 2, 1, 0xd),
-	      "100..101 before the track with no source");
-	CHECK(bcv_tm_next_copy(&S, 102, 1000, &c) && run_is(&c, 103, 2, 1, 0xd),
-	      "track 102 (no valid position) skipped");
+	/*
+	 * M2 fails on 102 too: it is the track's last valid position, so it
+	 * stays V (the last valid copy is never marked away).
+	 */
+	CHECK(bcv_tm_mark_stale(&S, 1, 102 * spt + 3, 1) == 1,
+	      "M2 is kept for track 102, its last valid position");
+	CHECK(bcv_tm_next_copy(&S, 100, 1000, &c) && run_is(&c, 100, 5, 1, 0xd),
+	      "100..104: still M2 -> M1+M3+M4");
+	/* Unless a position is avoided: then track 102 has no source. */
+	CHECK(bcv_tm_next_copy_avoid(&S, 100, 1000, 1U << 1, &c) &&
+	      run_is(&c, 105, 95, 0, 0xc),
+	      "M2 avoided: 100..104 have no source, 105.. from M1");
+	CHECK(bcv_tm_next_copy_avoid(&S, 0, 1000, 1U << 3, &c) &&
+	      run_is(&c, 0, 50, 0, 0x4), "M4 avoided: 0..49 M1 -> M3 only");
 	/* The leg M2 valid elsewhere: V at 50..59 on M3 is a non-destination. */
 	CHECK(bcv_tm_read_pos(&S, 100 * spt, spt) == 1, "reads of track 100 from M2");
-	CHECK(bcv_tm_read_pos(&S, 102 * spt, spt) == -1, "no position for track 102");
+	CHECK(bcv_tm_read_pos(&S, 102 * spt, spt) == 1, "track 102 still reads from M2");
 
 	/* Restore: the source is the restoring BCV's MM. */
 	tm_vinit(&R, 20 * spt, 12, true, 1);

@@ -254,6 +254,17 @@ static unsigned int data_pos(int h)
 	return m;
 }
 
+/* The STD's own legs: what a restore brings up to date. */
+static unsigned int m_legs(void)
+{
+	unsigned int p, m = 0;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (S.role[p] == BCV_POS_LEG)
+			m |= 1U << p;
+	return m;
+}
+
 /* Positions the copy engine may write. */
 static unsigned int copy_pos(int h)
 {
@@ -460,7 +471,7 @@ static void check_counters(void)
 		}
 		b = S.colbcv[c];
 		if (B[b].state == BCV_RESTINPROG) {
-			unsigned int d = data_pos(STDH) & ~(1U << B[b].mm);
+			unsigned int d = m_legs();
 
 			for (t = 0, n = 0; t < S.tracks; t++)
 				n += iset(STDH, d, t) != 0;
@@ -501,55 +512,115 @@ static bool whole_track(int h, u64 sec, u64 n, u64 t)
 	return sec <= t * spt && sec + n >= min((t + 1) * spt, hsectors(h));
 }
 
+/* The model's keeper of a track nobody holds: legs first, then MMs. */
+static int m_first_valid(int h, unsigned int d, u64 t)
+{
+	int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((d & (1U << p)) && (h != STDH || S.role[p] == BCV_POS_LEG) &&
+		    !mt(hinv(h, p), t))
+			return p;
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((d & (1U << p)) && !mt(hinv(h, p), t))
+			return p;
+	return NONE;
+}
+
 /*
- * A write to volume @h; it fails on the positions in @fail (the driver
- * then calls bcv_tm_leg_error()): those get junk and become I.
+ * A write to volume @h; it fails on the positions in @fail, which get junk.
+ * The driver marks it with bcv_tm_write() at submission and
+ * bcv_tm_write_done() at completion; a write that fails on no position
+ * takes either that path or the one-call bcv_tm_write(..., written).
+ * Per track, the positions that end up holding it are those that took
+ * the write and were V, or took it whole; if none, the first V position
+ * (legs first) is kept with whatever the failed write left there, and is
+ * the volume's data from then on.  Every other position is I.
+ *
+ * A discard (@discard) goes to the STD's own legs only and leaves every
+ * device's data as it was (devices that ignore discards); its positions
+ * follow the same rule, except that it validates nothing and a track
+ * whose discard reached no valid leg keeps its MMs.
  */
-static void do_write_fail(int h, u64 sec, u64 n, unsigned int fail)
+static void do_write_fail(int h, u64 sec, u64 n, unsigned int fail, bool discard)
 {
 	u64 spt = hspt(h), t, first = sec / spt, last = (sec + n - 1) / spt,
-	    w = ++wid;
-	unsigned int d = data_pos(h), p;
-	int b;
+	    w = ++wid, lost = 0, got;
+	unsigned int d = data_pos(h), sent = d, p;
+	bool two_step = fail || discard || chance(50);
+	int b, k;
 
-	T("write %s%d sectors %" PRIu64 "+%" PRIu64 " (tracks %" PRIu64 "..%" PRIu64 ")%s",
-	  h == STDH ? "STD" : "BCV", h == STDH ? 0 : h, sec, n, first, last,
-	  fail ? " failing on some positions" : "");
-	bcv_tm_write(tv(h), sec, n, d & ~fail);
+	if (discard) {
+		sent = 0;
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (S.role[p] == BCV_POS_LEG)
+				sent |= 1U << p;
+	}
+	fail &= sent;
+	T("%s %s%d sectors %" PRIu64 "+%" PRIu64 " (tracks %" PRIu64 "..%" PRIu64 ")%s",
+	  discard ? "discard" : "write", h == STDH ? "STD" : "BCV", h == STDH ? 0 : h,
+	  sec, n, first, last, fail ? " failing on some positions" : "");
+	if (two_step)
+		bcv_tm_write(tv(h), sec, n, 0);
+	else
+		bcv_tm_write(tv(h), sec, n, d);
 	st.writes_failed += fail != 0;
-	for (p = 0; p < BCV_POSITIONS; p++)
-		if (fail & (1U << p))
-			bcv_tm_leg_error(tv(h), p, sec, n);
 	if (h == STDH)
 		st.writes_std++;
 	else
 		st.writes_bcv++;
 	for (t = first; t <= last; t++) {
-		bool whole = whole_track(h, sec, n, t);
+		bool whole = !discard && whole_track(h, sec, n, t);
 		ver_t nv = whole ? fresh() : 0;
+		unsigned int hold = 0, untouched = 0;
 
 		if (h == STDH) {
 			S.pb[t] |= S.alloc;
 			for (b = 0; b < nb; b++)
 				if (B[b].state == BCV_SPLIT)
 					ms(B[b].touched, t);
-			S.cur[t] = whole ? nv : mixv(S.cur[t], w);
 		} else {
 			ms(B[h].inv[BCV_M4B], t);
 			if (B[h].state == BCV_SPLIT && t < S.tracks)
 				ms(B[h].touched, t);
 		}
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if ((sent & ~fail & (1U << p)) && (whole || !mt(hinv(h, p), t)))
+				hold |= 1U << p;
+		k = NONE;
+		if (!hold) {
+			for (p = 0; p < BCV_POSITIONS; p++)
+				if ((d & ~sent & (1U << p)) && !mt(hinv(h, p), t))
+					untouched |= 1U << p;
+			if (!untouched) {
+				k = m_first_valid(h, sent, t);
+				if (k == NONE)
+					FAIL("track %" PRIu64 " had no valid position", t);
+			}
+			lost += !discard || !untouched;
+		}
+		/* The data. */
+		for (p = 0; p < BCV_POSITIONS && !discard; p++) {
+			if (!(sent & (1U << p)))
+				continue;
+			if (fail & (1U << p))
+				hdev(h, p)[t] = fresh();	/* torn */
+			else
+				hdev(h, p)[t] = whole ? nv : mixv(hdev(h, p)[t], w);
+		}
+		if (h == STDH && !discard)
+			S.cur[t] = hold ? (whole ? nv : mixv(S.cur[t], w)) :
+				   k != NONE ? hdev(h, k)[t] : S.cur[t];
+		/* The bits. */
 		for (p = 0; p < BCV_POSITIONS; p++) {
 			if (!(d & (1U << p)))
 				continue;
-			if (fail & (1U << p)) {
-				hdev(h, p)[t] = fresh();	/* torn */
+			if ((hold | untouched) & (1U << p) || k == (int)p) {
+				if (whole)
+					mc(hinv(h, p), t);
+			} else {
 				ms(hinv(h, p), t);
-				continue;
 			}
-			hdev(h, p)[t] = whole ? nv : mixv(hdev(h, p)[t], w);
-			if (whole)
-				mc(hinv(h, p), t);
 		}
 		if (fl.on && fl.h == h && t >= fl.c.start && t < fl.c.start + fl.c.len) {
 			u8 *f = &fl.flag[t - fl.c.start];
@@ -557,35 +628,37 @@ static void do_write_fail(int h, u64 sec, u64 n, unsigned int fail)
 			*f = whole ? 2 : *f ? *f : 1;
 		}
 	}
+	if (two_step) {
+		got = bcv_tm_write_done(tv(h), sec, n, sent, sent & ~fail, !discard);
+		if (got != lost)
+			FAIL("write_done = %" PRIu64 " tracks lost, model %" PRIu64, got, lost);
+	}
 	note_range(first, last);
-	if (fail && h == STDH)
+	if ((fail || discard) && h == STDH)
 		update_states();
 }
 
 static void do_write(int h, u64 sec, u64 n)
 {
-	do_write_fail(h, sec, n, 0);
+	do_write_fail(h, sec, n, 0, false);
 }
 
 /*
- * Sometimes a write fails on one position, provided every track it touches
- * keeps a valid copy elsewhere (else the data is simply lost).  BCVs: only
- * fixed mirrors fail, the primary is the model's view of the BCV's data.
+ * Now and then a write fails: on the STD on any positions (one, several,
+ * all, the only valid one), on a BCV only on fixed mirrors and only where
+ * its primary holds the data (the primary is the model's view of the BCV).
+ * And now and then a STD write is a discard.
  */
 static void write_maybe_failing(int h, u64 sec, u64 n)
 {
-	unsigned int d = data_pos(h), p = rr(BCV_POSITIONS), q;
-	u64 t, spt = hspt(h);
-	bool ok = chance(4) && (d & (1U << p)) && (h == STDH || p > 0);
+	unsigned int d = data_pos(h), fail = 0, p = rr(BCV_POSITIONS);
+	bool discard = h == STDH && chance(3);
 
-	for (t = sec / spt; ok && t <= (sec + n - 1) / spt; t++) {
-		for (q = 0; q < BCV_POSITIONS; q++)
-			if (q != p && (d & (1U << q)) &&
-			    (whole_track(h, sec, n, t) || !mt(hinv(h, q), t)))
-				break;
-		ok = q < BCV_POSITIONS;
-	}
-	do_write_fail(h, sec, n, ok ? 1U << p : 0);
+	if (h == STDH && chance(5))
+		fail = d & (chance(30) ? d : (unsigned int)(1 + rr(15)));
+	else if (h != STDH && chance(4) && p > 0 && (d & (1U << p)))
+		fail = 1U << p;
+	do_write_fail(h, sec, n, fail, discard);
 }
 
 /* A random range of a volume of @sectors sectors, @spt sectors a track. */
@@ -714,7 +787,7 @@ static unsigned int m_update_states(void)
 			bool todo = false;
 
 			for (p = 0; p < BCV_POSITIONS; p++)
-				if (p != B[b].mm && (data_pos(STDH) & (1U << p)))
+				if (m_legs() & (1U << p))
 					todo |= any_inv(STDH, p, S.tracks);
 			if (!todo)
 				B[b].state = BCV_RESTORED;

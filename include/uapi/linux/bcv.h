@@ -30,7 +30,7 @@
 #define BCV_DISK_PREFIX		"bcv"		/* volumes are /dev/bcvN */
 
 #define BCV_VERSION_MAJOR	0
-#define BCV_VERSION_MINOR	3
+#define BCV_VERSION_MINOR	4
 #define BCV_VERSION_PATCH	0
 
 #define BCV_NAME_LEN		32	/* volume name, including the NUL */
@@ -49,6 +49,7 @@
 #define BCV_FEAT_VOLUMES	(1ULL << 0)	/* CREATE, REMOVE, LIST */
 #define BCV_FEAT_SESSIONS	(1ULL << 1)	/* SESSION, QUERY, WAIT */
 #define BCV_FEAT_MIRRORS	(1ULL << 2)	/* fixed mirror legs, LEG */
+#define BCV_FEAT_LEG_POS	(1ULL << 3)	/* leg_flags, LEG remove by @pos */
 
 #define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
 
@@ -76,8 +77,7 @@ struct bcv_version {
  * @role:	in: BCV_ROLE_STD or BCV_ROLE_BCV
  * @flags:	in: must be zero (no flags defined yet)
  * @nr_legs:	in: number of backing devices in @legs, 1..BCV_MAX_LEGS
- *		(fixed mirror legs are not implemented yet: 1 for now,
- *		else EOPNOTSUPP)
+ *		(the first is the primary, the others fixed mirrors)
  * @track_size:	in: track size in bytes, a power of two, at least the
  *		backing device's logical block size and at most
  *		BCV_TRACK_SIZE_MAX; 0 means BCV_TRACK_SIZE_DEFAULT
@@ -87,6 +87,12 @@ struct bcv_version {
  *		[A-Za-z0-9._+-], not starting with '.' nor '-'; unique
  * @legs:	in: backing device paths; entries past @nr_legs must be zero
  * @reserved:	in: must be zero
+ *
+ * Errors besides EINVAL for bad fields: EEXIST (name in use), EBUSY (a
+ * device is in use), EROFS (a device is read-only), ELOOP (a device is a
+ * bcv volume or sits on one: a loop, dm or md device over a volume),
+ * E2BIG (the volume's tables would be too large for its track size; see
+ * Documentation/bcv.rst), ENOMEM.
  */
 struct bcv_create {
 	__u32 size;
@@ -139,6 +145,7 @@ struct bcv_remove {
  * @leg_invalid: per leg: tracks not yet valid on it (the copy engine's
  *		work; on a BCV's fixed mirrors after a split, on a failed leg
  *		until it works again, on a new leg until it is synced)
+ * @leg_flags:	per leg: BCV_LEG_* state bits
  * @reserved:	zero
  */
 struct bcv_vol_info {
@@ -158,8 +165,14 @@ struct bcv_vol_info {
 	__u32 leg_pos[BCV_MAX_LEGS];
 	__u32 __pad2;
 	__u64 leg_invalid[BCV_MAX_LEGS];
-	__u64 reserved[3];
+	__u32 leg_flags[BCV_MAX_LEGS];
+	__u32 __pad3;
+	__u64 reserved[1];
 };
+
+/* struct bcv_vol_info.leg_flags */
+#define BCV_LEG_STATE_FAILED	(1U << 0)	/* device gone or shrunk: no I/O,
+						 * no copies; remove-leg it */
 
 /**
  * struct bcv_list - BCV_IOC_LIST: list the volumes, ordered by index.
@@ -205,9 +218,11 @@ struct bcv_list {
  * @bcv:	in: name of the BCV volume
  * @reserved:	in: must be zero
  *
- * Errors follow SPEC section 4: ENOENT (no such volume or session), EINVAL
- * (wrong role, BCV smaller than the STD), EBUSY (state, openers, no free
- * mirror position, another restore running), ENOSPC (16 sessions).
+ * Errors follow Documentation/bcv.rst: ENOENT (no such volume or session),
+ * EINVAL (wrong role, BCV smaller than the STD, a BCV whose logical block
+ * size is larger than the STD's), EBUSY (state, openers, no free mirror
+ * position, another restore running), ENOSPC (16 sessions), ELOOP (a
+ * BCV's device sits on a bcv volume).
  */
 struct bcv_session_cmd {
 	__u32 size;
@@ -313,14 +328,20 @@ struct bcv_wait {
 #define BCV_LEG_ADD		1	/* add a fixed mirror leg */
 #define BCV_LEG_REMOVE		2	/* remove a leg */
 
+/* struct bcv_leg_cmd.flags */
+#define BCV_LEG_F_POS		(1U << 0)	/* REMOVE: the leg at @pos */
+
 /**
  * struct bcv_leg_cmd - BCV_IOC_LEG: add or remove a leg of a volume.
  * @size:	in: sizeof(struct bcv_leg_cmd)
  * @op:		in: BCV_LEG_ADD or BCV_LEG_REMOVE
- * @flags:	in: must be zero
- * @pos:	out: the leg's mirror position (0-based) it took or left
+ * @flags:	in: BCV_LEG_F_* bits; BCV_LEG_F_POS only with BCV_LEG_REMOVE
+ * @pos:	in: with BCV_LEG_F_POS, the position (0-based) of the leg to
+ *		remove, else must be zero; out: the leg's mirror position
+ *		(0-based) it took or left
  * @name:	in: name of the volume
- * @path:	in: the leg's backing device
+ * @path:	in: the leg's backing device; must be empty with
+ *		BCV_LEG_F_POS (the device node may be gone)
  * @reserved:	in: must be zero
  *
  * Refused with EBUSY while the volume is attached (a BCV in a session

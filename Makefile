@@ -29,7 +29,7 @@ endif
 OUT := $(TOP)/build/$(KVER)
 
 KSRC := Kbuild bcv_core.c bcv_core.h bcv_ioctl.c bcv_sysfs.c bcv_trackmap.c \
-	bcv_copy.c bcv_session.c \
+	bcv_copy.c bcv_session.c bcv_stack.c \
 	bcv_trackmap.h bcv_shim.h bcv_compat.h include
 PROBES := $(basename $(notdir $(wildcard $(TOP)/compat/have_*.c)))
 

@@ -92,6 +92,16 @@ static inline void bcv_limits_init(struct bcv_stack_limits *s)
 	s->nonrot = true;
 }
 
+/* Doesn't sleep.  @bdev supports FUA writes. */
+static inline bool bcv_bdev_fua(struct block_device *bdev)
+{
+#ifdef BCV_HAVE_BLK_FEAT
+	return bdev_fua(bdev);
+#else
+	return test_bit(QUEUE_FLAG_FUA, &bdev_get_queue(bdev)->queue_flags);
+#endif
+}
+
 /* Doesn't sleep.  Returns < 0 if @bdev's limits cannot be combined. */
 static inline int bcv_limits_stack(struct bcv_stack_limits *s,
 				   struct block_device *bdev)
@@ -99,11 +109,7 @@ static inline int bcv_limits_stack(struct bcv_stack_limits *s,
 	struct request_queue *q = bdev_get_queue(bdev);
 
 	s->write_cache |= bdev_write_cache(bdev);
-#ifdef BCV_HAVE_BLK_FEAT
-	s->fua |= bdev_fua(bdev);
-#else
-	s->fua |= test_bit(QUEUE_FLAG_FUA, &q->queue_flags);
-#endif
+	s->fua |= bcv_bdev_fua(bdev);
 	s->nonrot &= bdev_nonrot(bdev);
 	return blk_stack_limits(&s->lim, &q->limits, 0) ? -EINVAL : 0;
 }
@@ -136,6 +142,29 @@ static inline struct gendisk *bcv_alloc_disk(struct bcv_stack_limits *s)
 		blk_queue_flag_clear(QUEUE_FLAG_NONROT, disk->queue);
 #endif
 	return disk;
+}
+
+/*
+ * May sleep.  Announce a volatile write cache (and FUA) on @disk when a
+ * device its writes reach has one, so that flushes are sent down and
+ * reach every leg and attached BCV.  The caller holds the volume's I/O.
+ */
+static inline void bcv_set_write_cache(struct gendisk *disk, bool wc, bool fua)
+{
+#ifdef BCV_HAVE_BLK_ALLOC_DISK_LIM
+	struct queue_limits lim = queue_limits_start_update(disk->queue);
+
+	lim.features &= ~(BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA);
+	if (wc)
+		lim.features |= BLK_FEAT_WRITE_CACHE;
+	if (wc && fua)
+		lim.features |= BLK_FEAT_FUA;
+	if (queue_limits_commit_update(disk->queue, &lim))
+		pr_warn("%s: cannot update the write cache flags\n",
+			disk->disk_name);
+#else
+	blk_queue_write_cache(disk->queue, wc, fua);
+#endif
 }
 
 #endif /* BCV_COMPAT_H */

@@ -36,12 +36,66 @@
 
 #include "bcv_core.h"
 
+/*
+ * A decimal number in [@lo, @hi] (one trailing newline allowed): the
+ * number, -EINVAL if @buf is not one, -ERANGE if it is out of bounds.
+ */
+static int bcv_parse_uint(const char *buf, unsigned int lo, unsigned int hi)
+{
+	unsigned int v;
+	int ret = kstrtouint(buf, 10, &v);
+
+	if (ret)
+		return ret == -ERANGE ? -ERANGE : -EINVAL;
+	if (v < lo || v > hi)
+		return -ERANGE;
+	return v;
+}
+
+int bcv_parse_percent(const char *buf)
+{
+	return bcv_parse_uint(buf, 1, 100);
+}
+
+/* Module parameters are checked when written, as null_blk does. */
+static int bcv_param_set(const char *val, const struct kernel_param *kp,
+			 unsigned int lo, unsigned int hi)
+{
+	int v = bcv_parse_uint(val, lo, hi);
+
+	if (v < 0)
+		return v;
+	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	return 0;
+}
+
+static int bcv_jobs_set(const char *val, const struct kernel_param *kp)
+{
+	return bcv_param_set(val, kp, 1, 64);
+}
+
+static int bcv_throttle_set(const char *val, const struct kernel_param *kp)
+{
+	return bcv_param_set(val, kp, 1, 100);
+}
+
+static const struct kernel_param_ops bcv_jobs_ops = {
+	.set	= bcv_jobs_set,
+	.get	= param_get_uint,
+};
+
+static const struct kernel_param_ops bcv_throttle_ops = {
+	.set	= bcv_throttle_set,
+	.get	= param_get_uint,
+};
+
 unsigned int bcv_copy_jobs_max = 8;
-module_param_named(copy_jobs, bcv_copy_jobs_max, uint, 0644);
+module_param_cb(copy_jobs, &bcv_jobs_ops, &bcv_copy_jobs_max, 0644);
 MODULE_PARM_DESC(copy_jobs, "Copy jobs in flight per volume (1-64, default 8)");
 
 unsigned int bcv_copy_throttle_default = 100;
-module_param_named(copy_throttle, bcv_copy_throttle_default, uint, 0644);
+module_param_cb(copy_throttle, &bcv_throttle_ops, &bcv_copy_throttle_default,
+		0644);
 MODULE_PARM_DESC(copy_throttle,
 		 "Initial copy throttle of new volumes, percent of time the copy engine may use the disks (1-100, default 100)");
 
@@ -96,64 +150,100 @@ static void bcv_job_account(struct bcv_volume *vol, const struct bcv_tm_copy *c,
 	}
 }
 
-/* kcopyd's thread (process context). */
+/* Any context, vol->lock held: position @p's copies failed (again). */
+static bool __bcv_backoff(struct bcv_volume *vol, unsigned int p)
+{
+	bool first = !vol->err_logged[p];
+
+	lockdep_assert_held(&vol->lock);
+	vol->backoff[p] = vol->backoff[p] ?
+			  min(vol->backoff[p] * 2, BCV_BACKOFF_MAX_MS) :
+			  BCV_BACKOFF_MIN_MS;
+	vol->retry_at[p] = jiffies + msecs_to_jiffies(vol->backoff[p]);
+	vol->err_logged[p] = true;
+	return first;
+}
+
+/*
+ * kcopyd's thread (process context).  A job ended:
+ *  1. Under vol->lock: the destinations it reached become V (those that
+ *     failed stay I and back off; a source that failed to read is stale
+ *     for the run where another position holds it, and backs off), legs
+ *     whose device went away are marked failed, the region is free.
+ *  2. Counters, one log line per failing position per episode, and the
+ *     host writes that waited for the region go again.
+ *  3. Under vol->lock, the last touch of @vol: the job no longer counts
+ *     (a remove or a command may go on), and the worker looks for more.
+ * Sessions and legs are stable throughout: commands and removes wait for
+ * jobs to drain before they change them.
+ */
 static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 {
 	struct bcv_job *job = context;
 	struct bcv_volume *vol = job->vol;
 	struct bcv_tm_copy *c = &job->c;
-	bool ok = !read_err && !write_err;
-	u64 copied, r;
-	bool log = false;
-	unsigned int p;
+	unsigned int p, i = 0, bad = 0, ok_dst = 0, log = 0, newly;
+	u64 copied = 0;
 
-	copied = bcv_tm_copy_done(&vol->tm, c, ok);
-	bcv_job_account(vol, c, copied, !ok);
-	for (p = 0; copied && p < vol->nr_legs; p++)
-		if (c->dst & (1U << p))
-			atomic64_add(copied, &vol->leg_copied[p]);
+	/* kcopyd's write_err has bit i set for destination i. */
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		if (!(c->dst & (1U << p)))
+			continue;
+		if (write_err & (1UL << i++))
+			bad |= 1U << p;
+		else
+			ok_dst |= 1U << p;
+	}
+	if (read_err) {
+		bad = 1U << c->src;
+		ok_dst = 0;
+	}
 
 	spin_lock_irq(&vol->lock);
-	r = c->start >> vol->region_shift;
-	vol->region[r] &= ~BCV_REGION_COPY;
-	vol->jobs--;
-	if (ok) {
-		vol->backoff = 0;
-		vol->err_logged = false;
-	} else {
-		vol->backoff = vol->backoff ?
-			min(vol->backoff * 2, BCV_BACKOFF_MAX_MS) :
-			BCV_BACKOFF_MIN_MS;
-		vol->retry_at = jiffies + msecs_to_jiffies(vol->backoff);
-		log = !vol->err_logged;
-		vol->err_logged = true;
+	copied = bcv_tm_copy_done_to(&vol->tm, c, ok_dst);
+	if (read_err)
+		bcv_tm_mark_stale(&vol->tm, c->src,
+				  c->start << (vol->track_shift - SECTOR_SHIFT),
+				  c->len << (vol->track_shift - SECTOR_SHIFT));
+	newly = __bcv_check_legs(vol, bad);
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		if (bad & (1U << p)) {
+			if (__bcv_backoff(vol, p))
+				log |= 1U << p;
+		} else if (ok_dst & (1U << p)) {
+			vol->backoff[p] = 0;
+			vol->err_logged[p] = false;
+		}
 	}
-	/* bcv_hold() waits for no jobs, bcv_catch_up() for progress. */
-	wake_up(&vol->wait);
+	vol->region[c->start >> vol->region_shift] &= ~BCV_REGION_COPY;
 	spin_unlock_irq(&vol->lock);
 
-	if (log) {
-		/* kcopyd's write_err has bit i set for destination i. */
-		int i = 0, bad = c->src;
-
-		for (p = 0; !read_err && p < BCV_POSITIONS; p++) {
-			if (!(c->dst & (1U << p)))
-				continue;
-			if (write_err & (1UL << i++)) {
-				bad = (int)p;
-				break;
-			}
-		}
-		pr_err("%s: copy of tracks %llu-%llu failed: %s error on %pg at sector %llu; retrying with back-off\n",
-		       vol->disk->disk_name, c->start, c->start + c->len - 1,
-		       read_err ? "read" : "write", bcv_pos_bdev(vol, bad),
-		       (unsigned long long)c->start <<
-		       (vol->track_shift - SECTOR_SHIFT));
-	}
+	bcv_job_account(vol, c, copied, bad != 0);
+	for (p = 0; copied && p < vol->nr_legs; p++)
+		if (ok_dst & (1U << p))
+			atomic64_add(copied, &vol->leg_copied[p]);
+	bcv_report_failed(vol, newly);
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (log & (1U << p))
+			pr_err("%s: copy of tracks %llu-%llu failed: %s error on %pg at sector %llu; retrying it with back-off%s\n",
+			       vol->disk->disk_name, c->start,
+			       c->start + c->len - 1,
+			       read_err ? "read" : "write",
+			       bcv_pos_bdev(vol, p),
+			       (unsigned long long)c->start <<
+			       (vol->track_shift - SECTOR_SHIFT),
+			       ok_dst ? ", the other destinations got it" : "");
 	kfree(job);
 	/* Host writes that waited for this region. */
 	bcv_kick_deferred(vol);
-	bcv_engine_kick(vol);
+
+	spin_lock_irq(&vol->lock);
+	vol->jobs--;
+	if (!vol->dead)
+		mod_delayed_work(system_wq, &vol->engine, 0);
+	/* bcv_hold() waits for no jobs, bcv_catch_up() for progress. */
+	wake_up(&vol->wait);
+	spin_unlock_irq(&vol->lock);
 }
 
 /* Nothing left to copy: move sessions along and wake waiters. */
@@ -208,7 +298,8 @@ static bool bcv_next_in_region(struct bcv_volume *vol, u64 from, u64 r,
 {
 	u64 rend = (r + 1) << vol->region_shift;
 
-	if (!bcv_tm_next_copy(&vol->tm, from, 1U << vol->region_shift, c))
+	if (!bcv_tm_next_copy_avoid(&vol->tm, from, 1U << vol->region_shift,
+				    vol->avoid, c))
 		return false;
 	if (c->start >= rend)
 		return false;
@@ -250,14 +341,37 @@ static bool bcv_process_wants(struct bcv_volume *vol)
 }
 
 /*
+ * Caller holds vol->lock.  Positions that are backing off now (bit p), and
+ * in *@next the jiffies at which the first of them may be tried again.
+ */
+static unsigned int __bcv_avoid(struct bcv_volume *vol, unsigned long *next)
+{
+	unsigned int p, avoid = 0;
+
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		if (!vol->backoff[p] || time_after_eq(jiffies, vol->retry_at[p]))
+			continue;
+		if (!avoid || time_before(vol->retry_at[p], *next))
+			*next = vol->retry_at[p];
+		avoid |= 1U << p;
+	}
+	return avoid;
+}
+
+/*
  * The worker.  Starts jobs until bcv_copy_jobs_max are in flight or a whole
- * pass over the table found nothing more to start.
+ * pass over the table found nothing more to start.  Positions that back
+ * off after errors are left out of the pass (bcv_tm_next_copy_avoid()), so
+ * the others go on and no region waits for them; the worker comes back
+ * when the first back-off ends.
  */
 static void bcv_engine_work(struct work_struct *work)
 {
 	struct bcv_volume *vol = container_of(to_delayed_work(work),
 					      struct bcv_volume, engine);
 	bool wrapped = false, idle = false, release;
+	unsigned long next = 0;
+	unsigned int avoid;
 	struct bcv_tm_copy c;
 	u64 r;
 
@@ -266,25 +380,13 @@ static void bcv_engine_work(struct work_struct *work)
 		spin_unlock_irq(&vol->lock);
 		return;
 	}
-	if (vol->backoff && time_before(jiffies, vol->retry_at)) {
-		unsigned long d = vol->retry_at - jiffies;
-		bool none = !vol->jobs;
-
-		spin_unlock_irq(&vol->lock);
-		mod_delayed_work(system_wq, &vol->engine, d);
-		/*
-		 * Copies keep failing (a dead leg): sessions whose own copies
-		 * are done must still move on.  At most once per back-off.
-		 */
-		if (none)
-			bcv_engine_idle(vol);
-		return;
-	}
+	avoid = __bcv_avoid(vol, &next);
+	vol->avoid = avoid;
 	release = bcv_process_wants(vol);
 	if (!vol->cursor)
 		vol->rescan = false;
 	while (vol->jobs < bcv_jobs_max() && !vol->paused) {
-		if (!bcv_tm_next_copy(&vol->tm, vol->cursor, 1, &c)) {
+		if (!bcv_tm_next_copy_avoid(&vol->tm, vol->cursor, 1, avoid, &c)) {
 			/* End of the table: once around, then stop. */
 			if (vol->cursor && !wrapped) {
 				wrapped = true;
@@ -322,17 +424,30 @@ static void bcv_engine_work(struct work_struct *work)
 		/* The rest of the region, if any, goes in the next job. */
 		vol->cursor = c.start + c.len;
 	}
+	/* Work left for positions that back off: come back for it. */
+	if (avoid && !vol->paused)
+		mod_delayed_work(system_wq, &vol->engine,
+				 time_after(next, jiffies) ? next - jiffies : 0);
 	spin_unlock_irq(&vol->lock);
 	if (release)
 		bcv_kick_deferred(vol);
+	/*
+	 * Nothing more to start: sessions whose copies are done move on,
+	 * also while copies to a dead position keep failing.
+	 */
 	if (idle)
 		bcv_engine_idle(vol);
 }
 
-/* Any context but hardirq: (re)start the worker now. */
+/* Any context but hardirq: (re)start the worker now, unless removed. */
 void bcv_engine_kick(struct bcv_volume *vol)
 {
-	mod_delayed_work(system_wq, &vol->engine, 0);
+	unsigned long flags;
+
+	spin_lock_irqsave(&vol->lock, flags);
+	if (!vol->dead)
+		mod_delayed_work(system_wq, &vol->engine, 0);
+	spin_unlock_irqrestore(&vol->lock, flags);
 }
 
 static bool bcv_caught_up(struct bcv_volume *vol, int pos)

@@ -33,7 +33,7 @@
 DEFINE_MUTEX(bcv_lock);			/* see bcv_core.h */
 LIST_HEAD(bcv_volumes);			/* ordered by index; under bcv_lock */
 static DEFINE_IDA(bcv_index_ida);	/* N of bcvN */
-static int bcv_major;			/* dynamic block major */
+int bcv_major;				/* dynamic block major */
 static struct bio_set bcv_bio_set;	/* clones, with a bcv_clone in front */
 static struct bio_set bcv_split_set;	/* reads split at a track boundary */
 
@@ -47,16 +47,23 @@ static struct bio_set bcv_split_set;	/* reads split at a track boundary */
  *
  *   STD write:   every own leg and every attached BCV (MM);  PB marked first
  *   BCV write:   every own leg (split only);                 M4b marked first
+ *   discard:     the own legs only (its data is undefined: attached BCVs
+ *                get what the legs hold by copy)
  *   read:        one position valid for every track it covers, spread
  *                over the valid own legs by region
  *   empty flush: every position a write would reach
  *
- * The host bio completes when all clones have.  A write that failed on a
- * position marks the tracks it touched invalid there (unless it failed
- * everywhere); the host sees an error only if no own leg took the data.
- * Tracks a write covered whole become valid at the positions it reached
- * (bcv_tm_write()).  A read that failed on an own leg is requeued through
- * the gate once another position holds its range (bcv_read_retry()).
+ * Legs marked failed (their device is gone or shrank) get nothing.
+ *
+ * The host bio completes when all clones have.  What the write left where
+ * is decided in one place, bcv_tm_write_done(), under vol->lock: per track
+ * the positions that hold the new data stay or become valid, every other
+ * position becomes invalid, and a track that no position could take keeps
+ * its old data at one position at least, and the host sees an error.  A
+ * failed flush (or a write with a preflush that failed) marks the position
+ * stale wherever another one holds the data.  A read that failed on an own
+ * leg is requeued through the gate once another position holds its range
+ * (bcv_read_retry()).
  */
 
 /* Per host bio: the parent of its clones. */
@@ -69,6 +76,7 @@ struct bcv_io {
 	unsigned int targets;		/* positions cloned to (bit p) */
 	bool write;			/* write-like with data: holds regions */
 	bool discard;			/* a discard: own legs only */
+	bool flush;			/* REQ_PREFLUSH: every target's cache */
 	atomic_t remaining;		/* clones not yet completed */
 	unsigned long failed;		/* positions whose clone failed */
 	blk_status_t status;		/* a failing clone's status */
@@ -91,17 +99,6 @@ struct block_device *bcv_pos_bdev(struct bcv_volume *vol, int pos)
 		return bcv_leg_bdev(vol, pos);
 	s = vol->tm.mm_sess[pos];
 	return bcv_leg_bdev(bcv_tm_session_of(s)->bcv, 0);
-}
-
-/* Positions a write reaches: own legs, and on a STD attached BCVs. */
-static unsigned int bcv_write_targets(struct bcv_volume *vol)
-{
-	unsigned int p, m = 0;
-
-	for (p = 0; p < BCV_POSITIONS; p++)
-		if (vol->tm.role[p] == BCV_POS_LEG || vol->tm.role[p] == BCV_POS_MM)
-			m |= 1U << p;
-	return m;
 }
 
 static unsigned int bcv_leg_positions(struct bcv_volume *vol)
@@ -155,6 +152,65 @@ static void bcv_bio_tracks(struct bcv_volume *vol, sector_t sector,
 }
 
 /*
+ * Any context.  Own leg @p failed an I/O: if its device is gone or now
+ * smaller than the volume, no retry can help, so the leg is marked failed
+ * (bcv_tm_leg_fail(): no more I/O nor copies to it) until it is removed.
+ * Caller holds vol->lock.  Returns true if it was marked now.
+ */
+static bool __bcv_check_leg(struct bcv_volume *vol, int p)
+{
+	struct block_device *bdev = bcv_leg_bdev(vol, p);
+	struct gendisk *disk = bdev->bd_disk;
+
+	lockdep_assert_held(&vol->lock);
+	if (vol->tm.failed & (1U << p))
+		return false;
+	if (disk_live(disk) && !test_bit(GD_DEAD, &disk->state) &&
+	    bdev_nr_sectors(bdev) >= vol->sectors)
+		return false;
+	bcv_tm_leg_fail(&vol->tm, p);
+	return true;
+}
+
+unsigned int __bcv_check_legs(struct bcv_volume *vol,
+				     unsigned long failed)
+{
+	unsigned int p, newly = 0;
+
+	failed &= bcv_leg_positions(vol);
+	for_each_set_bit(p, &failed, BCV_POSITIONS)
+		if (__bcv_check_leg(vol, p))
+			newly |= 1U << p;
+	return newly;
+}
+
+void bcv_report_failed(struct bcv_volume *vol, unsigned int newly)
+{
+	unsigned int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (newly & (1U << p))
+			pr_err("%s: %s: leg M%u (%pg) is gone or smaller than the volume: marked failed, no more I/O to it; remove it with bcvctl remove-leg %s M%u\n",
+			       vol->disk->disk_name, vol->name, p + 1,
+			       bcv_leg_bdev(vol, p), vol->name, p + 1);
+}
+
+/*
+ * Any context.  The last step of every bio that passed the gate: after
+ * it, nothing may touch @vol (a remove waits for nr_io to reach zero and
+ * then frees it), so callers end the host bio before.
+ */
+static void bcv_io_put(struct bcv_volume *vol)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vol->lock, flags);
+	if (!--vol->nr_io)
+		wake_up(&vol->wait);
+	spin_unlock_irqrestore(&vol->lock, flags);
+}
+
+/*
  * Any context.  A read failed on an own leg: if another position holds
  * what it covers, the leg becomes I there (the copy engine rewrites it from
  * a good copy, as md does after a read error) and the read is queued again
@@ -166,26 +222,37 @@ static bool bcv_read_retry(struct bcv_io *io)
 {
 	struct bcv_volume *vol = io->vol;
 	struct bio *orig = io->orig;
+	unsigned int newly;
 	unsigned long flags;
 	int p = __ffs(io->failed);
 
-	if (bio_op(orig) != REQ_OP_READ || p >= (int)vol->nr_legs ||
-	    bcv_tm_read_pos_avoid(&vol->tm, io->sector, io->nr_sectors,
-				  1U << p) < 0)
+	if (bio_op(orig) != REQ_OP_READ || p >= (int)vol->nr_legs)
 		return false;
-	bcv_tm_leg_error(&vol->tm, p, io->sector, io->nr_sectors);
+	spin_lock_irqsave(&vol->lock, flags);
+	newly = __bcv_check_legs(vol, io->failed);
+	if (bcv_tm_read_pos_avoid(&vol->tm, io->sector, io->nr_sectors,
+				  1U << p) < 0) {
+		spin_unlock_irqrestore(&vol->lock, flags);
+		bcv_report_failed(vol, newly);
+		return false;
+	}
+	bcv_tm_mark_stale(&vol->tm, p, io->sector, io->nr_sectors);
+	spin_unlock_irqrestore(&vol->lock, flags);
+
+	bcv_report_failed(vol, newly);
 	pr_warn_ratelimited("%s: read error on %pg at sector %llu, reading from another leg\n",
 			    vol->disk->disk_name, bcv_leg_bdev(vol, p),
 			    (unsigned long long)io->sector);
 	bio_end_io_acct(orig, io->start);
+	mempool_free(io, bcv_io_pool);
+	/* Requeued, it counts as not past the gate; resubmitted by a worker. */
 	spin_lock_irqsave(&vol->lock, flags);
 	bio_list_add(&vol->deferred, orig);
+	if (!vol->dead)
+		queue_work(system_wq, &vol->retry_work);
 	if (!--vol->nr_io)
 		wake_up(&vol->wait);
 	spin_unlock_irqrestore(&vol->lock, flags);
-	mempool_free(io, bcv_io_pool);
-	/* Resubmission may sleep: not from a completion. */
-	queue_work(system_wq, &vol->retry_work);
 	return true;
 }
 
@@ -198,81 +265,93 @@ static void bcv_retry_work(struct work_struct *work)
 	bcv_engine_kick(vol);
 }
 
-/* Any context.  The last clone of a host bio completed. */
+/*
+ * Caller holds vol->lock.  The tables after a write-like bio or a flush;
+ * returns whether the host may be told it succeeded.
+ */
+static bool __bcv_io_tables(struct bcv_io *io)
+{
+	struct bcv_volume *vol = io->vol;
+	unsigned int ok = io->targets & ~(unsigned int)io->failed, p;
+	bool good = true;
+	u64 kept = 0;
+
+	lockdep_assert_held(&vol->lock);
+	/*
+	 * A cache flush failed: what the position acknowledged since its
+	 * last flush may be lost, and nothing says which tracks.  It is
+	 * stale for all of them, except where it is the only holder (kept:
+	 * then the host must hear of it).
+	 */
+	if (io->flush)
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (io->failed & (1U << p))
+				kept += bcv_tm_mark_stale(&vol->tm, p, 0,
+							  vol->sectors);
+	if (io->write && bcv_tm_write_done(&vol->tm, io->sector,
+					   io->nr_sectors, io->targets, ok,
+					   !io->discard))
+		good = false;
+	if (kept || !ok)
+		good = false;
+	return good;
+}
+
+/*
+ * Any context.  The last clone of a host bio completed.
+ *  1. A failed read goes again elsewhere if it can (bcv_read_retry()).
+ *  2. Under vol->lock: legs whose device went away are marked failed, a
+ *     write's or flush's effect goes into the tables (which decide the
+ *     host's status), the write leaves its regions, the engine is kicked.
+ *  3. The host bio ends; then bcv_io_put() lets a remove go on.
+ */
 static void bcv_io_complete(struct bcv_io *io)
 {
 	struct bcv_volume *vol = io->vol;
 	struct bio *orig = io->orig;
 	blk_status_t status = io->status;
-	unsigned int ok = io->targets & ~(unsigned int)io->failed, legs;
+	unsigned int newly = 0;
 	unsigned long flags;
-	bool kick = false;
+	bool kick = false, good;
 	u64 first, last;
-	int p;
 
-	if (io->write) {
-		/*
-		 * A failed position, and on a STD every attached BCV that a
-		 * discard skipped, is stale for the tracks touched: the copy
-		 * engine brings them back.  A discard validates nothing: what
-		 * a discarded range reads back differs between devices.
-		 */
-		unsigned int stale = (unsigned int)io->failed;
+	if (!io->write && !io->flush && io->failed && bcv_read_retry(io))
+		return;
+	if (!io->failed)
+		status = BLK_STS_OK;
 
-		/*
-		 * Nothing took the data: the host sees the error and every
-		 * position keeps what it had, so nothing is staler than
-		 * another (marking them all I would make the tracks
-		 * unreadable for good).
-		 */
-		if (!ok)
-			stale = 0;
-
-		if (io->discard)
-			stale |= bcv_write_targets(vol) & ~io->targets;
-		for (p = 0; p < BCV_POSITIONS; p++)
-			if (stale & (1U << p))
-				bcv_tm_leg_error(&vol->tm, p, io->sector,
-						 io->nr_sectors);
-		if (ok && !io->discard)
-			bcv_tm_write(&vol->tm, io->sector, io->nr_sectors, ok);
-		if (stale)
-			kick = true;
-	}
-	if (io->write) {
-		/* The host's data is safe if an own leg has it. */
-		legs = bcv_leg_positions(vol);
-		status = ok & legs ? BLK_STS_OK : (status ?: BLK_STS_IOERR);
-	} else {
-		if (io->failed && bcv_read_retry(io))
-			return;
-		/* A read, or a flush: it failed if a leg (or its MM) failed. */
-		legs = io->targets & bcv_leg_positions(vol) ?: io->targets;
-		if (!(io->failed & legs))
-			status = BLK_STS_OK;
-		else if (!status)
+	if (io->failed || io->write || io->flush) {
+		spin_lock_irqsave(&vol->lock, flags);
+		if (io->failed)
+			newly = __bcv_check_legs(vol, io->failed);
+		if (io->write || io->flush) {
+			good = __bcv_io_tables(io);
+			status = good ? BLK_STS_OK : (status ?: BLK_STS_IOERR);
+			/* Stale positions: the copy engine has work. */
+			kick = io->failed || io->discard;
+		} else if (!status) {
 			status = BLK_STS_IOERR;
+		}
+		if (io->write) {
+			bcv_bio_tracks(vol, io->sector, io->nr_sectors, &first,
+				       &last);
+			if (bcv_regions_put(vol, first, last) &&
+			    (vol->rescan || vol->nr_want))
+				kick = true;
+			if (kick)
+				vol->rescan = true;	/* the engine may be idle */
+		}
+		if (kick && !vol->dead)
+			mod_delayed_work(system_wq, &vol->engine, 0);
+		spin_unlock_irqrestore(&vol->lock, flags);
+		bcv_report_failed(vol, newly);
 	}
-
-	spin_lock_irqsave(&vol->lock, flags);
-	if (io->write) {
-		bcv_bio_tracks(vol, io->sector, io->nr_sectors, &first, &last);
-		if (bcv_regions_put(vol, first, last) &&
-		    (vol->rescan || vol->nr_want))
-			kick = true;
-		if (kick)
-			vol->rescan = true;	/* the engine may be idle */
-	}
-	if (!--vol->nr_io)
-		wake_up(&vol->wait);
-	spin_unlock_irqrestore(&vol->lock, flags);
-	if (kick)
-		mod_delayed_work(system_wq, &vol->engine, 0);
 
 	orig->bi_status = status;
 	bio_end_io_acct(orig, io->start);
 	bio_endio(orig);
 	mempool_free(io, bcv_io_pool);
+	bcv_io_put(vol);
 }
 
 /* Interrupt context. */
@@ -294,14 +373,9 @@ static void bcv_clone_endio(struct bio *bio)
 static void bcv_io_fail(struct bcv_volume *vol, struct bio *bio,
 			blk_status_t status)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&vol->lock, flags);
-	if (!--vol->nr_io)
-		wake_up(&vol->wait);
-	spin_unlock_irqrestore(&vol->lock, flags);
 	bio->bi_status = status;
 	bio_endio(bio);
+	bcv_io_put(vol);
 }
 
 /*
@@ -361,11 +435,7 @@ static void bcv_submit_bio(struct bio *bio)
 	}
 
 	if (write) {
-		targets = bcv_write_targets(vol);
-		/*
-		 * A discard goes to the own legs only; attached BCVs get the
-		 * resulting data by copy (see bcv_io_complete()).
-		 */
+		targets = bcv_tm_write_targets(&vol->tm);
 		if (discard)
 			targets &= bcv_leg_positions(vol);
 	} else {
@@ -382,11 +452,17 @@ static void bcv_submit_bio(struct bio *bio)
 			nr = bio_sectors(bio);
 			p = bcv_read_pos(vol, sector, nr, first);
 		}
-		if (p < 0) {
-			bcv_io_fail(vol, bio, BLK_STS_IOERR);
-			return;
+		targets = p < 0 ? 0 : 1U << p;
+	}
+	if (!targets) {
+		/* Nowhere to go: every leg failed, or no leg holds the data. */
+		if (data_write) {
+			spin_lock_irq(&vol->lock);
+			bcv_regions_put(vol, first, last);
+			spin_unlock_irq(&vol->lock);
 		}
-		targets = 1U << p;
+		bcv_io_fail(vol, bio, BLK_STS_IOERR);
+		return;
 	}
 
 	io = mempool_alloc(bcv_io_pool, GFP_NOIO);
@@ -397,6 +473,7 @@ static void bcv_submit_bio(struct bio *bio)
 	io->targets = targets;
 	io->write = data_write;
 	io->discard = discard;
+	io->flush = write && (bio->bi_opf & REQ_PREFLUSH);
 	io->failed = 0;
 	io->status = BLK_STS_OK;
 	atomic_set(&io->remaining, hweight32(targets));
@@ -406,6 +483,11 @@ static void bcv_submit_bio(struct bio *bio)
 	if (data_write)
 		bcv_tm_write(&vol->tm, sector, nr, 0);
 
+	/*
+	 * Each clone is submitted as soon as it is allocated; the bio set
+	 * has a rescuer for the clones that wait on current->bio_list
+	 * meanwhile (block/bio.c, "stacking drivers").
+	 */
 	for (p = 0; p < BCV_POSITIONS; p++) {
 		struct bcv_clone *c;
 		struct bio *clone;
@@ -446,6 +528,7 @@ void bcv_hold(struct bcv_volume *vol)
 	wait_event(vol->wait, bcv_idle(vol));
 }
 
+/* Process context; vol->lock not held. */
 void bcv_kick_deferred(struct bcv_volume *vol)
 {
 	struct bio_list list;
@@ -572,7 +655,7 @@ static int __bcv_open_leg(struct bcv_volume *vol, const char *path, dev_t dev,
 	bdev = h->bdev;
 	ret = -EINVAL;
 	/* The path may have been replaced since lookup_bdev(). */
-	if (bdev->bd_dev != dev || MAJOR(bdev->bd_dev) == bcv_major)
+	if (bdev->bd_dev != dev)
 		goto fail;
 	/* Zoned devices need zone-aware copying; not supported. */
 	if (bdev_is_zoned(bdev) || !bdev_nr_sectors(bdev))
@@ -601,8 +684,9 @@ static int __bcv_open_legs(struct bcv_volume *vol, const struct bcv_create *c)
 		if (ret)
 			return ret;
 		/* Stacking bcv on bcv would let one volume feed another. */
-		if (MAJOR(dev[i]) == bcv_major)
-			return -EINVAL;
+		ret = bcv_stack_check(dev[i]);
+		if (ret)
+			return ret;
 		if (__bcv_dev_in_use(dev[i]))
 			return -EBUSY;
 		for (j = 0; j < i; j++)
@@ -690,7 +774,7 @@ int bcv_volume_create(struct bcv_create *c)
 	vol->region_shift = vol->track_shift >= 16 ? 4 : 20 - vol->track_shift;
 	ret = -ENOMEM;
 	vol->region = kvcalloc((vol->tracks >> vol->region_shift) + 1,
-			       sizeof(*vol->region), GFP_KERNEL);
+			       sizeof(*vol->region), GFP_KERNEL | __GFP_NOWARN);
 	if (!vol->region)
 		goto out_tm;
 	ret = bcv_engine_init(vol);
@@ -733,8 +817,8 @@ int bcv_volume_create(struct bcv_create *c)
 	__bcv_insert(vol);
 	/* A volume pins the module: rmmod is refused until it is removed. */
 	__module_get(THIS_MODULE);
-	mutex_unlock(&bcv_lock);
 
+	/* Still under bcv_lock: a racing remove of the name waits for it. */
 	pr_info("%s: created %s %s over %pg (+%u mirror legs), %llu sectors, %llu tracks of %u bytes\n",
 		disk->disk_name, bcv_role_name(vol->role), vol->name,
 		bcv_leg_bdev(vol, 0), vol->nr_legs - 1,
@@ -744,6 +828,7 @@ int bcv_volume_create(struct bcv_create *c)
 		bcv_engine_kick(vol);
 	c->index = vol->index;
 	c->sectors = vol->sectors;
+	mutex_unlock(&bcv_lock);
 	return 0;
 
 out_disk:
@@ -763,14 +848,60 @@ out_unlock:
 	return ret;
 }
 
+/* Any context.  Fail the bios that wait at a dead volume's gate. */
+static void bcv_fail_deferred(struct bcv_volume *vol)
+{
+	struct bio_list list;
+	struct bio *bio;
+
+	spin_lock_irq(&vol->lock);
+	list = vol->deferred;
+	bio_list_init(&vol->deferred);
+	spin_unlock_irq(&vol->lock);
+	while ((bio = bio_list_pop(&list)))
+		bio_io_error(bio);
+}
+
+/*
+ * The second half of a remove, without bcv_lock (other volumes' commands
+ * go on meanwhile): @vol is off the list, its gendisk deleted and its
+ * engine marked dead.  Sleeps until what is in flight is done:
+ *  1. the engine's worker stops (it re-arms itself no more: dead);
+ *  2. host bios and copy jobs in flight complete (a job on a slow or dead
+ *     device takes as long as the device's own timeout);
+ *  3. the retry worker and the engine's work item are cancelled for good
+ *     (nothing in flight can queue them again), bios still waiting at
+ *     the gate fail;
+ *  4. the kcopyd client, the disk, the tables and the legs go.
+ */
+static void bcv_volume_free(struct bcv_volume *vol)
+{
+	cancel_delayed_work_sync(&vol->engine);
+	wait_event(vol->wait, bcv_idle(vol));
+	cancel_work_sync(&vol->retry_work);
+	cancel_delayed_work_sync(&vol->engine);
+	bcv_fail_deferred(vol);
+	bcv_engine_exit(vol);
+	put_disk(vol->disk);
+	kvfree(vol->region);
+	bcv_tm_vol_free(&vol->tm);
+	bcv_close_legs(vol);
+	ida_free(&bcv_index_ida, vol->index);
+	kfree(vol);
+	module_put(THIS_MODULE);
+}
+
 /*
  * Remove the volume called @name.  Refused with EBUSY while it is open or
  * in a session; with BCV_REMOVE_FORCE, split sessions are terminated first
- * (still EBUSY if one is attached).  May sleep.
+ * (still EBUSY if one is attached).  Under bcv_lock the volume leaves the
+ * list and its gendisk goes (no new bio can arrive); waiting for what is
+ * in flight happens after bcv_lock is dropped.  May sleep.
  */
 int bcv_volume_remove(const char *name, unsigned int flags)
 {
 	struct bcv_volume *vol;
+	unsigned int r;
 	int ret;
 
 	mutex_lock(&bcv_lock);
@@ -791,29 +922,57 @@ int bcv_volume_remove(const char *name, unsigned int flags)
 
 	list_del(&vol->node);
 	/*
-	 * 1. del_gendisk() removes the device and waits for ->submit_bio
-	 *    callers; no new bio can arrive afterwards.
-	 * 2. Wait for the clones already submitted to complete: they still
-	 *    use the legs.
-	 * 3. Release the disk, the legs and the index.
+	 * The engine stops for good: it starts no job and re-arms no more,
+	 * and regions it wanted let their writes go (nothing will copy
+	 * them now).
 	 */
+	spin_lock_irq(&vol->lock);
+	vol->dead = true;
+	vol->paused = true;
+	for (r = 0; r < vol->nr_want; r++)
+		vol->region[vol->want[r]] &= ~BCV_REGION_WANT;
+	vol->nr_want = 0;
+	spin_unlock_irq(&vol->lock);
+	bcv_kick_deferred(vol);
+
 	if (vol->role == BCV_ROLE_STD)
 		bcv_sessions_sysfs_exit(vol);
+	/* Waits for ->submit_bio callers; sysfs show()s are done after it. */
 	del_gendisk(vol->disk);
-	wait_event(vol->wait, bcv_idle(vol));
-	flush_work(&vol->retry_work);
 	pr_info("%s: removed %s\n", vol->disk->disk_name, vol->name);
-	put_disk(vol->disk);
-	bcv_engine_exit(vol);
-	kvfree(vol->region);
-	bcv_tm_vol_free(&vol->tm);
-	bcv_close_legs(vol);
-	ida_free(&bcv_index_ida, vol->index);
 	mutex_unlock(&bcv_lock);
 
-	kfree(vol);
-	module_put(THIS_MODULE);
+	bcv_volume_free(vol);
 	return 0;
+}
+
+/**
+ * bcv_update_features() - recompute @vol's write cache and FUA flags.
+ * @vol: the volume
+ *
+ * A write reaches every own leg and, on a STD, every attached BCV's
+ * primary: if one of them has a volatile write cache, the volume must
+ * announce one, or the filesystem above never sends the flushes that
+ * make its writes durable there.  Called when legs or BCVs join or leave.
+ *
+ * Context: may sleep; caller holds bcv_lock and the volume (bcv_hold()).
+ */
+void bcv_update_features(struct bcv_volume *vol)
+{
+	bool wc = false, fua = false;
+	unsigned int p;
+
+	lockdep_assert_held(&bcv_lock);
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		struct block_device *bdev;
+
+		if (!(bcv_tm_write_targets(&vol->tm) & (1U << p)))
+			continue;
+		bdev = bcv_pos_bdev(vol, p);
+		wc |= bdev_write_cache(bdev);
+		fua |= bcv_bdev_fua(bdev);
+	}
+	bcv_set_write_cache(vol->disk, wc, fua);
 }
 
 /*------------------------------------------------------------------------
@@ -836,8 +995,9 @@ static int __bcv_open_new_leg(struct bcv_volume *vol, const char *path,
 	ret = lookup_bdev(path, &dev);
 	if (ret)
 		return ret;
-	if (MAJOR(dev) == bcv_major)
-		return -EINVAL;
+	ret = bcv_stack_check(dev);
+	if (ret)
+		return ret;
 	if (__bcv_dev_in_use(dev))
 		return -EBUSY;
 	ret = __bcv_open_leg(vol, path, dev, h);
@@ -885,6 +1045,7 @@ int bcv_leg_add(struct bcv_leg_cmd *l)
 		atomic64_set(&vol->leg_copied[pos], 0);
 		vol->nr_legs++;
 		mutex_unlock(&vol->leg_lock);
+		bcv_update_features(vol);
 	}
 	bcv_unhold(vol);
 	if (pos < 0) {
@@ -915,14 +1076,19 @@ int bcv_leg_remove(struct bcv_leg_cmd *l)
 	vol = __bcv_find(l->name);
 	if (!vol)
 		goto out;
-	ret = lookup_bdev(l->path, &dev);
-	if (ret)
-		goto out;
-	for (i = 0; i < vol->nr_legs; i++)
-		if (bcv_leg_bdev(vol, i)->bd_dev == dev)
-			break;
+	if (l->flags & BCV_LEG_F_POS) {
+		/* By position: the device node may be gone. */
+		i = l->pos;
+	} else {
+		ret = lookup_bdev(l->path, &dev);
+		if (ret)
+			goto out;
+		for (i = 0; i < vol->nr_legs; i++)
+			if (bcv_leg_bdev(vol, i)->bd_dev == dev)
+				break;
+	}
 	ret = -ENODEV;
-	if (i == vol->nr_legs)
+	if (i >= vol->nr_legs)
 		goto out;
 
 	bcv_hold(vol);
@@ -937,6 +1103,7 @@ int bcv_leg_remove(struct bcv_leg_cmd *l)
 		}
 		vol->nr_legs--;
 		mutex_unlock(&vol->leg_lock);
+		bcv_update_features(vol);
 	}
 	bcv_unhold(vol);
 	if (ret)
@@ -976,13 +1143,16 @@ static void bcv_fill_info(struct bcv_volume *vol, struct bcv_vol_info *info)
 			 bdev);
 		info->leg_pos[i] = i;
 		info->leg_invalid[i] = bcv_tm_count_invalid(&vol->tm, i);
+		if (READ_ONCE(vol->tm.failed) & (1U << i))
+			info->leg_flags[i] |= BCV_LEG_STATE_FAILED;
 	}
 }
 
 /*
- * Copy up to @capacity volume descriptions of @info_size bytes each (at
- * least sizeof(struct bcv_vol_info); the tail is zeroed) to @vols, and the
- * number of volumes to *@count.  May sleep (faults on @vols).
+ * Copy up to @capacity volume descriptions of @info_size bytes each to
+ * @vols (an older, smaller struct gets its first @info_size bytes; a newer,
+ * larger one a zeroed tail), and the number of volumes to *@count.  May
+ * sleep (faults on @vols).
  */
 int bcv_volume_list(struct bcv_vol_info __user *vols, u32 info_size,
 		    u32 capacity, u32 *count)
@@ -997,9 +1167,9 @@ int bcv_volume_list(struct bcv_vol_info __user *vols, u32 info_size,
 	list_for_each_entry(vol, &bcv_volumes, node) {
 		if (n < capacity) {
 			bcv_fill_info(vol, &info);
-			if (copy_to_user(dst, &info, sizeof(info)) ||
-			    clear_user(dst + sizeof(info),
-				       info_size - sizeof(info))) {
+			if (copy_to_user(dst, &info, min_t(size_t, info_size, sizeof(info))) ||
+			    (info_size > sizeof(info) &&
+			     clear_user(dst + sizeof(info), info_size - sizeof(info)))) {
 				ret = -EFAULT;
 				break;
 			}
@@ -1024,11 +1194,16 @@ static int __init bcv_init(void)
 						  sizeof(struct bcv_io));
 	if (!bcv_io_pool)
 		return -ENOMEM;
+	/*
+	 * Both bio sets allocate while earlier clones of the same host bio
+	 * wait on current->bio_list: the rescuer keeps that from deadlocking
+	 * when the pools run dry.
+	 */
 	ret = bioset_init(&bcv_bio_set, BIO_POOL_SIZE,
-			  offsetof(struct bcv_clone, bio), 0);
+			  offsetof(struct bcv_clone, bio), BIOSET_NEED_RESCUER);
 	if (ret)
 		goto out_pool;
-	ret = bioset_init(&bcv_split_set, BIO_POOL_SIZE, 0, 0);
+	ret = bioset_init(&bcv_split_set, BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER);
 	if (ret)
 		goto out_clones;
 

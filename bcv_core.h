@@ -124,10 +124,18 @@ struct bcv_volume {
 	unsigned int nr_want;
 	u64 cursor;			/* next track the engine looks at */
 	bool paused;			/* engine stopped by a command */
+	bool dead;			/* removed: engine never runs again */
 	bool rescan;			/* skipped a busy region this pass */
-	unsigned long retry_at;		/* jiffies: back-off after an error */
-	unsigned int backoff;		/* current back-off, ms */
-	bool err_logged;		/* copy error reported since success */
+	unsigned int avoid;		/* positions left out of this pass */
+	/*
+	 * Per mirror position whose copies failed: no copy reads or writes
+	 * it before retry_at (jiffies); the back-off doubles from 100 ms to
+	 * 5 s while it keeps failing, and is 0 once a copy to it worked.
+	 * Other positions go on meanwhile.
+	 */
+	unsigned long retry_at[BCV_POSITIONS];
+	unsigned int backoff[BCV_POSITIONS];	/* ms, 0: none */
+	bool err_logged[BCV_POSITIONS];	/* error reported since success */
 	wait_queue_head_t wait;		/* nr_io and jobs reaching zero */
 
 	struct delayed_work engine;	/* the copy engine's worker */
@@ -172,6 +180,7 @@ static inline const char *bcv_role_name(unsigned int role)
 }
 
 extern struct mutex bcv_lock;
+extern int bcv_major;
 extern struct list_head bcv_volumes;
 extern unsigned int bcv_copy_jobs_max;
 extern unsigned int bcv_copy_throttle_default;
@@ -196,8 +205,21 @@ void bcv_unhold(struct bcv_volume *vol);
 void bcv_kick_deferred(struct bcv_volume *vol);
 /* The bdev behind mirror position @pos of @vol (a leg, or an MM's BCV). */
 struct block_device *bcv_pos_bdev(struct bcv_volume *vol, int pos);
+/*
+ * Own legs among the positions in @failed whose device is gone or too
+ * small are marked failed; returns those marked now.  Caller holds
+ * vol->lock.
+ */
+unsigned int __bcv_check_legs(struct bcv_volume *vol, unsigned long failed);
+/* Log the legs __bcv_check_legs() marked.  Any context, no lock held. */
+void bcv_report_failed(struct bcv_volume *vol, unsigned int newly);
+
+/* Recompute the write cache/FUA flags; bcv_lock held, volume held. */
+void bcv_update_features(struct bcv_volume *vol);
 
 /* bcv_copy.c: the copy engine. */
+/* "1".."100": the number, else -EINVAL (not a number) or -ERANGE. */
+int bcv_parse_percent(const char *buf);
 int bcv_engine_init(struct bcv_volume *vol);
 void bcv_engine_exit(struct bcv_volume *vol);
 void bcv_engine_kick(struct bcv_volume *vol);
@@ -214,6 +236,9 @@ void bcv_sessions_sysfs_exit(struct bcv_volume *vol);
 void bcv_state_changed(void);
 /* A volume's sessions allow removal (with @force: ends split ones). */
 int __bcv_sessions_remove(struct bcv_volume *vol, bool force);
+
+/* bcv_stack.c: refuse stacking loops. */
+int bcv_stack_check(dev_t dev);
 
 /* bcv_ioctl.c: the control device /dev/bcvctl. */
 int bcv_ctl_init(void);

@@ -223,17 +223,24 @@ static void bcv_drop_cache(struct bcv_volume *vol)
 	invalidate_bdev(vol->disk->part0);
 }
 
-/* Caller holds bcv_lock.  End a split session (no I/O needs holding). */
+/*
+ * Caller holds bcv_lock.  End a split session.  Both volumes are held:
+ * the BCV's I/O path and its engine (syncing its fixed mirrors) read
+ * bcv->tm.session, which goes away here.
+ */
 static int __bcv_terminate(struct bcv_volume *std, struct bcv_volume *bcv)
 {
 	struct bcv_tm_sess *freed = NULL;
 	struct bcv_session *s;
 	int ret;
 
+	lockdep_assert_held(&bcv_lock);
 	bcv_hold(std);
+	bcv_hold(bcv);
 	mutex_lock(&std->state_lock);
 	ret = bcv_tm_terminate(&std->tm, &bcv->tm, &freed);
 	mutex_unlock(&std->state_lock);
+	bcv_unhold(bcv);
 	bcv_unhold(std);
 	if (ret)
 		return ret;
@@ -297,6 +304,35 @@ static int bcv_find_pair(const char *sname, const char *bname,
 	return 0;
 }
 
+/*
+ * Caller holds bcv_lock.  Checks of an attaching command that need the
+ * devices: a BCV must be able to take every write the STD takes (its
+ * logical blocks no larger, its size a whole number of the STD's blocks),
+ * and neither volume may sit on a bcv volume (a leg's dm table can be
+ * reloaded under us after create).
+ */
+static int __bcv_check_attach(struct bcv_volume *std, struct bcv_volume *bcv)
+{
+	unsigned int slbs = queue_logical_block_size(std->disk->queue);
+	unsigned int blbs = queue_logical_block_size(bcv->disk->queue);
+	unsigned int i;
+	int ret;
+
+	if (blbs > slbs || (bcv->sectors << SECTOR_SHIFT) % slbs)
+		return -EINVAL;
+	for (i = 0; i < bcv->nr_legs; i++) {
+		ret = bcv_stack_check(bcv_leg_bdev(bcv, i)->bd_dev);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < std->nr_legs; i++) {
+		ret = bcv_stack_check(bcv_leg_bdev(std, i)->bd_dev);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Sessions whose copies restart with this command count from zero. */
 static void bcv_reset_counters(struct bcv_session *s)
 {
@@ -341,6 +377,11 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		ret = __bcv_terminate(std, bcv);
 		c->state = 0;
 		goto out;
+	}
+	if (c->cmd != BCV_CMD_SPLIT) {
+		ret = __bcv_check_attach(std, bcv);
+		if (ret)
+			goto out;
 	}
 
 	/*
@@ -411,6 +452,9 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		bcv_drop_cache(bcv);
 	if (!ret && c->cmd == BCV_CMD_RESTORE)
 		bcv_drop_cache(std);
+	/* A BCV joined or left the STD's writes: flushes must follow. */
+	if (!ret)
+		bcv_update_features(std);
 
 	bcv_unhold(bcv);
 	bcv_unhold(std);
@@ -500,9 +544,11 @@ int bcv_session_query(const char *name, struct bcv_sess_info __user *out,
 				mutex_lock(&vol->state_lock);
 				bcv_fill_sess(s, &info);
 				mutex_unlock(&vol->state_lock);
-				if (copy_to_user(dst, &info, sizeof(info)) ||
-				    clear_user(dst + sizeof(info),
-					       info_size - sizeof(info))) {
+				if (copy_to_user(dst, &info,
+						 min_t(size_t, info_size, sizeof(info))) ||
+				    (info_size > sizeof(info) &&
+				     clear_user(dst + sizeof(info),
+						info_size - sizeof(info)))) {
 					ret = -EFAULT;
 					goto out;
 				}

@@ -24,11 +24,14 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-/* May sleep. */
+/*
+ * May sleep.  Too large a table is the caller's error (checked before):
+ * fail quietly, never with the allocator's warning.
+ */
 static inline unsigned long *bcv_bitmap_alloc(u64 nbits)
 {
 	return kvcalloc(BITS_TO_LONGS(nbits) ?: 1, sizeof(unsigned long),
-			GFP_KERNEL);
+			GFP_KERNEL | __GFP_NOWARN);
 }
 
 static inline void bcv_bitmap_free(unsigned long *map)

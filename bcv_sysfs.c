@@ -12,6 +12,7 @@
 #include <linux/blkdev.h>
 #include <linux/device.h>
 #include <linux/sysfs.h>
+#include <linux/capability.h>
 
 #include "bcv_core.h"
 #include "bcv_trackmap.h"
@@ -131,19 +132,22 @@ static ssize_t copy_throttle_show(struct device *dev,
 			  READ_ONCE(bcv_dev_volume(dev)->throttle.throttle));
 }
 
-/* kcopyd reads the value on every job; a plain store is enough. */
+/*
+ * kcopyd reads the value on every job; a plain store is enough.  Root
+ * with CAP_SYS_ADMIN only (as the ioctls); EINVAL for what is not a
+ * decimal number, ERANGE for a number outside 1..100.
+ */
 static ssize_t copy_throttle_store(struct device *dev,
 				   struct device_attribute *attr,
 				   const char *buf, size_t len)
 {
-	unsigned int v;
-	int ret = kstrtouint(buf, 10, &v);
+	int ret = bcv_parse_percent(buf);
 
-	if (ret)
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (ret < 0)
 		return ret;
-	if (v < 1 || v > 100)
-		return -EINVAL;
-	WRITE_ONCE(bcv_dev_volume(dev)->throttle.throttle, v);
+	WRITE_ONCE(bcv_dev_volume(dev)->throttle.throttle, ret);
 	return len;
 }
 static DEVICE_ATTR_RW(copy_throttle);

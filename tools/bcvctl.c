@@ -23,6 +23,7 @@
  * is then passed filling its array without a NUL (the kernel answers
  * ENAMETOOLONG), a bad track size as given, an empty name as empty.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -32,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -60,6 +60,7 @@
 #define BUSY_POLL_MS	50
 
 #define MAX_MIRRORS	(BCV_MAX_LEGS - 1)
+#define NR_POSITIONS	4	/* mirror positions M1..M4 of a volume */
 
 /* Messages spell these limits out. */
 _Static_assert(BCV_NAME_LEN == 32, "update the name length messages");
@@ -167,6 +168,21 @@ static int xioctl(int fd, unsigned long req, void *arg)
 static bool is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));
+}
+
+/* ASCII lower case, byte by byte: no locale. */
+static char ascii_lower(char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+/* @a and @b are equal but for ASCII case (no locale, unlike strcasecmp). */
+static bool ascii_caseeq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (ascii_lower(*a) != ascii_lower(*b))
+			return false;
+	return *a == *b;
 }
 
 /*
@@ -599,6 +615,21 @@ static bool find_volume(int fd, const char *name, struct bcv_vol_info *out)
 	return found;
 }
 
+static unsigned int vol_legs(const struct bcv_vol_info *v)
+{
+	return v->nr_legs < BCV_MAX_LEGS ? v->nr_legs : BCV_MAX_LEGS;
+}
+
+/*
+ * Leg @l of @v failed (its device went away or shrank): it gets no I/O
+ * and no copies until it is removed.  Modules before BCV_FEAT_LEG_POS
+ * leave leg_flags zero (it was reserved).
+ */
+static bool leg_failed(const struct bcv_vol_info *v, unsigned int l)
+{
+	return v->leg_flags[l] & BCV_LEG_STATE_FAILED;
+}
+
 static const char *role_name(uint32_t role)
 {
 	switch (role) {
@@ -659,16 +690,38 @@ static bool wait_link(const char *name, uint32_t vol_index, bool appear)
  * Probing backing devices, to say which one a refusal was about
  */
 
+/* The kernel's ELOOP, after "DEV is " (create, add-leg). */
+#define STACKING_LOOP	"a bcv volume or sits on one (a loop, dm or md " \
+			"device over a bcv volume): stacking loop refused"
+
+#define STACK_DEPTH	8	/* levels of devices sits_on_bcv() walks down */
+
 struct dev_probe {
 	int stat_err;		/* errno of stat(), 0 if it worked */
 	bool is_blk;		/* a block device node */
 	bool is_bcv;		/* ... of a bcv volume */
+	bool on_bcv;		/* ... of a bcv volume or of a device over one */
 	bool read_only;
 	bool empty;		/* capacity 0 */
 	bool zoned;
 	unsigned int lbs;	/* logical block size in bytes, 0 unknown */
 	bool excl_busy;		/* O_EXCL open refused with EBUSY */
 };
+
+/* Read the first line of the file @path into @buf, without the newline. */
+static bool read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok;
+}
 
 /*
  * Read one line of /sys/dev/block/MAJ:MIN/@attr into @buf, without the
@@ -681,22 +734,58 @@ static bool read_sysfs(dev_t rdev, const char *attr, char *buf, size_t len)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		FILE *f;
-		bool ok;
-
 		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s%s",
 			 major(rdev), minor(rdev), i ? "../" : "", attr);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		ok = fgets(buf, (int)len, f) != NULL;
-		fclose(f);
-		if (ok) {
-			buf[strcspn(buf, "\n")] = '\0';
+		if (read_line(path, buf, len))
 			return true;
-		}
 	}
 	return false;
+}
+
+/*
+ * Whether the block device @rdev is a bcv volume or sits on one: a dm or md
+ * device with one among its slaves (at any depth), or a loop device over
+ * one (its backing file is a volume's node, or on a file system on one).
+ * Best effort, from sysfs; @depth bounds the walk.
+ */
+static bool sits_on_bcv(dev_t rdev, unsigned int depth)
+{
+	char buf[BCV_PATH_LEN + 16], dir[64], path[384];
+	struct dirent *de;
+	struct stat st;
+	bool found = false;
+	unsigned int maj, min;
+	int i;
+	DIR *d;
+
+	if (read_sysfs(rdev, "bcv/name", buf, sizeof(buf)))
+		return true;
+	if (!depth)
+		return false;
+	if (read_sysfs(rdev, "loop/backing_file", buf, sizeof(buf)) &&
+	    !stat(buf, &st))
+		return sits_on_bcv(S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev,
+				   depth - 1);
+	/* A partition's slaves are its disk's, as in read_sysfs(). */
+	for (i = 0; i < 2 && !found; i++) {
+		snprintf(dir, sizeof(dir), "/sys/dev/block/%u:%u/%sslaves",
+			 major(rdev), minor(rdev), i ? "../" : "");
+		d = opendir(dir);
+		if (!d)
+			continue;
+		while (!found && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/dev", dir,
+				 de->d_name);
+			if (read_line(path, buf, sizeof(buf)) &&
+			    sscanf(buf, "%u:%u", &maj, &min) == 2)
+				found = sits_on_bcv(makedev(maj, min),
+						    depth - 1);
+		}
+		closedir(d);
+	}
+	return found;
 }
 
 /*
@@ -721,6 +810,7 @@ static void probe_dev(const char *path, struct dev_probe *p)
 		return;
 	/* Only bcv volumes carry the "bcv" attribute group. */
 	p->is_bcv = read_sysfs(st.st_rdev, "bcv/name", buf, sizeof(buf));
+	p->on_bcv = p->is_bcv || sits_on_bcv(st.st_rdev, STACK_DEPTH);
 	p->read_only = read_sysfs(st.st_rdev, "ro", buf, sizeof(buf)) &&
 		       strcmp(buf, "0") != 0;
 	p->empty = read_sysfs(st.st_rdev, "size", buf, sizeof(buf)) &&
@@ -759,6 +849,7 @@ static void create_error(const struct create_req *r, int err)
 	struct dev_probe p[BCV_MAX_LEGS];
 	const char *name = r->name;
 	const char *leg0 = r->legs[0];
+	char tsz[32];
 	unsigned int i;
 
 	for (i = 0; i < r->nr_legs; i++)
@@ -801,8 +892,37 @@ static void create_error(const struct create_req *r, int err)
 		for (i = 0; i < r->nr_legs; i++)
 			if (p[i].read_only)
 				break;
+		if (i == r->nr_legs && r->nr_legs > 1) {
+			errmsg("create %s: a backing device is read-only", name);
+			return;
+		}
 		errmsg("create %s: %s is read-only", name,
 		       r->legs[i < r->nr_legs ? i : 0]);
+		return;
+	case ELOOP:
+		for (i = 0; i < r->nr_legs; i++)
+			if (p[i].on_bcv)
+				break;
+		if (i == r->nr_legs && r->nr_legs > 1) {
+			errmsg("create %s: a backing device is " STACKING_LOOP,
+			       name);
+			return;
+		}
+		errmsg("create %s: %s is " STACKING_LOOP, name,
+		       r->legs[i < r->nr_legs ? i : 0]);
+		return;
+	case E2BIG:
+		/*
+		 * Not the request's size (struct bcv_create has not grown
+		 * since version 1, so no module refuses it): the volume's
+		 * tables would be too large for its track size.
+		 */
+		errmsg("create %s: %s is too large for a track size of %s: its "
+		       "tables would not fit in memory; use a larger "
+		       "--track-size", name, name,
+		       human_size(r->track_size ? r->track_size :
+				  BCV_TRACK_SIZE_DEFAULT, false, tsz,
+				  sizeof(tsz)));
 		return;
 	case ENOSPC:
 		errmsg("create %s: too many volumes", name);
@@ -899,9 +1019,9 @@ static int run_create(const struct cmd_args *a)
 	int fd, err, ret;
 
 	memset(&r, 0, sizeof(r));
-	if (!strcasecmp(a->pos[0], "std"))
+	if (ascii_caseeq(a->pos[0], "std"))
 		r.role = "std";
-	else if (!strcasecmp(a->pos[0], "bcv"))
+	else if (ascii_caseeq(a->pos[0], "bcv"))
 		r.role = "bcv";
 	else
 		return usage_error(c, "role must be 'std' or 'bcv', not '%s'",
@@ -979,12 +1099,33 @@ static int run_create(const struct cmd_args *a)
  * add-leg, remove-leg
  */
 
-static void leg_error(bool add, const char *name, const char *dev, int err)
+/*
+ * remove-leg NAME Mn: the mirror position n (1..NR_POSITIONS) that @arg
+ * names, "M" or "m" and one digit, else 0 (a device path).
+ */
+static int leg_position_arg(const char *arg)
+{
+	if ((arg[0] == 'M' || arg[0] == 'm') && arg[1] >= '1' &&
+	    arg[1] < '1' + NR_POSITIONS && !arg[2])
+		return arg[1] - '0';
+	return 0;
+}
+
+/*
+ * Why BCV_IOC_LEG refused to add or remove @dev (as given: a device path,
+ * or "Mn" when @mpos is n, the leg at mirror position Mn) of @name.
+ */
+static void leg_error(bool add, const char *name, const char *dev, int mpos,
+		      int err)
 {
 	const char *verb = add ? "add-leg" : "remove-leg";
 	struct dev_probe p;
 
-	probe_dev(dev, &p);
+	/* "M2" is no path to look at. */
+	if (mpos)
+		memset(&p, 0, sizeof(p));
+	else
+		probe_dev(dev, &p);
 	switch (err) {
 	case ENOENT:
 		if (p.stat_err == ENOENT)
@@ -996,7 +1137,12 @@ static void leg_error(bool add, const char *name, const char *dev, int err)
 		errmsg("%s %s: %s is not a block device", verb, name, dev);
 		return;
 	case ENODEV:
-		errmsg("%s %s: %s is not a leg of %s", verb, name, dev, name);
+		if (mpos)
+			errmsg("%s %s: %s has no leg at M%d", verb, name, name,
+			       mpos);
+		else
+			errmsg("%s %s: %s is not a leg of %s", verb, name, dev,
+			       name);
 		return;
 	case ENOSPC:
 		errmsg("%s %s: %s has %d legs already", verb, name, name,
@@ -1004,6 +1150,9 @@ static void leg_error(bool add, const char *name, const char *dev, int err)
 		return;
 	case EROFS:
 		errmsg("%s %s: %s is read-only", verb, name, dev);
+		return;
+	case ELOOP:
+		errmsg("%s %s: %s is " STACKING_LOOP, verb, name, dev);
 		return;
 	case EBUSY:
 		if (add && p.excl_busy)
@@ -1019,7 +1168,10 @@ static void leg_error(bool add, const char *name, const char *dev, int err)
 			       verb, name, dev, name);
 		return;
 	case EINVAL:
-		if (p.is_bcv)
+		if (mpos)
+			errmsg("%s %s: %s has no leg at M%d", verb, name, name,
+			       mpos);
+		else if (p.is_bcv)
 			errmsg("%s %s: %s is a bcv volume", verb, name, dev);
 		else
 			errmsg("%s %s: %s is smaller than %s, has a larger "
@@ -1027,34 +1179,92 @@ static void leg_error(bool add, const char *name, const char *dev, int err)
 			       dev, name);
 		return;
 	case ENAMETOOLONG:
-		errmsg("%s %s: name or path too long", verb, name);
+		if (mpos)
+			errmsg("%s %s: name too long (at most %d characters)",
+			       verb, name, BCV_NAME_LEN - 1);
+		else
+			errmsg("%s %s: name or path too long", verb, name);
 		return;
 	default:
 		errmsg("%s %s: %s", verb, name, any_error(err));
 	}
 }
 
+/*
+ * Whether the loaded module removes a leg by position (BCV_FEAT_LEG_POS);
+ * says why not, as one line, when it does not or cannot be asked.
+ */
+static bool have_leg_pos(int fd, const char *name)
+{
+	struct bcv_version v;
+	int err;
+
+	memset(&v, 0, sizeof(v));
+	v.size = sizeof(v);
+	err = xioctl(fd, BCV_IOC_VERSION, &v);
+	if (err) {
+		errmsg("remove-leg %s: %s", name, any_error(err));
+		return false;
+	}
+	if (!(v.features & BCV_FEAT_LEG_POS)) {
+		errmsg("remove-leg %s: the loaded bcv module (%" PRIu32 ".%"
+		       PRIu32 ".%" PRIu32 ") cannot remove a leg by its mirror "
+		       "position; name its device instead", name, v.major,
+		       v.minor, v.patch);
+		return false;
+	}
+	return true;
+}
+
 static int run_leg(const struct cmd_args *a, bool add)
 {
 	const char *name = a->pos[0], *dev = a->pos[1];
+	/* remove-leg NAME Mn: the leg at position n, whatever its device. */
+	int mpos = add ? 0 : leg_position_arg(dev);
+	char shown[6 + BCV_NAME_LEN] = "";
 	struct bcv_leg_cmd l;
+	struct bcv_vol_info info;
+	unsigned int i;
 	int fd, err, ret;
 
 	ret = check_name(a->cmd, "volume name", name);
 	if (ret)
 		return ret;
-	ret = check_path(a->cmd, dev);
-	if (ret)
-		return ret;
+	if (!mpos) {
+		ret = check_path(a->cmd, dev);
+		if (ret)
+			return ret;
+	}
 	memset(&l, 0, sizeof(l));
 	l.size = sizeof(l);
 	l.op = add ? BCV_LEG_ADD : BCV_LEG_REMOVE;
 	copy_fixed(l.name, sizeof(l.name), name);
-	copy_fixed(l.path, sizeof(l.path), dev);
+	if (mpos) {
+		/* The device node may be gone: the path stays empty. */
+		l.flags = BCV_LEG_F_POS;
+		l.pos = mpos - 1;
+	} else {
+		copy_fixed(l.path, sizeof(l.path), dev);
+	}
 
 	fd = open_ctl();
 	if (fd < 0)
 		return EXIT_FAIL;
+	if (mpos) {
+		if (!have_leg_pos(fd, name)) {
+			close(fd);
+			return EXIT_FAIL;
+		}
+		/* The leg's device, for the message once it is removed. */
+		if (find_volume(fd, name, &info))
+			for (i = 0; i < vol_legs(&info); i++)
+				if (info.leg_pos[i] == (uint32_t)(mpos - 1))
+					snprintf(shown, sizeof(shown),
+						 "/dev/%.*s",
+						 fixed_len(info.leg_name[i],
+							   BCV_NAME_LEN),
+						 info.leg_name[i]);
+	}
 	err = xioctl(fd, BCV_IOC_LEG, &l);
 	close(fd);
 	if (err) {
@@ -1062,14 +1272,17 @@ static int run_leg(const struct cmd_args *a, bool add)
 			errmsg("%s %s: not supported by the loaded bcv module",
 			       add ? "add-leg" : "remove-leg", name);
 		else
-			leg_error(add, name, dev, err);
+			leg_error(add, name, dev, mpos, err);
 		return EXIT_FAIL;
 	}
 	if (add)
 		printf("added %s to %s at M%d; the copy engine syncs it\n", dev,
 		       name, l.pos + 1);
+	else if (mpos && !shown[0])
+		printf("removed the leg at M%d from %s\n", l.pos + 1, name);
 	else
-		printf("removed %s from %s (was M%d)\n", dev, name, l.pos + 1);
+		printf("removed %s from %s (was M%d)\n", mpos ? shown : dev,
+		       name, l.pos + 1);
 	return EXIT_OK;
 }
 
@@ -1224,11 +1437,6 @@ static void json_string(const char *prefix, const char *s, size_t max)
 	putchar('"');
 }
 
-static unsigned int vol_legs(const struct bcv_vol_info *v)
-{
-	return v->nr_legs < BCV_MAX_LEGS ? v->nr_legs : BCV_MAX_LEGS;
-}
-
 static void list_json(const struct bcv_vol_info *vols, uint32_t n)
 {
 	uint32_t i;
@@ -1255,9 +1463,11 @@ static void list_json(const struct bcv_vol_info *vols, uint32_t n)
 			json_string("/dev/", v->leg_name[l], BCV_NAME_LEN);
 			printf(",\"major\":%" PRIu32 ",\"minor\":%" PRIu32
 			       ",\"position\":%" PRIu32
-			       ",\"invalid_tracks\":%" PRIu64 "}",
+			       ",\"invalid_tracks\":%" PRIu64
+			       ",\"failed\":%s}",
 			       v->leg_major[l], v->leg_minor[l], v->leg_pos[l],
-			       (uint64_t)v->leg_invalid[l]);
+			       (uint64_t)v->leg_invalid[l],
+			       leg_failed(v, l) ? "true" : "false");
 		}
 		fputs("]}", stdout);
 	}
@@ -1319,7 +1529,13 @@ static void list_table(const struct bcv_vol_info *vols, uint32_t n)
 
 			if (w > 0)
 				len += (size_t)w;
-			if (v->leg_invalid[l] && len < sizeof(col[0])) {
+			/* A failed leg gets no copies: no count to show. */
+			if (leg_failed(v, l) && len < sizeof(col[0])) {
+				w = snprintf(col[COL_BACKING] + len,
+					     sizeof(col[0]) - len, "(failed)");
+				if (w > 0)
+					len += (size_t)w;
+			} else if (v->leg_invalid[l] && len < sizeof(col[0])) {
 				w = snprintf(col[COL_BACKING] + len,
 					     sizeof(col[0]) - len, "(%" PRIu64 " to sync)",
 					     (uint64_t)v->leg_invalid[l]);
@@ -1671,6 +1887,61 @@ static const char *busy_reason(uint32_t cmd)
 	}
 }
 
+/* Logical block size of the volume /dev/bcv@index in bytes, 0 if unknown. */
+static unsigned int vol_lbs(uint32_t vol_index)
+{
+	char path[80], buf[32];
+	uint64_t v;
+
+	snprintf(path, sizeof(path), "/sys/block/" BCV_DISK_PREFIX "%" PRIu32
+		 "/queue/logical_block_size", vol_index);
+	if (read_line(path, buf, sizeof(buf)) &&
+	    parse_uint(buf, UINT32_MAX, &v))
+		return (unsigned int)v;
+	return 0;
+}
+
+/*
+ * Why ESTABLISH of @p refused the std volume @si and the bcv volume @bi
+ * with EINVAL: the first of the causes that applies, in @buf, or all of
+ * them when none can be seen.
+ */
+static const char *establish_mismatch(const struct pair *p,
+				      const struct bcv_vol_info *si,
+				      const struct bcv_vol_info *bi,
+				      char *buf, size_t len)
+{
+	unsigned int slbs, blbs;
+	char a[32], b[32];
+
+	if (bi->sectors < si->sectors) {
+		snprintf(buf, len, "BCV %s (%s) is smaller than STD %s (%s)",
+			 p->bcv, human_size((uint64_t)bi->sectors * 512, false,
+					    b, sizeof(b)),
+			 p->std, human_size((uint64_t)si->sectors * 512, false,
+					    a, sizeof(a)));
+		return buf;
+	}
+	if (bi->track_size != si->track_size) {
+		snprintf(buf, len, "BCV %s has another track size (%s) than "
+			 "STD %s (%s)", p->bcv,
+			 human_size(bi->track_size, false, b, sizeof(b)),
+			 p->std,
+			 human_size(si->track_size, false, a, sizeof(a)));
+		return buf;
+	}
+	slbs = vol_lbs(si->index);
+	blbs = vol_lbs(bi->index);
+	if (slbs && blbs > slbs) {
+		snprintf(buf, len, "BCV %s has a larger logical block size "
+			 "(%u bytes) than STD %s (%u bytes)", p->bcv, blbs,
+			 p->std, slbs);
+		return buf;
+	}
+	return "BCV is smaller than the STD, has another track size, or a "
+	       "larger logical block size";
+}
+
 /*
  * Print why the kernel refused @verb (BCV_CMD_* @cmd, or CMD_WAIT) on @p
  * with @err, as one line.  ENOENT and EINVAL are told apart with LIST.
@@ -1681,7 +1952,7 @@ static void session_error(int fd, const char *verb, const struct pair *p,
 	struct bcv_vol_info si, bi, *vols = NULL;
 	bool std_found = false, bcv_found = false;
 	const char *why = NULL;
-	char buf[192], a[32], b[32];
+	char buf[192];
 	uint32_t i, n = 0;
 
 	memset(&si, 0, sizeof(si));
@@ -1733,22 +2004,15 @@ static void session_error(int fd, const char *verb, const struct pair *p,
 		}
 		break;
 	case EINVAL:
-		if (cmd != BCV_CMD_ESTABLISH) {
+		if (cmd != BCV_CMD_ESTABLISH)
 			why = "a name has the wrong role (STD must be a std "
 			      "volume, BCV a bcv volume)";
-		} else if (std_found && bcv_found && bi.sectors < si.sectors) {
-			snprintf(buf, sizeof(buf), "BCV %s (%s) is smaller "
-				 "than STD %s (%s)", p->bcv,
-				 human_size((uint64_t)bi.sectors * 512, false,
-					    b, sizeof(b)),
-				 p->std,
-				 human_size((uint64_t)si.sectors * 512, false,
-					    a, sizeof(a)));
-			why = buf;
-		} else {
-			why = "BCV is smaller than the STD, or a name has the "
-			      "wrong role";
-		}
+		else if (std_found && bcv_found)
+			why = establish_mismatch(p, &si, &bi, buf, sizeof(buf));
+		else
+			why = "BCV is smaller than the STD, has another track "
+			      "size or a larger logical block size, or a name "
+			      "has the wrong role";
 		break;
 	case EBUSY:
 		why = busy_reason(cmd);
@@ -1764,6 +2028,9 @@ static void session_error(int fd, const char *verb, const struct pair *p,
 		snprintf(buf, sizeof(buf), "name too long (at most %d "
 			 "characters)", BCV_NAME_LEN - 1);
 		why = buf;
+		break;
+	case ELOOP:
+		why = "BCV's device sits on a bcv volume: stacking loop refused";
 		break;
 	default:
 		break;
@@ -1998,8 +2265,9 @@ static void query_json(const struct bcv_sess_info *sess, uint32_t n,
 			fputs(l ? ",{\"device\":" : "{\"device\":", stdout);
 			json_string("/dev/", v->leg_name[l], BCV_NAME_LEN);
 			printf(",\"position\":%" PRIu32
-			       ",\"invalid_tracks\":%" PRIu64 "}",
-			       v->leg_pos[l], (uint64_t)v->leg_invalid[l]);
+			       ",\"invalid_tracks\":%" PRIu64 ",\"failed\":%s}",
+			       v->leg_pos[l], (uint64_t)v->leg_invalid[l],
+			       leg_failed(v, l) ? "true" : "false");
 		}
 		fputs("]", stdout);
 	}
@@ -2014,12 +2282,17 @@ static void query_legs(const struct bcv_vol_info *v)
 	if (vol_legs(v) < 2)
 		return;
 	printf("\nLEG  DEVICE%*s  INVALID\n", BCV_NAME_LEN - 11, "");
-	for (l = 0; l < vol_legs(v); l++)
+	for (l = 0; l < vol_legs(v); l++) {
+		static const char *const note[2][2] = {
+			{ "", "  (failed)" },
+			{ "  (primary)", "  (primary, failed)" } };
+
 		printf("M%-3" PRIu32 " /dev/%-*.*s  %" PRIu64 "%s\n",
 		       v->leg_pos[l] + 1, BCV_NAME_LEN - 6,
 		       fixed_len(v->leg_name[l], BCV_NAME_LEN), v->leg_name[l],
 		       (uint64_t)v->leg_invalid[l],
-		       l ? "" : "  (primary)");
+		       note[l == 0][leg_failed(v, l)]);
+	}
 }
 
 enum { QCOL_STD, QCOL_BCV, QCOL_ID, QCOL_STATE, QCOL_INVALID, QCOL_STDCHG,
@@ -2226,17 +2499,25 @@ HELP_OPT,
 	},
 	{
 		.name = "remove-leg",
-		.synopsis = "NAME DEV",
-		.summary = "remove a leg from a volume",
+		.synopsis = "NAME DEV|Mn",
+		.summary = "remove a leg from a volume, by device or mirror "
+			   "position",
 		.help =
 "Remove the leg DEV from the volume NAME and release the device.  The legs\n"
 "above it move down a mirror position.  Refused for the only leg, for a leg\n"
 "that holds tracks no other leg has yet (wait for the sync), and while a\n"
 "bcv volume is attached.\n"
 "\n"
+"Instead of DEV, Mn (M1 to M4, or m1 to m4) names the leg at that mirror\n"
+"position, as `bcvctl query NAME` shows it: the way to remove a failed leg\n"
+"whose device node is gone.  (A device node named M1 in the current\n"
+"directory is given as ./M1.)\n"
+"\n"
 "Options:\n"
-HELP_OPT,
-		.pos = { "NAME", "DEV" },
+HELP_OPT
+"\n"
+"Prints: removed DEV from NAME (was Mn)\n",
+		.pos = { "NAME", "DEV or Mn" },
 		.min_pos = 2, .max_pos = 2,
 		.run = run_remove_leg,
 	},
@@ -2389,13 +2670,20 @@ HELP_OPT
 "I/O errors since then; DONE is COPIED / (COPIED + INVALID).  Prints\n"
 "\"No sessions.\" when there are none.\n"
 "\n"
+"For a volume NAME with fixed mirror legs, a second table follows: each\n"
+"leg's mirror position (M1 to M4), device and invalid tracks, marked\n"
+"\"(primary)\" and \"(failed)\" (device gone or shrunk: no I/O; remove it\n"
+"with remove-leg NAME Mn).\n"
+"\n"
 "Options:\n"
 "  --json              print one JSON object: {\"sessions\":[{\"std\", \"bcv\",\n"
 "                      \"id\", \"state\", \"mm\" (STD mirror position while\n"
 "                      attached, else -1), \"tracks\", \"track_size\",\n"
 "                      \"invalid_tracks\", \"std_changed_tracks\",\n"
 "                      \"bcv_changed_tracks\", \"copied_tracks\", \"errors\",\n"
-"                      \"percent_done\"}]}\n"
+"                      \"percent_done\"}]}, and for a volume NAME with\n"
+"                      mirrors \"legs\":[{\"device\", \"position\" (0 is\n"
+"                      M1), \"invalid_tracks\", \"failed\" (true/false)}]\n"
 HELP_OPT,
 		.pos = { "NAME" },
 		.min_pos = 0, .max_pos = 1,
@@ -2413,14 +2701,17 @@ HELP_OPT,
 "  NAME ROLE DEVICE SIZE TRACK TRACKS CYLS OPEN BACKING\n"
 "SIZE and TRACK use binary suffixes (K, M, G: powers of 1024); CYLS counts\n"
 "cylinders of 15 tracks; OPEN is the number of openers; BACKING lists the\n"
-"backing devices, comma-separated.\n"
+"backing devices, comma-separated, with \"(N to sync)\" after a leg that\n"
+"misses N tracks and \"(failed)\" after a leg whose device went away or\n"
+"shrank (it gets no I/O; remove it with remove-leg NAME Mn).\n"
 "\n"
 "Options:\n"
 "  --json              print one JSON object: {\"volumes\":[{\"name\", \"role\",\n"
 "                      \"device\", \"index\", \"size_bytes\", \"sectors\",\n"
 "                      \"track_size\", \"tracks\", \"cylinders\",\n"
 "                      \"open_count\", \"legs\":[{\"device\", \"major\",\n"
-"                      \"minor\"}]}]}\n"
+"                      \"minor\", \"position\" (0 is M1),\n"
+"                      \"invalid_tracks\", \"failed\" (true/false)}]}]}\n"
 HELP_OPT,
 		.min_pos = 0, .max_pos = 0,
 		.opts = {
@@ -2474,6 +2765,7 @@ static const char *feature_names(uint64_t features, char *buf, size_t len)
 		{ BCV_FEAT_VOLUMES, "volumes" },
 		{ BCV_FEAT_SESSIONS, "sessions" },
 		{ BCV_FEAT_MIRRORS, "mirrors" },
+		{ BCV_FEAT_LEG_POS, "leg-pos" },
 	};
 	uint64_t rest = features;
 	size_t i, n = 0;

@@ -52,9 +52,11 @@ static DEVICE_ATTR_RO(backing);
 /*
  * Per leg, in position order (leg i is at M(i+1)), space-separated: the
  * backing devices, tracks not yet valid on each, tracks the copy engine
- * copied to each since it was added.  leg_lock keeps the list stable.
+ * copied to each since it was added, "ok" or "failed" (device gone or
+ * shrunk).  leg_lock keeps the list stable.
  */
-enum bcv_leg_field { BCV_LEG_DEV, BCV_LEG_INVALID, BCV_LEG_COPIED };
+enum bcv_leg_field { BCV_LEG_DEV, BCV_LEG_INVALID, BCV_LEG_COPIED,
+		     BCV_LEG_STATE };
 
 static ssize_t bcv_legs_emit(struct device *dev, char *buf,
 			     enum bcv_leg_field f)
@@ -73,6 +75,10 @@ static ssize_t bcv_legs_emit(struct device *dev, char *buf,
 		else if (f == BCV_LEG_INVALID)
 			n += sysfs_emit_at(buf, n, "%llu%s",
 					   bcv_tm_count_invalid(&vol->tm, i), sep);
+		else if (f == BCV_LEG_STATE)
+			n += sysfs_emit_at(buf, n, "%s%s",
+					   READ_ONCE(vol->tm.failed) & (1U << i) ?
+					   "failed" : "ok", sep);
 		else
 			n += sysfs_emit_at(buf, n, "%lld%s",
 					   (long long)atomic64_read(&vol->leg_copied[i]),
@@ -102,6 +108,13 @@ static ssize_t leg_copied_tracks_show(struct device *dev,
 	return bcv_legs_emit(dev, buf, BCV_LEG_COPIED);
 }
 static DEVICE_ATTR_RO(leg_copied_tracks);
+
+static ssize_t leg_state_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return bcv_legs_emit(dev, buf, BCV_LEG_STATE);
+}
+static DEVICE_ATTR_RO(leg_state);
 
 static ssize_t track_size_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
@@ -159,6 +172,7 @@ static struct attribute *bcv_disk_attrs[] = {
 	&dev_attr_legs.attr,
 	&dev_attr_leg_invalid_tracks.attr,
 	&dev_attr_leg_copied_tracks.attr,
+	&dev_attr_leg_state.attr,
 	&dev_attr_track_size.attr,
 	&dev_attr_tracks.attr,
 	&dev_attr_cylinders.attr,

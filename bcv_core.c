@@ -172,8 +172,7 @@ static bool __bcv_check_leg(struct bcv_volume *vol, int p)
 	return true;
 }
 
-unsigned int __bcv_check_legs(struct bcv_volume *vol,
-				     unsigned long failed)
+unsigned int __bcv_check_legs(struct bcv_volume *vol, unsigned long failed)
 {
 	unsigned int p, newly = 0;
 
@@ -551,6 +550,12 @@ void bcv_unhold(struct bcv_volume *vol)
 	spin_lock_irq(&vol->lock);
 	vol->held = false;
 	vol->paused = false;
+	/*
+	 * A command may have moved what sits at each position: back-offs
+	 * start afresh (a device still dead fails its next copy at once).
+	 */
+	memset(vol->backoff, 0, sizeof(vol->backoff));
+	memset(vol->err_logged, 0, sizeof(vol->err_logged));
 	spin_unlock_irq(&vol->lock);
 	bcv_kick_deferred(vol);
 	bcv_engine_kick(vol);

@@ -74,7 +74,7 @@
  * bytes; the PB table takes 2 bytes a track).  2^29 tracks: 32 TiB with
  * 64 KiB tracks, 512 TiB with 1 MiB tracks.
  */
-#define BCV_TM_MAX_TRACKS	(1ULL << 29)
+#define BCV_TM_MAX_TRACKS	536870912ULL	/* 2^29 */
 
 /* Number of tracks covering @sectors 512-byte sectors (last one partial). */
 u64 bcv_tracks(u64 sectors, unsigned int track_shift);
@@ -221,6 +221,7 @@ static inline void bcv_tm_leg_error(struct bcv_tm_vol *v, int pos, u64 sector,
 {
 	bcv_tm_mark_stale(v, pos, sector, nr_sectors);
 }
+
 /*
  * Own leg @pos lost its device (gone, or smaller than the volume): it is
  * stale wherever another position holds the data, takes no more writes

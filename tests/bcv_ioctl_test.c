@@ -1276,8 +1276,7 @@ static void check_entry(const char *name, unsigned int role, int index,
 		EXPECT_EQ(0, vi.leg_name[i][0]);
 	}
 	EXPECT_EQ(0, vi.__pad);
-	for (i = 0; i < ARRAY_SIZE(vi.reserved); i++)
-		EXPECT_EQ(0, vi.reserved[i]);
+	EXPECT_EQ(0, vi.reserved);
 }
 
 TEST(list_entry_fields)

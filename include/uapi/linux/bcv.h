@@ -167,12 +167,14 @@ struct bcv_vol_info {
 	__u64 leg_invalid[BCV_MAX_LEGS];
 	__u32 leg_flags[BCV_MAX_LEGS];
 	__u32 __pad3;
-	__u64 reserved[1];
+	__u64 reserved;
 };
 
-/* struct bcv_vol_info.leg_flags */
-#define BCV_LEG_STATE_FAILED	(1U << 0)	/* device gone or shrunk: no I/O,
-						 * no copies; remove-leg it */
+/*
+ * struct bcv_vol_info.leg_flags: BCV_LEG_STATE_FAILED, the leg's device is
+ * gone or shrunk; it gets no I/O and no copies until it is removed.
+ */
+#define BCV_LEG_STATE_FAILED	(1U << 0)
 
 /**
  * struct bcv_list - BCV_IOC_LIST: list the volumes, ordered by index.

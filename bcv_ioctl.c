@@ -6,7 +6,8 @@
  * touched: struct size, reserved fields, flags, roles, name and path syntax.
  * Checks that need the backing devices (existence, exclusivity, logical
  * block size) happen in bcv_core.c under bcv_lock.  A refused command
- * changes nothing.  See include/uapi/linux/bcv.h for the ABI rules.
+ * changes nothing, and one that changed state does not fail afterwards
+ * (bcv_probe_out()).  See include/uapi/linux/bcv.h for the ABI rules.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -15,28 +16,70 @@
 #include <linux/capability.h>
 #include <linux/uaccess.h>
 #include <linux/string.h>
-#include <linux/ctype.h>
+#include <linux/log2.h>
 #include <linux/fs.h>
 
 #include "bcv_core.h"
 
-/* Largest argument struct we accept from a newer userspace. */
-#define BCV_ARG_MAX	PAGE_SIZE
+/* Largest @size, and @info_size, we accept from a newer userspace. */
+#define BCV_ARG_MAX	4096U
 
 /*
- * Copy the argument struct of @ksize bytes from @uarg, honouring the size
- * the caller wrote into its first __u32: smaller than the struct we know is
- * refused (EINVAL: every field of version 1 is required), larger is fine
- * as long as the extra bytes are zero (E2BIG otherwise).  Returns the
- * caller's size in *@usize.  May sleep.
+ * The size of each argument struct as first published (uapi 0.4): every
+ * field up to its @reserved tail.  Userspace built against that header may
+ * pass this little, and the fields it does not have read as zero.  These
+ * numbers never change: a field taken from @reserved later lies past them.
  */
-static int bcv_copy_in(void *karg, size_t ksize, void __user *uarg, u32 *usize)
+#define BCV_VERSION_SIZE_VER0	24
+#define BCV_CREATE_SIZE_VER0	832
+#define BCV_REMOVE_SIZE_VER0	40
+#define BCV_LIST_SIZE_VER0	24
+#define BCV_SESSION_SIZE_VER0	80
+#define BCV_QUERY_SIZE_VER0	56
+#define BCV_WAIT_SIZE_VER0	80
+#define BCV_LEG_SIZE_VER0	304
+/* ... and of the entries BCV_IOC_LIST and BCV_IOC_QUERY write (@info_size). */
+#define BCV_VOL_INFO_SIZE_VER0	256
+#define BCV_SESS_INFO_SIZE_VER0	128
+
+/* A first version holds no more than the fields the kernel knows now. */
+#define BCV_CHECK_VER0(type, ver0) \
+	static_assert((ver0) <= offsetof(type, reserved))
+BCV_CHECK_VER0(struct bcv_version, BCV_VERSION_SIZE_VER0);
+BCV_CHECK_VER0(struct bcv_create, BCV_CREATE_SIZE_VER0);
+BCV_CHECK_VER0(struct bcv_remove, BCV_REMOVE_SIZE_VER0);
+BCV_CHECK_VER0(struct bcv_list, BCV_LIST_SIZE_VER0);
+BCV_CHECK_VER0(struct bcv_session_cmd, BCV_SESSION_SIZE_VER0);
+BCV_CHECK_VER0(struct bcv_query, BCV_QUERY_SIZE_VER0);
+BCV_CHECK_VER0(struct bcv_wait, BCV_WAIT_SIZE_VER0);
+BCV_CHECK_VER0(struct bcv_leg_cmd, BCV_LEG_SIZE_VER0);
+BCV_CHECK_VER0(struct bcv_vol_info, BCV_VOL_INFO_SIZE_VER0);
+BCV_CHECK_VER0(struct bcv_sess_info, BCV_SESS_INFO_SIZE_VER0);
+
+/**
+ * bcv_copy_in() - copy an argument struct from userspace
+ * @karg:	the kernel's struct
+ * @ksize:	sizeof the kernel's struct
+ * @ver0:	size of the struct's first published version
+ * @uarg:	the caller's struct
+ * @usize:	out: the size the caller wrote into its first __u32, @size
+ *
+ * A @size from @ver0 up to @ksize is an older or the same struct: its
+ * first @size bytes are copied and the rest of @karg is zeroed.  A larger
+ * one, up to BCV_ARG_MAX, is a newer struct whose extra tail must be zero.
+ * Nothing past @size is read.  May sleep.
+ *
+ * Return: 0; -EINVAL if @size is below @ver0; -E2BIG if it is above
+ * BCV_ARG_MAX or the tail past @ksize is not zero; -EFAULT.
+ */
+static int bcv_copy_in(void *karg, size_t ksize, size_t ver0,
+		       const void __user *uarg, u32 *usize)
 {
 	u32 size;
 
-	if (get_user(size, (u32 __user *)uarg))
+	if (get_user(size, (const u32 __user *)uarg))
 		return -EFAULT;
-	if (size < ksize)
+	if (size < ver0)
 		return -EINVAL;
 	if (size > BCV_ARG_MAX)
 		return -E2BIG;
@@ -44,10 +87,63 @@ static int bcv_copy_in(void *karg, size_t ksize, void __user *uarg, u32 *usize)
 	return copy_struct_from_user(karg, ksize, uarg, size);
 }
 
-/* Copy the kernel's struct back; the caller's extra tail stays as it was. */
-static int bcv_copy_out(void __user *uarg, const void *karg, size_t ksize)
+/**
+ * bcv_copy_out() - copy an argument struct back to userspace
+ * @uarg:	the caller's struct
+ * @karg:	the kernel's struct
+ * @ksize:	sizeof the kernel's struct
+ * @usize:	the caller's @size, from bcv_copy_in()
+ *
+ * Writes min(@usize, @ksize) bytes: an older caller's struct ends earlier,
+ * a newer caller's extra tail stays as it was (zero).  May sleep.
+ *
+ * Return: 0 or -EFAULT.
+ */
+static int bcv_copy_out(void __user *uarg, const void *karg, size_t ksize,
+			u32 usize)
 {
-	return copy_to_user(uarg, karg, ksize) ? -EFAULT : 0;
+	return copy_to_user(uarg, karg, min_t(size_t, usize, ksize)) ?
+	       -EFAULT : 0;
+}
+
+/**
+ * bcv_probe_out() - make sure a command's answer can be copied back
+ * @uarg:	the caller's struct
+ * @karg:	the kernel's struct, still as copied in
+ * @ksize:	sizeof the kernel's struct
+ * @usize:	the caller's @size, from bcv_copy_in()
+ *
+ * A command that changes state calls this before it does, so that a
+ * struct userspace cannot write (a read-only mapping) is refused with
+ * EFAULT while nothing has changed yet, rather than after the command did
+ * its work.  It writes the bytes just read back, which changes nothing.
+ * May sleep.
+ *
+ * Return: 0 or -EFAULT.
+ */
+static int bcv_probe_out(void __user *uarg, const void *karg, size_t ksize,
+			 u32 usize)
+{
+	return bcv_copy_out(uarg, karg, ksize, usize);
+}
+
+/**
+ * bcv_copy_out_done() - copy back the answer of a command that succeeded
+ * @uarg:	the caller's struct
+ * @karg:	the kernel's struct
+ * @ksize:	sizeof the kernel's struct
+ * @usize:	the caller's @size, from bcv_copy_in()
+ *
+ * The command changed state, and bcv_probe_out() found the struct
+ * writable before it did.  Should userspace have unmapped or protected it
+ * since, the command still happened: EFAULT would tell it that nothing
+ * changed, so the fault is not reported.  May sleep.
+ */
+static void bcv_copy_out_done(void __user *uarg, const void *karg,
+			      size_t ksize, u32 usize)
+{
+	if (bcv_copy_out(uarg, karg, ksize, usize))
+		pr_debug("a command's answer was not copied back\n");
 }
 
 static bool bcv_zero(const void *p, size_t len)
@@ -56,9 +152,26 @@ static bool bcv_zero(const void *p, size_t len)
 }
 
 /*
- * A volume name: 1..BCV_NAME_LEN-1 characters of [A-Za-z0-9._+-], not
+ * [A-Za-z0-9._+-], byte by byte: isalnum() also takes Latin-1 letters
+ * such as 0xe9, which udev folds to '_' in /dev/bcv/NAME, so that two
+ * names could get the same link.
+ */
+static bool bcv_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '+' || c == '-';
+}
+
+/**
+ * bcv_check_name() - check the syntax of a volume name
+ * @name:	a BCV_NAME_LEN array
+ *
+ * A volume name is 1..BCV_NAME_LEN-1 characters of [A-Za-z0-9._+-], not
  * starting with '.' or '-' (it becomes /dev/bcv/NAME and a command-line
  * argument), NUL-terminated within its array.
+ *
+ * Return: 0, -ENAMETOOLONG (no NUL) or -EINVAL.
  */
 static int bcv_check_name(const char *name)
 {
@@ -69,9 +182,24 @@ static int bcv_check_name(const char *name)
 	if (!len || name[0] == '.' || name[0] == '-')
 		return -EINVAL;
 	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("._+-", name[i]))
+		if (!bcv_name_char(name[i]))
 			return -EINVAL;
 	return 0;
+}
+
+/**
+ * bcv_check_info_size() - check @info_size of BCV_IOC_LIST or BCV_IOC_QUERY
+ * @info_size:	the entry size userspace knows
+ * @ver0:	size of the entry's first published version
+ *
+ * The core copies min(@info_size, sizeof(entry)) bytes of each entry and
+ * zeroes the rest of a larger one.
+ *
+ * Return: 0 or -EINVAL (below @ver0 or above BCV_ARG_MAX).
+ */
+static int bcv_check_info_size(u32 info_size, size_t ver0)
+{
+	return info_size < ver0 || info_size > BCV_ARG_MAX ? -EINVAL : 0;
 }
 
 static int bcv_check_path(const char *path)
@@ -89,7 +217,7 @@ static int bcv_ioc_version(void __user *uarg)
 	u32 usize;
 	int ret;
 
-	ret = bcv_copy_in(&v, sizeof(v), uarg, &usize);
+	ret = bcv_copy_in(&v, sizeof(v), BCV_VERSION_SIZE_VER0, uarg, &usize);
 	if (ret)
 		return ret;
 	if (!bcv_zero(v.reserved, sizeof(v.reserved)))
@@ -97,8 +225,9 @@ static int bcv_ioc_version(void __user *uarg)
 	v.major = BCV_VERSION_MAJOR;
 	v.minor = BCV_VERSION_MINOR;
 	v.patch = BCV_VERSION_PATCH;
-	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS | BCV_FEAT_MIRRORS;
-	return bcv_copy_out(uarg, &v, sizeof(v));
+	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS | BCV_FEAT_MIRRORS |
+		     BCV_FEAT_LEG_POS;
+	return bcv_copy_out(uarg, &v, sizeof(v), usize);
 }
 
 static int bcv_ioc_create(void __user *uarg)
@@ -112,7 +241,7 @@ static int bcv_ioc_create(void __user *uarg)
 	c = kmalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return -ENOMEM;
-	ret = bcv_copy_in(c, sizeof(*c), uarg, &usize);
+	ret = bcv_copy_in(c, sizeof(*c), BCV_CREATE_SIZE_VER0, uarg, &usize);
 	if (ret)
 		goto out;
 
@@ -141,21 +270,25 @@ static int bcv_ioc_create(void __user *uarg)
 			      c->track_size > BCV_TRACK_SIZE_MAX))
 		goto out;
 
+	ret = bcv_probe_out(uarg, c, sizeof(*c), usize);
+	if (ret)
+		goto out;
 	ret = bcv_volume_create(c);
 	if (!ret)
-		ret = bcv_copy_out(uarg, c, sizeof(*c));
+		bcv_copy_out_done(uarg, c, sizeof(*c), usize);
 out:
 	kfree(c);
 	return ret;
 }
 
+/* No out fields: nothing is copied back, nothing can fault after it. */
 static int bcv_ioc_remove(void __user *uarg)
 {
 	struct bcv_remove r;
 	u32 usize;
 	int ret;
 
-	ret = bcv_copy_in(&r, sizeof(r), uarg, &usize);
+	ret = bcv_copy_in(&r, sizeof(r), BCV_REMOVE_SIZE_VER0, uarg, &usize);
 	if (ret)
 		return ret;
 	if ((r.flags & ~BCV_REMOVE_FORCE) ||
@@ -173,19 +306,19 @@ static int bcv_ioc_list(void __user *uarg)
 	u32 usize;
 	int ret;
 
-	ret = bcv_copy_in(&l, sizeof(l), uarg, &usize);
+	ret = bcv_copy_in(&l, sizeof(l), BCV_LIST_SIZE_VER0, uarg, &usize);
 	if (ret)
 		return ret;
 	if (l.count || !bcv_zero(l.reserved, sizeof(l.reserved)))
 		return -EINVAL;
-	if (l.info_size < sizeof(struct bcv_vol_info) ||
-	    l.info_size > BCV_ARG_MAX)
-		return -EINVAL;
+	ret = bcv_check_info_size(l.info_size, BCV_VOL_INFO_SIZE_VER0);
+	if (ret)
+		return ret;
 	ret = bcv_volume_list(u64_to_user_ptr(l.vols), l.info_size,
 			      l.capacity, &l.count);
 	if (ret)
 		return ret;
-	return bcv_copy_out(uarg, &l, sizeof(l));
+	return bcv_copy_out(uarg, &l, sizeof(l), usize);
 }
 
 /* Flags each command accepts. */
@@ -213,7 +346,7 @@ static int bcv_ioc_session(void __user *uarg)
 	u32 usize;
 	int ret;
 
-	ret = bcv_copy_in(&c, sizeof(c), uarg, &usize);
+	ret = bcv_copy_in(&c, sizeof(c), BCV_SESSION_SIZE_VER0, uarg, &usize);
 	if (ret)
 		return ret;
 	if (c.state || !bcv_zero(c.reserved, sizeof(c.reserved)))
@@ -226,10 +359,13 @@ static int bcv_ioc_session(void __user *uarg)
 		return ret;
 	if (!strcmp(c.std, c.bcv))
 		return -EINVAL;
-	ret = bcv_session_cmd(&c);
+	ret = bcv_probe_out(uarg, &c, sizeof(c), usize);
 	if (ret)
 		return ret;
-	return bcv_copy_out(uarg, &c, sizeof(c));
+	ret = bcv_session_cmd(&c);
+	if (!ret)
+		bcv_copy_out_done(uarg, &c, sizeof(c), usize);
+	return ret;
 }
 
 static int bcv_ioc_query(void __user *uarg)
@@ -238,14 +374,14 @@ static int bcv_ioc_query(void __user *uarg)
 	u32 usize;
 	int ret;
 
-	ret = bcv_copy_in(&q, sizeof(q), uarg, &usize);
+	ret = bcv_copy_in(&q, sizeof(q), BCV_QUERY_SIZE_VER0, uarg, &usize);
 	if (ret)
 		return ret;
 	if (q.count || !bcv_zero(q.reserved, sizeof(q.reserved)))
 		return -EINVAL;
-	if (q.info_size < sizeof(struct bcv_sess_info) ||
-	    q.info_size > BCV_ARG_MAX)
-		return -EINVAL;
+	ret = bcv_check_info_size(q.info_size, BCV_SESS_INFO_SIZE_VER0);
+	if (ret)
+		return ret;
 	if (q.name[0]) {
 		ret = bcv_check_name(q.name);
 		if (ret)
@@ -257,16 +393,17 @@ static int bcv_ioc_query(void __user *uarg)
 				q.info_size, q.capacity, &q.count);
 	if (ret)
 		return ret;
-	return bcv_copy_out(uarg, &q, sizeof(q));
+	return bcv_copy_out(uarg, &q, sizeof(q), usize);
 }
 
+/* Changes nothing: a fault copying the state back may be reported. */
 static int bcv_ioc_wait(void __user *uarg)
 {
 	struct bcv_wait w;
 	u32 usize;
 	int ret;
 
-	ret = bcv_copy_in(&w, sizeof(w), uarg, &usize);
+	ret = bcv_copy_in(&w, sizeof(w), BCV_WAIT_SIZE_VER0, uarg, &usize);
 	if (ret)
 		return ret;
 	if (w.flags || w.state || !bcv_zero(w.reserved, sizeof(w.reserved)))
@@ -277,7 +414,37 @@ static int bcv_ioc_wait(void __user *uarg)
 	ret = bcv_session_wait(&w);
 	if (ret)
 		return ret;
-	return bcv_copy_out(uarg, &w, sizeof(w));
+	return bcv_copy_out(uarg, &w, sizeof(w), usize);
+}
+
+/*
+ * With BCV_LEG_F_POS (remove only) the leg is named by its position, as
+ * its device node may be gone, and @path must be all zero; without it,
+ * @pos is out only and must be zero, and @path names the leg.
+ */
+static int bcv_check_leg(const struct bcv_leg_cmd *l)
+{
+	int ret;
+
+	if ((l->flags & ~BCV_LEG_F_POS) ||
+	    !bcv_zero(l->reserved, sizeof(l->reserved)))
+		return -EINVAL;
+	if (l->op != BCV_LEG_ADD && l->op != BCV_LEG_REMOVE)
+		return -EINVAL;
+	if (l->flags & BCV_LEG_F_POS) {
+		if (l->op != BCV_LEG_REMOVE ||
+		    l->pos < 0 || l->pos >= BCV_MAX_LEGS ||
+		    !bcv_zero(l->path, sizeof(l->path)))
+			return -EINVAL;
+	} else if (l->pos) {
+		return -EINVAL;
+	}
+	ret = bcv_check_name(l->name);
+	if (ret)
+		return ret == -EINVAL ? -ENOENT : ret;
+	if (l->flags & BCV_LEG_F_POS)
+		return 0;
+	return bcv_check_path(l->path);
 }
 
 static int bcv_ioc_leg(void __user *uarg)
@@ -290,31 +457,29 @@ static int bcv_ioc_leg(void __user *uarg)
 	l = kmalloc(sizeof(*l), GFP_KERNEL);
 	if (!l)
 		return -ENOMEM;
-	ret = bcv_copy_in(l, sizeof(*l), uarg, &usize);
+	ret = bcv_copy_in(l, sizeof(*l), BCV_LEG_SIZE_VER0, uarg, &usize);
 	if (ret)
 		goto out;
-	ret = -EINVAL;
-	if (l->flags || l->pos || !bcv_zero(l->reserved, sizeof(l->reserved)))
+	ret = bcv_check_leg(l);
+	if (ret)
 		goto out;
-	if (l->op != BCV_LEG_ADD && l->op != BCV_LEG_REMOVE)
-		goto out;
-	ret = bcv_check_name(l->name);
-	if (ret) {
-		ret = ret == -EINVAL ? -ENOENT : ret;
-		goto out;
-	}
-	ret = bcv_check_path(l->path);
+	ret = bcv_probe_out(uarg, l, sizeof(*l), usize);
 	if (ret)
 		goto out;
 	ret = l->op == BCV_LEG_ADD ? bcv_leg_add(l) : bcv_leg_remove(l);
 	if (!ret)
-		ret = bcv_copy_out(uarg, l, sizeof(*l));
+		bcv_copy_out_done(uarg, l, sizeof(*l), usize);
 out:
 	kfree(l);
 	return ret;
 }
 
-/* Process context; may sleep. */
+/*
+ * Process context; may sleep.  Commands are told apart by the ioctl type
+ * and number only: the size encoded in @cmd is that of the caller's
+ * struct, which may be older or newer than ours; the struct's own @size
+ * says how much of it there is.
+ */
 static long bcv_ctl_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -322,23 +487,25 @@ static long bcv_ctl_ioctl(struct file *file, unsigned int cmd,
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
+	if (_IOC_TYPE(cmd) != BCV_IOCTL_TYPE)
+		return -ENOTTY;
 
-	switch (cmd) {
-	case BCV_IOC_VERSION:
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(BCV_IOC_VERSION):
 		return bcv_ioc_version(uarg);
-	case BCV_IOC_CREATE:
+	case _IOC_NR(BCV_IOC_CREATE):
 		return bcv_ioc_create(uarg);
-	case BCV_IOC_REMOVE:
+	case _IOC_NR(BCV_IOC_REMOVE):
 		return bcv_ioc_remove(uarg);
-	case BCV_IOC_LIST:
+	case _IOC_NR(BCV_IOC_LIST):
 		return bcv_ioc_list(uarg);
-	case BCV_IOC_SESSION:
+	case _IOC_NR(BCV_IOC_SESSION):
 		return bcv_ioc_session(uarg);
-	case BCV_IOC_QUERY:
+	case _IOC_NR(BCV_IOC_QUERY):
 		return bcv_ioc_query(uarg);
-	case BCV_IOC_WAIT:
+	case _IOC_NR(BCV_IOC_WAIT):
 		return bcv_ioc_wait(uarg);
-	case BCV_IOC_LEG:
+	case _IOC_NR(BCV_IOC_LEG):
 		return bcv_ioc_leg(uarg);
 	default:
 		return -ENOTTY;

@@ -61,6 +61,39 @@
 #define CAP_SYS_ADMIN_BIT	21
 #define ABI_SIZE_MAX	4096	/* the kernel refuses a larger @size */
 
+/*
+ * The first published size of each struct (uapi 0.4: everything before its
+ * @reserved tail): the smallest @size, and @info_size, the kernel takes.
+ * These never change; fields taken from @reserved later lie past them.
+ */
+#define VERSION_SIZE_VER0	24
+#define CREATE_SIZE_VER0	832
+#define REMOVE_SIZE_VER0	40
+#define LIST_SIZE_VER0		24
+#define SESSION_SIZE_VER0	80
+#define QUERY_SIZE_VER0		56
+#define WAIT_SIZE_VER0		80
+#define LEG_SIZE_VER0		304
+#define VOL_INFO_SIZE_VER0	256
+#define SESS_INFO_SIZE_VER0	128
+
+#define VER0_FITS(type, ver0) \
+	_Static_assert((ver0) <= offsetof(type, reserved), #ver0)
+VER0_FITS(struct bcv_version, VERSION_SIZE_VER0);
+VER0_FITS(struct bcv_create, CREATE_SIZE_VER0);
+VER0_FITS(struct bcv_remove, REMOVE_SIZE_VER0);
+VER0_FITS(struct bcv_list, LIST_SIZE_VER0);
+VER0_FITS(struct bcv_session_cmd, SESSION_SIZE_VER0);
+VER0_FITS(struct bcv_query, QUERY_SIZE_VER0);
+VER0_FITS(struct bcv_wait, WAIT_SIZE_VER0);
+VER0_FITS(struct bcv_leg_cmd, LEG_SIZE_VER0);
+VER0_FITS(struct bcv_vol_info, VOL_INFO_SIZE_VER0);
+VER0_FITS(struct bcv_sess_info, SESS_INFO_SIZE_VER0);
+
+/* The command word an older or newer userspace sends: its own struct size. */
+#define SIZED_REQ(nr, size) \
+	_IOC(_IOC_READ | _IOC_WRITE, BCV_IOCTL_TYPE, (nr), (size))
+
 #define STD_NAME	"bcvt_std"
 #define BCV_NAME	"bcvt_bcv"
 #define NEW_NAME	"bcvt_new"
@@ -155,6 +188,7 @@ static const char *errname(int e)
 	case EMSGSIZE:	return "EMSGSIZE";
 	case EINTR:	return "EINTR";
 	case ETIMEDOUT:	return "ETIMEDOUT";
+	case ELOOP:	return "ELOOP";
 	}
 	snprintf(buf, sizeof(buf), "%d", e);
 	return buf;
@@ -240,16 +274,68 @@ static bool check_errno(int line, const char *what, int want, long ret,
 static const char *dev[3];	/* the scratch devices from argv */
 static int ctl = -1;		/* /dev/bcvctl */
 static unsigned int count0;	/* volumes that existed before we started */
+static unsigned int sess0;	/* sessions that existed before we started */
 static int std_index = -1;	/* N of /dev/bcvN of STD_NAME */
 static int bcv_index = -1;	/* N of /dev/bcvN of BCV_NAME */
 static char mnt_dir[64];	/* where DEV3 is mounted, if it is */
 static char reg_file[64];	/* a regular file, for ENOTBLK */
+
+static bool all_bytes(const void *p, int c, size_t len)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != c)
+			return false;
+	return true;
+}
+
+#define CANARY		0xa5
+#define CANARY_LEN	64
+
+/*
+ * In @buf: the first @usize bytes of the argument struct @full, with @size
+ * set to @usize, then CANARY_LEN canary bytes, which the kernel must
+ * neither read as a (non-zero) tail nor overwrite.  Returns @buf.
+ */
+static void *sized_struct(void *buf, const void *full, uint32_t usize)
+{
+	memset(buf, CANARY, usize + CANARY_LEN);
+	memcpy(buf, full, usize);
+	memcpy(buf, &usize, sizeof(usize));
+	return buf;
+}
+
+static bool canary_intact(const void *buf, size_t usize)
+{
+	return all_bytes((const unsigned char *)buf + usize, CANARY,
+			 CANARY_LEN);
+}
 
 static int sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	return nanosleep(&ts, NULL);
+}
+
+/*
+ * ioctl @req on sized_struct(@buf, @full, @usize), retried for 5 s while it
+ * fails with EBUSY (udev probing a new or split volume).
+ */
+static int sized_ioctl_retry_busy(unsigned long req, void *buf,
+				  const void *full, uint32_t usize)
+{
+	int i, ret = -1;
+
+	for (i = 0; i < 250; i++) {
+		ret = ioctl(ctl, req, sized_struct(buf, full, usize));
+		if (ret == 0 || errno != EBUSY)
+			break;
+		sleep_ms(20);
+	}
+	return ret;
 }
 
 static void create_init(struct bcv_create *c, unsigned int role,
@@ -278,6 +364,14 @@ static void list_init(struct bcv_list *l, void *vols, unsigned int cap)
 	l->capacity = cap;
 	l->vols = (uintptr_t)vols;
 }
+
+static void leg_init(struct bcv_leg_cmd *l, uint32_t op, const char *name,
+		     const char *path);
+static void sess_init(struct bcv_session_cmd *c, uint32_t cmd,
+		      const char *std, const char *bcv);
+static void wait_init(struct bcv_wait *w, const char *std, const char *bcv,
+		      uint32_t timeout_ms);
+static void remove_and_check_gone(const char *name, int index);
 
 /* Remove a volume, retrying for 2 s while udev may hold it open. */
 static int remove_volume(const char *name)
@@ -558,6 +652,9 @@ TEST(version)
 	EXPECT_EQ(BCV_VERSION_MINOR, v.minor);
 	EXPECT_EQ(BCV_VERSION_PATCH, v.patch);
 	EXPECT_TRUE(v.features & BCV_FEAT_VOLUMES);
+	EXPECT_TRUE(v.features & BCV_FEAT_SESSIONS);
+	EXPECT_TRUE(v.features & BCV_FEAT_MIRRORS);
+	EXPECT_TRUE(v.features & BCV_FEAT_LEG_POS);
 	diag("module speaks %u.%u.%u, features 0x%llx", v.major, v.minor,
 	     v.patch, (unsigned long long)v.features);
 }
@@ -602,6 +699,7 @@ struct abi_struct {
 	const char *name;
 	unsigned long req;
 	size_t size;
+	size_t min_size;		/* of the first published version */
 	void (*fill)(void *buf);	/* an otherwise valid argument */
 	size_t reserved_off;		/* offset of reserved[] */
 	size_t reserved_len;
@@ -633,27 +731,31 @@ static void fill_list(void *buf)
 }
 
 static const struct abi_struct abi_version = {
-	"version", BCV_IOC_VERSION, sizeof(struct bcv_version), fill_version,
+	"version", BCV_IOC_VERSION, sizeof(struct bcv_version),
+	VERSION_SIZE_VER0, fill_version,
 	offsetof(struct bcv_version, reserved),
 	sizeof(((struct bcv_version *)0)->reserved),
 };
 static const struct abi_struct abi_create = {
-	"create", BCV_IOC_CREATE, sizeof(struct bcv_create), fill_create,
+	"create", BCV_IOC_CREATE, sizeof(struct bcv_create), CREATE_SIZE_VER0,
+	fill_create,
 	offsetof(struct bcv_create, reserved),
 	sizeof(((struct bcv_create *)0)->reserved),
 };
 static const struct abi_struct abi_remove = {
-	"remove", BCV_IOC_REMOVE, sizeof(struct bcv_remove), fill_remove,
+	"remove", BCV_IOC_REMOVE, sizeof(struct bcv_remove), REMOVE_SIZE_VER0,
+	fill_remove,
 	offsetof(struct bcv_remove, reserved),
 	sizeof(((struct bcv_remove *)0)->reserved),
 };
 static const struct abi_struct abi_list = {
-	"list", BCV_IOC_LIST, sizeof(struct bcv_list), fill_list,
+	"list", BCV_IOC_LIST, sizeof(struct bcv_list), LIST_SIZE_VER0,
+	fill_list,
 	offsetof(struct bcv_list, reserved),
 	sizeof(((struct bcv_list *)0)->reserved),
 };
 
-static unsigned char abibuf[65536 + 64];
+static unsigned char abibuf[65536 + 64] __attribute__((aligned(8)));
 
 /* ioctl with the struct in abibuf, @size set to @size. */
 static int abi_call(const struct abi_struct *a, uint32_t size)
@@ -662,6 +764,7 @@ static int abi_call(const struct abi_struct *a, uint32_t size)
 	return ioctl(ctl, a->req, abibuf);
 }
 
+/* Below the first published version: EINVAL (an otherwise valid struct). */
 static void abi_size_small(const struct abi_struct *a)
 {
 	memset(abibuf, 0, sizeof(abibuf));
@@ -670,9 +773,14 @@ static void abi_size_small(const struct abi_struct *a)
 	a->fill(abibuf);
 	EXPECT_ERRNO(EINVAL, abi_call(a, 4));
 	a->fill(abibuf);
-	EXPECT_ERRNO(EINVAL, abi_call(a, a->size - 8));
+	EXPECT_ERRNO(EINVAL, abi_call(a, a->min_size - 8));
 	a->fill(abibuf);
-	EXPECT_ERRNO(EINVAL, abi_call(a, a->size - 1));
+	EXPECT_ERRNO(EINVAL, abi_call(a, a->min_size - 1));
+	/* ... also when the command word encodes that smaller size */
+	a->fill(abibuf);
+	memcpy(abibuf, &(uint32_t){ a->min_size - 1 }, sizeof(uint32_t));
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, SIZED_REQ(_IOC_NR(a->req),
+						  a->min_size - 1), abibuf));
 }
 
 static void abi_tail_nonzero(const struct abi_struct *a)
@@ -680,6 +788,16 @@ static void abi_tail_nonzero(const struct abi_struct *a)
 	memset(abibuf, 0, sizeof(abibuf));
 	a->fill(abibuf);
 	abibuf[a->size] = 1;	/* first byte past the struct */
+	EXPECT_ERRNO(E2BIG, abi_call(a, a->size + 16));
+
+	memset(abibuf, 0, sizeof(abibuf));
+	a->fill(abibuf);
+	abibuf[a->size + 15] = 0xff;	/* last byte of 16 more */
+	EXPECT_ERRNO(E2BIG, abi_call(a, a->size + 16));
+
+	memset(abibuf, 0, sizeof(abibuf));
+	a->fill(abibuf);
+	abibuf[a->size] = 1;
 	EXPECT_ERRNO(E2BIG, abi_call(a, a->size + 64));
 
 	memset(abibuf, 0, sizeof(abibuf));
@@ -715,6 +833,38 @@ static void abi_reserved(const struct abi_struct *a)
 	EXPECT_ERRNO(EINVAL, abi_call(a, a->size));
 }
 
+/*
+ * Every @size from the first version's up to 16 bytes past ours works, for
+ * a struct whose fill() is a call that succeeds and changes nothing.  The
+ * kernel reads nothing past @size (the canary there is not zero: it would
+ * be E2BIG or EINVAL) and writes nothing past min(@size, its size).
+ */
+static void abi_every_size(const struct abi_struct *a)
+{
+	size_t usize;
+	int ret;
+
+	for (usize = a->min_size; usize <= a->size + 16; usize++) {
+		memset(abibuf, 0, sizeof(abibuf));
+		a->fill(abibuf);
+		memset(abibuf + usize, CANARY, CANARY_LEN);
+		errno = 0;
+		ret = abi_call(a, usize);
+		if (ret) {
+			fail(__LINE__, "%s with size %zu: got errno %s",
+			     a->name, usize, errname(errno));
+			continue;
+		}
+		if (!canary_intact(abibuf, usize))
+			fail(__LINE__, "%s with size %zu: wrote past it",
+			     a->name, usize);
+		if (usize > a->size &&
+		    !all_bytes(abibuf + a->size, 0, usize - a->size))
+			fail(__LINE__, "%s with size %zu: wrote its tail",
+			     a->name, usize);
+	}
+}
+
 #define ABI_TESTS(s)							\
 TEST(s##_size_too_small) { abi_size_small(&abi_##s); }			\
 TEST(s##_size_bigger_nonzero_tail) { abi_tail_nonzero(&abi_##s); }	\
@@ -725,6 +875,197 @@ ABI_TESTS(version)
 ABI_TESTS(create)
 ABI_TESTS(remove)
 ABI_TESTS(list)
+
+TEST(version_every_size) { abi_every_size(&abi_version); }
+TEST(list_every_size) { abi_every_size(&abi_list); }
+
+/*------------------------------------------------------------------------*/
+/* Older and newer structs                                                */
+/*------------------------------------------------------------------------*/
+
+/* A struct of the first published size: answered, nothing written past. */
+TEST(version_old_size)
+{
+	unsigned char buf[VERSION_SIZE_VER0 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	struct bcv_version full, *v;
+
+	fill_version(&full);
+	v = sized_struct(buf, &full, VERSION_SIZE_VER0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_VERSION, v));
+	EXPECT_EQ(VERSION_SIZE_VER0, v->size);
+	EXPECT_EQ(BCV_VERSION_MAJOR, v->major);
+	EXPECT_EQ(BCV_VERSION_MINOR, v->minor);
+	EXPECT_EQ(BCV_VERSION_PATCH, v->patch);
+	EXPECT_TRUE(v->features & BCV_FEAT_LEG_POS);
+	EXPECT_TRUE(canary_intact(buf, VERSION_SIZE_VER0));
+
+	/* as an older userspace sends it: its size in the command word */
+	v = sized_struct(buf, &full, VERSION_SIZE_VER0);
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x00, VERSION_SIZE_VER0), v));
+	EXPECT_EQ(BCV_VERSION_MAJOR, v->major);
+	EXPECT_TRUE(v->features & BCV_FEAT_VOLUMES);
+	EXPECT_TRUE(canary_intact(buf, VERSION_SIZE_VER0));
+}
+
+TEST(list_old_size_count)
+{
+	unsigned char buf[LIST_SIZE_VER0 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	struct bcv_list full, *l;
+
+	list_init(&full, NULL, 0);
+	l = sized_struct(buf, &full, LIST_SIZE_VER0);
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x03, LIST_SIZE_VER0), l));
+	EXPECT_EQ(count0, l->count);
+	EXPECT_EQ(LIST_SIZE_VER0, l->size);
+	EXPECT_TRUE(canary_intact(buf, LIST_SIZE_VER0));
+}
+
+/* Structs 16 bytes bigger than ours, with a zero tail: fine, tail kept. */
+TEST(grown_size_zero_tail)
+{
+	unsigned char buf[sizeof(struct bcv_query) + 16 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	struct bcv_version *v = (void *)buf;
+	struct bcv_list *l = (void *)buf;
+	struct bcv_query *q = (void *)buf;
+
+	memset(buf, CANARY, sizeof(buf));
+	fill_version(buf);
+	memset(buf + sizeof(*v), 0, 16);
+	v->size = sizeof(*v) + 16;
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x00, sizeof(*v) + 16), buf));
+	EXPECT_EQ(BCV_VERSION_MAJOR, v->major);
+	EXPECT_TRUE(all_bytes(buf + sizeof(*v), 0, 16));
+	EXPECT_TRUE(canary_intact(buf, sizeof(*v) + 16));
+
+	memset(buf, CANARY, sizeof(buf));
+	fill_list(buf);
+	memset(buf + sizeof(*l), 0, 16);
+	l->size = sizeof(*l) + 16;
+	ASSERT_OK(ioctl(ctl, BCV_IOC_LIST, buf));
+	EXPECT_EQ(count0, l->count);
+	EXPECT_TRUE(all_bytes(buf + sizeof(*l), 0, 16));
+	EXPECT_TRUE(canary_intact(buf, sizeof(*l) + 16));
+
+	memset(buf, CANARY, sizeof(buf));
+	query_init(q, NULL, NULL, 0);
+	memset(buf + sizeof(*q), 0, 16);
+	q->size = sizeof(*q) + 16;
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, buf));
+	EXPECT_EQ(sess0, q->count);
+	EXPECT_TRUE(all_bytes(buf + sizeof(*q), 0, 16));
+	EXPECT_TRUE(canary_intact(buf, sizeof(*q) + 16));
+}
+
+/* An older CREATE and REMOVE, as an older bcvctl would send them. */
+TEST(create_old_size)
+{
+	unsigned char buf[CREATE_SIZE_VER0 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	unsigned char rbuf[REMOVE_SIZE_VER0 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	struct bcv_create full, *c;
+	struct bcv_remove rfull;
+	struct bcv_vol_info vi;
+	char path[64];
+	uint32_t index;
+	int i;
+
+	create_init(&full, BCV_ROLE_BCV, NEW_NAME, dev[1]);
+	full.track_size = BCV_TRACK;
+	c = sized_struct(buf, &full, CREATE_SIZE_VER0);
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x01, CREATE_SIZE_VER0), c));
+	index = c->index;
+	EXPECT_EQ(CREATE_SIZE_VER0, c->size);
+	EXPECT_EQ(dev_bytes(dev[1]) / 512, c->sectors);
+	EXPECT_TRUE(canary_intact(buf, CREATE_SIZE_VER0));
+	if (find_volume(NEW_NAME, &vi)) {
+		EXPECT_EQ(index, vi.index);
+		EXPECT_EQ(BCV_ROLE_BCV, vi.role);
+		EXPECT_EQ(BCV_TRACK, vi.track_size);
+		EXPECT_EQ(1, vi.nr_legs);
+	} else {
+		fail(__LINE__, "%s not listed after create", NEW_NAME);
+	}
+
+	remove_init(&rfull, NEW_NAME);
+	ASSERT_OK(sized_ioctl_retry_busy(SIZED_REQ(0x02, REMOVE_SIZE_VER0),
+					 rbuf, &rfull, REMOVE_SIZE_VER0));
+	EXPECT_TRUE(canary_intact(rbuf, REMOVE_SIZE_VER0));
+	EXPECT_TRUE(!find_volume(NEW_NAME, NULL));
+	snprintf(path, sizeof(path), "/sys/block/bcv%u", index);
+	for (i = 0; i < 100 && access(path, F_OK) == 0; i++)
+		sleep_ms(20);
+	EXPECT_TRUE(access(path, F_OK) != 0);
+}
+
+TEST(create_grown_size)
+{
+	unsigned char buf[sizeof(struct bcv_create) + 16 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	struct bcv_create *c = (void *)buf;
+	struct bcv_vol_info vi;
+
+	memset(buf, CANARY, sizeof(buf));
+	create_init(c, BCV_ROLE_STD, NEW_NAME, dev[1]);
+	memset(buf + sizeof(*c), 0, 16);
+	c->size = sizeof(*c) + 16;
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x01, sizeof(*c) + 16), buf));
+	EXPECT_EQ(sizeof(*c) + 16, c->size);
+	EXPECT_EQ(dev_bytes(dev[1]) / 512, c->sectors);
+	EXPECT_TRUE(all_bytes(buf + sizeof(*c), 0, 16));
+	EXPECT_TRUE(canary_intact(buf, sizeof(*c) + 16));
+	if (find_volume(NEW_NAME, &vi))
+		EXPECT_EQ(c->index, vi.index);
+	else
+		fail(__LINE__, "%s not listed after create", NEW_NAME);
+	remove_and_check_gone(NEW_NAME, (int)c->index);
+}
+
+/*
+ * A CREATE that would succeed, in a read-only page: EFAULT before the
+ * volume is made, not after (the harness also checks nothing changed).
+ */
+TEST(create_readonly_efault)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *p;
+
+	p = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	fill_create(p);
+	ASSERT_OK(mprotect(p, pg, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_CREATE, p));
+	EXPECT_TRUE(!find_volume(NEW_NAME, NULL));
+	/* an old-size one too */
+	ASSERT_OK(mprotect(p, pg, PROT_READ | PROT_WRITE));
+	fill_create(p);
+	((struct bcv_create *)p)->size = CREATE_SIZE_VER0;
+	ASSERT_OK(mprotect(p, pg, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_CREATE, p));
+	EXPECT_TRUE(!find_volume(NEW_NAME, NULL));
+	munmap(p, pg);
+}
+
+TEST(list_count_nonzero)
+{
+	static const uint32_t n[] = { 1, 2, 0x80000000U, UINT32_MAX };
+	struct bcv_vol_info v[2];
+	struct bcv_list l;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(n); i++) {
+		list_init(&l, NULL, 0);
+		l.count = n[i];
+		EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LIST, &l));
+		list_init(&l, v, 2);
+		l.count = n[i];
+		EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LIST, &l));
+	}
+}
 
 TEST(create_flags_nonzero)
 {
@@ -756,16 +1097,21 @@ TEST(remove_flags_undefined)
 /* Unknown commands and bad pointers                                      */
 /*------------------------------------------------------------------------*/
 
+/* Numbers past the last command: ENOTTY whatever size they encode. */
 TEST(unknown_ioctl_number)
 {
+	static const unsigned int nrs[] = { 0x08, 0x09, 0x7f, 0x80, 0xff };
 	struct bcv_version v = { .size = sizeof(v) };
+	size_t i;
 
-	EXPECT_ERRNO(ENOTTY,
-		ioctl(ctl, _IOWR(BCV_IOCTL_TYPE, 0x7f, struct bcv_version), &v));
-	EXPECT_ERRNO(ENOTTY,
-		ioctl(ctl, _IOWR(BCV_IOCTL_TYPE, 0x04, struct bcv_version), &v));
-	EXPECT_ERRNO(ENOTTY,
-		ioctl(ctl, _IOWR(BCV_IOCTL_TYPE, 0xff, struct bcv_version), &v));
+	for (i = 0; i < ARRAY_SIZE(nrs); i++) {
+		fill_version(&v);
+		EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOWR(BCV_IOCTL_TYPE, nrs[i],
+						      struct bcv_version), &v));
+		EXPECT_ERRNO(ENOTTY, ioctl(ctl, SIZED_REQ(nrs[i], 8), &v));
+		EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IO(BCV_IOCTL_TYPE, nrs[i]),
+					   &v));
+	}
 }
 
 TEST(wrong_ioctl_type)
@@ -776,42 +1122,74 @@ TEST(wrong_ioctl_type)
 		ioctl(ctl, _IOWR(BCV_IOCTL_TYPE + 1, 0x00, struct bcv_version), &v));
 	EXPECT_ERRNO(ENOTTY,
 		ioctl(ctl, _IOWR(0x12, 0x00, struct bcv_version), &v));
+	EXPECT_ERRNO(ENOTTY,
+		ioctl(ctl, _IOWR(BCV_IOCTL_TYPE - 1, 0x03, struct bcv_list),
+		      &v));
 }
 
-TEST(known_number_wrong_size)
+/*
+ * Commands are told apart by type and number, not by the size the command
+ * word encodes (that of the caller's struct): the struct's @size counts.
+ * The refused ones get the command's own errno, not ENOTTY.
+ */
+TEST(known_number_other_size)
 {
-	unsigned char buf[4096] = { 0 };
-	struct bcv_create c;
+	unsigned char buf[4096] __attribute__((aligned(8)));
+	struct bcv_version *v = (void *)buf;
+	struct bcv_list *l = (void *)buf;
+	struct bcv_query *q = (void *)buf;
 
-	fill_create(&c);
-	memcpy(buf, &c, sizeof(c));
-	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
-					     BCV_IOCTL_TYPE, 0x01, 8), buf));
-	fill_version(buf);
-	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
-					     BCV_IOCTL_TYPE, 0x00, 8), buf));
-	fill_list(buf);
-	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
-					     BCV_IOCTL_TYPE, 0x03,
-					     sizeof(struct bcv_list) + 8), buf));
 	memset(buf, 0, sizeof(buf));
-	query_init((void *)buf, NULL, NULL, 0);
-	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
-					     BCV_IOCTL_TYPE, 0x05,
-					     sizeof(struct bcv_query) + 8), buf));
-	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
-					     BCV_IOCTL_TYPE, 0x05, 8), buf));
-	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOC(_IOC_READ | _IOC_WRITE,
-					     BCV_IOCTL_TYPE, 0x04,
+	fill_version(buf);
+	ASSERT_OK(ioctl(ctl, _IOWR(BCV_IOCTL_TYPE, 0x00, char[8]), buf));
+	EXPECT_EQ(BCV_VERSION_MAJOR, v->major);
+	EXPECT_EQ(BCV_VERSION_MINOR, v->minor);
+	EXPECT_TRUE(v->features & BCV_FEAT_VOLUMES);
+	fill_version(buf);
+	ASSERT_OK(ioctl(ctl, _IO(BCV_IOCTL_TYPE, 0x00), buf));
+	EXPECT_EQ(BCV_VERSION_MAJOR, v->major);
+	fill_version(buf);
+	ASSERT_OK(ioctl(ctl, _IOR(BCV_IOCTL_TYPE, 0x00, struct bcv_create),
+			buf));
+	EXPECT_EQ(BCV_VERSION_MINOR, v->minor);
+
+	fill_list(buf);
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x03, sizeof(struct bcv_list) + 8),
+			buf));
+	EXPECT_EQ(count0, l->count);
+	memset(buf, 0, sizeof(buf));
+	query_init(q, NULL, NULL, 0);
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x05, 8), buf));
+	EXPECT_EQ(sess0, q->count);
+
+	/* a device that does not exist: the create gets that far */
+	memset(buf, 0, sizeof(buf));
+	create_init((void *)buf, BCV_ROLE_STD, NEW_NAME,
+		    "/dev/bcvt-no-such-device");
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, SIZED_REQ(0x01, 8), buf));
+	memset(buf, 0, sizeof(buf));
+	remove_init((void *)buf, "bcvt_nosuch");
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, _IOWR(BCV_IOCTL_TYPE, 0x02, char[8]),
+				   buf));
+	memset(buf, 0, sizeof(buf));
+	sess_init((void *)buf, BCV_CMD_ESTABLISH, "bcvt_nosuch",
+		  "bcvt_nosuch2");
+	EXPECT_ERRNO(ENOENT, ioctl(ctl,
+				   SIZED_REQ(0x04,
 					     sizeof(struct bcv_session_cmd) - 8),
 				   buf));
-	EXPECT_ERRNO(ENOTTY, ioctl(ctl, _IOR(BCV_IOCTL_TYPE, 0x06,
+	memset(buf, 0, sizeof(buf));
+	wait_init((void *)buf, "bcvt_nosuch", "bcvt_nosuch2", 1000);
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, _IOR(BCV_IOCTL_TYPE, 0x06,
 					     struct bcv_wait), buf));
+	memset(buf, 0, sizeof(buf));
+	leg_init((void *)buf, BCV_LEG_ADD, "bcvt_nosuch", dev[1]);
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, SIZED_REQ(0x07, 4096), buf));
 }
 
 static const unsigned long all_reqs[] = {
 	BCV_IOC_VERSION, BCV_IOC_CREATE, BCV_IOC_REMOVE, BCV_IOC_LIST,
-	BCV_IOC_SESSION, BCV_IOC_QUERY, BCV_IOC_WAIT,
+	BCV_IOC_SESSION, BCV_IOC_QUERY, BCV_IOC_WAIT, BCV_IOC_LEG,
 };
 
 TEST(null_pointer)
@@ -894,8 +1272,6 @@ TEST(create_bad_nr_legs)
 		CREATE_EXPECT(EINVAL, &c);
 	}
 }
-
-static void remove_and_check_gone(const char *name, int index);
 
 /* A volume with fixed mirror legs: each leg listed at its position. */
 static void create_legs(unsigned int n)
@@ -981,6 +1357,13 @@ TEST(create_bad_name)
 	NAME_EXPECT(EINVAL, "a:b");
 	NAME_EXPECT(EINVAL, "a*b");
 	NAME_EXPECT(EINVAL, "caf\xc3\xa9");
+	/* Latin-1 letters: the kernel's isalnum() takes them, udev not */
+	NAME_EXPECT(EINVAL, "caf\xe9");
+	NAME_EXPECT(EINVAL, "\xe9t\xe9");
+	NAME_EXPECT(EINVAL, "A\xc0Z");
+	NAME_EXPECT(EINVAL, "n\xff");
+	NAME_EXPECT(EINVAL, "a\xa0" "b");	/* no-break space */
+	NAME_EXPECT(EINVAL, "a\x7f");
 
 	memset(full, 'n', sizeof(full));	/* no NUL in 32 bytes */
 	create_name_expect(__LINE__, ENAMETOOLONG, full, sizeof(full));
@@ -1163,7 +1546,7 @@ TEST(create_on_bcv_volume)
 	snprintf(path, sizeof(path), "/dev/bcv%d", std_index);
 	ASSERT_TRUE(wait_path(path));
 	create_init(&c, BCV_ROLE_BCV, NEW_NAME, path);
-	CREATE_EXPECT(EINVAL, &c);
+	CREATE_EXPECT(ELOOP, &c);	/* a volume on a volume */
 }
 
 TEST(list_bad_vols_pointer)
@@ -1196,18 +1579,68 @@ TEST(create_bcv)
 
 TEST(list_info_size_too_small)
 {
+	static const uint32_t sz[] = {
+		0, 8, VOL_INFO_SIZE_VER0 - 8, VOL_INFO_SIZE_VER0 - 1,
+		ABI_SIZE_MAX + 1, 65536, UINT32_MAX,
+	};
 	struct bcv_vol_info v[2];
 	struct bcv_list l;
+	size_t i;
 
-	list_init(&l, v, 2);
-	l.info_size = sizeof(v[0]) - 1;
-	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LIST, &l));
-	list_init(&l, v, 2);
-	l.info_size = 0;
-	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LIST, &l));
-	list_init(&l, NULL, 0);
-	l.info_size = 8;
-	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LIST, &l));
+	for (i = 0; i < ARRAY_SIZE(sz); i++) {
+		list_init(&l, v, 2);
+		l.info_size = sz[i];
+		EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LIST, &l));
+		list_init(&l, NULL, 0);
+		l.info_size = sz[i];
+		EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LIST, &l));
+	}
+}
+
+/*
+ * An older struct bcv_list of the first published size, asking for entries
+ * of the first published struct bcv_vol_info: they are packed at that
+ * stride, and nothing is written past either.
+ */
+TEST(list_old_size)
+{
+	enum { ISZ = VOL_INFO_SIZE_VER0 };
+	static unsigned char vols[2 * ISZ + CANARY_LEN]
+		__attribute__((aligned(8)));
+	unsigned char buf[LIST_SIZE_VER0 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	struct bcv_vol_info now[MAX_VOLS], old;
+	struct bcv_list full, *l;
+	int i, n;
+
+	memset(vols, CANARY, sizeof(vols));
+	list_init(&full, vols, 2);
+	full.info_size = ISZ;
+	l = sized_struct(buf, &full, LIST_SIZE_VER0);
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x03, LIST_SIZE_VER0), l));
+	EXPECT_EQ(count0 + 2, l->count);
+	EXPECT_EQ(LIST_SIZE_VER0, l->size);
+	EXPECT_EQ(ISZ, l->info_size);
+	EXPECT_TRUE(canary_intact(buf, LIST_SIZE_VER0));
+	EXPECT_TRUE(canary_intact(vols, 2 * ISZ));
+
+	n = list_volumes(now);
+	ASSERT_TRUE(n >= 2);
+	for (i = 0; i < 2; i++) {
+		memset(&old, 0, sizeof(old));
+		memcpy(&old, vols + i * ISZ, ISZ);
+		EXPECT_STREQ(now[i].name, old.name);
+		EXPECT_EQ(now[i].role, old.role);
+		EXPECT_EQ(now[i].index, old.index);
+		EXPECT_EQ(now[i].track_size, old.track_size);
+		EXPECT_EQ(now[i].nr_legs, old.nr_legs);
+		EXPECT_EQ(now[i].sectors, old.sectors);
+		EXPECT_EQ(now[i].tracks, old.tracks);
+		EXPECT_EQ(now[i].leg_major[0], old.leg_major[0]);
+		EXPECT_EQ(now[i].leg_minor[0], old.leg_minor[0]);
+		EXPECT_STREQ(now[i].leg_name[0], old.leg_name[0]);
+		EXPECT_EQ(now[i].leg_flags[0], old.leg_flags[0]);
+	}
 }
 
 TEST(list_count_only)
@@ -1390,7 +1823,8 @@ static void fill_leg(void *buf)
 }
 
 static const struct abi_struct abi_leg = {
-	"leg", BCV_IOC_LEG, sizeof(struct bcv_leg_cmd), fill_leg,
+	"leg", BCV_IOC_LEG, sizeof(struct bcv_leg_cmd), LEG_SIZE_VER0,
+	fill_leg,
 	offsetof(struct bcv_leg_cmd, reserved),
 	sizeof(((struct bcv_leg_cmd *)0)->reserved),
 };
@@ -1468,6 +1902,146 @@ TEST(leg_add_remove)
 	EXPECT_EQ(0, v.leg_invalid[0]);
 }
 
+/* Undo a leg @path of STD_NAME that a refused command added by mistake. */
+static void undo_std_leg(const char *path)
+{
+	struct bcv_leg_cmd l;
+
+	if (std_info().nr_legs < 2)
+		return;
+	leg_init(&l, BCV_LEG_REMOVE, STD_NAME, path);
+	if (ioctl(ctl, BCV_IOC_LEG, &l))
+		diag("cannot remove leg %s of %s again: %s", path, STD_NAME,
+		     strerror(errno));
+}
+
+/* BCV_LEG_F_POS: remove only, @pos in range, @path all zero. */
+TEST(leg_pos_refusals)
+{
+	static const int32_t bad_pos[] = {
+		-1, BCV_MAX_LEGS, BCV_MAX_LEGS + 1, INT32_MAX, INT32_MIN,
+	};
+	struct bcv_vol_info before = std_info(), after;
+	struct bcv_leg_cmd l;
+	unsigned int bit;
+	size_t i;
+
+	/* with ADD, even one that would succeed without it */
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, dev[1]);
+	l.flags = BCV_LEG_F_POS;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, "");
+	l.flags = BCV_LEG_F_POS;
+	l.pos = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	/* @pos out of range */
+	for (i = 0; i < ARRAY_SIZE(bad_pos); i++) {
+		leg_init(&l, BCV_LEG_REMOVE, STD_NAME, "");
+		l.flags = BCV_LEG_F_POS;
+		l.pos = bad_pos[i];
+		EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	}
+	/* @path not all zero */
+	leg_init(&l, BCV_LEG_REMOVE, STD_NAME, dev[0]);
+	l.flags = BCV_LEG_F_POS;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_REMOVE, STD_NAME, "");
+	l.flags = BCV_LEG_F_POS;
+	l.path[BCV_PATH_LEN - 1] = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	/* undefined flags next to it */
+	for (bit = 1; bit < 32; bit++) {
+		leg_init(&l, BCV_LEG_REMOVE, STD_NAME, "");
+		l.flags = BCV_LEG_F_POS | 1U << bit;
+		EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	}
+	/* without it, @pos is out only: not zero is refused */
+	leg_init(&l, BCV_LEG_REMOVE, STD_NAME, dev[0]);
+	l.pos = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_REMOVE, STD_NAME, dev[0]);
+	l.pos = -1;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_ADD, STD_NAME, dev[1]);
+	l.pos = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_LEG, &l));
+	/* valid ones that the volume refuses: its only leg, no such leg */
+	leg_init(&l, BCV_LEG_REMOVE, STD_NAME, "");
+	l.flags = BCV_LEG_F_POS;
+	EXPECT_ERRNO(EBUSY, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_REMOVE, STD_NAME, "");
+	l.flags = BCV_LEG_F_POS;
+	l.pos = 1;
+	EXPECT_ERRNO(ENODEV, ioctl(ctl, BCV_IOC_LEG, &l));
+	leg_init(&l, BCV_LEG_REMOVE, "bcvt_nosuch", "");
+	l.flags = BCV_LEG_F_POS;
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_LEG, &l));
+	after = std_info();
+	EXPECT_EQ(1, after.nr_legs);
+	EXPECT_TRUE(!memcmp(&before, &after, sizeof(before)));
+	undo_std_leg(dev[1]);
+}
+
+/*
+ * A leg added with a grown struct, removed by its position with an older
+ * one (its device is not named).
+ */
+TEST(leg_remove_by_pos)
+{
+	unsigned char buf[sizeof(struct bcv_leg_cmd) + 16 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	struct bcv_leg_cmd full, *l = (void *)buf;
+	char path[BCV_PATH_LEN];
+	struct bcv_vol_info v;
+
+	memset(buf, CANARY, sizeof(buf));
+	leg_init(l, BCV_LEG_ADD, STD_NAME, dev[1]);
+	memset(buf + sizeof(*l), 0, 16);
+	l->size = sizeof(*l) + 16;
+	ASSERT_OK(ioctl(ctl, BCV_IOC_LEG, buf));
+	EXPECT_EQ(1, l->pos);
+	EXPECT_TRUE(all_bytes(buf + sizeof(*l), 0, 16));
+	EXPECT_TRUE(canary_intact(buf, sizeof(*l) + 16));
+	v = std_info();
+	ASSERT_EQ(2, v.nr_legs);
+
+	leg_init(&full, BCV_LEG_REMOVE, STD_NAME, "");
+	full.flags = BCV_LEG_F_POS;
+	full.pos = 1;
+	l = sized_struct(buf, &full, LEG_SIZE_VER0);
+	EXPECT_OK(ioctl(ctl, SIZED_REQ(0x07, LEG_SIZE_VER0), l));
+	EXPECT_EQ(1, l->pos);
+	EXPECT_EQ(BCV_LEG_F_POS, l->flags);
+	EXPECT_TRUE(canary_intact(buf, LEG_SIZE_VER0));
+	v = std_info();
+	EXPECT_EQ(1, v.nr_legs);
+	EXPECT_EQ(0, v.leg_invalid[0]);
+	/* the primary stays */
+	snprintf(path, sizeof(path), "%s", dev[0]);
+	EXPECT_STREQ(basename(path), v.leg_name[0]);
+	undo_std_leg(dev[1]);
+}
+
+/* A LEG ADD that would succeed, in a read-only page: EFAULT, no new leg. */
+TEST(leg_readonly_efault)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct bcv_vol_info v;
+	unsigned char *p;
+
+	p = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	leg_init((void *)p, BCV_LEG_ADD, STD_NAME, dev[1]);
+	ASSERT_OK(mprotect(p, pg, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_LEG, p));
+	munmap(p, pg);
+	v = std_info();
+	EXPECT_EQ(1, v.nr_legs);
+	EXPECT_EQ(0, v.leg_major[1]);
+	undo_std_leg(dev[1]);
+}
+
 TEST(eperm_leg)
 {
 	struct bcv_leg_cmd l;
@@ -1495,6 +2069,8 @@ TEST(remove_unknown_name)
 	remove_init(&r, "bcvt_no_such_volume");
 	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_REMOVE, &r));
 	remove_init(&r, "bcvt_st");		/* a prefix of a real name */
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_REMOVE, &r));
+	remove_init(&r, "bcvt_st\xe9");	/* cannot name a volume */
 	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_REMOVE, &r));
 }
 
@@ -1575,7 +2151,6 @@ TEST(clean_at_end)
  * the same capacity.
  */
 static int bcv2_index = -1;	/* N of /dev/bcvN of BCV2_NAME */
-static unsigned int sess0;	/* sessions that existed before we started */
 
 static void sess_init(struct bcv_session_cmd *c, uint32_t cmd,
 		      const char *std, const char *bcv)
@@ -1595,6 +2170,75 @@ static void wait_init(struct bcv_wait *w, const char *std, const char *bcv,
 	w->timeout_ms = timeout_ms;
 	snprintf(w->std, sizeof(w->std), "%s", std);
 	snprintf(w->bcv, sizeof(w->bcv), "%s", bcv);
+}
+
+/* The first @usize bytes of @full, @size = @usize, ending at @end. */
+static void *at_end(unsigned char *end, const void *full, uint32_t usize)
+{
+	memcpy(end - usize, full, usize);
+	memcpy(end - usize, &usize, sizeof(usize));
+	return end - usize;
+}
+
+/*
+ * Old-size structs that end where readable memory ends: the kernel touches
+ * nothing past @size (else EFAULT).  VERSION, LIST and QUERY succeed; the
+ * others name no volume or device and get ENOENT, not EFAULT.
+ */
+TEST(old_size_at_page_end)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct bcv_version *v;
+	struct bcv_query *q;
+	struct bcv_list *l;
+	unsigned char *p, *end;
+	union {
+		struct bcv_version v;
+		struct bcv_create c;
+		struct bcv_remove r;
+		struct bcv_list l;
+		struct bcv_session_cmd s;
+		struct bcv_query q;
+		struct bcv_wait w;
+		struct bcv_leg_cmd g;
+	} full;
+
+	p = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	ASSERT_OK(mprotect(p + pg, pg, PROT_NONE));
+	end = p + pg;
+
+	fill_version(&full.v);
+	v = at_end(end, &full, VERSION_SIZE_VER0);
+	EXPECT_OK(ioctl(ctl, BCV_IOC_VERSION, v));
+	EXPECT_EQ(BCV_VERSION_MAJOR, v->major);
+	EXPECT_TRUE(v->features & BCV_FEAT_VOLUMES);
+	list_init(&full.l, NULL, 0);
+	l = at_end(end, &full, LIST_SIZE_VER0);
+	EXPECT_OK(ioctl(ctl, BCV_IOC_LIST, l));
+	EXPECT_EQ(count0, l->count);
+	query_init(&full.q, NULL, NULL, 0);
+	q = at_end(end, &full, QUERY_SIZE_VER0);
+	EXPECT_OK(ioctl(ctl, BCV_IOC_QUERY, q));
+	EXPECT_EQ(sess0, q->count);
+	create_init(&full.c, BCV_ROLE_STD, NEW_NAME,
+		    "/dev/bcvt-no-such-device");
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_CREATE,
+				   at_end(end, &full, CREATE_SIZE_VER0)));
+	remove_init(&full.r, "bcvt_nosuch");
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_REMOVE,
+				   at_end(end, &full, REMOVE_SIZE_VER0)));
+	sess_init(&full.s, BCV_CMD_ESTABLISH, "bcvt_nosuch", "bcvt_nosuch2");
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_SESSION,
+				   at_end(end, &full, SESSION_SIZE_VER0)));
+	wait_init(&full.w, "bcvt_nosuch", "bcvt_nosuch2", 1000);
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_WAIT,
+				   at_end(end, &full, WAIT_SIZE_VER0)));
+	leg_init(&full.g, BCV_LEG_ADD, "bcvt_nosuch", dev[1]);
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_LEG,
+				   at_end(end, &full, LEG_SIZE_VER0)));
+	munmap(p, 2 * pg);
 }
 
 static const char *cmd_name(uint32_t cmd)
@@ -1789,17 +2433,6 @@ static uint64_t std_tracks(void)
 	       BCV_TRACK_SIZE_DEFAULT;
 }
 
-static bool all_bytes(const void *p, int c, size_t len)
-{
-	const unsigned char *b = p;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i] != c)
-			return false;
-	return true;
-}
-
 static void check_names_and_reserved(const struct bcv_sess_info *si)
 {
 	size_t i;
@@ -1883,16 +2516,19 @@ static void fill_wait(void *buf)
 
 static const struct abi_struct abi_session = {
 	"session", BCV_IOC_SESSION, sizeof(struct bcv_session_cmd),
-	fill_session, offsetof(struct bcv_session_cmd, reserved),
+	SESSION_SIZE_VER0, fill_session,
+	offsetof(struct bcv_session_cmd, reserved),
 	sizeof(((struct bcv_session_cmd *)0)->reserved),
 };
 static const struct abi_struct abi_query = {
-	"query", BCV_IOC_QUERY, sizeof(struct bcv_query), fill_query,
+	"query", BCV_IOC_QUERY, sizeof(struct bcv_query), QUERY_SIZE_VER0,
+	fill_query,
 	offsetof(struct bcv_query, reserved),
 	sizeof(((struct bcv_query *)0)->reserved),
 };
 static const struct abi_struct abi_wait = {
-	"wait", BCV_IOC_WAIT, sizeof(struct bcv_wait), fill_wait,
+	"wait", BCV_IOC_WAIT, sizeof(struct bcv_wait), WAIT_SIZE_VER0,
+	fill_wait,
 	offsetof(struct bcv_wait, reserved),
 	sizeof(((struct bcv_wait *)0)->reserved),
 };
@@ -1900,6 +2536,8 @@ static const struct abi_struct abi_wait = {
 ABI_TESTS(session)
 ABI_TESTS(query)
 ABI_TESTS(wait)
+TEST(query_every_size) { abi_every_size(&abi_query); }
+TEST(wait_every_size) { abi_every_size(&abi_wait); }
 
 TEST(session_state_nonzero)
 {
@@ -1983,7 +2621,7 @@ TEST(session_flags_invalid)
 /* Names that cannot name a volume: no such volume. */
 static const char *const bad_names[] = {
 	"", "a/b", "/", ".", "..", ".hidden", "-opt", "a b", " ab", "a\tb",
-	"a:b", "a*b", "caf\xc3\xa9", STD_NAME "\n",
+	"a:b", "a*b", "caf\xc3\xa9", "caf\xe9", "\xc0", STD_NAME "\n",
 };
 
 TEST(session_bad_names)
@@ -2138,6 +2776,28 @@ TEST(session_establish_bcv_open_busy)
 	close(fd);
 }
 
+/*
+ * An ESTABLISH that would succeed, in a read-only page: EFAULT before the
+ * session is made, not after (the harness also checks nothing changed).
+ */
+TEST(session_readonly_efault)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct bcv_query q;
+	unsigned char *p;
+
+	p = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	fill_session(p);
+	ASSERT_OK(mprotect(p, pg, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_SESSION, p));
+	munmap(p, pg);
+	query_init(&q, STD_NAME, NULL, 0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
+	EXPECT_EQ(0, q.count);
+}
+
 TEST(query_bigger_size_zero_tail)
 {
 	unsigned char buf[sizeof(struct bcv_query) + 64];
@@ -2171,8 +2831,8 @@ TEST(query_count_nonzero)
 TEST(query_info_size_too_small)
 {
 	static const uint32_t sz[] = {
-		0, 8, sizeof(struct bcv_sess_info) - 8,
-		sizeof(struct bcv_sess_info) - 1,
+		0, 8, SESS_INFO_SIZE_VER0 - 8, SESS_INFO_SIZE_VER0 - 1,
+		ABI_SIZE_MAX + 1, 65536, UINT32_MAX,
 	};
 	struct bcv_sess_info si[2];
 	struct bcv_query q;
@@ -2474,6 +3134,44 @@ TEST(query_info_size_bigger)
 	check_names_and_reserved(&si);
 	EXPECT_TRUE(all_bytes(buf + sizeof(si), 0, 3));
 	EXPECT_TRUE(all_bytes(buf + sizeof(si) + 3, 0xa5, 8));
+}
+
+/*
+ * An older struct bcv_query of the first published size, asking for
+ * entries of the first published struct bcv_sess_info.
+ */
+TEST(query_old_size)
+{
+	enum { ISZ = SESS_INFO_SIZE_VER0 };
+	static unsigned char sess[2 * ISZ + CANARY_LEN]
+		__attribute__((aligned(8)));
+	unsigned char buf[QUERY_SIZE_VER0 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	struct bcv_query full, *q;
+	struct bcv_sess_info si;
+
+	memset(sess, CANARY, sizeof(sess));
+	query_init(&full, STD_NAME, sess, 2);
+	full.info_size = ISZ;
+	q = sized_struct(buf, &full, QUERY_SIZE_VER0);
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x05, QUERY_SIZE_VER0), q));
+	ASSERT_EQ(1, q->count);
+	EXPECT_EQ(QUERY_SIZE_VER0, q->size);
+	EXPECT_EQ(ISZ, q->info_size);
+	EXPECT_TRUE(canary_intact(buf, QUERY_SIZE_VER0));
+	/* one entry of ISZ bytes; the second slot untouched */
+	EXPECT_TRUE(all_bytes(sess + ISZ, CANARY, ISZ + CANARY_LEN));
+	memset(&si, 0, sizeof(si));
+	memcpy(&si, sess, ISZ);
+	EXPECT_STREQ(STD_NAME, si.std);
+	EXPECT_STREQ(BCV2_NAME, si.bcv);
+	EXPECT_EQ(0, si.id);
+	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, si.state);
+	EXPECT_EQ(1, si.mm);
+	EXPECT_EQ(BCV_TRACK_SIZE_DEFAULT, si.track_size);
+	EXPECT_EQ(std_tracks(), si.tracks);
+	EXPECT_EQ(0, si.invalid_tracks);
+	EXPECT_EQ(0, si.errors);
 }
 
 TEST(query_filter)
@@ -2803,6 +3501,41 @@ TEST(split_after_restore)
 	EXPECT_EQ(BCV_STATE_SPLIT, c.state);
 }
 
+/*
+ * REESTABLISH, WAIT and SPLIT with structs of the first published size, as
+ * an older bcvctl sends them; nothing is written past them.
+ */
+TEST(session_old_size)
+{
+	unsigned char buf[SESSION_SIZE_VER0 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	unsigned char wbuf[WAIT_SIZE_VER0 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	struct bcv_session_cmd full, *c = (void *)buf;
+	struct bcv_wait wfull, *w;
+
+	wait_closed(BCV2_NAME);
+	sess_init(&full, BCV_CMD_REESTABLISH, STD_NAME, BCV2_NAME);
+	ASSERT_OK(sized_ioctl_retry_busy(SIZED_REQ(0x04, SESSION_SIZE_VER0),
+					 buf, &full, SESSION_SIZE_VER0));
+	EXPECT_TRUE(c->state == BCV_STATE_SYNCINPROG ||
+		    c->state == BCV_STATE_SYNCHRONIZED);
+	EXPECT_EQ(SESSION_SIZE_VER0, c->size);
+	EXPECT_TRUE(canary_intact(buf, SESSION_SIZE_VER0));
+
+	wait_init(&wfull, STD_NAME, BCV2_NAME, 120000);
+	w = sized_struct(wbuf, &wfull, WAIT_SIZE_VER0);
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x06, WAIT_SIZE_VER0), w));
+	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w->state);
+	EXPECT_TRUE(canary_intact(wbuf, WAIT_SIZE_VER0));
+
+	sess_init(&full, BCV_CMD_SPLIT, STD_NAME, BCV2_NAME);
+	c = sized_struct(buf, &full, SESSION_SIZE_VER0);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_SESSION, c));
+	EXPECT_EQ(BCV_STATE_SPLIT, c->state);
+	EXPECT_TRUE(canary_intact(buf, SESSION_SIZE_VER0));
+}
+
 TEST(terminate)
 {
 	struct bcv_session_cmd c;
@@ -2845,9 +3578,16 @@ static const struct test tests[] = {
 	T(version, 0),
 	T(version_bigger_size_zero_tail, 0),
 	T(list_bigger_size_zero_tail, 0),
+	T(version_old_size, 0),
+	T(version_every_size, 0),
+	T(list_old_size_count, 0),
+	T(list_every_size, 0),
+	T(query_every_size, 0),
+	T(old_size_at_page_end, 0),
+	T(grown_size_zero_tail, 0),
 	T(unknown_ioctl_number, 0),
 	T(wrong_ioctl_type, 0),
-	T(known_number_wrong_size, 0),
+	T(known_number_other_size, 0),
 	T(null_pointer, 0),
 	T(bad_pointer, 0),
 	T(create_bad_role, 0),
@@ -2860,6 +3600,9 @@ static const struct test tests[] = {
 	T(create_flags_nonzero, 0),
 	T(create_longest_name_max_track, MUTATES),
 	T(create_track_size_512, MUTATES),
+	T(create_old_size, MUTATES),
+	T(create_grown_size, MUTATES),
+	T(create_readonly_efault, 0),
 	/* STD_NAME on DEV1 */
 	T(create_std, MUTATES),
 	T(create_same_backing_busy, 0),
@@ -2873,6 +3616,9 @@ static const struct test tests[] = {
 	T(leg_reserved_nonzero, 0),
 	T(leg_refusals, 0),
 	T(leg_add_remove, MUTATES),
+	T(leg_pos_refusals, 0),
+	T(leg_remove_by_pos, MUTATES),
+	T(leg_readonly_efault, 0),
 	T(eperm_leg, 0),
 	T(version_size_too_small, 0),
 	T(version_size_bigger_nonzero_tail, 0),
@@ -2891,10 +3637,12 @@ static const struct test tests[] = {
 	T(list_size_bigger_nonzero_tail, 0),
 	T(list_size_above_4096, 0),
 	T(list_reserved_nonzero, 0),
+	T(list_count_nonzero, 0),
 	T(list_bad_vols_pointer, 0),
 	/* and BCV_NAME on DEV2 */
 	T(create_bcv, MUTATES),
 	T(list_info_size_too_small, 0),
+	T(list_old_size, 0),
 	T(list_count_only, 0),
 	T(list_capacity_one, 0),
 	T(list_entry_fields, 0),
@@ -2921,6 +3669,7 @@ static const struct test tests[] = {
 	T(session_bcv_too_small, 0),
 	T(session_no_session, 0),
 	T(session_establish_bcv_open_busy, 0),
+	T(session_readonly_efault, 0),
 	T(query_size_too_small, 0),
 	T(query_size_bigger_nonzero_tail, 0),
 	T(query_size_above_4096, 0),
@@ -2945,9 +3694,11 @@ static const struct test tests[] = {
 	T(wait_size_above_4096, 0),
 	T(wait_reserved_nonzero, 0),
 	T(wait_bigger_size_zero_tail, 0),
+	T(wait_every_size, 0),
 	T(query_count_only, 0),
 	T(query_fields, 0),
 	T(query_info_size_bigger, 0),
+	T(query_old_size, 0),
 	T(query_filter, 0),
 	T(query_bad_sessions_pointer, 0),
 	T(session_attached_busy, 0),
@@ -2966,6 +3717,7 @@ static const struct test tests[] = {
 	T(split_diff, MUTATES),
 	T(restore_incremental, MUTATES),
 	T(split_after_restore, MUTATES),
+	T(session_old_size, MUTATES),
 	T(terminate, MUTATES),
 	T(session_gone, 0),
 	T(remove_bcv2, MUTATES),

@@ -7,16 +7,34 @@
  *
  * ABI rules (in the spirit of dm-ioctl.h and iommufd.h):
  *  - Every argument struct starts with a __u32 @size that userspace sets to
- *    sizeof(struct) as it knows it.  The kernel refuses a @size smaller than
- *    the first published version of the struct (EINVAL) and a larger @size
- *    whose extra tail bytes are not all zero (E2BIG); out fields are copied
- *    back up to min(@size, kernel size).
+ *    sizeof(struct) as it knows it; the kernel never reads or writes past
+ *    it.  A @size down to that of the struct's first published version
+ *    (everything before its @reserved tail in version 0.4) is an older
+ *    struct: the fields it lacks read as zero.  A smaller @size is refused
+ *    (EINVAL).  A @size larger than the kernel's struct is a newer one,
+ *    refused (E2BIG) unless its extra tail bytes are all zero; a @size
+ *    above the page size (4096 on x86) is refused (E2BIG).  Out fields are
+ *    copied back up to min(@size, kernel size).
+ *  - The first published sizes, accepted by every later kernel: version
+ *    24, create 832, remove 40, list 24, session_cmd 80, query 56, wait
+ *    80, leg_cmd 304.  Fields are only ever added at the end, or by taking
+ *    them from @reserved, where zero keeps the old meaning.
+ *  - The same holds for the entries BCV_IOC_LIST and BCV_IOC_QUERY write:
+ *    @info_size from the first published size (vol_info 256, sess_info
+ *    128) up to the page size, else EINVAL; each entry gets
+ *    min(@info_size, kernel size) bytes and the rest of a larger one is
+ *    zeroed.
  *  - Only fixed-size __u8..__u64 fields, explicit padding, user pointers as
  *    __u64.  Fields marked "in" are read, "out" are written by the kernel.
  *  - Reserved fields and padding must be zero on input (EINVAL), so that
  *    they can be given meaning later; flags bits not defined must be zero.
- *  - Commands are dispatched on the ioctl type and number; new behaviour is
- *    announced through BCV_IOC_VERSION's @features, never by version checks.
+ *  - Commands are dispatched on the ioctl type and number only (the size
+ *    encoded in the command word is ignored; unknown ones get ENOTTY); new
+ *    behaviour is announced through BCV_IOC_VERSION's @features, never by
+ *    version checks.
+ *  - A refused command changes nothing.  A command that changes state
+ *    checks that its struct is writable first (EFAULT), so that it does
+ *    not fail after it did its work.
  *  - Strings are NUL-terminated within their array; a string that fills its
  *    array without a NUL is refused (ENAMETOOLONG).
  */
@@ -183,7 +201,8 @@ struct bcv_vol_info {
  * @capacity:	in: number of entries the array at @vols can hold
  * @count:	out: number of volumes that exist; the first
  *		min(@count, @capacity) of them were written to @vols.  Retry
- *		with a bigger array when @count > @capacity.
+ *		with a bigger array when @count > @capacity.  Must be zero on
+ *		input (EINVAL).
  * @vols:	in: user pointer to an array of @capacity entries of
  *		@info_size bytes; may be 0 when @capacity is 0
  * @reserved:	in: must be zero

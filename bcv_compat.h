@@ -48,6 +48,31 @@ static inline int bcv_bdev_open(const char *path, void *holder,
 	return 0;
 }
 
+/*
+ * May sleep.  Is the device at @path read-only?  (A writable open of a
+ * read-only device fails with EACCES before the caller can tell why.)
+ */
+static inline bool bcv_bdev_path_read_only(const char *path)
+{
+	bool ro;
+#ifdef BCV_HAVE_BDEV_FILE_OPEN
+	struct file *f = bdev_file_open_by_path(path, BLK_OPEN_READ, NULL, NULL);
+
+	if (IS_ERR(f))
+		return false;
+	ro = bdev_read_only(file_bdev(f));
+	fput(f);
+#else
+	struct block_device *b = blkdev_get_by_path(path, FMODE_READ, NULL);
+
+	if (IS_ERR(b))
+		return false;
+	ro = bdev_read_only(b);
+	blkdev_put(b, FMODE_READ);
+#endif
+	return ro;
+}
+
 /* May sleep.  Releases the exclusive claim. */
 static inline void bcv_bdev_close(struct bcv_bdev_handle *h)
 {

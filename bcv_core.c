@@ -655,6 +655,8 @@ static int __bcv_open_leg(struct bcv_volume *vol, const char *path, dev_t dev,
 	int ret;
 
 	ret = bcv_bdev_open(path, vol, h);
+	if (ret == -EACCES && bcv_bdev_path_read_only(path))
+		ret = -EROFS;
 	if (ret)
 		return ret;
 	bdev = h->bdev;

@@ -13,6 +13,10 @@
 #     needs copies in for the engine's back-off (up to 5 s): under a
 #     steady stream of writes to those regions, no write waits for more
 #     than 2.5 s (a liveness bound, far above a write's normal latency).
+#  E. A cache flush that fails on the mirror (while the primary's works)
+#     succeeds for the application and marks the whole mirror stale: what
+#     it had acknowledged since its last flush may be lost.  It is resynced
+#     once it works again.
 #
 # disks: 8M 8M 8M 8M 8M
 
@@ -118,6 +122,24 @@ fi
 dm_heal lvm_dm || fail "cannot heal lvm_dm"
 wait_secs 60 synced lvm || _bad "lvm's mirror did not resync"
 check_same "lvm's legs are identical" "${DISKS[0]}" "${DISKS[4]}" $SIZE
+
+# --- E. a failed flush -------------------------------------------------------
+
+[ "$(cat "$(vol_sysfs lvm)/queue/write_cache")" = "write back" ] ||
+	note "lvm has no write cache: flushes do not reach bcv (E is weaker)"
+# dm's "error" target completes flushes; dm-flakey's error_writes fails
+# every write, flushes included.
+dmsetup load lvm_dm --table "0 $(blockdev --getsz "${DISKS[4]}") flakey ${DISKS[4]} 0 0 600 1 error_writes" &&
+	dmsetup resume lvm_dm || fail "cannot make lvm_dm fail writes"
+# fsync of the device with nothing to write: an empty flush.
+expect "a flush with the mirror failing succeeds (the primary took it)" \
+	sync "$M"
+inv=$(leg_field lvm leg_invalid_tracks)
+[ "$inv" = "0 $NT" ] && ok "the failed flush made the mirror stale everywhere ($inv)" ||
+	_bad "after a failed flush: leg_invalid_tracks '$inv', want '0 $NT'"
+dm_heal lvm_dm || fail "cannot heal lvm_dm"
+wait_secs 60 synced lvm || _bad "lvm's mirror did not resync after the flush"
+check_same "lvm's legs are identical again" "${DISKS[0]}" "${DISKS[4]}" $SIZE
 remove_vol lvm
 
 pass

@@ -5,16 +5,24 @@
  * Talks to the bcv kernel module through ioctls on /dev/bcvctl (see
  * include/uapi/linux/bcv.h).  Plain C11 and libc, one file.
  *
- * Exit status: 0 success, 1 a refused or failed command (one line on stderr
- * saying why), 2 bad usage (one line plus a hint to --help).
+ * Exit status (SPEC section 9): 0 success, 2 bad usage (one line plus a
+ * hint to --help), and otherwise one line on stderr saying why and
+ *   3  a named volume or session does not exist (ENOENT; not a backing
+ *      device path that does not exist: that is 1),
+ *   4  busy: open, attached, a copy in progress, a device in use (EBUSY),
+ *   5  timed out (wait --timeout: ETIMEDOUT),
+ *   1  any other refusal or failure (EINVAL, ELOOP, EROFS, ENOSPC, EEXIST,
+ *      ENODEV, E2BIG, EPERM, a missing backing device, no bcv module, ...).
  *
  * Layout: the command table at the bottom names each verb with its
  * positionals, options, help text and handler.  parse_args() turns argv
  * into a struct cmd_args that handlers read; handlers validate their
  * arguments (usage errors, exit 2), fill an ioctl struct, and map the
- * errno of a refusal to one line per command.  --wait and the wait verb
- * sleep in BCV_IOC_WAIT in short slices, drawing a progress bar from
- * BCV_IOC_QUERY between them when stderr is a terminal.
+ * errno of a refusal to one line per command and to the exit status (the
+ * function that prints the line returns the status, so that the two
+ * agree).  --wait and the wait verb sleep in BCV_IOC_WAIT in short
+ * slices, drawing a progress bar from BCV_IOC_QUERY between them when
+ * stderr is a terminal.
  *
  * Client-side checks (name syntax, path length, track size, distinct
  * volumes) mirror the kernel's, to give clear messages without a round trip.
@@ -51,8 +59,11 @@
 #define UDEV_CONTROL	"/run/udev/control"
 
 #define EXIT_OK		0
-#define EXIT_FAIL	1
+#define EXIT_FAIL	1	/* any other refusal or failure */
 #define EXIT_USAGE	2
+#define EXIT_NOTFOUND	3	/* a named volume or session does not exist */
+#define EXIT_BUSY	4	/* open, attached, copying, in use */
+#define EXIT_TIMEOUT	5	/* wait --timeout ran out */
 
 #define UDEV_WAIT_MS	10000	/* for /dev/bcv/NAME to appear or go */
 #define UDEV_POLL_MS	20
@@ -129,6 +140,26 @@ static const char *any_error(int err)
 	const char *msg = common_error(err);
 
 	return msg ? msg : strerror(err);
+}
+
+/*
+ * The exit status of a command the kernel refused with @err, where ENOENT
+ * can only mean that a named volume or session does not exist.  (create,
+ * add-leg and remove-leg, whose ENOENT may be a device path, decide
+ * themselves.)
+ */
+static int refusal_status(int err)
+{
+	switch (err) {
+	case ENOENT:
+		return EXIT_NOTFOUND;
+	case EBUSY:
+		return EXIT_BUSY;
+	case ETIMEDOUT:
+		return EXIT_TIMEOUT;
+	default:
+		return EXIT_FAIL;
+	}
 }
 
 /*------------------------------------------------------------------------
@@ -594,25 +625,35 @@ static struct bcv_vol_info *list_volumes(int fd, uint32_t *n)
 	return NULL;
 }
 
-/* Look up one volume by name; false if it does not exist or LIST failed. */
-static bool find_volume(int fd, const char *name, struct bcv_vol_info *out)
+/*
+ * Look up one volume by name into @out (may be NULL).  Returns 0, ENOENT
+ * when no volume has that name, or the errno of LIST.
+ */
+static int lookup_volume(int fd, const char *name, struct bcv_vol_info *out)
 {
 	struct bcv_vol_info *vols;
 	uint32_t i, n;
-	bool found = false;
+	int err = ENOENT;
 
 	vols = list_volumes(fd, &n);
 	if (!vols)
-		return false;
-	for (i = 0; i < n && !found; i++) {
+		return errno ? errno : EIO;
+	for (i = 0; i < n && err; i++) {
 		if (!strncmp(vols[i].name, name, BCV_NAME_LEN) &&
 		    strlen(name) < BCV_NAME_LEN) {
-			*out = vols[i];
-			found = true;
+			if (out)
+				*out = vols[i];
+			err = 0;
 		}
 	}
 	free(vols);
-	return found;
+	return err;
+}
+
+/* Look up one volume by name; false if it does not exist or LIST failed. */
+static bool find_volume(int fd, const char *name, struct bcv_vol_info *out)
+{
+	return lookup_volume(fd, name, out) == 0;
 }
 
 static unsigned int vol_legs(const struct bcv_vol_info *v)
@@ -843,8 +884,12 @@ struct create_req {
 	bool track_size_given;
 };
 
-/* Print why the kernel refused @r with @err. */
-static void create_error(const struct create_req *r, int err)
+/*
+ * Print why the kernel refused @r with @err; returns the exit status.
+ * ENOENT here is a backing device path that does not exist, not a missing
+ * volume: exit 1.  EBUSY, a device in use, is busy: exit 4.
+ */
+static int create_error(const struct create_req *r, int err)
 {
 	struct dev_probe p[BCV_MAX_LEGS];
 	const char *name = r->name;
@@ -862,14 +907,14 @@ static void create_error(const struct create_req *r, int err)
 				break;
 		errmsg("create %s: backing device %s does not exist", name,
 		       r->legs[i < r->nr_legs ? i : 0]);
-		return;
+		return EXIT_FAIL;
 	case ENOTBLK:
 		for (i = 0; i < r->nr_legs; i++)
 			if (!p[i].stat_err && !p[i].is_blk)
 				break;
 		errmsg("create %s: %s is not a block device", name,
 		       r->legs[i < r->nr_legs ? i : 0]);
-		return;
+		return EXIT_FAIL;
 	case EBUSY:
 		for (i = 0; i < r->nr_legs; i++)
 			if (p[i].excl_busy)
@@ -878,27 +923,27 @@ static void create_error(const struct create_req *r, int err)
 			errmsg("create %s: a backing device is in use (given "
 			       "twice, mounted, held open exclusively, or "
 			       "already backing a bcv volume)", name);
-			return;
+			return EXIT_BUSY;
 		}
 		errmsg("create %s: %s is in use (mounted, held open "
 		       "exclusively, or already backing a bcv volume)", name,
 		       r->legs[i < r->nr_legs ? i : 0]);
-		return;
+		return EXIT_BUSY;
 	case EEXIST:
 		errmsg("create %s: a volume named %s already exists", name,
 		       name);
-		return;
+		return EXIT_FAIL;
 	case EROFS:
 		for (i = 0; i < r->nr_legs; i++)
 			if (p[i].read_only)
 				break;
 		if (i == r->nr_legs && r->nr_legs > 1) {
 			errmsg("create %s: a backing device is read-only", name);
-			return;
+			return EXIT_FAIL;
 		}
 		errmsg("create %s: %s is read-only", name,
 		       r->legs[i < r->nr_legs ? i : 0]);
-		return;
+		return EXIT_FAIL;
 	case ELOOP:
 		for (i = 0; i < r->nr_legs; i++)
 			if (p[i].on_bcv)
@@ -906,11 +951,11 @@ static void create_error(const struct create_req *r, int err)
 		if (i == r->nr_legs && r->nr_legs > 1) {
 			errmsg("create %s: a backing device is " STACKING_LOOP,
 			       name);
-			return;
+			return EXIT_FAIL;
 		}
 		errmsg("create %s: %s is " STACKING_LOOP, name,
 		       r->legs[i < r->nr_legs ? i : 0]);
-		return;
+		return EXIT_FAIL;
 	case E2BIG:
 		/*
 		 * Not the request's size (struct bcv_create has not grown
@@ -923,59 +968,59 @@ static void create_error(const struct create_req *r, int err)
 		       human_size(r->track_size ? r->track_size :
 				  BCV_TRACK_SIZE_DEFAULT, false, tsz,
 				  sizeof(tsz)));
-		return;
+		return EXIT_FAIL;
 	case ENOSPC:
 		errmsg("create %s: too many volumes", name);
-		return;
+		return EXIT_FAIL;
 	case ENAMETOOLONG:
 		errmsg("create %s: name or path too long (a name has at most "
 		       "%d characters, a path at most %d)", name,
 		       BCV_NAME_LEN - 1, BCV_PATH_LEN - 1);
-		return;
+		return EXIT_FAIL;
 	case EOPNOTSUPP:
 		errmsg("create %s: not supported by the loaded bcv module",
 		       name);
-		return;
+		return EXIT_FAIL;
 	case ENXIO:
 		errmsg("create %s: %s: no such device (driver or medium "
 		       "missing)", name, leg0);
-		return;
+		return EXIT_FAIL;
 	case EACCES:
 		/* EPERM is the missing capability; this is the path lookup. */
 		errmsg("create %s: permission denied opening %s (on a nodev "
 		       "mount?)", name, leg0);
-		return;
+		return EXIT_FAIL;
 	case EINVAL:
 		break;
 	default:
 		errmsg("create %s: %s", name, any_error(err));
-		return;
+		return EXIT_FAIL;
 	}
 
 	/* EINVAL: find the reason if we can. */
 	if (name_problem(name)) {
 		errmsg("create %s: invalid volume name", name);
-		return;
+		return EXIT_FAIL;
 	}
 	for (i = 0; i < r->nr_legs; i++) {
 		if (!*r->legs[i]) {
 			errmsg("create %s: empty device path", name);
-			return;
+			return EXIT_FAIL;
 		}
 		if (p[i].is_bcv) {
 			errmsg("create %s: %s is a bcv volume; bcv volumes "
 			       "cannot be stacked", name, r->legs[i]);
-			return;
+			return EXIT_FAIL;
 		}
 		if (p[i].zoned) {
 			errmsg("create %s: %s is a zoned device, which bcv "
 			       "does not support", name, r->legs[i]);
-			return;
+			return EXIT_FAIL;
 		}
 		if (p[i].empty) {
 			errmsg("create %s: %s is empty (size 0)", name,
 			       r->legs[i]);
-			return;
+			return EXIT_FAIL;
 		}
 	}
 	if (r->track_size_given) {
@@ -984,7 +1029,7 @@ static void create_error(const struct create_req *r, int err)
 			errmsg("create %s: invalid track size %" PRIu32 " (a "
 			       "power of two up to 16 MiB is required)", name,
 			       r->track_size);
-			return;
+			return EXIT_FAIL;
 		}
 		for (i = 0; i < r->nr_legs; i++) {
 			if (p[i].lbs && r->track_size < p[i].lbs) {
@@ -992,17 +1037,18 @@ static void create_error(const struct create_req *r, int err)
 				       "smaller than the logical block size of "
 				       "%s (%u bytes)", name, r->track_size,
 				       r->legs[i], p[i].lbs);
-				return;
+				return EXIT_FAIL;
 			}
 		}
 		errmsg("create %s: invalid argument (track size must be a "
 		       "power of two between the device's logical block size "
 		       "and 16 MiB; the device must not be empty, zoned or a "
 		       "bcv volume)", name);
-		return;
+		return EXIT_FAIL;
 	}
 	errmsg("create %s: invalid argument (the backing device must not be "
 	       "empty, zoned or a bcv volume)", name);
+	return EXIT_FAIL;
 }
 
 static int run_create(const struct cmd_args *a)
@@ -1068,8 +1114,7 @@ static int run_create(const struct cmd_args *a)
 	err = xioctl(fd, BCV_IOC_CREATE, &cr);
 	if (err) {
 		close(fd);
-		create_error(&r, err);
-		return EXIT_FAIL;
+		return create_error(&r, err);
 	}
 
 	/* The kernel's own figures, if LIST finds the volume. */
@@ -1113,13 +1158,15 @@ static int leg_position_arg(const char *arg)
 
 /*
  * Why BCV_IOC_LEG refused to add or remove @dev (as given: a device path,
- * or "Mn" when @mpos is n, the leg at mirror position Mn) of @name.
+ * or "Mn" when @mpos is n, the leg at mirror position Mn) of @name, asking
+ * the control device @fd which volumes exist.  Returns the exit status.
  */
-static void leg_error(bool add, const char *name, const char *dev, int mpos,
-		      int err)
+static int leg_error(int fd, bool add, const char *name, const char *dev,
+		     int mpos, int err)
 {
 	const char *verb = add ? "add-leg" : "remove-leg";
 	struct dev_probe p;
+	int vol_err;
 
 	/* "M2" is no path to look at. */
 	if (mpos)
@@ -1128,14 +1175,23 @@ static void leg_error(bool add, const char *name, const char *dev, int mpos,
 		probe_dev(dev, &p);
 	switch (err) {
 	case ENOENT:
-		if (p.stat_err == ENOENT)
-			errmsg("%s %s: %s does not exist", verb, name, dev);
-		else
+		/*
+		 * The kernel looks for the volume before the device (and
+		 * for none with Mn): no volume @name is exit 3, a device
+		 * path that does not exist exit 1.  Without LIST, the path
+		 * tells.
+		 */
+		vol_err = lookup_volume(fd, name, NULL);
+		if (vol_err == ENOENT || mpos ||
+		    (vol_err && p.stat_err != ENOENT)) {
 			errmsg("%s %s: no volume named %s", verb, name, name);
-		return;
+			return EXIT_NOTFOUND;
+		}
+		errmsg("%s %s: %s does not exist", verb, name, dev);
+		return EXIT_FAIL;
 	case ENOTBLK:
 		errmsg("%s %s: %s is not a block device", verb, name, dev);
-		return;
+		return EXIT_FAIL;
 	case ENODEV:
 		if (mpos)
 			errmsg("%s %s: %s has no leg at M%d", verb, name, name,
@@ -1143,17 +1199,17 @@ static void leg_error(bool add, const char *name, const char *dev, int mpos,
 		else
 			errmsg("%s %s: %s is not a leg of %s", verb, name, dev,
 			       name);
-		return;
+		return EXIT_FAIL;
 	case ENOSPC:
 		errmsg("%s %s: %s has %d legs already", verb, name, name,
 		       BCV_MAX_LEGS);
-		return;
+		return EXIT_FAIL;
 	case EROFS:
 		errmsg("%s %s: %s is read-only", verb, name, dev);
-		return;
+		return EXIT_FAIL;
 	case ELOOP:
 		errmsg("%s %s: %s is " STACKING_LOOP, verb, name, dev);
-		return;
+		return EXIT_FAIL;
 	case EBUSY:
 		if (add && p.excl_busy)
 			errmsg("%s %s: %s is in use (mounted, held open "
@@ -1166,7 +1222,7 @@ static void leg_error(bool add, const char *name, const char *dev, int mpos,
 			errmsg("%s %s: %s is the only leg, holds tracks no other "
 			       "leg has yet, or %s has a bcv volume attached",
 			       verb, name, dev, name);
-		return;
+		return EXIT_BUSY;
 	case EINVAL:
 		if (mpos)
 			errmsg("%s %s: %s has no leg at M%d", verb, name, name,
@@ -1177,16 +1233,17 @@ static void leg_error(bool add, const char *name, const char *dev, int mpos,
 			errmsg("%s %s: %s is smaller than %s, has a larger "
 			       "logical block size, or is zoned", verb, name,
 			       dev, name);
-		return;
+		return EXIT_FAIL;
 	case ENAMETOOLONG:
 		if (mpos)
 			errmsg("%s %s: name too long (at most %d characters)",
 			       verb, name, BCV_NAME_LEN - 1);
 		else
 			errmsg("%s %s: name or path too long", verb, name);
-		return;
+		return EXIT_FAIL;
 	default:
 		errmsg("%s %s: %s", verb, name, any_error(err));
+		return EXIT_FAIL;
 	}
 }
 
@@ -1266,15 +1323,18 @@ static int run_leg(const struct cmd_args *a, bool add)
 						 info.leg_name[i]);
 	}
 	err = xioctl(fd, BCV_IOC_LEG, &l);
-	close(fd);
 	if (err) {
-		if (err == ENOTTY)
+		if (err == ENOTTY) {
 			errmsg("%s %s: not supported by the loaded bcv module",
 			       add ? "add-leg" : "remove-leg", name);
-		else
-			leg_error(add, name, dev, mpos, err);
-		return EXIT_FAIL;
+			ret = EXIT_FAIL;
+		} else {
+			ret = leg_error(fd, add, name, dev, mpos, err);
+		}
+		close(fd);
+		return ret;
 	}
+	close(fd);
 	if (add)
 		printf("added %s to %s at M%d; the copy engine syncs it\n", dev,
 		       name, l.pos + 1);
@@ -1334,10 +1394,10 @@ static int run_remove(const struct cmd_args *a)
 	switch (err) {
 	case 0:
 		break;
-	case ENOENT:
+	case ENOENT:		/* exit 3 */
 		errmsg("remove %s: no volume named %s", name, name);
 		break;
-	case EBUSY:
+	case EBUSY:		/* exit 4 */
 		if (find_volume(fd, name, &info) && info.open_count)
 			errmsg("remove %s: %s is open (%" PRIu32 " opener%s)",
 			       name, name, info.open_count,
@@ -1356,7 +1416,7 @@ static int run_remove(const struct cmd_args *a)
 	}
 	close(fd);
 	if (err)
-		return EXIT_FAIL;
+		return refusal_status(err);
 
 	if (udev_running() && !wait_link(name, 0, false))
 		errmsg("warning: " LINK_DIR "/%s still exists after %d s",
@@ -1944,16 +2004,19 @@ static const char *establish_mismatch(const struct pair *p,
 
 /*
  * Print why the kernel refused @verb (BCV_CMD_* @cmd, or CMD_WAIT) on @p
- * with @err, as one line.  ENOENT and EINVAL are told apart with LIST.
+ * with @err, as one line, and return the exit status: 3 when a volume or
+ * the session does not exist (ENOENT), 4 busy (EBUSY), else 1.  ENOENT
+ * and EINVAL are told apart with LIST.
  */
-static void session_error(int fd, const char *verb, const struct pair *p,
-			  uint32_t cmd, int err)
+static int session_error(int fd, const char *verb, const struct pair *p,
+			 uint32_t cmd, int err)
 {
 	struct bcv_vol_info si, bi, *vols = NULL;
 	bool std_found = false, bcv_found = false;
 	const char *why = NULL;
 	char buf[192];
 	uint32_t i, n = 0;
+	int status = refusal_status(err);
 
 	memset(&si, 0, sizeof(si));
 	memset(&bi, 0, sizeof(bi));
@@ -1972,15 +2035,23 @@ static void session_error(int fd, const char *verb, const struct pair *p,
 		}
 	}
 
-	/* A STD where a BCV is expected, or the reverse: ENOENT or EINVAL. */
-	if (std_found && si.role != BCV_ROLE_STD) {
+	/*
+	 * A STD where a BCV is expected, or the reverse: EINVAL, or ENOENT
+	 * if the volumes changed meanwhile.  A missing volume comes first,
+	 * as in the kernel: for ENOENT only when both exist.
+	 */
+	if (err == ENOENT && (!std_found || !bcv_found)) {
+		/* Said below: no volume named ... */
+	} else if (std_found && si.role != BCV_ROLE_STD) {
 		snprintf(buf, sizeof(buf), "%s is a %s volume, not a std "
 			 "volume", p->std, role_name(si.role));
 		why = buf;
+		status = EXIT_FAIL;
 	} else if (bcv_found && bi.role != BCV_ROLE_BCV) {
 		snprintf(buf, sizeof(buf), "%s is a %s volume, not a bcv "
 			 "volume", p->bcv, role_name(bi.role));
 		why = buf;
+		status = EXIT_FAIL;
 	}
 
 	switch (why ? 0 : err) {
@@ -2038,11 +2109,15 @@ static void session_error(int fd, const char *verb, const struct pair *p,
 	free(vols);
 	errmsg("%s %s %s: %s", verb, p->std, p->bcv,
 	       why ? why : any_error(err));
+	return status;
 }
 
-/* Print why waiting for @p failed with @err (from wait_session()). */
-static void wait_error(int fd, const char *verb, const struct pair *p,
-		       uint32_t cmd, int err, bool ended, uint64_t timeout_ms)
+/*
+ * Print why waiting for @p failed with @err (from wait_session()); returns
+ * the exit status: 5 timed out, 3 the session ended or does not exist.
+ */
+static int wait_error(int fd, const char *verb, const struct pair *p,
+		      uint32_t cmd, int err, bool ended, uint64_t timeout_ms)
 {
 	struct bcv_sess_info s;
 
@@ -2055,12 +2130,14 @@ static void wait_error(int fd, const char *verb, const struct pair *p,
 		else
 			errmsg("%s %s %s: timed out after %" PRIu64 " s", verb,
 			       p->std, p->bcv, timeout_ms / 1000);
-	} else if (err == ENOENT && ended) {
+		return EXIT_TIMEOUT;
+	}
+	if (err == ENOENT && ended) {
 		errmsg("%s %s %s: the session ended while waiting", verb,
 		       p->std, p->bcv);
-	} else {
-		session_error(fd, verb, p, cmd, err);
+		return EXIT_NOTFOUND;
 	}
+	return session_error(fd, verb, p, cmd, err);
 }
 
 /* STD BCV positionals: two valid, different names. */
@@ -2105,9 +2182,9 @@ static int session_cmd(const struct cmd_args *a, uint32_t cmd, uint32_t flags,
 	if (wait_before) {
 		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited);
 		if (err) {
-			wait_error(fd, verb, &p, cmd, err, waited, 0);
+			ret = wait_error(fd, verb, &p, cmd, err, waited, 0);
 			close(fd);
-			return EXIT_FAIL;
+			return ret;
 		}
 	}
 
@@ -2120,9 +2197,9 @@ static int session_cmd(const struct cmd_args *a, uint32_t cmd, uint32_t flags,
 	copy_fixed(sc.bcv, sizeof(sc.bcv), p.bcv);
 	err = xioctl(fd, BCV_IOC_SESSION, &sc);
 	if (err) {
-		session_error(fd, verb, &p, cmd, err);
+		ret = session_error(fd, verb, &p, cmd, err);
 		close(fd);
-		return EXIT_FAIL;
+		return ret;
 	}
 	state = sc.state;
 
@@ -2130,9 +2207,9 @@ static int session_cmd(const struct cmd_args *a, uint32_t cmd, uint32_t flags,
 		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited);
 		if (err) {
 			/* The command worked: ENOENT now is a session gone. */
-			wait_error(fd, verb, &p, cmd, err, true, 0);
+			ret = wait_error(fd, verb, &p, cmd, err, true, 0);
 			close(fd);
-			return EXIT_FAIL;
+			return ret;
 		}
 	}
 	close(fd);
@@ -2213,9 +2290,10 @@ static int run_wait(const struct cmd_args *a)
 		return EXIT_FAIL;
 	err = wait_session(fd, &p, timeout_ms, &state, &waited);
 	if (err) {
-		wait_error(fd, "wait", &p, CMD_WAIT, err, waited, timeout_ms);
+		ret = wait_error(fd, "wait", &p, CMD_WAIT, err, waited,
+				 timeout_ms);
 		close(fd);
-		return EXIT_FAIL;
+		return ret;
 	}
 	close(fd);
 	printf("wait %s %s: %s\n", p.std, p.bcv, state_name(state));
@@ -2401,7 +2479,8 @@ static int run_query(const struct cmd_args *a)
 			errmsg("query%s%s: %s", name ? " " : "",
 			       name ? name : "", any_error(err));
 		close(fd);
-		return EXIT_FAIL;
+		/* ENOENT: no volume NAME, exit 3. */
+		return refusal_status(err);
 	}
 	have_vol = name && find_volume(fd, name, &vol);
 	close(fd);
@@ -2641,11 +2720,14 @@ HELP_OPT
 "stderr is a terminal.\n"
 "\n"
 "Options:\n"
-"  --timeout SECONDS   give up (exit 1) after SECONDS; 0 only looks once;\n"
-"                      default: no limit\n"
+"  --timeout SECONDS   give up after SECONDS (exit 5, \"timed out\"); 0 only\n"
+"                      looks once; default: no limit\n"
 HELP_OPT
 "\n"
-"Prints: wait STD BCV: STATE\n",
+"Prints: wait STD BCV: STATE\n"
+"\n"
+"Exit status: 0 no copy runs (any more), 3 no such volume or session (or it\n"
+"ended while waiting), 5 timed out, 1 any other failure.\n",
 		.pos = { "STD", "BCV" },
 		.min_pos = 2, .max_pos = 2,
 		.opts = {
@@ -2752,8 +2834,11 @@ static void print_main_help(void)
 	      "--opt value are the same; -- ends the options.\n"
 	      "Run 'bcvctl COMMAND --help' for the details of a command.\n"
 	      "\n"
-	      "Exit status: 0 success, 1 the command was refused or failed,\n"
-	      "2 bad usage.\n", stdout);
+	      "Exit status: 0 success, 2 bad usage; otherwise one line on stderr\n"
+	      "says why, and the status is 3 if a named volume or session does\n"
+	      "not exist, 4 if busy (open, attached, a copy in progress, a device\n"
+	      "in use), 5 if wait --timeout ran out, 1 for any other refusal or\n"
+	      "failure (a backing device that does not exist is 1).\n", stdout);
 }
 
 static const char *feature_names(uint64_t features, char *buf, size_t len)

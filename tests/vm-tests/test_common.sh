@@ -340,9 +340,17 @@ note "$TEST_NAME on $BCV_KVER, disks: ${BCV_DISKS:-none}"
 #   bcvctl_t SECS ARGS...   bcvctl ARGS killed after SECS s (see below)
 #   bcv_must ARGS...        same, but a failure ends the test
 #   sess_dump               bcvctl query and list, indented (for logs)
-#   bcv_refused ARGS...     bcvctl ARGS must exit 1 with one stderr line
-#                           and change neither query nor list output
-#   bcv_usage ARGS...       same with exit 2
+#   bcv_refused [CODE] ARGS...
+#                           bcvctl ARGS must exit CODE (default 1, "any
+#                           other refusal") with one stderr line and
+#                           change neither query nor list output
+#   bcv_usage ARGS...       same with exit 2 (bad usage)
+#   bcv_missing ARGS...     same with exit 3 (a named volume or session
+#                           does not exist: ENOENT)
+#   bcv_busy ARGS...        same with exit 4 (busy: open, attached, a copy
+#                           in progress, a device in use: EBUSY)
+#   BCV_EXIT_*              bcvctl's exit codes (SPEC section 9): FAIL 1,
+#                           USAGE 2, NOTFOUND 3, BUSY 4, TIMEOUT 5
 #   bcv_snapshot            query + list --json without the fields that
 #                           move by themselves (open_count, progress, errors)
 #   wait_secs SECS CMD...   poll CMD until it succeeds, for up to SECS s
@@ -373,6 +381,12 @@ note "$TEST_NAME on $BCV_KVER, disks: ${BCV_DISKS:-none}"
 #                           path in LOOP
 
 BCV_WAIT_LIMIT=${BCV_WAIT_LIMIT:-300}	# seconds: a hung copy fails the test
+# bcvctl's exit codes (SPEC section 9): 1 any other refusal or failure,
+# 2 bad usage, 3 a named volume or session does not exist, 4 busy (open,
+# attached, a copy in progress, in use), 5 wait --timeout ran out.
+# shellcheck disable=SC2034	# for the tests
+BCV_EXIT_FAIL=1 BCV_EXIT_USAGE=2 BCV_EXIT_NOTFOUND=3 BCV_EXIT_BUSY=4 \
+	BCV_EXIT_TIMEOUT=5
 TRACK_SIZE=${TRACK_SIZE:-65536}
 _dm_names=()
 declare -A _dm_dev=()
@@ -529,11 +543,23 @@ _refused() {
 }
 
 bcv_refused() {
-	_refused 1 "$@"
+	local code=$BCV_EXIT_FAIL
+	case "${1:-}" in
+	[0-9]) code=$1; shift ;;
+	esac
+	_refused "$code" "$@"
 }
 
 bcv_usage() {
-	_refused 2 "$@"
+	_refused "$BCV_EXIT_USAGE" "$@"
+}
+
+bcv_missing() {
+	_refused "$BCV_EXIT_NOTFOUND" "$@"
+}
+
+bcv_busy() {
+	_refused "$BCV_EXIT_BUSY" "$@"
 }
 
 # --- data and models -------------------------------------------------------

@@ -206,7 +206,7 @@ check_sess d5s d5b1 state=split std_changed_tracks=3 bcv_changed_tracks=4
 
 exec 5< $S			# keeps the STD's page cache across the restore
 cat $S > /dev/null		# and fills it
-bcv_refused restore d5s d5b1 --incremental	# open STD
+bcv_busy restore d5s d5b1 --incremental		# open STD
 bcv_must restore d5s d5b1 --incremental --force --wait
 check_sess d5s d5b1 state=restored copied_tracks=6 invalid_tracks=0 \
 	std_changed_tracks=0 errors=0

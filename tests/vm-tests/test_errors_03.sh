@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Refused commands: the ioctl contract (bcv_ioctl_test), then the same
-# through bcvctl: exit 1 with one line on stderr when the kernel refuses,
-# exit 2 on bad usage, and nothing changes either way.
+# through bcvctl: one line on stderr and the exit code of SPEC section 9
+# when the kernel refuses (3 no such volume, 4 busy, 1 anything else,
+# a backing device that does not exist included), exit 2 on bad usage,
+# and nothing changes either way.
 #
 # disks: 256M 256M 256M 256M
 
@@ -50,22 +52,22 @@ refused() {
 	unchanged "$@"
 }
 
-# The kernel refuses: exit 1.
-refused 1 bcvctl create std e03x /dev/bcvt-no-such-disk
-refused 1 bcvctl create bcv e03x "${DISKS[0]}"		# backing in use by e03std
+# The kernel refuses: exit 3 (no such volume), 4 (busy) or 1 (the rest).
+refused 1 bcvctl create std e03x /dev/bcvt-no-such-disk	# no device, not 3
+refused 4 bcvctl create bcv e03x "${DISKS[0]}"		# in use by e03std
 refused 1 bcvctl create std e03std "$free"		# duplicate name
 refused 1 bcvctl create bcv e03bcv "$free"		# duplicate name
-refused 1 bcvctl remove e03nosuch
+refused 3 bcvctl remove e03nosuch
 
 mkfs.ext4 -q -F "$mnt_disk" || fail "mkfs.ext4 $mnt_disk"
 mkdir -p "$T/mnt"
 mount -t ext4 "$mnt_disk" "$T/mnt" || fail "mount $mnt_disk"
 on_exit "umount $T/mnt"
-refused 1 bcvctl create std e03x "$mnt_disk"		# mounted
+refused 4 bcvctl create std e03x "$mnt_disk"		# mounted
 umount "$T/mnt" || fail "umount $T/mnt"
 
 exec 3< /dev/bcv/e03std
-refused 1 bcvctl remove e03std				# open
+refused 4 bcvctl remove e03std				# open
 grep -q e03std < <(vol_names) || _bad "e03std gone while open"
 exec 3<&-
 
@@ -122,13 +124,13 @@ rc=$?
 [ $rc -eq 1 ] || _bad "bcvctl remove without CAP_SYS_ADMIN exited $rc: $(cat "$ERR")"
 unchanged "remove without CAP_SYS_ADMIN"
 
-# Session verbs on volumes that do not exist: refused however far along
+# Session verbs on volumes that do not exist: exit 3, however far along
 # their implementation is (the wording is not checked).
 for cmd in "establish e03std e03nosuch" "split e03std e03nosuch" \
 	   "reestablish e03std e03nosuch" "restore e03std e03nosuch" \
 	   "terminate e03std e03nosuch" "establish e03nosuch e03bcv"; do
 	# shellcheck disable=SC2086
-	expect_exit 1 bcvctl $cmd
+	expect_errmsg 3 bcvctl $cmd
 	unchanged "bcvctl $cmd"
 done
 

@@ -169,7 +169,7 @@ dd if="$T/b1new" of=$B1 bs=1M seek=16 oflag=direct conv=notrunc status=none ||
 	fail "cannot write $B1"
 read_dev $B1 $((SSIZE - 16 * MB)) $((16 * MB)) > "$T/b1tail"
 exec 7< $S
-bcv_refused restore f6s f6b1			# the STD is open
+bcv_busy restore f6s f6b1			# the STD is open
 bcv_must restore f6s f6b1 --force
 exec 7<&-
 progress f6s f6b1

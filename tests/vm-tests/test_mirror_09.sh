@@ -261,14 +261,17 @@ if mwrite $G "" $((8 * TS)) 4096 "x8" 2>/dev/null; then
 else
 	ok "a write with every leg failing fails"
 fi
+# Nothing took the write: the primary keeps the track (its old data stays
+# readable) and the mirror, which might hold other pieces of the failed
+# write, is made a copy of it once it works again.
+[ "$(leg_field s9g leg_invalid_tracks)" = "0 1" ] &&
+	ok "a write that failed everywhere: the primary keeps the track" ||
+	_bad "after a write that failed everywhere: $(leg_field s9g leg_invalid_tracks), want '0 1'"
 dm_heal s9p_dm
 dm_heal s9m_dm
-# Nothing took the write: no leg is staler than the other, the volume
-# still reads as before.
-[ "$(leg_field s9g leg_invalid_tracks)" = "0 0" ] &&
-	ok "a write that failed everywhere marks nothing stale" ||
-	_bad "after a write that failed everywhere: $(leg_field s9g leg_invalid_tracks)"
+wait_synced s9g
 check_model "s9g still reads as before" $G "$T/mF" $SIZE
+check_legs s9g "$T/mF" "${DISKS[0]}" "${DISKS[2]}"
 remove_vol s9g
 
 # --- C. add-leg and remove-leg -------------------------------------------------
@@ -279,10 +282,12 @@ create_vol bcv s9cb "${DISKS[4]}"
 random_file "$T/mC" $SIZE
 dd if="$T/mC" of=$C bs=1M oflag=direct conv=notrunc status=none ||
 	fail "cannot write $C"
-bcv_refused remove-leg s9c "${DISKS[3]}"		# the only leg
+bcv_busy remove-leg s9c "${DISKS[3]}"			# the only leg
 bcv_refused remove-leg s9c "${DISKS[1]}"		# not a leg of s9c
-bcv_refused add-leg s9c "${DISKS[4]}"			# backs s9cb
-bcv_refused add-leg s9nosuch "${DISKS[1]}"		# no such volume
+bcv_busy add-leg s9c "${DISKS[4]}"			# backs s9cb
+bcv_missing add-leg s9nosuch "${DISKS[1]}"		# no such volume
+bcv_refused add-leg s9c /dev/bcvt-no-such-disk		# no such device: not 3
+bcv_refused remove-leg s9c /dev/bcvt-no-such-disk
 bcv_usage add-leg s9c
 bcv_must add-leg s9c "${DISKS[1]}"
 wait_synced s9c
@@ -296,8 +301,8 @@ check_legs s9c "$T/mC" "${DISKS[5]}"
 
 # Not while a BCV is attached.
 bcv_must establish s9c s9cb --wait
-bcv_refused remove-leg s9c "${DISKS[5]}"		# STD with a BCV attached
-bcv_refused add-leg s9cb "$dp"				# attached BCV
+bcv_busy remove-leg s9c "${DISKS[5]}"			# STD with a BCV attached
+bcv_busy add-leg s9cb "$dp"				# attached BCV
 bcv_must split s9c s9cb
 
 # A split BCV gets a fixed mirror: synced from its primary.

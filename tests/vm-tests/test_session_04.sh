@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Session commands (SPEC section 4): every precondition that fails is
-# refused with exit 1, one line on stderr, and changes nothing (query and
-# list output, data); I/O to an attached BCV fails and to a split BCV
-# works; four mirror positions (three BCVs attached at once, a fourth
-# refused); 16 sessions per STD, the 17th refused and a terminated
-# session's column reused; states and counts in `bcvctl query --json`
-# after each command.
+# refused with the exit code of SPEC section 9 (3 no such volume or
+# session, 4 busy, 5 wait timed out, 1 anything else), one line on
+# stderr, and changes nothing (query and list output, data); I/O to an
+# attached BCV fails and to a split BCV works; four mirror positions
+# (three BCVs attached at once, a fourth refused); 16 sessions per STD,
+# the 17th refused and a terminated session's column reused; states and
+# counts in `bcvctl query --json` after each command.
 #
 # disks: 4M 4M 4M 4M 4M 2M 4M
 #
@@ -110,26 +111,26 @@ expect "query s4a --json" bcvctl query s4a --json
 [ "$(tr -d '[:space:]' < "$OUT")" = '{"sessions":[]}' ] ||
 	_bad "query s4a --json with no session: $(cat "$OUT")"
 expect "query (table)" bcvctl query
-bcv_refused query s4nosuch --json
+bcv_missing query s4nosuch --json
 
 bcv_refused establish s4a s4small		# smaller than the STD: EINVAL
-bcv_refused establish s4a s4nosuch		# ENOENT
-bcv_refused establish s4nosuch s4b1
+bcv_missing establish s4a s4nosuch		# ENOENT
+bcv_missing establish s4nosuch s4b1
 bcv_refused establish s4b1 s4a			# roles swapped: EINVAL
 bcv_refused establish s4a s4z			# a STD where a BCV is expected
 bcv_refused establish s4b1 s4b2			# a BCV where a STD is expected
 for v in split reestablish restore terminate wait; do
-	bcv_refused $v s4a s4b1			# no session: ENOENT
+	bcv_missing $v s4a s4b1			# no session: ENOENT
 done
-bcv_refused split s4a s4b1 --diff
-bcv_refused restore s4a s4b1 --incremental
+bcv_missing split s4a s4b1 --diff
+bcv_missing restore s4a s4b1 --incremental
 bcv_refused terminate s4b1 s4a
 
 exec 3< /dev/bcv/s4b1
-bcv_refused establish s4a s4b1			# the BCV is open: EBUSY
+bcv_busy establish s4a s4b1			# the BCV is open: EBUSY
 exec 3<&-
 exec 3<> /dev/bcv/s4b1
-bcv_refused establish s4a s4b1
+bcv_busy establish s4a s4b1
 exec 3<&-
 
 bcv_usage establish s4a
@@ -163,18 +164,18 @@ done
 [ "$(sess_count s4b1)" = 1 ] || _bad "query s4b1: $(sess_count s4b1) sessions, want 1"
 [ "$(sess_count s4b2)" = 0 ] || _bad "query s4b2: $(sess_count s4b2) sessions, want 0"
 
-bcv_refused split s4a s4b1			# syncinprog: EBUSY
-bcv_refused split s4a s4b1 --diff
-bcv_refused reestablish s4a s4b1		# not split
-bcv_refused restore s4a s4b1
-bcv_refused restore s4a s4b1 --incremental
-bcv_refused terminate s4a s4b1			# not split
-bcv_refused establish s4a s4b1			# attached
-bcv_refused establish s4z s4b1			# in a session with another STD
-bcv_refused reestablish s4z s4b1		# no such session
-bcv_refused remove s4b1				# in a session
-bcv_refused remove s4a
-expect_exit 1 bcvctl_t 60 wait s4a s4b1 --timeout 1
+bcv_busy split s4a s4b1				# syncinprog: EBUSY
+bcv_busy split s4a s4b1 --diff
+bcv_busy reestablish s4a s4b1			# not split
+bcv_busy restore s4a s4b1
+bcv_busy restore s4a s4b1 --incremental
+bcv_busy terminate s4a s4b1			# not split
+bcv_busy establish s4a s4b1			# attached
+bcv_busy establish s4z s4b1			# in a session with another STD
+bcv_missing reestablish s4z s4b1		# no such session
+bcv_busy remove s4b1				# in a session
+bcv_busy remove s4a
+expect_errmsg "$BCV_EXIT_TIMEOUT" bcvctl_t 60 wait s4a s4b1 --timeout 1
 check_sess s4a s4b1 state=syncinprog
 io_fails s4b1
 
@@ -189,10 +190,10 @@ e=$(sess_field s4a s4b1 errors)
 # Synchronized: still not ready; its disk holds the STD's data.
 io_fails s4b1
 check_model "s4b1's disk holds the STD's data" "$d_b1" "$T/mA" $SIZE
-bcv_refused establish s4a s4b1
-bcv_refused reestablish s4a s4b1
-bcv_refused restore s4a s4b1
-bcv_refused terminate s4a s4b1
+bcv_busy establish s4a s4b1
+bcv_busy reestablish s4a s4b1
+bcv_busy restore s4a s4b1
+bcv_busy terminate s4a s4b1
 
 # A STD write while attached reaches the BCV.
 expect "STD write while s4b1 is attached" mwrite $A "$T/mA" $((7 * TS)) $TS a7
@@ -204,8 +205,8 @@ check_sess s4a s4b1 state=split mm=-1 invalid_tracks=0 std_changed_tracks=0 \
 	bcv_changed_tracks=0
 check_model "the split BCV holds the STD's data (the refused write is not there)" \
 	/dev/bcv/s4b1 "$T/mA"
-bcv_refused split s4a s4b1			# already split
-bcv_refused split s4a s4b1 --diff
+bcv_busy split s4a s4b1				# already split
+bcv_busy split s4a s4b1 --diff
 expect "wait on a split session returns at once" bcvctl_t 60 wait s4a s4b1
 
 # A split BCV is an ordinary writable volume; writes are counted.
@@ -219,7 +220,7 @@ expect "STD write, 8 KiB across tracks 11 and 12" \
 check_sess s4a s4b1 state=split std_changed_tracks=4 bcv_changed_tracks=1
 
 exec 3< /dev/bcv/s4b1
-bcv_refused reestablish s4a s4b1		# the BCV is open
+bcv_busy reestablish s4a s4b1			# the BCV is open
 exec 3<&-
 
 # --- mirror positions: 1 own leg + 3 BCVs -------------------------------------
@@ -234,7 +235,7 @@ check_sess s4a s4b3 state=synchronized copied_tracks=$NT
 check_mm s4a s4b1 s4b2 s4b3
 ids=$(for b in s4b1 s4b2 s4b3; do sess_field s4a $b id; done | sort -u | wc -l)
 [ "$ids" = 3 ] || _bad "three sessions of s4a do not have three ids: $(sess_lines s4a)"
-bcv_refused establish s4a s4b4			# no free mirror position: EBUSY
+bcv_busy establish s4a s4b4			# no free mirror position: EBUSY
 check_no_sess s4a s4b4
 io_fails s4b2
 
@@ -246,7 +247,7 @@ bcv_must split s4a s4b1
 bcv_must establish s4a s4b4 --wait
 check_sess s4a s4b4 state=synchronized copied_tracks=$NT
 check_mm s4a s4b2 s4b3 s4b4
-bcv_refused reestablish s4a s4b1		# no free position again
+bcv_busy reestablish s4a s4b1			# no free position again
 check_sess s4a s4b1 state=split
 for b in s4b2 s4b3 s4b4; do
 	bcv_must split s4a $b
@@ -260,8 +261,8 @@ done
 cp "$T/mA" "$T/mB2"
 expect "write to s4b2" mwrite /dev/bcv/s4b2 "$T/mB2" $((1 * TS)) $((2 * TS)) b2t1
 exec 4< $A
-bcv_refused restore s4a s4b2			# the STD is open
-bcv_refused restore s4a s4b2 --incremental
+bcv_busy restore s4a s4b2			# the STD is open
+bcv_busy restore s4a s4b2 --incremental
 bcv_must restore s4a s4b2 --force --wait
 exec 4<&-
 check_sess s4a s4b2 state=restored copied_tracks=$NT invalid_tracks=0 \
@@ -272,8 +273,8 @@ check_model "a forced full restore made the STD the BCV's copy" $A "$T/mA"
 for b in s4b1 s4b3 s4b4; do
 	check_sess s4a $b state=split std_changed_tracks=$NT bcv_changed_tracks=0
 done
-bcv_refused terminate s4a s4b2			# attached (restored)
-bcv_refused reestablish s4a s4b2
+bcv_busy terminate s4a s4b2			# attached (restored)
+bcv_busy reestablish s4a s4b2
 bcv_must split s4a s4b2
 
 # --- restore while another restore runs --------------------------------------
@@ -291,18 +292,18 @@ bcv_must restore s4a s4b3
 check_sess s4a s4b3 state=restinprog copied_tracks=0
 check_errors_rose s4a s4b3
 check_sess s4a s4b3 state=restinprog copied_tracks=0 invalid_tracks=$NT
-bcv_refused restore s4a s4b4			# another restore runs: EBUSY
-bcv_refused restore s4a s4b4 --incremental
-bcv_refused restore s4a s4b3			# not split
-bcv_refused split s4a s4b3			# restinprog
-bcv_refused terminate s4a s4b3
-bcv_refused reestablish s4a s4b3
-bcv_refused remove s4b3
+bcv_busy restore s4a s4b4			# another restore runs: EBUSY
+bcv_busy restore s4a s4b4 --incremental
+bcv_busy restore s4a s4b3			# not split
+bcv_busy split s4a s4b3				# restinprog
+bcv_busy terminate s4a s4b3
+bcv_busy reestablish s4a s4b3
+bcv_busy remove s4b3
 # The STD stays readable: its own leg is invalid everywhere and failing,
 # so every read must come from the restore source.
 check_model "STD reads during the restore come from s4b3" $A "$T/mB3"
 io_fails s4b3
-expect_exit 1 bcvctl_t 60 wait s4a s4b3 --timeout 1
+expect_errmsg "$BCV_EXIT_TIMEOUT" bcvctl_t 60 wait s4a s4b3 --timeout 1
 
 dm_heal s4a_dm || fail "cannot heal s4a's disk"
 bcv_must wait s4a s4b3
@@ -316,27 +317,27 @@ check_model "s4b3 after the split" /dev/bcv/s4b3 "$T/mA"
 # --- terminate --------------------------------------------------------------------
 
 bcv_must reestablish s4a s4b4 --wait
-bcv_refused terminate s4a s4b4			# attached
+bcv_busy terminate s4a s4b4			# attached
 bcv_must split s4a s4b4
 bcv_must terminate s4a s4b4
 check_no_sess s4a s4b4
-bcv_refused terminate s4a s4b4			# no session: ENOENT
-bcv_refused split s4a s4b4
-bcv_refused reestablish s4a s4b4
-bcv_refused restore s4a s4b4
+bcv_missing terminate s4a s4b4			# no session: ENOENT
+bcv_missing split s4a s4b4
+bcv_missing reestablish s4a s4b4
+bcv_missing restore s4a s4b4
 # A plain volume again: it may join another STD, and be removed.
 bcv_must establish s4z s4b4 --wait
 check_sess s4z s4b4 state=synchronized id=0 copied_tracks=$NT
-bcv_refused establish s4a s4b4			# in a session with s4z
+bcv_busy establish s4a s4b4			# in a session with s4z
 bcv_must split s4z s4b4
-bcv_refused remove s4b4				# in a (split) session
-bcv_refused remove s4z
+bcv_busy remove s4b4				# in a (split) session
+bcv_busy remove s4z
 bcv_must terminate s4z s4b4
 bcv_must remove s4b4
-bcv_refused remove s4b1				# split session with s4a
-bcv_refused remove s4a				# has sessions
+bcv_busy remove s4b1				# split session with s4a
+bcv_busy remove s4a				# has sessions
 exec 3< /dev/bcv/s4z
-bcv_refused remove s4z				# open
+bcv_busy remove s4z				# open
 exec 3<&-
 bcv_must remove s4z
 

@@ -378,6 +378,21 @@ static void bcv_io_fail(struct bcv_volume *vol, struct bio *bio,
 }
 
 /*
+ * A bio past the gate that goes nowhere: it leaves its regions (if a
+ * write) and fails with EIO.  May sleep (process context, submit path).
+ */
+static void bcv_io_refuse(struct bcv_volume *vol, struct bio *bio,
+			  bool data_write, u64 first, u64 last)
+{
+	if (data_write) {
+		spin_lock_irq(&vol->lock);
+		bcv_regions_put(vol, first, last);
+		spin_unlock_irq(&vol->lock);
+	}
+	bcv_io_fail(vol, bio, BLK_STS_IOERR);
+}
+
+/*
  * The position a read of [@sector, +@nr) starting in track @first goes to.
  * With several legs, reads are spread over them by region (sequential
  * readers stay on one leg per region): the search starts at the region's
@@ -424,12 +439,7 @@ static void bcv_submit_bio(struct bio *bio)
 
 	/* Past the gate, roles and sessions are stable until we complete. */
 	if (bcv_not_ready(vol)) {
-		if (data_write) {
-			spin_lock_irq(&vol->lock);
-			bcv_regions_put(vol, first, last);
-			spin_unlock_irq(&vol->lock);
-		}
-		bcv_io_fail(vol, bio, BLK_STS_IOERR);
+		bcv_io_refuse(vol, bio, data_write, first, last);
 		return;
 	}
 
@@ -455,12 +465,7 @@ static void bcv_submit_bio(struct bio *bio)
 	}
 	if (!targets) {
 		/* Nowhere to go: every leg failed, or no leg holds the data. */
-		if (data_write) {
-			spin_lock_irq(&vol->lock);
-			bcv_regions_put(vol, first, last);
-			spin_unlock_irq(&vol->lock);
-		}
-		bcv_io_fail(vol, bio, BLK_STS_IOERR);
+		bcv_io_refuse(vol, bio, data_write, first, last);
 		return;
 	}
 

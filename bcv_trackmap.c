@@ -404,18 +404,26 @@ static int first_valid_bit(const struct bcv_tm_vol *v, unsigned int m, u64 i,
 	return BCV_NO_POS;
 }
 
+/* The tracks [*first, *last] of a range, clipped to the volume; false if none. */
+static bool clip_range(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
+		       u64 *first, u64 *last)
+{
+	if (!nr_sectors || !v->tracks)
+		return false;
+	bcv_track_range(sector, nr_sectors, v->track_shift, first, last);
+	if (*last >= v->tracks)
+		*last = v->tracks - 1;
+	return *first <= *last;
+}
+
 u64 bcv_tm_mark_stale(struct bcv_tm_vol *v, int pos, u64 sector,
 		      u64 nr_sectors)
 {
 	unsigned int others = data_positions(v) & ~(1U << pos);
 	u64 first, last, i, kept = 0;
 
-	if (!nr_sectors || v->role[pos] == BCV_POS_NONE || !v->tracks)
-		return 0;
-	bcv_track_range(sector, nr_sectors, v->track_shift, &first, &last);
-	if (last >= v->tracks)
-		last = v->tracks - 1;
-	if (first > last)
+	if (v->role[pos] == BCV_POS_NONE ||
+	    !clip_range(v, sector, nr_sectors, &first, &last))
 		return 0;
 	for (i = first / BPL; i <= last / BPL; i++) {
 		unsigned long m = bm_word_mask(i, first, last);
@@ -449,12 +457,7 @@ u64 bcv_tm_write_done(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
 	unsigned int s = v->track_shift - BCV_SECTOR_SHIFT, d, p;
 	u64 first, last, ffirst, flast, end = sector + nr_sectors, i, lost = 0;
 
-	if (!nr_sectors || !v->tracks)
-		return 0;
-	bcv_track_range(sector, nr_sectors, v->track_shift, &first, &last);
-	if (last >= v->tracks)
-		last = v->tracks - 1;
-	if (first > last)
+	if (!clip_range(v, sector, nr_sectors, &first, &last))
 		return 0;
 	d = data_positions(v);
 	sent &= d;

@@ -21,7 +21,8 @@
  *
  * When a whole pass finds nothing to copy and no job is in flight, the
  * sessions' states are updated (syncinprog -> synchronized, restinprog ->
- * restored) under the STD's state_lock and waiters are woken.
+ * restored) under the STD's state_lock; the session layer hears of it
+ * through the STD's on_state hook.
  *
  * The worker and the job completions (kcopyd's thread) take vol->lock only
  * briefly; commands stop the engine with bcv_hold() (paused, worker
@@ -113,7 +114,7 @@ static unsigned int bcv_jobs_max(void)
 	return clamp_val(READ_ONCE(bcv_copy_jobs_max), 1, 64);
 }
 
-static void bcv_region(struct dm_io_region *r, struct bcv_volume *vol,
+static void bcv_job_region(struct dm_io_region *r, struct bcv_volume *vol,
 		       int pos, const struct bcv_tm_copy *c)
 {
 	unsigned int s = vol->track_shift - SECTOR_SHIFT;
@@ -135,10 +136,10 @@ static void bcv_job_account(struct bcv_volume *vol, const struct bcv_tm_copy *c,
 	unsigned int p;
 
 	for (p = 0; p < BCV_POSITIONS; p++) {
-		struct bcv_tm_sess *ts = vol->tm.mm_sess[p];
+		struct bcv_tm_sess *ts = bcv_tm_mm_session(&vol->tm, p);
 		struct bcv_session *s;
 
-		if (vol->tm.role[p] != BCV_POS_MM || !ts)
+		if (!ts)
 			continue;
 		if (!(c->dst & (1U << p)) && c->src != (int)p)
 			continue;
@@ -151,17 +152,13 @@ static void bcv_job_account(struct bcv_volume *vol, const struct bcv_tm_copy *c,
 }
 
 /* Any context, vol->lock held: position @p's copies failed (again). */
-static bool __bcv_backoff(struct bcv_volume *vol, unsigned int p)
+static void __bcv_backoff(struct bcv_volume *vol, unsigned int p)
 {
-	bool first = !vol->err_logged[p];
-
 	lockdep_assert_held(&vol->lock);
 	vol->backoff[p] = vol->backoff[p] ?
 			  min(vol->backoff[p] * 2, BCV_BACKOFF_MAX_MS) :
 			  BCV_BACKOFF_MIN_MS;
 	vol->retry_at[p] = jiffies + msecs_to_jiffies(vol->backoff[p]);
-	vol->err_logged[p] = true;
-	return first;
 }
 
 /*
@@ -182,8 +179,9 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 	struct bcv_job *job = context;
 	struct bcv_volume *vol = job->vol;
 	struct bcv_tm_copy *c = &job->c;
-	unsigned int p, i = 0, bad = 0, ok_dst = 0, log = 0, newly;
+	unsigned int p, i = 0, bad = 0, ok_dst = 0, newly;
 	u64 copied = 0;
+	char what[64];
 
 	/* kcopyd's write_err has bit i set for destination i. */
 	for (p = 0; p < BCV_POSITIONS; p++) {
@@ -207,15 +205,13 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 				  c->len << (vol->track_shift - SECTOR_SHIFT));
 	newly = __bcv_check_legs(vol, bad);
 	for (p = 0; p < BCV_POSITIONS; p++) {
-		if (bad & (1U << p)) {
-			if (__bcv_backoff(vol, p))
-				log |= 1U << p;
-		} else if (ok_dst & (1U << p)) {
+		if (bad & (1U << p))
+			__bcv_backoff(vol, p);
+		else if (ok_dst & (1U << p))
 			vol->backoff[p] = 0;
-			vol->err_logged[p] = false;
-		}
 	}
-	vol->region[c->start >> vol->region_shift] &= ~BCV_REGION_COPY;
+	__bcv_region_copy_end(&vol->regions,
+			      bcv_region_of(&vol->regions, c->start));
 	spin_unlock_irq(&vol->lock);
 
 	bcv_job_account(vol, c, copied, bad != 0);
@@ -223,19 +219,18 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 		if (ok_dst & (1U << p))
 			atomic64_add(copied, &vol->leg_copied[p]);
 	bcv_report_failed(vol, newly);
-	for (p = 0; p < BCV_POSITIONS; p++)
-		if (log & (1U << p))
-			pr_err("%s: copy of tracks %llu-%llu failed: %s error on %pg at sector %llu; retrying it with back-off%s\n",
-			       vol->disk->disk_name, c->start,
-			       c->start + c->len - 1,
-			       read_err ? "read" : "write",
-			       bcv_pos_bdev(vol, p),
-			       (unsigned long long)c->start <<
-			       (vol->track_shift - SECTOR_SHIFT),
-			       ok_dst ? ", the other destinations got it" : "");
+	snprintf(what, sizeof(what), "copy of tracks %llu-%llu (retried with back-off): %s",
+		 c->start, c->start + c->len - 1, read_err ? "read" : "write");
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		if (bad & (1U << p))
+			bcv_fail_leg(vol, p, c->start << (vol->track_shift - SECTOR_SHIFT),
+				     what);
+		else if (ok_dst & (1U << p))
+			bcv_leg_ok(vol, p);
+	}
 	kfree(job);
 	/* Host writes that waited for this region. */
-	bcv_kick_deferred(vol);
+	vol->dispatch_deferred(vol);
 
 	spin_lock_irq(&vol->lock);
 	vol->jobs--;
@@ -246,18 +241,18 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 	spin_unlock_irq(&vol->lock);
 }
 
-/* Nothing left to copy: move sessions along and wake waiters. */
+/*
+ * Nothing left to copy: move sessions along (the STD's on_state hook,
+ * which the session layer installs, logs the change and wakes waiters).
+ * Context: the worker; takes the STD's state_lock.
+ */
 static void bcv_engine_idle(struct bcv_volume *vol)
 {
-	unsigned int changed = 0;
-
 	if (vol->role != BCV_ROLE_STD)
 		return;
 	mutex_lock(&vol->state_lock);
-	changed = bcv_tm_update_states(&vol->tm);
+	bcv_tm_update_states(&vol->tm);
 	mutex_unlock(&vol->state_lock);
-	if (changed)
-		bcv_state_changed();
 }
 
 /*
@@ -275,17 +270,18 @@ static bool bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 	job = kmalloc(sizeof(*job), GFP_ATOMIC | __GFP_NOWARN);
 	if (!job)
 		return false;
-	vol->region[c->start >> vol->region_shift] |= BCV_REGION_COPY;
+	__bcv_region_copy_begin(&vol->regions,
+				bcv_region_of(&vol->regions, c->start));
 	vol->jobs++;
 	spin_unlock_irq(&vol->lock);
 
 	job->vol = vol;
 	job->c = *c;
 	bcv_tm_copy_begin(&vol->tm, c);
-	bcv_region(&from, vol, c->src, c);
+	bcv_job_region(&from, vol, c->src, c);
 	for (n = 0, p = 0; p < BCV_POSITIONS; p++)
 		if (c->dst & (1U << p))
-			bcv_region(&to[n++], vol, p, c);
+			bcv_job_region(&to[n++], vol, p, c);
 	dm_kcopyd_copy(vol->kc, &from, n, to, 0, bcv_job_done, job);
 
 	spin_lock_irq(&vol->lock);
@@ -296,10 +292,10 @@ static bool bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 static bool bcv_next_in_region(struct bcv_volume *vol, u64 from, u64 r,
 			       struct bcv_tm_copy *c)
 {
-	u64 rend = (r + 1) << vol->region_shift;
+	u64 rend = (r + 1) * bcv_region_tracks(&vol->regions);
 
-	if (!bcv_tm_next_copy_avoid(&vol->tm, from, 1U << vol->region_shift,
-				    vol->avoid, c))
+	if (!bcv_tm_next_copy_avoid(&vol->tm, from,
+				    bcv_region_tracks(&vol->regions), vol->avoid, c))
 		return false;
 	if (c->start >= rend)
 		return false;
@@ -322,19 +318,18 @@ static bool bcv_process_wants(struct bcv_volume *vol)
 	unsigned int i = 0;
 	u64 r;
 
-	while (i < vol->nr_want && vol->jobs < bcv_jobs_max()) {
-		r = vol->want[i];
-		if (vol->region[r] & BCV_REGION_WRITES) {
+	struct bcv_regions *rg = &vol->regions;
+
+	while (i < rg->nr_want && vol->jobs < bcv_jobs_max()) {
+		if (__bcv_region_has_writes(rg, rg->want[i])) {
 			i++;
 			continue;
 		}
-		vol->want[i] = vol->want[--vol->nr_want];
-		if (bcv_next_in_region(vol, r << vol->region_shift, r, &c) &&
-		    bcv_start_job(vol, &c)) {
-			vol->region[r] &= ~BCV_REGION_WANT;
+		/* The copy (if any) starts before the lock is dropped. */
+		r = __bcv_region_unwant(rg, i);
+		if (bcv_next_in_region(vol, r * bcv_region_tracks(rg), r, &c) &&
+		    bcv_start_job(vol, &c))
 			continue;
-		}
-		vol->region[r] &= ~BCV_REGION_WANT;
 		release = true;
 	}
 	return release;
@@ -395,22 +390,19 @@ static void bcv_engine_work(struct work_struct *work)
 				continue;
 			}
 			vol->cursor = 0;
-			idle = !vol->jobs && !vol->rescan && !vol->nr_want;
+			idle = !vol->jobs && !vol->rescan && !vol->regions.nr_want;
 			break;
 		}
 		/* The cursor may pass the end: the next lookup wraps. */
-		r = c.start >> vol->region_shift;
-		vol->cursor = (r + 1) << vol->region_shift;
-		if (vol->region[r] & (BCV_REGION_COPY | BCV_REGION_WANT)) {
+		r = bcv_region_of(&vol->regions, c.start);
+		vol->cursor = (r + 1) * bcv_region_tracks(&vol->regions);
+		if (__bcv_region_busy(&vol->regions, r)) {
 			vol->rescan = true;
 			continue;
 		}
-		if (vol->region[r]) {
+		if (__bcv_region_has_writes(&vol->regions, r)) {
 			/* Host writes in flight: hold new ones, come back. */
-			if (vol->nr_want < ARRAY_SIZE(vol->want)) {
-				vol->region[r] |= BCV_REGION_WANT;
-				vol->want[vol->nr_want++] = r;
-			}
+			__bcv_region_want(&vol->regions, r);
 			vol->rescan = true;
 			continue;
 		}
@@ -430,7 +422,7 @@ static void bcv_engine_work(struct work_struct *work)
 				 time_after(next, jiffies) ? next - jiffies : 0);
 	spin_unlock_irq(&vol->lock);
 	if (release)
-		bcv_kick_deferred(vol);
+		vol->dispatch_deferred(vol);
 	/*
 	 * Nothing more to start: sessions whose copies are done move on,
 	 * also while copies to a dead position keep failing.
@@ -484,8 +476,10 @@ bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout)
 }
 
 /* May sleep. */
-int bcv_engine_init(struct bcv_volume *vol)
+int bcv_engine_init(struct bcv_volume *vol,
+		    void (*dispatch_deferred)(struct bcv_volume *vol))
 {
+	vol->dispatch_deferred = dispatch_deferred;
 	INIT_DELAYED_WORK(&vol->engine, bcv_engine_work);
 	vol->throttle.throttle = clamp_val(bcv_copy_throttle_default, 1, 100);
 	vol->kc = dm_kcopyd_client_create(&vol->throttle);

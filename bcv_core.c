@@ -7,11 +7,11 @@
  * A volume has a role: STD (a production volume) or BCV (a volume that can
  * be attached to a STD as a mirror and split off as a point-in-time copy).
  *
- * This file holds the volume lifecycle (create, remove, list), the block
- * device operations, the I/O path (host bios cloned to the positions that
- * hold the volume's data, see "I/O path" below) and the I/O gate that
- * commands use to drain and hold a volume.  See Documentation/bcv.rst for
- * the administrator's view and bcv_core.h for the locking rules.
+ * This file holds the module's set-up, the volume lifecycle (create,
+ * remove, list), legs added and removed, and the block device operations;
+ * the I/O path is bcv_io.c, the region gate bcv_region.c, the copy engine
+ * bcv_copy.c.  See Documentation/bcv.rst for the administrator's view and
+ * bcv_core.h for the locking rules.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -24,547 +24,16 @@
 #include <linux/string.h>
 #include <linux/wait_bit.h>
 #include <linux/uaccess.h>
-#include <linux/mempool.h>
 #include <linux/vmalloc.h>
 
 #include "bcv_core.h"
+#include "bcv_io.h"
 #include "bcv_trackmap.h"
 
 DEFINE_MUTEX(bcv_lock);			/* see bcv_core.h */
 LIST_HEAD(bcv_volumes);			/* ordered by index; under bcv_lock */
 static DEFINE_IDA(bcv_index_ida);	/* N of bcvN */
 int bcv_major;				/* dynamic block major */
-static struct bio_set bcv_bio_set;	/* clones, with a bcv_clone in front */
-static struct bio_set bcv_split_set;	/* reads split at a track boundary */
-
-/*------------------------------------------------------------------------
- * I/O path
- *
- * Every host bio passes the volume's gate (bcv_volume.lock): it waits on
- * vol->deferred while a command holds the volume, and a write also waits
- * while a copy runs in one of its regions (see bcv_core.h).  Past the gate
- * it is counted in nr_io and cloned to its targets:
- *
- *   STD write:   every own leg and every attached BCV (MM);  PB marked first
- *   BCV write:   every own leg (split only);                 M4b marked first
- *   discard:     the own legs only (its data is undefined: attached BCVs
- *                get what the legs hold by copy)
- *   read:        one position valid for every track it covers, spread
- *                over the valid own legs by region
- *   empty flush: every position a write would reach
- *
- * Legs marked failed (their device is gone or shrank) get nothing.
- *
- * The host bio completes when all clones have.  What the write left where
- * is decided in one place, bcv_tm_write_done(), under vol->lock: per track
- * the positions that hold the new data stay or become valid, every other
- * position becomes invalid, and a track that no position could take keeps
- * its old data at one position at least, and the host sees an error.  A
- * failed flush (or a write with a preflush that failed) marks the position
- * stale wherever another one holds the data.  A read that failed on an own
- * leg is requeued through the gate once another position holds its range
- * (bcv_read_retry()).
- */
-
-/* Per host bio: the parent of its clones. */
-struct bcv_io {
-	struct bcv_volume *vol;		/* owner of the original bio */
-	struct bio *orig;		/* the bio the host submitted */
-	unsigned long start;		/* io accounting start time */
-	sector_t sector;		/* what orig covers, saved at submit */
-	unsigned int nr_sectors;
-	unsigned int targets;		/* positions cloned to (bit p) */
-	bool write;			/* write-like with data: holds regions */
-	bool discard;			/* a discard: own legs only */
-	bool flush;			/* REQ_PREFLUSH: every target's cache */
-	atomic_t remaining;		/* clones not yet completed */
-	unsigned long failed;		/* positions whose clone failed */
-	blk_status_t status;		/* a failing clone's status */
-};
-
-/* Per clone, allocated as the front padding of the clone bio. */
-struct bcv_clone {
-	struct bcv_io *io;
-	int pos;			/* mirror position it went to */
-	struct bio bio;			/* must be last: the bio_set allocates it */
-};
-
-static mempool_t *bcv_io_pool;
-
-struct block_device *bcv_pos_bdev(struct bcv_volume *vol, int pos)
-{
-	struct bcv_tm_sess *s;
-
-	if (vol->tm.role[pos] == BCV_POS_LEG)
-		return bcv_leg_bdev(vol, pos);
-	s = vol->tm.mm_sess[pos];
-	return bcv_leg_bdev(bcv_tm_session_of(s)->bcv, 0);
-}
-
-static unsigned int bcv_leg_positions(struct bcv_volume *vol)
-{
-	return (1U << vol->nr_legs) - 1;
-}
-
-/* An attached BCV is NOT READY to its own users (SPEC section 1). */
-static bool bcv_not_ready(struct bcv_volume *vol)
-{
-	struct bcv_tm_sess *s = vol->tm.session;
-
-	return vol->role == BCV_ROLE_BCV && s && s->mm != BCV_NO_POS;
-}
-
-/*
- * Count a write in the regions it covers, unless a copy runs in one of
- * them.  Caller holds vol->lock.
- */
-static bool bcv_regions_get(struct bcv_volume *vol, u64 first, u64 last)
-{
-	u64 r, rf = first >> vol->region_shift, rl = last >> vol->region_shift;
-
-	for (r = rf; r <= rl; r++)
-		if (vol->region[r] & (BCV_REGION_COPY | BCV_REGION_WANT))
-			return false;
-	for (r = rf; r <= rl; r++)
-		vol->region[r]++;
-	return true;
-}
-
-/*
- * Caller holds vol->lock.  Returns true if a region has no more writes in
- * flight (the engine may want it).
- */
-static bool bcv_regions_put(struct bcv_volume *vol, u64 first, u64 last)
-{
-	u64 r, rf = first >> vol->region_shift, rl = last >> vol->region_shift;
-	bool idle = false;
-
-	for (r = rf; r <= rl; r++)
-		if (!(--vol->region[r] & BCV_REGION_WRITES))
-			idle = true;
-	return idle;
-}
-
-static void bcv_bio_tracks(struct bcv_volume *vol, sector_t sector,
-			   unsigned int nr, u64 *first, u64 *last)
-{
-	bcv_track_range(sector, nr, vol->track_shift, first, last);
-}
-
-/*
- * Any context.  Own leg @p failed an I/O: if its device is gone or now
- * smaller than the volume, no retry can help, so the leg is marked failed
- * (bcv_tm_leg_fail(): no more I/O nor copies to it) until it is removed.
- * Caller holds vol->lock.  Returns true if it was marked now.
- */
-static bool __bcv_check_leg(struct bcv_volume *vol, int p)
-{
-	struct block_device *bdev = bcv_leg_bdev(vol, p);
-	struct gendisk *disk = bdev->bd_disk;
-
-	lockdep_assert_held(&vol->lock);
-	if (vol->tm.failed & (1U << p))
-		return false;
-	if (disk_live(disk) && !test_bit(GD_DEAD, &disk->state) &&
-	    bdev_nr_sectors(bdev) >= vol->sectors)
-		return false;
-	bcv_tm_leg_fail(&vol->tm, p);
-	return true;
-}
-
-unsigned int __bcv_check_legs(struct bcv_volume *vol, unsigned long failed)
-{
-	unsigned int p, newly = 0;
-
-	failed &= bcv_leg_positions(vol);
-	for_each_set_bit(p, &failed, BCV_POSITIONS)
-		if (__bcv_check_leg(vol, p))
-			newly |= 1U << p;
-	return newly;
-}
-
-void bcv_report_failed(struct bcv_volume *vol, unsigned int newly)
-{
-	unsigned int p;
-
-	for (p = 0; p < BCV_POSITIONS; p++)
-		if (newly & (1U << p))
-			pr_err("%s: %s: leg M%u (%pg) is gone or smaller than the volume: marked failed, no more I/O to it; remove it with bcvctl remove-leg %s M%u\n",
-			       vol->disk->disk_name, vol->name, p + 1,
-			       bcv_leg_bdev(vol, p), vol->name, p + 1);
-}
-
-/*
- * Any context.  The last step of every bio that passed the gate: after
- * it, nothing may touch @vol (a remove waits for nr_io to reach zero and
- * then frees it), so callers end the host bio before.
- */
-static void bcv_io_put(struct bcv_volume *vol)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&vol->lock, flags);
-	if (!--vol->nr_io)
-		wake_up(&vol->wait);
-	spin_unlock_irqrestore(&vol->lock, flags);
-}
-
-/*
- * Any context.  A read failed on an own leg: if another position holds
- * what it covers, the leg becomes I there (the copy engine rewrites it from
- * a good copy, as md does after a read error) and the read is queued again
- * through the gate, which now sends it elsewhere.  Each retry takes a leg
- * out for the range, so a read is retried at most once per leg.  Returns
- * true if the read was requeued (and @io freed).
- */
-static bool bcv_read_retry(struct bcv_io *io)
-{
-	struct bcv_volume *vol = io->vol;
-	struct bio *orig = io->orig;
-	unsigned int newly;
-	unsigned long flags;
-	int p = __ffs(io->failed);
-
-	if (bio_op(orig) != REQ_OP_READ || p >= (int)vol->nr_legs)
-		return false;
-	spin_lock_irqsave(&vol->lock, flags);
-	newly = __bcv_check_legs(vol, io->failed);
-	if (bcv_tm_read_pos_avoid(&vol->tm, io->sector, io->nr_sectors,
-				  1U << p) < 0) {
-		spin_unlock_irqrestore(&vol->lock, flags);
-		bcv_report_failed(vol, newly);
-		return false;
-	}
-	bcv_tm_mark_stale(&vol->tm, p, io->sector, io->nr_sectors);
-	spin_unlock_irqrestore(&vol->lock, flags);
-
-	bcv_report_failed(vol, newly);
-	pr_warn_ratelimited("%s: read error on %pg at sector %llu, reading from another leg\n",
-			    vol->disk->disk_name, bcv_leg_bdev(vol, p),
-			    (unsigned long long)io->sector);
-	bio_end_io_acct(orig, io->start);
-	mempool_free(io, bcv_io_pool);
-	/* Requeued, it counts as not past the gate; resubmitted by a worker. */
-	spin_lock_irqsave(&vol->lock, flags);
-	bio_list_add(&vol->deferred, orig);
-	if (!vol->dead)
-		queue_work(system_wq, &vol->retry_work);
-	if (!--vol->nr_io)
-		wake_up(&vol->wait);
-	spin_unlock_irqrestore(&vol->lock, flags);
-	return true;
-}
-
-static void bcv_retry_work(struct work_struct *work)
-{
-	struct bcv_volume *vol = container_of(work, struct bcv_volume,
-					      retry_work);
-
-	bcv_kick_deferred(vol);
-	bcv_engine_kick(vol);
-}
-
-/*
- * Caller holds vol->lock.  The tables after a write-like bio or a flush;
- * returns whether the host may be told it succeeded.
- */
-static bool __bcv_io_tables(struct bcv_io *io)
-{
-	struct bcv_volume *vol = io->vol;
-	unsigned int ok = io->targets & ~(unsigned int)io->failed, p;
-	bool good = true;
-	u64 kept = 0;
-
-	lockdep_assert_held(&vol->lock);
-	/*
-	 * A cache flush failed: what the position acknowledged since its
-	 * last flush may be lost, and nothing says which tracks.  It is
-	 * stale for all of them, except where it is the only holder (kept:
-	 * then the host must hear of it).
-	 */
-	if (io->flush)
-		for (p = 0; p < BCV_POSITIONS; p++)
-			if (io->failed & (1U << p))
-				kept += bcv_tm_mark_stale(&vol->tm, p, 0,
-							  vol->sectors);
-	if (io->write && bcv_tm_write_done(&vol->tm, io->sector,
-					   io->nr_sectors, io->targets, ok,
-					   !io->discard))
-		good = false;
-	if (kept || !ok)
-		good = false;
-	return good;
-}
-
-/*
- * Any context.  The last clone of a host bio completed.
- *  1. A failed read goes again elsewhere if it can (bcv_read_retry()).
- *  2. Under vol->lock: legs whose device went away are marked failed, a
- *     write's or flush's effect goes into the tables (which decide the
- *     host's status), the write leaves its regions, the engine is kicked.
- *  3. The host bio ends; then bcv_io_put() lets a remove go on.
- */
-static void bcv_io_complete(struct bcv_io *io)
-{
-	struct bcv_volume *vol = io->vol;
-	struct bio *orig = io->orig;
-	blk_status_t status = io->status;
-	unsigned int newly = 0;
-	unsigned long flags;
-	bool kick = false, good;
-	u64 first, last;
-
-	if (!io->write && !io->flush && io->failed && bcv_read_retry(io))
-		return;
-	if (!io->failed)
-		status = BLK_STS_OK;
-
-	if (io->failed || io->write || io->flush) {
-		spin_lock_irqsave(&vol->lock, flags);
-		if (io->failed)
-			newly = __bcv_check_legs(vol, io->failed);
-		if (io->write || io->flush) {
-			good = __bcv_io_tables(io);
-			status = good ? BLK_STS_OK : (status ?: BLK_STS_IOERR);
-			/* Stale positions: the copy engine has work. */
-			kick = io->failed || io->discard;
-		} else if (!status) {
-			status = BLK_STS_IOERR;
-		}
-		if (io->write) {
-			bcv_bio_tracks(vol, io->sector, io->nr_sectors, &first,
-				       &last);
-			if (bcv_regions_put(vol, first, last) &&
-			    (vol->rescan || vol->nr_want))
-				kick = true;
-			if (kick)
-				vol->rescan = true;	/* the engine may be idle */
-		}
-		if (kick && !vol->dead)
-			mod_delayed_work(system_wq, &vol->engine, 0);
-		spin_unlock_irqrestore(&vol->lock, flags);
-		bcv_report_failed(vol, newly);
-	}
-
-	orig->bi_status = status;
-	bio_end_io_acct(orig, io->start);
-	bio_endio(orig);
-	mempool_free(io, bcv_io_pool);
-	bcv_io_put(vol);
-}
-
-/* Interrupt context. */
-static void bcv_clone_endio(struct bio *bio)
-{
-	struct bcv_clone *c = container_of(bio, struct bcv_clone, bio);
-	struct bcv_io *io = c->io;
-
-	if (bio->bi_status) {
-		WRITE_ONCE(io->status, bio->bi_status);
-		set_bit(c->pos, &io->failed);
-	}
-	bio_put(bio);
-	if (atomic_dec_and_test(&io->remaining))
-		bcv_io_complete(io);
-}
-
-/* A bio that never got past the gate's checks. */
-static void bcv_io_fail(struct bcv_volume *vol, struct bio *bio,
-			blk_status_t status)
-{
-	bio->bi_status = status;
-	bio_endio(bio);
-	bcv_io_put(vol);
-}
-
-/*
- * A bio past the gate that goes nowhere: it leaves its regions (if a
- * write) and fails with EIO.  May sleep (process context, submit path).
- */
-static void bcv_io_refuse(struct bcv_volume *vol, struct bio *bio,
-			  bool data_write, u64 first, u64 last)
-{
-	if (data_write) {
-		spin_lock_irq(&vol->lock);
-		bcv_regions_put(vol, first, last);
-		spin_unlock_irq(&vol->lock);
-	}
-	bcv_io_fail(vol, bio, BLK_STS_IOERR);
-}
-
-/*
- * The position a read of [@sector, +@nr) starting in track @first goes to.
- * With several legs, reads are spread over them by region (sequential
- * readers stay on one leg per region): the search starts at the region's
- * leg and falls back to the lower legs only when no leg from there on is
- * valid.  One table lookup for a volume with one leg.
- */
-static int bcv_read_pos(struct bcv_volume *vol, sector_t sector,
-			unsigned int nr, u64 first)
-{
-	unsigned int from = vol->nr_legs > 1 ?
-			    (first >> vol->region_shift) % vol->nr_legs : 0;
-	int p;
-
-	p = bcv_tm_read_pos_avoid(&vol->tm, sector, nr, (1U << from) - 1);
-	if (from && (p < 0 || p >= (int)vol->nr_legs))
-		p = bcv_tm_read_pos(&vol->tm, sector, nr);
-	return p;
-}
-
-/* May sleep (GFP_NOIO mempool allocations, which never fail). */
-static void bcv_submit_bio(struct bio *bio)
-{
-	struct bcv_volume *vol = bio->bi_bdev->bd_disk->private_data;
-	sector_t sector = bio->bi_iter.bi_sector;
-	unsigned int nr = bio_sectors(bio);
-	bool write = op_is_write(bio_op(bio));
-	bool data_write = write && nr;
-	bool discard = bio_op(bio) == REQ_OP_DISCARD ||
-		       bio_op(bio) == REQ_OP_SECURE_ERASE;
-	unsigned int targets;
-	struct bcv_io *io;
-	u64 first, last;
-	int p;
-
-	bcv_bio_tracks(vol, sector, nr, &first, &last);
-	spin_lock_irq(&vol->lock);
-	if (vol->held || (data_write && !bcv_regions_get(vol, first, last))) {
-		bio_list_add(&vol->deferred, bio);
-		spin_unlock_irq(&vol->lock);
-		return;
-	}
-	vol->nr_io++;
-	spin_unlock_irq(&vol->lock);
-
-	/* Past the gate, roles and sessions are stable until we complete. */
-	if (bcv_not_ready(vol)) {
-		bcv_io_refuse(vol, bio, data_write, first, last);
-		return;
-	}
-
-	if (write) {
-		targets = bcv_tm_write_targets(&vol->tm);
-		if (discard)
-			targets &= bcv_leg_positions(vol);
-	} else {
-		p = bcv_read_pos(vol, sector, nr, first);
-		if (p < 0 && first != last) {
-			/* No one position holds it all: one track at a time. */
-			sector_t end = (first + 1) << (vol->track_shift - SECTOR_SHIFT);
-			struct bio *split = bio_split(bio, end - sector, GFP_NOIO,
-						      &bcv_split_set);
-
-			bio_chain(split, bio);
-			submit_bio_noacct(bio);
-			bio = split;
-			nr = bio_sectors(bio);
-			p = bcv_read_pos(vol, sector, nr, first);
-		}
-		targets = p < 0 ? 0 : 1U << p;
-	}
-	if (!targets) {
-		/* Nowhere to go: every leg failed, or no leg holds the data. */
-		bcv_io_refuse(vol, bio, data_write, first, last);
-		return;
-	}
-
-	io = mempool_alloc(bcv_io_pool, GFP_NOIO);
-	io->vol = vol;
-	io->orig = bio;
-	io->sector = sector;
-	io->nr_sectors = nr;
-	io->targets = targets;
-	io->write = data_write;
-	io->discard = discard;
-	io->flush = write && (bio->bi_opf & REQ_PREFLUSH);
-	io->failed = 0;
-	io->status = BLK_STS_OK;
-	atomic_set(&io->remaining, hweight32(targets));
-	io->start = bio_start_io_acct(bio);
-
-	/* Mark before the data moves: a split after this sees the change. */
-	if (data_write)
-		bcv_tm_write(&vol->tm, sector, nr, 0);
-
-	/*
-	 * Each clone is submitted as soon as it is allocated; the bio set
-	 * has a rescuer for the clones that wait on current->bio_list
-	 * meanwhile (block/bio.c, "stacking drivers").
-	 */
-	for (p = 0; p < BCV_POSITIONS; p++) {
-		struct bcv_clone *c;
-		struct bio *clone;
-
-		if (!(targets & (1U << p)))
-			continue;
-		clone = bio_alloc_clone(bcv_pos_bdev(vol, p), bio, GFP_NOIO,
-					&bcv_bio_set);
-		c = container_of(clone, struct bcv_clone, bio);
-		c->io = io;
-		c->pos = p;
-		clone->bi_end_io = bcv_clone_endio;
-		submit_bio_noacct(clone);
-	}
-}
-
-/*------------------------------------------------------------------------
- * The gate, for commands
- */
-
-static bool bcv_idle(struct bcv_volume *vol)
-{
-	bool idle;
-
-	spin_lock_irq(&vol->lock);
-	idle = !vol->nr_io && !vol->jobs;
-	spin_unlock_irq(&vol->lock);
-	return idle;
-}
-
-void bcv_hold(struct bcv_volume *vol)
-{
-	spin_lock_irq(&vol->lock);
-	vol->held = true;
-	vol->paused = true;
-	spin_unlock_irq(&vol->lock);
-	cancel_delayed_work_sync(&vol->engine);
-	wait_event(vol->wait, bcv_idle(vol));
-}
-
-/* Process context; vol->lock not held. */
-void bcv_kick_deferred(struct bcv_volume *vol)
-{
-	struct bio_list list;
-	struct bio *bio;
-
-	spin_lock_irq(&vol->lock);
-	if (vol->held) {
-		spin_unlock_irq(&vol->lock);
-		return;
-	}
-	list = vol->deferred;
-	bio_list_init(&vol->deferred);
-	spin_unlock_irq(&vol->lock);
-	while ((bio = bio_list_pop(&list)))
-		submit_bio_noacct(bio);
-}
-
-void bcv_unhold(struct bcv_volume *vol)
-{
-	spin_lock_irq(&vol->lock);
-	vol->held = false;
-	vol->paused = false;
-	/*
-	 * A command may have moved what sits at each position: back-offs
-	 * start afresh (a device still dead fails its next copy at once).
-	 */
-	memset(vol->backoff, 0, sizeof(vol->backoff));
-	memset(vol->err_logged, 0, sizeof(vol->err_logged));
-	spin_unlock_irq(&vol->lock);
-	bcv_kick_deferred(vol);
-	bcv_engine_kick(vol);
-}
 
 /*------------------------------------------------------------------------
  * Block device operations
@@ -737,10 +206,8 @@ int bcv_volume_create(struct bcv_create *c)
 	mutex_init(&vol->open_lock);
 	mutex_init(&vol->state_lock);
 	mutex_init(&vol->leg_lock);
-	INIT_WORK(&vol->retry_work, bcv_retry_work);
 	spin_lock_init(&vol->lock);
-	bio_list_init(&vol->deferred);
-	init_waitqueue_head(&vol->wait);
+	bcv_io_vol_init(vol);
 	strscpy(vol->name, c->name, sizeof(vol->name));
 	vol->role = c->role;
 
@@ -782,14 +249,12 @@ int bcv_volume_create(struct bcv_create *c)
 	 */
 	for (i = 1; i < vol->nr_legs; i++)
 		bcv_tm_leg_error(&vol->tm, i, 0, vol->sectors);
-	/* Regions: at least 16 tracks and 1 MiB, the longest copy job. */
-	vol->region_shift = vol->track_shift >= 16 ? 4 : 20 - vol->track_shift;
-	ret = -ENOMEM;
-	vol->region = kvcalloc((vol->tracks >> vol->region_shift) + 1,
-			       sizeof(*vol->region), GFP_KERNEL | __GFP_NOWARN);
-	if (!vol->region)
+	ret = bcv_regions_init(&vol->regions, &vol->lock, vol->tracks,
+			       vol->track_shift);
+	if (ret)
 		goto out_tm;
-	ret = bcv_engine_init(vol);
+	/* The engine wakes deferred writes through the I/O path's gate. */
+	ret = bcv_engine_init(vol, bcv_kick_deferred);
 	if (ret)
 		goto out_tm;
 
@@ -818,12 +283,10 @@ int bcv_volume_create(struct bcv_create *c)
 	ret = device_add_disk(NULL, disk, bcv_disk_groups);
 	if (ret)
 		goto out_disk;
-	if (vol->role == BCV_ROLE_STD) {
-		ret = bcv_sessions_sysfs_init(vol);
-		if (ret) {
-			del_gendisk(disk);
-			goto out_disk;
-		}
+	ret = bcv_volume_sysfs_init(vol);
+	if (ret) {
+		del_gendisk(disk);
+		goto out_disk;
 	}
 
 	__bcv_insert(vol);
@@ -850,7 +313,7 @@ out_ida:
 out_engine:
 	bcv_engine_exit(vol);
 out_tm:
-	kvfree(vol->region);
+	bcv_regions_exit(&vol->regions);
 	bcv_tm_vol_free(&vol->tm);
 out_legs:
 	bcv_close_legs(vol);
@@ -858,20 +321,6 @@ out_unlock:
 	mutex_unlock(&bcv_lock);
 	kfree(vol);
 	return ret;
-}
-
-/* Any context.  Fail the bios that wait at a dead volume's gate. */
-static void bcv_fail_deferred(struct bcv_volume *vol)
-{
-	struct bio_list list;
-	struct bio *bio;
-
-	spin_lock_irq(&vol->lock);
-	list = vol->deferred;
-	bio_list_init(&vol->deferred);
-	spin_unlock_irq(&vol->lock);
-	while ((bio = bio_list_pop(&list)))
-		bio_io_error(bio);
 }
 
 /*
@@ -886,7 +335,7 @@ static void bcv_fail_deferred(struct bcv_volume *vol)
  *     the gate fail;
  *  4. the kcopyd client, the disk, the tables and the legs go.
  */
-static void bcv_volume_free(struct bcv_volume *vol)
+void bcv_volume_free(struct bcv_volume *vol)
 {
 	cancel_delayed_work_sync(&vol->engine);
 	wait_event(vol->wait, bcv_idle(vol));
@@ -895,7 +344,7 @@ static void bcv_volume_free(struct bcv_volume *vol)
 	bcv_fail_deferred(vol);
 	bcv_engine_exit(vol);
 	put_disk(vol->disk);
-	kvfree(vol->region);
+	bcv_regions_exit(&vol->regions);
 	bcv_tm_vol_free(&vol->tm);
 	bcv_close_legs(vol);
 	ida_free(&bcv_index_ida, vol->index);
@@ -903,59 +352,34 @@ static void bcv_volume_free(struct bcv_volume *vol)
 	module_put(THIS_MODULE);
 }
 
-/*
- * Remove the volume called @name.  Refused with EBUSY while it is open or
- * in a session; with BCV_REMOVE_FORCE, split sessions are terminated first
- * (still EBUSY if one is attached).  Under bcv_lock the volume leaves the
- * list and its gendisk goes (no new bio can arrive); waiting for what is
- * in flight happens after bcv_lock is dropped.  May sleep.
+/**
+ * __bcv_volume_unlist() - the first half of a remove
+ * @vol: a volume nobody may open any more (dying) and in no session
+ *
+ * The volume leaves the list and its gendisk goes (no new bio can arrive);
+ * its engine stops for good: it starts no job and re-arms no more, and
+ * regions it wanted let their writes go (nothing will copy them now).
+ * bcv_volume_free() then waits for what is in flight, without bcv_lock.
+ *
+ * Context: may sleep; caller holds bcv_lock (not @vol's open_lock:
+ * del_gendisk() takes the disk's open_mutex, which ->release holds when
+ * it takes open_lock).
  */
-int bcv_volume_remove(const char *name, unsigned int flags)
+void __bcv_volume_unlist(struct bcv_volume *vol)
 {
-	struct bcv_volume *vol;
-	unsigned int r;
-	int ret;
-
-	mutex_lock(&bcv_lock);
-	vol = __bcv_find(name);
-	if (!vol) {
-		mutex_unlock(&bcv_lock);
-		return -ENOENT;
-	}
-	mutex_lock(&vol->open_lock);
-	ret = vol->open_count ? -EBUSY : __bcv_sessions_remove(vol, flags & BCV_REMOVE_FORCE);
-	if (ret) {
-		mutex_unlock(&vol->open_lock);
-		mutex_unlock(&bcv_lock);
-		return ret;
-	}
-	vol->dying = true;
-	mutex_unlock(&vol->open_lock);
-
+	lockdep_assert_held(&bcv_lock);
 	list_del(&vol->node);
-	/*
-	 * The engine stops for good: it starts no job and re-arms no more,
-	 * and regions it wanted let their writes go (nothing will copy
-	 * them now).
-	 */
 	spin_lock_irq(&vol->lock);
 	vol->dead = true;
 	vol->paused = true;
-	for (r = 0; r < vol->nr_want; r++)
-		vol->region[vol->want[r]] &= ~BCV_REGION_WANT;
-	vol->nr_want = 0;
+	__bcv_regions_unwant_all(&vol->regions);
 	spin_unlock_irq(&vol->lock);
 	bcv_kick_deferred(vol);
 
-	if (vol->role == BCV_ROLE_STD)
-		bcv_sessions_sysfs_exit(vol);
+	bcv_volume_sysfs_exit(vol);
 	/* Waits for ->submit_bio callers; sysfs show()s are done after it. */
 	del_gendisk(vol->disk);
 	pr_info("%s: removed %s\n", vol->disk->disk_name, vol->name);
-	mutex_unlock(&bcv_lock);
-
-	bcv_volume_free(vol);
-	return 0;
 }
 
 /**
@@ -1055,11 +479,15 @@ int bcv_leg_add(struct bcv_leg_cmd *l)
 		mutex_lock(&vol->leg_lock);
 		vol->legs[pos].h = h;
 		atomic64_set(&vol->leg_copied[pos], 0);
+		atomic64_set(&vol->pos_errors[pos], 0);
 		vol->nr_legs++;
 		mutex_unlock(&vol->leg_lock);
 		bcv_update_features(vol);
 	}
 	bcv_unhold(vol);
+	if (pos >= 0 && bcv_legs_sysfs_update(vol))
+		pr_warn("%s: no sysfs directory for the new leg\n",
+			vol->disk->disk_name);
 	if (pos < 0) {
 		bcv_bdev_close(&h);
 		ret = pos;
@@ -1112,6 +540,8 @@ int bcv_leg_remove(struct bcv_leg_cmd *l)
 			vol->legs[j] = vol->legs[j + 1];
 			atomic64_set(&vol->leg_copied[j],
 				     atomic64_read(&vol->leg_copied[j + 1]));
+			atomic64_set(&vol->pos_errors[j],
+				     atomic64_read(&vol->pos_errors[j + 1]));
 		}
 		vol->nr_legs--;
 		mutex_unlock(&vol->leg_lock);
@@ -1120,6 +550,8 @@ int bcv_leg_remove(struct bcv_leg_cmd *l)
 	bcv_unhold(vol);
 	if (ret)
 		goto out;
+	if (bcv_legs_sysfs_update(vol))
+		pr_warn("%s: legs/ in sysfs not updated\n", vol->disk->disk_name);
 	pr_info("%s: %s: removed leg %pg (was M%u)\n", vol->disk->disk_name,
 		vol->name, h.bdev, i + 1);
 	/* Nothing is in flight to it: it left the tables while held. */
@@ -1155,7 +587,7 @@ static void bcv_fill_info(struct bcv_volume *vol, struct bcv_vol_info *info)
 			 bdev);
 		info->leg_pos[i] = i;
 		info->leg_invalid[i] = bcv_tm_count_invalid(&vol->tm, i);
-		if (READ_ONCE(vol->tm.failed) & (1U << i))
+		if (bcv_tm_failed_legs(&vol->tm) & (1U << i))
 			info->leg_flags[i] |= BCV_LEG_STATE_FAILED;
 	}
 }
@@ -1202,26 +634,12 @@ static int __init bcv_init(void)
 {
 	int ret;
 
-	bcv_io_pool = mempool_create_kmalloc_pool(BIO_POOL_SIZE,
-						  sizeof(struct bcv_io));
-	if (!bcv_io_pool)
-		return -ENOMEM;
-	/*
-	 * Both bio sets allocate while earlier clones of the same host bio
-	 * wait on current->bio_list: the rescuer keeps that from deadlocking
-	 * when the pools run dry.
-	 */
-	ret = bioset_init(&bcv_bio_set, BIO_POOL_SIZE,
-			  offsetof(struct bcv_clone, bio), BIOSET_NEED_RESCUER);
+	ret = bcv_io_init();
 	if (ret)
-		goto out_pool;
-	ret = bioset_init(&bcv_split_set, BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER);
-	if (ret)
-		goto out_clones;
-
+		return ret;
 	ret = register_blkdev(0, BCV_DISK_PREFIX);
 	if (ret < 0)
-		goto out_bioset;
+		goto out_io;
 	bcv_major = ret;
 
 	ret = bcv_ctl_init();
@@ -1235,12 +653,8 @@ static int __init bcv_init(void)
 
 out_blkdev:
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
-out_bioset:
-	bioset_exit(&bcv_split_set);
-out_clones:
-	bioset_exit(&bcv_bio_set);
-out_pool:
-	mempool_destroy(bcv_io_pool);
+out_io:
+	bcv_io_exit();
 	return ret;
 }
 
@@ -1250,9 +664,7 @@ static void __exit bcv_exit(void)
 	bcv_ctl_exit();
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
 	ida_destroy(&bcv_index_ida);
-	bioset_exit(&bcv_split_set);
-	bioset_exit(&bcv_bio_set);
-	mempool_destroy(bcv_io_pool);
+	bcv_io_exit();
 }
 
 module_init(bcv_init);

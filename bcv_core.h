@@ -2,11 +2,20 @@
 /*
  * bcv: multi-session Business Continuance Volumes - shared kernel structures.
  *
+ * Layout
+ * ------
+ * Calls run one way: bcv_ioctl.c -> bcv_session.c (commands, query, wait)
+ * -> bcv_core.c (volumes, legs) -> bcv_io.c (bio path, gate) / bcv_copy.c
+ * (copy engine) / bcv_region.c (region gate) -> bcv_trackmap.c (tables).
+ *
  * Locking
  * -------
- * Lock order: bcv_lock -> bcv_volume.open_lock; bcv_lock -> state_lock;
- * bcv_lock -> leg_lock;
- * bcv_volume.lock is innermost and never held while sleeping.
+ * Lock order (every nesting the code uses):
+ *
+ *   bcv_lock -> open_lock(BCV) -> open_lock(STD) -> state_lock(STD)
+ *   bcv_lock -> leg_lock
+ *   bcv_lock -> state_lock
+ *   any of them -> bcv_volume.lock (innermost, a spinlock)
  *
  *  - bcv_lock (mutex, bcv_core.c) serialises the control operations (create,
  *    remove, list, every session command, query) and protects the list of
@@ -14,12 +23,16 @@
  *    sessions exist.  It is taken only from process context (ioctls, module
  *    exit) and is never taken with a disk's open_mutex held, so
  *    del_gendisk() may be called under it.  Commands on one STD are
- *    therefore serialised (all commands are).
+ *    therefore serialised (all commands are).  A remove drops it before it
+ *    waits for the I/O and copies in flight on the removed volume.
  *
  *  - bcv_volume.open_lock (mutex) protects open_count and dying.  It is
  *    taken by ->open/->release (with the block layer's disk->open_mutex
- *    held) and by remove and the commands, which drop it before sleeping
- *    on I/O.
+ *    held) and by remove and the session commands, which hold it across
+ *    the command (it sleeps, waiting for I/O to drain) so that nobody opens
+ *    the BCV (or, for a restore, the STD) between the check and the attach;
+ *    an ->open meanwhile waits.  The BCV's is taken before the STD's (one
+ *    lock class: mutex_lock_nested()).
  *
  *  - bcv_volume.state_lock (mutex, STD) protects the states of the STD's
  *    sessions against the copy engine, which moves them to synchronized or
@@ -32,26 +45,20 @@
  *    them without a lock.
  *
  *  - bcv_volume.lock (spinlock, irq-safe) protects the I/O gate (held,
- *    deferred, nr_io), the region table (host writes and copies in flight
- *    per region) and the copy engine's bookkeeping (jobs, cursor, flags).
+ *    deferred, nr_io), the region gate (bcv_region.h), the copy engine's
+ *    bookkeeping (jobs, cursor, back-offs, flags), and serialises the
+ *    table updates that mark positions invalid (bcv_tm_write_done(),
+ *    bcv_tm_mark_stale(), bcv_tm_leg_fail()).
  *
- * The Track ID and PB bits themselves are changed lock-free by the I/O path
+ * The Track ID and PB bits are otherwise changed lock-free by the I/O path
  * (bcv_trackmap.h, Concurrency); whole-table passes run only while the
  * volumes involved are held: no host I/O in flight, no copy in flight, the
  * engine's worker stopped (bcv_hold()).
  *
- * Ordering of host writes and copies (SPEC section 3)
- * ---------------------------------------------------
- * A volume is cut into regions of 2^region_shift tracks (at least 16 tracks
- * and 1 MiB); a copy never crosses a region boundary.  Per region we count
- * host writes in flight and mark a copy in flight, in the spirit of
- * dm-raid1's region states: a write to a region being copied waits (its bio
- * is deferred and resubmitted when the copy ends), and the engine skips a
- * region with writes in flight and comes back to it when they complete;
- * meanwhile it marks the region wanted, so that new writes to it wait and
- * a steady stream of writes cannot starve the copy.
- * So a copy of track t and a host write to track t never overlap in time,
- * and a copy's "mark valid" can never cover data older than a write.
+ * Lifetimes: a host bio counts in nr_io and a copy job in jobs until its
+ * completion's very last step, and commands and removes wait for both to
+ * reach zero before they change or free what those read (sessions, legs,
+ * the volume itself).
  */
 #ifndef BCV_CORE_H
 #define BCV_CORE_H
@@ -68,14 +75,13 @@
 #include "uapi/linux/bcv.h"
 #include "bcv_compat.h"
 #include "bcv_trackmap.h"
+#include "bcv_region.h"
+#include "bcv_io.h"
 
 #define BCV_MAX_VOLUMES		1024	/* bcv0 .. bcv1023 */
 
-/* bcv_volume.region[]: per region of 2^region_shift tracks */
-#define BCV_REGION_COPY		BIT(31)		/* a copy is in flight */
-#define BCV_REGION_WANT		BIT(30)		/* the engine waits for it */
-#define BCV_REGION_WRITES	(BIT(30) - 1)	/* host writes in flight */
-#define BCV_MAX_WANT		8
+
+struct bcv_leg_kobj;
 
 /* One backing device of a volume. */
 struct bcv_leg {
@@ -111,17 +117,16 @@ struct bcv_volume {
 	struct bcv_tm_vol tm;		/* Track ID (and PB) tables */
 	struct mutex state_lock;	/* STD: session states, see above */
 	struct kobject *sessions_kobj;	/* STD: /sys/block/bcvN/sessions */
+	struct kobject *legs_kobj;	/* /sys/block/bcvN/legs */
+	struct bcv_leg_kobj *leg_kobj[BCV_MAX_LEGS]; /* legs/Mn; bcv_lock */
 
 	/* I/O gate, regions and copy engine: all under lock */
 	spinlock_t lock;
 	bool held;			/* a command holds the volume's I/O */
 	struct bio_list deferred;	/* bios waiting for !held or a region */
 	unsigned int nr_io;		/* bios past the gate, not completed */
-	unsigned int region_shift;	/* log2 tracks per region */
-	u32 *region;			/* per region: BCV_REGION_* */
+	struct bcv_regions regions;	/* writes and copies per region */
 	unsigned int jobs;		/* copies in flight */
-	u64 want[BCV_MAX_WANT];		/* regions marked BCV_REGION_WANT */
-	unsigned int nr_want;
 	u64 cursor;			/* next track the engine looks at */
 	bool paused;			/* engine stopped by a command */
 	bool dead;			/* removed: engine never runs again */
@@ -135,10 +140,14 @@ struct bcv_volume {
 	 */
 	unsigned long retry_at[BCV_POSITIONS];
 	unsigned int backoff[BCV_POSITIONS];	/* ms, 0: none */
-	bool err_logged[BCV_POSITIONS];	/* error reported since success */
+	/* bcv_leg.c: I/O errors per position, episodes being reported */
+	atomic64_t pos_errors[BCV_POSITIONS];
+	unsigned long err_episode;	/* bit p: atomic bitops */
 	wait_queue_head_t wait;		/* nr_io and jobs reaching zero */
 
 	struct delayed_work engine;	/* the copy engine's worker */
+	/* bcv_io.c's bcv_kick_deferred(), handed to the engine at init */
+	void (*dispatch_deferred)(struct bcv_volume *vol);
 	struct dm_kcopyd_client *kc;
 	struct dm_kcopyd_throttle throttle; /* .throttle: copy_throttle % */
 };
@@ -188,31 +197,21 @@ extern unsigned int bcv_copy_throttle_default;
 /* bcv_core.c: volumes.  All may sleep and take bcv_lock. */
 struct bcv_volume *__bcv_find(const char *name);
 int bcv_volume_create(struct bcv_create *c);
-int bcv_volume_remove(const char *name, unsigned int flags);
+void __bcv_volume_unlist(struct bcv_volume *vol);
+void bcv_volume_free(struct bcv_volume *vol);
 int bcv_volume_list(struct bcv_vol_info __user *vols, u32 info_size,
 		    u32 capacity, u32 *count);
 int bcv_leg_add(struct bcv_leg_cmd *l);
 int bcv_leg_remove(struct bcv_leg_cmd *l);
 
-/*
- * bcv_core.c: the I/O gate.  bcv_hold() stops new bios and copies on @vol
- * and waits for those in flight to finish; bcv_unhold() resubmits what was
- * held and restarts the engine.  Both sleep; callers hold bcv_lock.
- */
-void bcv_hold(struct bcv_volume *vol);
-void bcv_unhold(struct bcv_volume *vol);
-/* Resubmit deferred bios (process context, vol->lock not held). */
-void bcv_kick_deferred(struct bcv_volume *vol);
 /* The bdev behind mirror position @pos of @vol (a leg, or an MM's BCV). */
 struct block_device *bcv_pos_bdev(struct bcv_volume *vol, int pos);
-/*
- * Own legs among the positions in @failed whose device is gone or too
- * small are marked failed; returns those marked now.  Caller holds
- * vol->lock.
- */
+/* bcv_leg.c: positions and leg failures (see there). */
 unsigned int __bcv_check_legs(struct bcv_volume *vol, unsigned long failed);
-/* Log the legs __bcv_check_legs() marked.  Any context, no lock held. */
 void bcv_report_failed(struct bcv_volume *vol, unsigned int newly);
+void bcv_fail_leg(struct bcv_volume *vol, int pos, sector_t sector,
+		  const char *what);
+void bcv_leg_ok(struct bcv_volume *vol, int pos);
 
 /* Recompute the write cache/FUA flags; bcv_lock held, volume held. */
 void bcv_update_features(struct bcv_volume *vol);
@@ -220,7 +219,8 @@ void bcv_update_features(struct bcv_volume *vol);
 /* bcv_copy.c: the copy engine. */
 /* "1".."100": the number, else -EINVAL (not a number) or -ERANGE. */
 int bcv_parse_percent(const char *buf);
-int bcv_engine_init(struct bcv_volume *vol);
+int bcv_engine_init(struct bcv_volume *vol,
+		    void (*dispatch_deferred)(struct bcv_volume *vol));
 void bcv_engine_exit(struct bcv_volume *vol);
 void bcv_engine_kick(struct bcv_volume *vol);
 bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout);
@@ -230,12 +230,10 @@ int bcv_session_cmd(struct bcv_session_cmd *c);
 int bcv_session_query(const char *name, struct bcv_sess_info __user *out,
 		      u32 info_size, u32 capacity, u32 *count);
 int bcv_session_wait(struct bcv_wait *w);
-int bcv_sessions_sysfs_init(struct bcv_volume *vol);
-void bcv_sessions_sysfs_exit(struct bcv_volume *vol);
 /* Tell waiters that a session's state changed (any context but hardirq). */
 void bcv_state_changed(void);
-/* A volume's sessions allow removal (with @force: ends split ones). */
-int __bcv_sessions_remove(struct bcv_volume *vol, bool force);
+/* BCV_IOC_REMOVE: end split sessions if asked, then remove.  Sleeps. */
+int bcv_remove_cmd(const char *name, unsigned int flags);
 
 /* bcv_stack.c: refuse stacking loops. */
 int bcv_stack_check(dev_t dev);
@@ -244,7 +242,14 @@ int bcv_stack_check(dev_t dev);
 int bcv_ctl_init(void);
 void bcv_ctl_exit(void);
 
-/* bcv_sysfs.c: attribute groups for the volume's gendisk. */
+/*
+ * bcv_sysfs.c: attribute groups for the volume's gendisk, and the
+ * directories beside them: sessions/ (its entries are bcv_session.c's) and
+ * legs/Mn/.  Context: may sleep; caller holds bcv_lock, not leg_lock.
+ */
 extern const struct attribute_group *bcv_disk_groups[];
+int bcv_volume_sysfs_init(struct bcv_volume *vol);
+void bcv_volume_sysfs_exit(struct bcv_volume *vol);
+int bcv_legs_sysfs_update(struct bcv_volume *vol);
 
 #endif /* BCV_CORE_H */

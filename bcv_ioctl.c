@@ -297,7 +297,7 @@ static int bcv_ioc_remove(void __user *uarg)
 	ret = bcv_check_name(r.name);
 	if (ret)
 		return ret == -EINVAL ? -ENOENT : ret;
-	return bcv_volume_remove(r.name, r.flags);
+	return bcv_remove_cmd(r.name, r.flags);
 }
 
 static int bcv_ioc_list(void __user *uarg)

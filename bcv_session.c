@@ -53,8 +53,27 @@ static const char * const bcv_state_names[] = {
 static const char *bcv_state_name(enum bcv_state st)
 {
 	if (st < BCV_SYNCINPROG || st > BCV_RESTORED)
-		return "unknown";
+		return "none";
 	return bcv_state_names[st];
+}
+
+/*
+ * bcv_tm_vol.on_state of every STD with sessions: every state change of a
+ * session, made by the table code for a command or for the copy engine,
+ * is logged here and wakes the waiters (BCV_IOC_WAIT).  Context: any but
+ * hardirq, under the STD's state_lock.
+ */
+static void bcv_session_state_hook(const struct bcv_tm_sess *ts,
+				   enum bcv_state from, enum bcv_state to)
+{
+	struct bcv_volume *std = bcv_tm_volume(bcv_tm_sess_std(ts));
+	struct bcv_volume *bcv = bcv_tm_volume(bcv_tm_sess_bcv(ts));
+
+	lockdep_assert_held(&std->state_lock);
+	pr_info("%s: session %u %s/%s: %s -> %s\n", std->disk->disk_name,
+		bcv_tm_sess_id(ts), std->name, bcv->name, bcv_state_name(from),
+		bcv_state_name(to));
+	bcv_state_changed();
 }
 
 /*------------------------------------------------------------------------
@@ -110,7 +129,7 @@ static ssize_t bcv_show(struct bcv_session *s, char *buf)
 
 static ssize_t state_show(struct bcv_session *s, char *buf)
 {
-	return sysfs_emit(buf, "%s\n", bcv_state_name(s->tm.state));
+	return sysfs_emit(buf, "%s\n", bcv_state_name(bcv_tm_sess_state(&s->tm)));
 }
 
 static ssize_t invalid_tracks_show(struct bcv_session *s, char *buf)
@@ -121,7 +140,7 @@ static ssize_t invalid_tracks_show(struct bcv_session *s, char *buf)
 static ssize_t std_changed_tracks_show(struct bcv_session *s, char *buf)
 {
 	return sysfs_emit(buf, "%llu\n",
-			  bcv_tm_count_changed(&s->std->tm, s->tm.id));
+			  bcv_tm_count_changed(&s->std->tm, bcv_tm_sess_id(&s->tm)));
 }
 
 static ssize_t bcv_changed_tracks_show(struct bcv_session *s, char *buf)
@@ -180,20 +199,6 @@ static const struct kobj_type bcv_sess_ktype = {
 	.default_groups	= bcv_sess_groups,
 };
 
-int bcv_sessions_sysfs_init(struct bcv_volume *vol)
-{
-	struct kobject *parent = &disk_to_dev(vol->disk)->kobj;
-
-	vol->sessions_kobj = kobject_create_and_add("sessions", parent);
-	return vol->sessions_kobj ? 0 : -ENOMEM;
-}
-
-void bcv_sessions_sysfs_exit(struct bcv_volume *vol)
-{
-	kobject_put(vol->sessions_kobj);
-	vol->sessions_kobj = NULL;
-}
-
 static struct bcv_session *bcv_session_alloc(void)
 {
 	struct bcv_session *s = kzalloc(sizeof(*s), GFP_KERNEL);
@@ -224,6 +229,16 @@ static void bcv_drop_cache(struct bcv_volume *vol)
 }
 
 /*
+ * Take the STD's state_lock for a table command, with the session layer's
+ * hook on the STD (it may be its first session).  Context: may sleep.
+ */
+static void bcv_state_lock(struct bcv_volume *std)
+{
+	mutex_lock(&std->state_lock);
+	bcv_tm_set_state_hook(&std->tm, bcv_session_state_hook);
+}
+
+/*
  * Caller holds bcv_lock.  End a split session.  Both volumes are held:
  * the BCV's I/O path and its engine (syncing its fixed mirrors) read
  * bcv->tm.session, which goes away here.
@@ -237,7 +252,7 @@ static int __bcv_terminate(struct bcv_volume *std, struct bcv_volume *bcv)
 	lockdep_assert_held(&bcv_lock);
 	bcv_hold(std);
 	bcv_hold(bcv);
-	mutex_lock(&std->state_lock);
+	bcv_state_lock(std);
 	ret = bcv_tm_terminate(&std->tm, &bcv->tm, &freed);
 	mutex_unlock(&std->state_lock);
 	bcv_unhold(bcv);
@@ -259,29 +274,30 @@ static int __bcv_terminate(struct bcv_volume *std, struct bcv_volume *bcv)
  * volume is in any session.  With @force: terminate its split sessions,
  * EBUSY if one is attached.
  */
-int __bcv_sessions_remove(struct bcv_volume *vol, bool force)
+static int __bcv_sessions_remove(struct bcv_volume *vol, bool force)
 {
 	unsigned int c;
 	int ret;
 
 	if (vol->role == BCV_ROLE_BCV) {
-		struct bcv_tm_sess *ts = vol->tm.session;
+		struct bcv_tm_sess *ts = bcv_tm_vol_session(&vol->tm);
 
 		if (!ts)
 			return 0;
-		if (!force || ts->state != BCV_SPLIT)
+		if (!force || bcv_tm_sess_state(ts) != BCV_SPLIT)
 			return -EBUSY;
 		return __bcv_terminate(bcv_tm_session_of(ts)->std, vol);
 	}
-	if (!vol->tm.alloc)
+	if (!bcv_tm_has_sessions(&vol->tm))
 		return 0;
 	if (!force)
 		return -EBUSY;
 	for (c = 0; c < BCV_SESSIONS; c++)
-		if (vol->tm.sess[c] && vol->tm.sess[c]->state != BCV_SPLIT)
+		if (bcv_tm_column(&vol->tm, c) &&
+		    bcv_tm_sess_state(bcv_tm_column(&vol->tm, c)) != BCV_SPLIT)
 			return -EBUSY;
 	for (c = 0; c < BCV_SESSIONS; c++) {
-		struct bcv_tm_sess *ts = vol->tm.sess[c];
+		struct bcv_tm_sess *ts = bcv_tm_column(&vol->tm, c);
 
 		if (!ts)
 			continue;
@@ -290,6 +306,44 @@ int __bcv_sessions_remove(struct bcv_volume *vol, bool force)
 			return ret;
 	}
 	return 0;
+}
+
+/**
+ * bcv_remove_cmd() - BCV_IOC_REMOVE
+ * @name: the volume
+ * @flags: BCV_REMOVE_*
+ *
+ * Refused with EBUSY while the volume is open or in a session; with
+ * BCV_REMOVE_FORCE, split sessions are terminated first (still EBUSY if
+ * one is attached).  The volume is unlisted under bcv_lock and freed after
+ * it is dropped, once what is in flight on it is done.
+ *
+ * Context: may sleep.
+ * Return: 0, -ENOENT or -EBUSY.
+ */
+int bcv_remove_cmd(const char *name, unsigned int flags)
+{
+	struct bcv_volume *vol;
+	int ret;
+
+	mutex_lock(&bcv_lock);
+	vol = __bcv_find(name);
+	if (!vol) {
+		mutex_unlock(&bcv_lock);
+		return -ENOENT;
+	}
+	mutex_lock(&vol->open_lock);
+	ret = vol->open_count ? -EBUSY :
+	      __bcv_sessions_remove(vol, flags & BCV_REMOVE_FORCE);
+	if (!ret)
+		vol->dying = true;	/* ->open refuses from now on */
+	mutex_unlock(&vol->open_lock);
+	if (!ret)
+		__bcv_volume_unlist(vol);
+	mutex_unlock(&bcv_lock);
+	if (!ret)
+		bcv_volume_free(vol);
+	return ret;
 }
 
 static int bcv_find_pair(const char *sname, const char *bname,
@@ -342,7 +396,7 @@ static void bcv_reset_counters(struct bcv_session *s)
 
 static int bcv_session_sysfs_add(struct bcv_volume *std, struct bcv_session *s)
 {
-	int ret = kobject_add(&s->kobj, std->sessions_kobj, "%u", s->tm.id);
+	int ret = kobject_add(&s->kobj, std->sessions_kobj, "%u", bcv_tm_sess_id(&s->tm));
 
 	if (!ret)
 		s->kobj_added = true;
@@ -403,21 +457,22 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	bcv_hold(std);
 	bcv_hold(bcv);
 	ts = bcv_tm_session(&std->tm, &bcv->tm);
-	if (c->cmd == BCV_CMD_SPLIT && ts && ts->mm != BCV_NO_POS &&
-	    (ts->state == BCV_SYNCHRONIZED || ts->state == BCV_RESTORED))
-		bcv_catch_up(std, ts->mm, 30 * HZ);
+	if (c->cmd == BCV_CMD_SPLIT && ts && bcv_tm_sess_mm(ts) != BCV_NO_POS &&
+	    (bcv_tm_sess_state(ts) == BCV_SYNCHRONIZED ||
+	     bcv_tm_sess_state(ts) == BCV_RESTORED))
+		bcv_catch_up(std, bcv_tm_sess_mm(ts), 30 * HZ);
 	/*
 	 * A RESTORE needs every leg of the BCV valid (SPEC section 4): let a
 	 * fixed mirror that is still syncing after a split finish first, as
 	 * SPLIT does for the STD, rather than refuse.
 	 */
-	if (c->cmd == BCV_CMD_RESTORE && ts && ts->state == BCV_SPLIT) {
+	if (c->cmd == BCV_CMD_RESTORE && ts && bcv_tm_sess_state(ts) == BCV_SPLIT) {
 		unsigned int p;
 
 		for (p = 0; p < bcv->nr_legs; p++)
 			bcv_catch_up(bcv, p, 30 * HZ);
 	}
-	mutex_lock(&std->state_lock);
+	bcv_state_lock(std);
 	switch (c->cmd) {
 	case BCV_CMD_ESTABLISH:
 		tspare = &spare->tm;
@@ -445,7 +500,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	s = ts ? bcv_tm_session_of(ts) : NULL;
 	if (!ret && s && c->cmd != BCV_CMD_SPLIT)
 		bcv_reset_counters(s);
-	c->state = s ? s->tm.state : 0;
+	c->state = s ? bcv_tm_sess_state(&s->tm) : 0;
 	mutex_unlock(&std->state_lock);
 
 	if (!ret && c->cmd == BCV_CMD_SPLIT)
@@ -465,7 +520,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 
 	if (!ret && new_session && bcv_session_sysfs_add(std, s))
 		pr_warn("%s: no sysfs directory for session %u\n",
-			std->disk->disk_name, s->tm.id);
+			std->disk->disk_name, bcv_tm_sess_id(&s->tm));
 	if (!ret) {
 		static const char * const names[] = {
 			[BCV_CMD_ESTABLISH] = "establish",
@@ -478,8 +533,8 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 			std->disk->disk_name, names[c->cmd],
 			tc.diff ? " --diff" : "",
 			tc.incremental ? " --incremental" : "",
-			std->name, bcv->name, s->tm.id,
-			bcv_state_name(s->tm.state));
+			std->name, bcv->name, bcv_tm_sess_id(&s->tm),
+			bcv_state_name(bcv_tm_sess_state(&s->tm)));
 		bcv_state_changed();
 	}
 out:
@@ -498,13 +553,13 @@ static void bcv_fill_sess(struct bcv_session *s, struct bcv_sess_info *i)
 	memset(i, 0, sizeof(*i));
 	strscpy(i->std, s->std->name, sizeof(i->std));
 	strscpy(i->bcv, s->bcv->name, sizeof(i->bcv));
-	i->id = s->tm.id;
-	i->state = s->tm.state;
-	i->mm = s->tm.mm;
+	i->id = bcv_tm_sess_id(&s->tm);
+	i->state = bcv_tm_sess_state(&s->tm);
+	i->mm = bcv_tm_sess_mm(&s->tm);
 	i->track_size = 1U << s->std->track_shift;
 	i->tracks = s->std->tracks;
 	i->invalid_tracks = bcv_tm_session_todo(&s->tm);
-	i->std_changed_tracks = bcv_tm_count_changed(&s->std->tm, s->tm.id);
+	i->std_changed_tracks = bcv_tm_count_changed(&s->std->tm, bcv_tm_sess_id(&s->tm));
 	i->bcv_changed_tracks = bcv_tm_count_invalid(&s->bcv->tm, BCV_M4B);
 	i->copied_tracks = atomic64_read(&s->copied);
 	i->errors = atomic64_read(&s->errors);
@@ -532,7 +587,7 @@ int bcv_session_query(const char *name, struct bcv_sess_info __user *out,
 		if (vol->role != BCV_ROLE_STD)
 			continue;
 		for (c = 0; c < BCV_SESSIONS; c++) {
-			struct bcv_tm_sess *ts = vol->tm.sess[c];
+			struct bcv_tm_sess *ts = bcv_tm_column(&vol->tm, c);
 			struct bcv_session *s;
 
 			if (!ts)
@@ -576,7 +631,7 @@ static int bcv_pair_state(const char *sname, const char *bname, u32 *state)
 		ts = bcv_tm_session(&std->tm, &bcv->tm);
 		if (ts) {
 			mutex_lock(&std->state_lock);
-			*state = ts->state;
+			*state = bcv_tm_sess_state(ts);
 			mutex_unlock(&std->state_lock);
 		} else {
 			ret = -ENOENT;

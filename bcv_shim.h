@@ -23,6 +23,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/bug.h>
 
 /*
  * May sleep.  Too large a table is the caller's error (checked before):
@@ -44,6 +45,9 @@ static inline void bcv_atomic_or(unsigned long *word, unsigned long bits)
 {
 	set_mask_bits(word, 0UL, bits);
 }
+
+/* A broken invariant of the table code: a bug, reported once. */
+#define BCV_TM_BUG_ON(cond)	WARN_ON_ONCE(cond)
 
 /* Atomically clear @bits in *@word. */
 static inline void bcv_atomic_andnot(unsigned long *word, unsigned long bits)
@@ -77,6 +81,8 @@ typedef uint8_t u8;
 #define max(a, b)		((a) > (b) ? (a) : (b))
 #define hweight_long(w)		((unsigned int)__builtin_popcountl(w))
 #define __ffs(w)		((unsigned long)__builtin_ctzl(w))
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define BCV_TM_BUG_ON(cond)	assert(!(cond))
 
 static inline unsigned long *bcv_bitmap_alloc(u64 nbits)
 {

@@ -13,6 +13,7 @@
 #include <linux/device.h>
 #include <linux/sysfs.h>
 #include <linux/capability.h>
+#include <linux/slab.h>
 
 #include "bcv_core.h"
 #include "bcv_trackmap.h"
@@ -77,7 +78,7 @@ static ssize_t bcv_legs_emit(struct device *dev, char *buf,
 					   bcv_tm_count_invalid(&vol->tm, i), sep);
 		else if (f == BCV_LEG_STATE)
 			n += sysfs_emit_at(buf, n, "%s%s",
-					   READ_ONCE(vol->tm.failed) & (1U << i) ?
+					   bcv_tm_failed_legs(&vol->tm) & (1U << i) ?
 					   "failed" : "ok", sep);
 		else
 			n += sysfs_emit_at(buf, n, "%lld%s",
@@ -189,3 +190,196 @@ const struct attribute_group *bcv_disk_groups[] = {
 	&bcv_disk_group,
 	NULL,
 };
+
+/*------------------------------------------------------------------------
+ * /sys/block/bcvN/legs/Mn/: one directory per leg, one value per file
+ *
+ * Mn is the leg's mirror position (M1 the primary).  The directories are
+ * made again whenever legs are added or removed (positions move down), by
+ * bcv_legs_sysfs_update() under bcv_lock.  A show() takes leg_lock and
+ * answers ENODEV for a position that has no leg any more; kobject_del()
+ * waits for show()s in flight, so none runs after the volume is gone.
+ */
+
+struct bcv_leg_kobj {
+	struct kobject kobj;
+	struct bcv_volume *vol;
+	unsigned int pos;
+};
+
+struct bcv_leg_attr {
+	struct attribute attr;
+	ssize_t (*show)(struct bcv_volume *vol, unsigned int pos, char *buf);
+};
+
+static ssize_t bcv_leg_attr_show(struct kobject *kobj, struct attribute *attr,
+				 char *buf)
+{
+	struct bcv_leg_kobj *lk = container_of(kobj, struct bcv_leg_kobj, kobj);
+	struct bcv_leg_attr *a = container_of(attr, struct bcv_leg_attr, attr);
+	struct bcv_volume *vol = lk->vol;
+	ssize_t ret = -ENODEV;
+
+	mutex_lock(&vol->leg_lock);
+	if (lk->pos < vol->nr_legs)
+		ret = a->show(vol, lk->pos, buf);
+	mutex_unlock(&vol->leg_lock);
+	return ret;
+}
+
+static const struct sysfs_ops bcv_leg_sysfs_ops = {
+	.show	= bcv_leg_attr_show,
+};
+
+#define BCV_LEG_ATTR(_name)						\
+static ssize_t pos_##_name##_show(struct bcv_volume *vol,		\
+				  unsigned int pos, char *buf);		\
+static struct bcv_leg_attr bcv_leg_attr_##_name = {			\
+	.attr = { .name = __stringify(_name), .mode = 0444 },		\
+	.show = pos_##_name##_show,					\
+}
+
+BCV_LEG_ATTR(device);
+BCV_LEG_ATTR(state);
+BCV_LEG_ATTR(invalid_tracks);
+BCV_LEG_ATTR(copied_tracks);
+BCV_LEG_ATTR(errors);
+
+static ssize_t pos_device_show(struct bcv_volume *vol, unsigned int pos,
+			       char *buf)
+{
+	return sysfs_emit(buf, "%pg\n", bcv_leg_bdev(vol, pos));
+}
+
+static ssize_t pos_state_show(struct bcv_volume *vol, unsigned int pos,
+			      char *buf)
+{
+	return sysfs_emit(buf, "%s\n", bcv_tm_failed_legs(&vol->tm) & (1U << pos) ?
+			  "failed" : "ok");
+}
+
+static ssize_t pos_invalid_tracks_show(struct bcv_volume *vol,
+				       unsigned int pos, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", bcv_tm_count_invalid(&vol->tm, pos));
+}
+
+static ssize_t pos_copied_tracks_show(struct bcv_volume *vol,
+				      unsigned int pos, char *buf)
+{
+	return sysfs_emit(buf, "%lld\n",
+			  (long long)atomic64_read(&vol->leg_copied[pos]));
+}
+
+static ssize_t pos_errors_show(struct bcv_volume *vol, unsigned int pos,
+			       char *buf)
+{
+	return sysfs_emit(buf, "%lld\n",
+			  (long long)atomic64_read(&vol->pos_errors[pos]));
+}
+
+static struct attribute *bcv_leg_attrs[] = {
+	&bcv_leg_attr_device.attr,
+	&bcv_leg_attr_state.attr,
+	&bcv_leg_attr_invalid_tracks.attr,
+	&bcv_leg_attr_copied_tracks.attr,
+	&bcv_leg_attr_errors.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(bcv_leg);
+
+static void bcv_leg_kobj_release(struct kobject *kobj)
+{
+	kfree(container_of(kobj, struct bcv_leg_kobj, kobj));
+}
+
+static const struct kobj_type bcv_leg_ktype = {
+	.release	= bcv_leg_kobj_release,
+	.sysfs_ops	= &bcv_leg_sysfs_ops,
+	.default_groups	= bcv_leg_groups,
+};
+
+static void bcv_legs_sysfs_clear(struct bcv_volume *vol)
+{
+	unsigned int i;
+
+	for (i = 0; i < BCV_MAX_LEGS; i++) {
+		if (!vol->leg_kobj[i])
+			continue;
+		kobject_del(&vol->leg_kobj[i]->kobj);
+		kobject_put(&vol->leg_kobj[i]->kobj);
+		vol->leg_kobj[i] = NULL;
+	}
+}
+
+/**
+ * bcv_legs_sysfs_update() - legs/Mn/ for the legs @vol has now
+ * @vol: the volume
+ *
+ * Context: may sleep; caller holds bcv_lock and not leg_lock (show()s
+ * take it, and removing a directory waits for them).
+ * Return: 0 or -ENOMEM.
+ */
+int bcv_legs_sysfs_update(struct bcv_volume *vol)
+{
+	unsigned int i, n;
+	int ret = 0;
+
+	lockdep_assert_held(&bcv_lock);
+	bcv_legs_sysfs_clear(vol);
+	mutex_lock(&vol->leg_lock);
+	n = vol->nr_legs;
+	mutex_unlock(&vol->leg_lock);
+	for (i = 0; i < n && !ret; i++) {
+		struct bcv_leg_kobj *lk = kzalloc(sizeof(*lk), GFP_KERNEL);
+
+		if (!lk)
+			return -ENOMEM;
+		lk->vol = vol;
+		lk->pos = i;
+		kobject_init(&lk->kobj, &bcv_leg_ktype);
+		ret = kobject_add(&lk->kobj, vol->legs_kobj, "M%u", i + 1);
+		if (ret) {
+			kobject_put(&lk->kobj);
+			break;
+		}
+		vol->leg_kobj[i] = lk;
+	}
+	return ret;
+}
+
+/**
+ * bcv_volume_sysfs_init() - the directories beside /sys/block/bcvN/bcv/
+ * @vol: a volume whose gendisk was just added
+ *
+ * sessions/ on a STD (bcv_session.c adds an entry per session) and
+ * legs/Mn/ for each leg.
+ *
+ * Context: may sleep; caller holds bcv_lock.
+ * Return: 0 or -ENOMEM (nothing left behind).
+ */
+int bcv_volume_sysfs_init(struct bcv_volume *vol)
+{
+	struct kobject *parent = &disk_to_dev(vol->disk)->kobj;
+
+	if (vol->role == BCV_ROLE_STD) {
+		vol->sessions_kobj = kobject_create_and_add("sessions", parent);
+		if (!vol->sessions_kobj)
+			return -ENOMEM;
+	}
+	vol->legs_kobj = kobject_create_and_add("legs", parent);
+	if (vol->legs_kobj && !bcv_legs_sysfs_update(vol))
+		return 0;
+	bcv_volume_sysfs_exit(vol);
+	return -ENOMEM;
+}
+
+/* Context: may sleep; caller holds bcv_lock.  Undoes the above. */
+void bcv_volume_sysfs_exit(struct bcv_volume *vol)
+{
+	bcv_legs_sysfs_clear(vol);
+	kobject_put(vol->legs_kobj);
+	vol->legs_kobj = NULL;
+	kobject_put(vol->sessions_kobj);
+	vol->sessions_kobj = NULL;
+}

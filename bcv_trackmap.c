@@ -14,6 +14,11 @@
 
 static_assert(sizeof(unsigned long) == 8, "bcv_trackmap assumes 64-bit longs");
 static_assert(BCV_CYL_TRACKS == BCV_TRACKS_PER_CYL, "cylinder size");
+static_assert(BCV_SYNCINPROG == BCV_STATE_SYNCINPROG &&
+	      BCV_SYNCHRONIZED == BCV_STATE_SYNCHRONIZED &&
+	      BCV_SPLIT == BCV_STATE_SPLIT &&
+	      BCV_RESTINPROG == BCV_STATE_RESTINPROG &&
+	      BCV_RESTORED == BCV_STATE_RESTORED, "states are the uapi's");
 
 #define BPL		64		/* bits per long */
 #define ROWS		4		/* PB rows per long */
@@ -643,6 +648,39 @@ int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos)
 }
 
 /*------------------------------------------------------------------------
+ * Session states
+ */
+
+#define ST(x)	(1U << BCV_##x)
+
+/* Legal moves: the states each state may go to (bcv_trackmap.h). */
+static const unsigned int state_moves[] = {
+	[BCV_NOSESSION]		= ST(SYNCINPROG),
+	[BCV_SYNCINPROG]	= ST(SYNCHRONIZED),
+	[BCV_SYNCHRONIZED]	= ST(SPLIT) | ST(SYNCINPROG),
+	[BCV_SPLIT]		= ST(SYNCINPROG) | ST(RESTINPROG) | ST(NOSESSION),
+	[BCV_RESTINPROG]	= ST(RESTORED) | ST(SYNCINPROG),
+	[BCV_RESTORED]		= ST(SPLIT) | ST(SYNCINPROG),
+};
+
+bool bcv_tm_state_legal(enum bcv_state from, enum bcv_state to)
+{
+	return from < ARRAY_SIZE(state_moves) && (state_moves[from] & (1U << to));
+}
+
+void bcv_tm_set_state(struct bcv_tm_sess *s, enum bcv_state to)
+{
+	enum bcv_state from = s->state;
+
+	if (from == to)
+		return;
+	BCV_TM_BUG_ON(!bcv_tm_state_legal(from, to));
+	s->state = to;
+	if (s->std->on_state)
+		s->std->on_state(s, from, to);
+}
+
+/*------------------------------------------------------------------------
  * Commands
  */
 
@@ -727,7 +765,7 @@ int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	pb_update_all(std, 1UL << s->id, 0);
 	attach(s, pos);
 	bm_fill(std->inv[pos], std->tracks);
-	s->state = BCV_SYNCINPROG;
+	bcv_tm_set_state(s, BCV_SYNCINPROG);
 	return 0;
 }
 
@@ -787,7 +825,7 @@ int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	bm_zero(bcv->inv[BCV_M4B], bcv->tracks);
 	pb_update_all(std, 0, 1UL << s->id);
 	detach(s);
-	s->state = BCV_SPLIT;
+	bcv_tm_set_state(s, BCV_SPLIT);
 	return 0;
 }
 
@@ -823,7 +861,7 @@ int bcv_tm_reestablish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		mm[i] = r;
 		pb_update_word(std, i, r, 1UL << s->id, 0);
 	}
-	s->state = BCV_SYNCINPROG;
+	bcv_tm_set_state(s, BCV_SYNCINPROG);
 	return 0;
 }
 
@@ -884,7 +922,7 @@ int bcv_tm_restore(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		pb_update_all(std, 0, self);
 	}
 	bm_zero(std->inv[pos], std->tracks);
-	s->state = BCV_RESTINPROG;
+	bcv_tm_set_state(s, BCV_RESTINPROG);
 	bcv_tm_update_states(std);
 	return 0;
 }
@@ -898,6 +936,7 @@ int bcv_tm_terminate(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		return -ENOENT;
 	if (s->state != BCV_SPLIT)
 		return -EBUSY;
+	bcv_tm_set_state(s, BCV_NOSESSION);
 	WRITE_ONCE(std->alloc, std->alloc & ~(1UL << s->id));
 	std->sess[s->id] = NULL;
 	bcv->session = NULL;
@@ -1026,12 +1065,12 @@ unsigned int bcv_tm_update_states(struct bcv_tm_vol *std)
 				if (restore_targets(std) & (1U << p))
 					todo |= bm_any(std->inv[p], std->tracks);
 			if (!todo)
-				s->state = BCV_RESTORED;
+				bcv_tm_set_state(s, BCV_RESTORED);
 		} else if (bm_any(std->inv[s->mm], std->tracks)) {
 			/* e.g. a later restore or a failed BCV write */
-			s->state = BCV_SYNCINPROG;
+			bcv_tm_set_state(s, BCV_SYNCINPROG);
 		} else if (s->state == BCV_SYNCINPROG) {
-			s->state = BCV_SYNCHRONIZED;
+			bcv_tm_set_state(s, BCV_SYNCHRONIZED);
 		}
 		if (s->state != old)
 			changed |= 1U << c;

@@ -100,16 +100,43 @@ enum bcv_pos_role {
 	BCV_POS_M4B,		/* BCV: M4b, "written by the BCV's users" */
 };
 
-/* Session states (SPEC section 1); BCV_SPLIT is the only detached one. */
+/*
+ * Session states (Documentation/bcv.rst, "States"), the values of the
+ * uapi's BCV_STATE_*.  Every change goes through bcv_tm_set_state(), whose
+ * table of legal moves is the state machine:
+ *
+ *   none --ESTABLISH--> syncinprog --copy done--> synchronized --SPLIT--> split
+ *   split --ESTABLISH, REESTABLISH--> syncinprog
+ *   split --RESTORE--> restinprog --copy done--> restored --SPLIT--> split
+ *   synchronized, restored, restinprog --the MM lost tracks--> syncinprog
+ *   split --TERMINATE--> none
+ */
 enum bcv_state {
-	BCV_SYNCINPROG = 1,
-	BCV_SYNCHRONIZED,
-	BCV_SPLIT,
-	BCV_RESTINPROG,
-	BCV_RESTORED,
+	BCV_NOSESSION = 0,	/* no session (before ESTABLISH, after TERMINATE) */
+	BCV_SYNCINPROG = 1,	/* attached: the STD is being copied to the BCV */
+	BCV_SYNCHRONIZED,	/* attached: the BCV is a live mirror of the STD */
+	BCV_SPLIT,		/* detached: the BCV is a copy of its own */
+	BCV_RESTINPROG,		/* attached: the BCV is being copied to the STD */
+	BCV_RESTORED,		/* attached: the STD holds the BCV's data */
 };
 
 struct bcv_tm_sess;
+
+/*
+ * Told of every state change of a STD's sessions (bcv_tm_vol.on_state),
+ * from the table operation that makes it, under the caller's
+ * serialisation of the STD's commands and engine (see Concurrency).
+ */
+typedef void (*bcv_tm_state_fn)(const struct bcv_tm_sess *s,
+				enum bcv_state from, enum bcv_state to);
+
+/* Is @from -> @to a legal move of the state machine above? */
+bool bcv_tm_state_legal(enum bcv_state from, enum bcv_state to);
+/*
+ * Move @s to @to (a legal move; an illegal one is a bug) and tell the
+ * STD's on_state.  Caller serialises per STD (see Concurrency).
+ */
+void bcv_tm_set_state(struct bcv_tm_sess *s, enum bcv_state to);
 
 /* The tables of one volume. */
 struct bcv_tm_vol {
@@ -125,6 +152,7 @@ struct bcv_tm_vol {
 	unsigned long *copying;		/* copy of t in flight, no write since */
 
 	/* STD only */
+	bcv_tm_state_fn on_state;	/* told of state changes, or NULL */
 	unsigned long *pb;		/* PB rows, see above */
 	unsigned long alloc;		/* allocated PB columns (bit s) */
 	struct bcv_tm_sess *sess[BCV_SESSIONS]; /* by PB column */
@@ -141,6 +169,84 @@ struct bcv_tm_sess {
 	int mm;				/* STD position while attached, or -1 */
 	enum bcv_state state;
 };
+
+/*
+ * Accessors: the rest of the driver reads the tables' state through these
+ * (any context; the caller keeps the answer stable as the Concurrency
+ * rules say: a command or engine pass holding the volume, state_lock for
+ * states, or a racy read for a report).
+ */
+static inline unsigned int bcv_tm_sess_id(const struct bcv_tm_sess *s)
+{
+	return s->id;
+}
+
+static inline enum bcv_state bcv_tm_sess_state(const struct bcv_tm_sess *s)
+{
+	return s->state;
+}
+
+/* The STD position of the session's BCV while attached, else BCV_NO_POS. */
+static inline int bcv_tm_sess_mm(const struct bcv_tm_sess *s)
+{
+	return s->mm;
+}
+
+static inline struct bcv_tm_vol *bcv_tm_sess_std(const struct bcv_tm_sess *s)
+{
+	return s->std;
+}
+
+static inline struct bcv_tm_vol *bcv_tm_sess_bcv(const struct bcv_tm_sess *s)
+{
+	return s->bcv;
+}
+
+/* BCV: the session it is in, or NULL. */
+static inline struct bcv_tm_sess *bcv_tm_vol_session(const struct bcv_tm_vol *v)
+{
+	return v->session;
+}
+
+/* STD: the session in PB column @col, or NULL. */
+static inline struct bcv_tm_sess *bcv_tm_column(const struct bcv_tm_vol *v,
+						unsigned int col)
+{
+	return v->sess[col];
+}
+
+/* STD: has it any session? */
+static inline bool bcv_tm_has_sessions(const struct bcv_tm_vol *v)
+{
+	return READ_ONCE(v->alloc) != 0;
+}
+
+/* The own legs marked failed (bit p). */
+static inline unsigned int bcv_tm_failed_legs(const struct bcv_tm_vol *v)
+{
+	return READ_ONCE(v->failed);
+}
+
+/* What occupies position @pos. */
+static inline enum bcv_pos_role bcv_tm_pos_role(const struct bcv_tm_vol *v,
+						int pos)
+{
+	return (enum bcv_pos_role)v->role[pos];
+}
+
+/* STD: the session whose BCV is attached at @pos, or NULL. */
+static inline struct bcv_tm_sess *bcv_tm_mm_session(const struct bcv_tm_vol *v,
+						    int pos)
+{
+	return v->role[pos] == BCV_POS_MM ? v->mm_sess[pos] : NULL;
+}
+
+/* STD: install the hook told of state changes (see bcv_tm_state_fn). */
+static inline void bcv_tm_set_state_hook(struct bcv_tm_vol *v,
+					 bcv_tm_state_fn fn)
+{
+	v->on_state = fn;
+}
 
 /* Options and facts a command's preconditions depend on. */
 struct bcv_tm_cmd {

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bcv: the I/O path of a volume, and the gate that commands use to drain
+ * and hold it.
+ *
+ * Host bios enter at bcv_submit_bio(), pass the gate (bcv_volume.lock and
+ * the region gate, bcv_region.h), are cloned to the positions that hold
+ * the volume's data and complete in bcv_io_complete(), which records in
+ * the tables what each write left where (bcv_tm_write_done()).  Commands
+ * stop a volume's I/O and copies with bcv_hold() and let them go with
+ * bcv_unhold().  See bcv_core.h for the locks.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/blkdev.h>
+#include <linux/bio.h>
+#include <linux/slab.h>
+#include <linux/mempool.h>
+
+#include "bcv_core.h"
+#include "bcv_io.h"
+#include "bcv_trackmap.h"
+
+static struct bio_set bcv_bio_set;	/* clones, with a bcv_clone in front */
+static struct bio_set bcv_split_set;	/* reads split at a track boundary */
+
+/*------------------------------------------------------------------------
+ * I/O path
+ *
+ * Every host bio passes the volume's gate (bcv_volume.lock): it waits on
+ * vol->deferred while a command holds the volume, and a write also waits
+ * while a copy runs in one of its regions (see bcv_core.h).  Past the gate
+ * it is counted in nr_io and cloned to its targets:
+ *
+ *   STD write:   every own leg and every attached BCV (MM);  PB marked first
+ *   BCV write:   every own leg (split only);                 M4b marked first
+ *   discard:     the own legs only (its data is undefined: attached BCVs
+ *                get what the legs hold by copy)
+ *   read:        one position valid for every track it covers, spread
+ *                over the valid own legs by region
+ *   empty flush: every position a write would reach
+ *
+ * Legs marked failed (their device is gone or shrank) get nothing.
+ *
+ * The host bio completes when all clones have.  What the write left where
+ * is decided in one place, bcv_tm_write_done(), under vol->lock: per track
+ * the positions that hold the new data stay or become valid, every other
+ * position becomes invalid, and a track that no position could take keeps
+ * its old data at one position at least, and the host sees an error.  A
+ * failed flush (or a write with a preflush that failed) marks the position
+ * stale wherever another one holds the data.  A read that failed on an own
+ * leg is requeued through the gate once another position holds its range
+ * (bcv_read_retry()).
+ */
+
+/* Per host bio: the parent of its clones. */
+struct bcv_io {
+	struct bcv_volume *vol;		/* owner of the original bio */
+	struct bio *orig;		/* the bio the host submitted */
+	unsigned long start;		/* io accounting start time */
+	sector_t sector;		/* what orig covers, saved at submit */
+	unsigned int nr_sectors;
+	unsigned int targets;		/* positions cloned to (bit p) */
+	bool write;			/* write-like with data: holds regions */
+	bool discard;			/* a discard: own legs only */
+	bool flush;			/* REQ_PREFLUSH: every target's cache */
+	atomic_t remaining;		/* clones not yet completed */
+	unsigned long failed;		/* positions whose clone failed */
+	blk_status_t status;		/* a failing clone's status */
+};
+
+/* Per clone, allocated as the front padding of the clone bio. */
+struct bcv_clone {
+	struct bcv_io *io;
+	int pos;			/* mirror position it went to */
+	struct bio bio;			/* must be last: the bio_set allocates it */
+};
+
+static mempool_t *bcv_io_pool;		/* struct bcv_io, one per host bio */
+
+static unsigned int bcv_leg_positions(struct bcv_volume *vol)
+{
+	return (1U << vol->nr_legs) - 1;
+}
+
+/* An attached BCV is NOT READY to its own users (SPEC section 1). */
+static bool bcv_not_ready(struct bcv_volume *vol)
+{
+	struct bcv_tm_sess *s = bcv_tm_vol_session(&vol->tm);
+
+	return vol->role == BCV_ROLE_BCV && s && bcv_tm_sess_mm(s) != BCV_NO_POS;
+}
+
+static void bcv_bio_tracks(struct bcv_volume *vol, sector_t sector,
+			   unsigned int nr, u64 *first, u64 *last)
+{
+	bcv_track_range(sector, nr, vol->track_shift, first, last);
+}
+
+/*
+ * Any context.  The last step of every bio that passed the gate: after
+ * it, nothing may touch @vol (a remove waits for nr_io to reach zero and
+ * then frees it), so callers end the host bio before.
+ */
+static void bcv_io_put(struct bcv_volume *vol)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vol->lock, flags);
+	if (!--vol->nr_io)
+		wake_up(&vol->wait);
+	spin_unlock_irqrestore(&vol->lock, flags);
+}
+
+/*
+ * Any context.  A read failed on an own leg: if another position holds
+ * what it covers, the leg becomes I there (the copy engine rewrites it from
+ * a good copy, as md does after a read error) and the read is queued again
+ * through the gate, which now sends it elsewhere.  Each retry takes a leg
+ * out for the range, so a read is retried at most once per leg.  Returns
+ * true if the read was requeued (and @io freed).
+ */
+static bool bcv_read_retry(struct bcv_io *io)
+{
+	struct bcv_volume *vol = io->vol;
+	struct bio *orig = io->orig;
+	unsigned int newly;
+	unsigned long flags;
+	int p = __ffs(io->failed);
+
+	if (bio_op(orig) != REQ_OP_READ || p >= (int)vol->nr_legs)
+		return false;
+	spin_lock_irqsave(&vol->lock, flags);
+	newly = __bcv_check_legs(vol, io->failed);
+	if (bcv_tm_read_pos_avoid(&vol->tm, io->sector, io->nr_sectors,
+				  1U << p) < 0) {
+		spin_unlock_irqrestore(&vol->lock, flags);
+		bcv_report_failed(vol, newly);
+		return false;
+	}
+	bcv_tm_mark_stale(&vol->tm, p, io->sector, io->nr_sectors);
+	spin_unlock_irqrestore(&vol->lock, flags);
+
+	bcv_report_failed(vol, newly);
+	bcv_fail_leg(vol, p, io->sector, "read (retried on another leg)");
+	bio_end_io_acct(orig, io->start);
+	mempool_free(io, bcv_io_pool);
+	/* Requeued, it counts as not past the gate; resubmitted by a worker. */
+	spin_lock_irqsave(&vol->lock, flags);
+	bio_list_add(&vol->deferred, orig);
+	if (!vol->dead)
+		queue_work(system_wq, &vol->retry_work);
+	if (!--vol->nr_io)
+		wake_up(&vol->wait);
+	spin_unlock_irqrestore(&vol->lock, flags);
+	return true;
+}
+
+static void bcv_retry_work(struct work_struct *work)
+{
+	struct bcv_volume *vol = container_of(work, struct bcv_volume,
+					      retry_work);
+
+	bcv_kick_deferred(vol);
+	bcv_engine_kick(vol);
+}
+
+/*
+ * Caller holds vol->lock.  The tables after a write-like bio or a flush;
+ * returns whether the host may be told it succeeded.
+ */
+static bool __bcv_io_tables(struct bcv_io *io)
+{
+	struct bcv_volume *vol = io->vol;
+	unsigned int ok = io->targets & ~(unsigned int)io->failed, p;
+	bool good = true;
+	u64 kept = 0;
+
+	lockdep_assert_held(&vol->lock);
+	/*
+	 * A cache flush failed: what the position acknowledged since its
+	 * last flush may be lost, and nothing says which tracks.  It is
+	 * stale for all of them, except where it is the only holder (kept:
+	 * then the host must hear of it).
+	 */
+	if (io->flush)
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (io->failed & (1U << p))
+				kept += bcv_tm_mark_stale(&vol->tm, p, 0,
+							  vol->sectors);
+	if (io->write && bcv_tm_write_done(&vol->tm, io->sector,
+					   io->nr_sectors, io->targets, ok,
+					   !io->discard))
+		good = false;
+	if (kept || !ok)
+		good = false;
+	return good;
+}
+
+/*
+ * Any context.  The last clone of a host bio completed.
+ *  1. A failed read goes again elsewhere if it can (bcv_read_retry()).
+ *  2. Under vol->lock: legs whose device went away are marked failed, a
+ *     write's or flush's effect goes into the tables (which decide the
+ *     host's status), the write leaves its regions, the engine is kicked.
+ *  3. The host bio ends; then bcv_io_put() lets a remove go on.
+ */
+static void bcv_io_complete(struct bcv_io *io)
+{
+	struct bcv_volume *vol = io->vol;
+	struct bio *orig = io->orig;
+	blk_status_t status = io->status;
+	unsigned int newly = 0;
+	unsigned long flags;
+	bool kick = false, good;
+	u64 first, last;
+	int p;
+
+	if (!io->write && !io->flush && io->failed && bcv_read_retry(io))
+		return;
+	if (!io->failed)
+		status = BLK_STS_OK;
+
+	if (io->failed || io->write || io->flush) {
+		spin_lock_irqsave(&vol->lock, flags);
+		if (io->failed)
+			newly = __bcv_check_legs(vol, io->failed);
+		if (io->write || io->flush) {
+			good = __bcv_io_tables(io);
+			status = good ? BLK_STS_OK : (status ?: BLK_STS_IOERR);
+			/* Stale positions: the copy engine has work. */
+			kick = io->failed || io->discard;
+		} else if (!status) {
+			status = BLK_STS_IOERR;
+		}
+		if (io->write) {
+			bcv_bio_tracks(vol, io->sector, io->nr_sectors, &first,
+				       &last);
+			if (__bcv_regions_write_put(&vol->regions, first, last) &&
+			    (vol->rescan || vol->regions.nr_want))
+				kick = true;
+			if (kick)
+				vol->rescan = true;	/* the engine may be idle */
+		}
+		if (kick && !vol->dead)
+			mod_delayed_work(system_wq, &vol->engine, 0);
+		spin_unlock_irqrestore(&vol->lock, flags);
+		bcv_report_failed(vol, newly);
+		for_each_set_bit(p, &io->failed, BCV_POSITIONS)
+			bcv_fail_leg(vol, p, io->sector, io->write ?
+				     (io->discard ? "discard" : "write") :
+				     io->flush ? "flush" : "read");
+	}
+
+	orig->bi_status = status;
+	bio_end_io_acct(orig, io->start);
+	bio_endio(orig);
+	mempool_free(io, bcv_io_pool);
+	bcv_io_put(vol);
+}
+
+/* Interrupt context. */
+static void bcv_clone_endio(struct bio *bio)
+{
+	struct bcv_clone *c = container_of(bio, struct bcv_clone, bio);
+	struct bcv_io *io = c->io;
+
+	if (bio->bi_status) {
+		WRITE_ONCE(io->status, bio->bi_status);
+		set_bit(c->pos, &io->failed);
+	}
+	bio_put(bio);
+	if (atomic_dec_and_test(&io->remaining))
+		bcv_io_complete(io);
+}
+
+/* A bio that never got past the gate's checks. */
+static void bcv_io_fail(struct bcv_volume *vol, struct bio *bio,
+			blk_status_t status)
+{
+	bio->bi_status = status;
+	bio_endio(bio);
+	bcv_io_put(vol);
+}
+
+/*
+ * A bio past the gate that goes nowhere: it leaves its regions (if a
+ * write) and fails with EIO.  May sleep (process context, submit path).
+ */
+static void bcv_io_refuse(struct bcv_volume *vol, struct bio *bio,
+			  bool data_write, u64 first, u64 last)
+{
+	if (data_write) {
+		spin_lock_irq(&vol->lock);
+		__bcv_regions_write_put(&vol->regions, first, last);
+		spin_unlock_irq(&vol->lock);
+	}
+	bcv_io_fail(vol, bio, BLK_STS_IOERR);
+}
+
+/*
+ * The position a read of [@sector, +@nr) starting in track @first goes to.
+ * With several legs, reads are spread over them by region (sequential
+ * readers stay on one leg per region): the search starts at the region's
+ * leg and falls back to the lower legs only when no leg from there on is
+ * valid.  One table lookup for a volume with one leg.
+ */
+static int bcv_read_pos(struct bcv_volume *vol, sector_t sector,
+			unsigned int nr, u64 first)
+{
+	unsigned int from = vol->nr_legs > 1 ?
+			    bcv_region_of(&vol->regions, first) % vol->nr_legs : 0;
+	int p;
+
+	p = bcv_tm_read_pos_avoid(&vol->tm, sector, nr, (1U << from) - 1);
+	if (from && (p < 0 || p >= (int)vol->nr_legs))
+		p = bcv_tm_read_pos(&vol->tm, sector, nr);
+	return p;
+}
+
+/* May sleep (GFP_NOIO mempool allocations, which never fail). */
+void bcv_submit_bio(struct bio *bio)
+{
+	struct bcv_volume *vol = bio->bi_bdev->bd_disk->private_data;
+	sector_t sector = bio->bi_iter.bi_sector;
+	unsigned int nr = bio_sectors(bio);
+	bool write = op_is_write(bio_op(bio));
+	bool data_write = write && nr;
+	bool discard = bio_op(bio) == REQ_OP_DISCARD ||
+		       bio_op(bio) == REQ_OP_SECURE_ERASE;
+	unsigned int targets;
+	struct bcv_io *io;
+	u64 first, last;
+	int p;
+
+	bcv_bio_tracks(vol, sector, nr, &first, &last);
+	spin_lock_irq(&vol->lock);
+	if (vol->held || (data_write && !__bcv_regions_write_get(&vol->regions, first, last))) {
+		bio_list_add(&vol->deferred, bio);
+		spin_unlock_irq(&vol->lock);
+		return;
+	}
+	vol->nr_io++;
+	spin_unlock_irq(&vol->lock);
+
+	/* Past the gate, roles and sessions are stable until we complete. */
+	if (bcv_not_ready(vol)) {
+		bcv_io_refuse(vol, bio, data_write, first, last);
+		return;
+	}
+
+	if (write) {
+		targets = bcv_tm_write_targets(&vol->tm);
+		if (discard)
+			targets &= bcv_leg_positions(vol);
+	} else {
+		p = bcv_read_pos(vol, sector, nr, first);
+		if (p < 0 && first != last) {
+			/* No one position holds it all: one track at a time. */
+			sector_t end = (first + 1) << (vol->track_shift - SECTOR_SHIFT);
+			struct bio *split = bio_split(bio, end - sector, GFP_NOIO,
+						      &bcv_split_set);
+
+			bio_chain(split, bio);
+			submit_bio_noacct(bio);
+			bio = split;
+			nr = bio_sectors(bio);
+			p = bcv_read_pos(vol, sector, nr, first);
+		}
+		targets = p < 0 ? 0 : 1U << p;
+		if (!targets)
+			bcv_fail_leg(vol, BCV_NO_POS, sector, "read");
+	}
+	if (!targets) {
+		/* Nowhere to go: every leg failed, or no leg holds the data. */
+		bcv_io_refuse(vol, bio, data_write, first, last);
+		return;
+	}
+
+	io = mempool_alloc(bcv_io_pool, GFP_NOIO);
+	io->vol = vol;
+	io->orig = bio;
+	io->sector = sector;
+	io->nr_sectors = nr;
+	io->targets = targets;
+	io->write = data_write;
+	io->discard = discard;
+	io->flush = write && (bio->bi_opf & REQ_PREFLUSH);
+	io->failed = 0;
+	io->status = BLK_STS_OK;
+	atomic_set(&io->remaining, hweight32(targets));
+	io->start = bio_start_io_acct(bio);
+
+	/* Mark before the data moves: a split after this sees the change. */
+	if (data_write)
+		bcv_tm_write(&vol->tm, sector, nr, 0);
+
+	/*
+	 * Each clone is submitted as soon as it is allocated; the bio set
+	 * has a rescuer for the clones that wait on current->bio_list
+	 * meanwhile (block/bio.c, "stacking drivers").
+	 */
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		struct bcv_clone *c;
+		struct bio *clone;
+
+		if (!(targets & (1U << p)))
+			continue;
+		clone = bio_alloc_clone(bcv_pos_bdev(vol, p), bio, GFP_NOIO,
+					&bcv_bio_set);
+		c = container_of(clone, struct bcv_clone, bio);
+		c->io = io;
+		c->pos = p;
+		clone->bi_end_io = bcv_clone_endio;
+		submit_bio_noacct(clone);
+	}
+}
+
+/*------------------------------------------------------------------------
+ * The gate, for commands
+ */
+
+bool bcv_idle(struct bcv_volume *vol)
+{
+	bool idle;
+
+	spin_lock_irq(&vol->lock);
+	idle = !vol->nr_io && !vol->jobs;
+	spin_unlock_irq(&vol->lock);
+	return idle;
+}
+
+void bcv_hold(struct bcv_volume *vol)
+{
+	spin_lock_irq(&vol->lock);
+	vol->held = true;
+	vol->paused = true;
+	spin_unlock_irq(&vol->lock);
+	cancel_delayed_work_sync(&vol->engine);
+	wait_event(vol->wait, bcv_idle(vol));
+}
+
+/* Process context; vol->lock not held. */
+void bcv_kick_deferred(struct bcv_volume *vol)
+{
+	struct bio_list list;
+	struct bio *bio;
+
+	spin_lock_irq(&vol->lock);
+	if (vol->held) {
+		spin_unlock_irq(&vol->lock);
+		return;
+	}
+	list = vol->deferred;
+	bio_list_init(&vol->deferred);
+	spin_unlock_irq(&vol->lock);
+	while ((bio = bio_list_pop(&list)))
+		submit_bio_noacct(bio);
+}
+
+void bcv_unhold(struct bcv_volume *vol)
+{
+	spin_lock_irq(&vol->lock);
+	vol->held = false;
+	vol->paused = false;
+	/*
+	 * A command may have moved what sits at each position: back-offs
+	 * start afresh (a device still dead fails its next copy at once).
+	 */
+	memset(vol->backoff, 0, sizeof(vol->backoff));
+	vol->err_episode = 0;
+	spin_unlock_irq(&vol->lock);
+	bcv_kick_deferred(vol);
+	bcv_engine_kick(vol);
+}
+
+/* Any context.  Fail the bios that wait at a dead volume's gate. */
+void bcv_fail_deferred(struct bcv_volume *vol)
+{
+	struct bio_list list;
+	struct bio *bio;
+
+	spin_lock_irq(&vol->lock);
+	list = vol->deferred;
+	bio_list_init(&vol->deferred);
+	spin_unlock_irq(&vol->lock);
+	while ((bio = bio_list_pop(&list)))
+		bio_io_error(bio);
+}
+
+/*------------------------------------------------------------------------
+ * Set-up
+ */
+
+/* Context: may sleep.  The per-volume parts of the I/O path. */
+void bcv_io_vol_init(struct bcv_volume *vol)
+{
+	INIT_WORK(&vol->retry_work, bcv_retry_work);
+	bio_list_init(&vol->deferred);
+	init_waitqueue_head(&vol->wait);
+}
+
+/**
+ * bcv_io_init() - the module's pools for the I/O path
+ *
+ * Context: module init; may sleep.
+ * Return: 0 or a negative errno.
+ */
+int bcv_io_init(void)
+{
+	int ret;
+
+	bcv_io_pool = mempool_create_kmalloc_pool(BIO_POOL_SIZE,
+						  sizeof(struct bcv_io));
+	if (!bcv_io_pool)
+		return -ENOMEM;
+	/*
+	 * Both bio sets allocate while earlier clones of the same host bio
+	 * wait on current->bio_list: the rescuer keeps that from deadlocking
+	 * when the pools run dry.
+	 */
+	ret = bioset_init(&bcv_bio_set, BIO_POOL_SIZE,
+			  offsetof(struct bcv_clone, bio), BIOSET_NEED_RESCUER);
+	if (ret)
+		goto out_pool;
+	ret = bioset_init(&bcv_split_set, BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER);
+	if (ret)
+		goto out_clones;
+	return 0;
+
+out_clones:
+	bioset_exit(&bcv_bio_set);
+out_pool:
+	mempool_destroy(bcv_io_pool);
+	return ret;
+}
+
+/* Context: module exit; no volume exists. */
+void bcv_io_exit(void)
+{
+	bioset_exit(&bcv_split_set);
+	bioset_exit(&bcv_bio_set);
+	mempool_destroy(bcv_io_pool);
+}

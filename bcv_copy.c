@@ -53,6 +53,14 @@ static int bcv_parse_uint(const char *buf, unsigned int lo, unsigned int hi)
 	return v;
 }
 
+/**
+ * bcv_parse_percent() - a percentage written to sysfs
+ * @buf: what was written
+ *
+ * Context: any.
+ * Return: 1..100, -EINVAL if @buf is not a decimal number, -ERANGE if it
+ * is out of bounds.
+ */
 int bcv_parse_percent(const char *buf)
 {
 	return bcv_parse_uint(buf, 1, 100);
@@ -115,7 +123,7 @@ static unsigned int bcv_jobs_max(void)
 }
 
 static void bcv_job_region(struct dm_io_region *r, struct bcv_volume *vol,
-		       int pos, const struct bcv_tm_copy *c)
+			   int pos, const struct bcv_tm_copy *c)
 {
 	unsigned int s = vol->track_shift - SECTOR_SHIFT;
 	sector_t start = c->start << s;
@@ -431,7 +439,12 @@ static void bcv_engine_work(struct work_struct *work)
 		bcv_engine_idle(vol);
 }
 
-/* Any context but hardirq: (re)start the worker now, unless removed. */
+/**
+ * bcv_engine_kick() - (re)start @vol's copy engine now, unless removed
+ * @vol: the volume
+ *
+ * Context: any but hardirq; takes vol->lock.
+ */
 void bcv_engine_kick(struct bcv_volume *vol)
 {
 	unsigned long flags;
@@ -447,12 +460,20 @@ static bool bcv_caught_up(struct bcv_volume *vol, int pos)
 	return !bcv_tm_count_invalid(&vol->tm, pos);
 }
 
-/*
- * With @vol held by a command (host I/O stopped), let the engine run until
- * position @pos is valid everywhere, for at most @timeout jiffies; then stop
- * it again.  SPLIT uses it for tracks that went stale after the session
+/**
+ * bcv_catch_up() - let the engine bring position @pos up to date
+ * @vol: a volume held by a command (host I/O stopped)
+ * @pos: the position
+ * @timeout: jiffies at most
+ *
+ * The engine runs until @pos is valid everywhere or @timeout passes, then
+ * stops again.  SPLIT uses it for tracks that went stale after the session
  * was synchronized (a discard, a failed write on the BCV), so that the BCV
- * is the STD as of the split.  Returns true if @pos is fully valid.  Sleeps.
+ * is the STD as of the split; RESTORE for a BCV's fixed mirror still
+ * syncing.
+ *
+ * Context: may sleep; caller holds bcv_lock and the volume (bcv_hold()).
+ * Return: true if @pos is valid everywhere.
  */
 bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout)
 {
@@ -475,7 +496,17 @@ bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout)
 	return ok;
 }
 
-/* May sleep. */
+/**
+ * bcv_engine_init() - a copy engine for @vol
+ * @vol: a new volume
+ * @dispatch_deferred: resubmits the bios waiting at @vol's gate; the engine
+ *	calls it when a copy ends (writes to its region may go) or it gives
+ *	up a region it wanted (as dm-raid1 hands dispatch_bios to its region
+ *	hash)
+ *
+ * Context: may sleep.
+ * Return: 0 or a negative errno (kcopyd client).
+ */
 int bcv_engine_init(struct bcv_volume *vol,
 		    void (*dispatch_deferred)(struct bcv_volume *vol))
 {
@@ -492,7 +523,12 @@ int bcv_engine_init(struct bcv_volume *vol,
 	return 0;
 }
 
-/* May sleep.  No I/O and no job may be in flight. */
+/**
+ * bcv_engine_exit() - stop and free @vol's copy engine
+ * @vol: the volume; no I/O and no job may be in flight
+ *
+ * Context: may sleep.
+ */
 void bcv_engine_exit(struct bcv_volume *vol)
 {
 	if (!vol->kc)

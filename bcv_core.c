@@ -73,11 +73,18 @@ static const struct block_device_operations bcv_fops = {
  * Volume lifecycle
  */
 
-/* Caller holds bcv_lock. */
+/**
+ * __bcv_find() - the volume called @name
+ * @name: a volume name
+ *
+ * Context: caller holds bcv_lock.
+ * Return: the volume, or NULL.
+ */
 struct bcv_volume *__bcv_find(const char *name)
 {
 	struct bcv_volume *vol;
 
+	lockdep_assert_held(&bcv_lock);
 	list_for_each_entry(vol, &bcv_volumes, node)
 		if (!strcmp(vol->name, name))
 			return vol;
@@ -186,9 +193,14 @@ static int __bcv_open_legs(struct bcv_volume *vol, const struct bcv_create *c)
 	return 0;
 }
 
-/*
- * Create a volume from @c, whose fields bcv_ioctl.c has validated for
- * syntax.  Fills in @c->index and @c->sectors.  May sleep.
+/**
+ * bcv_volume_create() - BCV_IOC_CREATE
+ * @c: the request, whose fields bcv_ioctl.c has validated for syntax;
+ *     @c->index and @c->sectors are filled in
+ *
+ * Context: may sleep; takes bcv_lock.
+ * Return: 0, or -EEXIST, -EBUSY, -ELOOP, -EROFS, -EINVAL, -E2BIG, -ENOMEM,
+ * -ENOSPC, or an error of opening a device; nothing is left behind.
  */
 int bcv_volume_create(struct bcv_create *c)
 {
@@ -323,10 +335,13 @@ out_unlock:
 	return ret;
 }
 
-/*
- * The second half of a remove, without bcv_lock (other volumes' commands
- * go on meanwhile): @vol is off the list, its gendisk deleted and its
- * engine marked dead.  Sleeps until what is in flight is done:
+/**
+ * bcv_volume_free() - the second half of a remove
+ * @vol: a volume __bcv_volume_unlist() took off the list
+ *
+ * Without bcv_lock (other volumes' commands go on meanwhile): @vol is off
+ * the list, its gendisk deleted and its engine marked dead.  Sleeps until
+ * what is in flight is done:
  *  1. the engine's worker stops (it re-arms itself no more: dead);
  *  2. host bios and copy jobs in flight complete (a job on a slow or dead
  *     device takes as long as the device's own timeout);
@@ -334,6 +349,8 @@ out_unlock:
  *     (nothing in flight can queue them again), bios still waiting at
  *     the gate fail;
  *  4. the kcopyd client, the disk, the tables and the legs go.
+ *
+ * Context: may sleep; bcv_lock not held.
  */
 void bcv_volume_free(struct bcv_volume *vol)
 {
@@ -450,7 +467,14 @@ static int __bcv_open_new_leg(struct bcv_volume *vol, const char *path,
 	return 0;
 }
 
-/* BCV_IOC_LEG, BCV_LEG_ADD.  May sleep. */
+/**
+ * bcv_leg_add() - BCV_IOC_LEG, BCV_LEG_ADD
+ * @l: the request; @l->pos is filled in
+ *
+ * Context: may sleep; takes bcv_lock, holds the volume's I/O meanwhile.
+ * Return: 0, or -ENOENT, -ENOSPC, -EBUSY, -ELOOP, -EINVAL, -EROFS or an
+ * error of opening the device; nothing changed then.
+ */
 int bcv_leg_add(struct bcv_leg_cmd *l)
 {
 	struct bcv_bdev_handle h;
@@ -502,7 +526,15 @@ out:
 	return ret;
 }
 
-/* BCV_IOC_LEG, BCV_LEG_REMOVE.  May sleep. */
+/**
+ * bcv_leg_remove() - BCV_IOC_LEG, BCV_LEG_REMOVE
+ * @l: the request (by device path, or by @l->pos with BCV_LEG_F_POS);
+ *     @l->pos is filled in
+ *
+ * Context: may sleep; takes bcv_lock, holds the volume's I/O meanwhile.
+ * Return: 0, or -ENOENT, -ENODEV (no such leg) or -EBUSY (see
+ * bcv_tm_leg_remove()); nothing changed then.
+ */
 int bcv_leg_remove(struct bcv_leg_cmd *l)
 {
 	struct bcv_bdev_handle h;
@@ -592,11 +624,16 @@ static void bcv_fill_info(struct bcv_volume *vol, struct bcv_vol_info *info)
 	}
 }
 
-/*
- * Copy up to @capacity volume descriptions of @info_size bytes each to
- * @vols (an older, smaller struct gets its first @info_size bytes; a newer,
- * larger one a zeroed tail), and the number of volumes to *@count.  May
- * sleep (faults on @vols).
+/**
+ * bcv_volume_list() - BCV_IOC_LIST
+ * @vols: user array of @capacity entries of @info_size bytes
+ * @info_size: entry size userspace knows (an older, smaller struct gets
+ *	its first @info_size bytes; a newer, larger one a zeroed tail)
+ * @capacity: entries @vols holds
+ * @count: out: the number of volumes
+ *
+ * Context: may sleep (faults on @vols); takes bcv_lock.
+ * Return: 0 or -EFAULT.
  */
 int bcv_volume_list(struct bcv_vol_info __user *vols, u32 info_size,
 		    u32 capacity, u32 *count)

@@ -80,7 +80,6 @@
 
 #define BCV_MAX_VOLUMES		1024	/* bcv0 .. bcv1023 */
 
-
 struct bcv_leg_kobj;
 
 /* One backing device of a volume. */

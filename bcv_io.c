@@ -319,7 +319,13 @@ static int bcv_read_pos(struct bcv_volume *vol, sector_t sector,
 	return p;
 }
 
-/* May sleep (GFP_NOIO mempool allocations, which never fail). */
+/**
+ * bcv_submit_bio() - the volume's ->submit_bio
+ * @bio: a host bio
+ *
+ * Context: process; may sleep (GFP_NOIO mempool and bio set allocations,
+ * which never fail).
+ */
 void bcv_submit_bio(struct bio *bio)
 {
 	struct bcv_volume *vol = bio->bi_bdev->bd_disk->private_data;
@@ -421,6 +427,13 @@ void bcv_submit_bio(struct bio *bio)
  * The gate, for commands
  */
 
+/**
+ * bcv_idle() - no host bio and no copy job in flight on @vol?
+ * @vol: the volume
+ *
+ * Context: any but hardirq; takes vol->lock.
+ * Return: true if idle (a wait_event() condition).
+ */
 bool bcv_idle(struct bcv_volume *vol)
 {
 	bool idle;
@@ -431,8 +444,17 @@ bool bcv_idle(struct bcv_volume *vol)
 	return idle;
 }
 
+/**
+ * bcv_hold() - stop @vol's host I/O and copies, and wait for those in flight
+ * @vol: the volume
+ *
+ * New bios wait on vol->deferred, the engine's worker stops.
+ *
+ * Context: may sleep; caller holds bcv_lock.
+ */
 void bcv_hold(struct bcv_volume *vol)
 {
+	lockdep_assert_held(&bcv_lock);
 	spin_lock_irq(&vol->lock);
 	vol->held = true;
 	vol->paused = true;
@@ -441,7 +463,14 @@ void bcv_hold(struct bcv_volume *vol)
 	wait_event(vol->wait, bcv_idle(vol));
 }
 
-/* Process context; vol->lock not held. */
+/**
+ * bcv_kick_deferred() - resubmit the bios waiting at @vol's gate
+ * @vol: the volume
+ *
+ * Nothing happens while a command holds the volume.
+ *
+ * Context: process; may sleep (resubmission); vol->lock not held.
+ */
 void bcv_kick_deferred(struct bcv_volume *vol)
 {
 	struct bio_list list;
@@ -459,8 +488,15 @@ void bcv_kick_deferred(struct bcv_volume *vol)
 		submit_bio_noacct(bio);
 }
 
+/**
+ * bcv_unhold() - let @vol's I/O and copies go again after bcv_hold()
+ * @vol: the volume
+ *
+ * Context: may sleep; caller holds bcv_lock.
+ */
 void bcv_unhold(struct bcv_volume *vol)
 {
+	lockdep_assert_held(&bcv_lock);
 	spin_lock_irq(&vol->lock);
 	vol->held = false;
 	vol->paused = false;
@@ -475,7 +511,12 @@ void bcv_unhold(struct bcv_volume *vol)
 	bcv_engine_kick(vol);
 }
 
-/* Any context.  Fail the bios that wait at a dead volume's gate. */
+/**
+ * bcv_fail_deferred() - fail the bios waiting at a removed volume's gate
+ * @vol: a volume bcv_volume_free() is freeing
+ *
+ * Context: any but hardirq.
+ */
 void bcv_fail_deferred(struct bcv_volume *vol)
 {
 	struct bio_list list;

@@ -527,11 +527,18 @@ static struct miscdevice bcv_ctl_dev = {
 	.mode		= 0600,
 };
 
+/**
+ * bcv_ctl_init() - register /dev/bcvctl
+ *
+ * Context: module init; may sleep.
+ * Return: 0 or a negative errno.
+ */
 int bcv_ctl_init(void)
 {
 	return misc_register(&bcv_ctl_dev);
 }
 
+/* Context: module exit; may sleep.  Unregister /dev/bcvctl. */
 void bcv_ctl_exit(void)
 {
 	misc_deregister(&bcv_ctl_dev);

@@ -8,6 +8,7 @@
 
 #include "bcv_region.h"
 
+/* See bcv_region.h.  Context: may sleep. */
 int bcv_regions_init(struct bcv_regions *rg, spinlock_t *lock, u64 tracks,
 		     unsigned int track_shift)
 {
@@ -20,6 +21,7 @@ int bcv_regions_init(struct bcv_regions *rg, spinlock_t *lock, u64 tracks,
 	return rg->state ? 0 : -ENOMEM;
 }
 
+/* Context: may sleep.  No write nor copy may be in the gate. */
 void bcv_regions_exit(struct bcv_regions *rg)
 {
 	kvfree(rg->state);

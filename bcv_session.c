@@ -36,6 +36,12 @@
 static DECLARE_WAIT_QUEUE_HEAD(bcv_state_wq);
 static atomic_t bcv_state_gen = ATOMIC_INIT(0);
 
+/**
+ * bcv_state_changed() - wake BCV_IOC_WAIT callers: some session's state
+ * changed
+ *
+ * Context: any but hardirq.
+ */
 void bcv_state_changed(void)
 {
 	atomic_inc(&bcv_state_gen);
@@ -403,6 +409,17 @@ static int bcv_session_sysfs_add(struct bcv_volume *std, struct bcv_session *s)
 	return ret;
 }
 
+/**
+ * bcv_session_cmd() - BCV_IOC_SESSION: ESTABLISH, SPLIT, REESTABLISH,
+ * RESTORE or TERMINATE on a STD/BCV pair
+ * @c: the request (validated for syntax by bcv_ioctl.c); @c->state is
+ *     filled in
+ *
+ * Context: may sleep; takes bcv_lock, the volumes' open_locks and the
+ * STD's state_lock, and holds both volumes' I/O meanwhile.
+ * Return: 0, or -ENOENT, -EINVAL, -EBUSY, -ENOSPC, -ELOOP, -ENOMEM; a
+ * refused command changes nothing.
+ */
 int bcv_session_cmd(struct bcv_session_cmd *c)
 {
 	struct bcv_session *spare = NULL, *s;
@@ -565,6 +582,17 @@ static void bcv_fill_sess(struct bcv_session *s, struct bcv_sess_info *i)
 	i->errors = atomic64_read(&s->errors);
 }
 
+/**
+ * bcv_session_query() - BCV_IOC_QUERY
+ * @name: only sessions of this volume, or "" for all
+ * @out: user array of @capacity entries of @info_size bytes
+ * @info_size: entry size userspace knows
+ * @capacity: entries @out holds
+ * @count: out: the number of matching sessions
+ *
+ * Context: may sleep (faults on @out); takes bcv_lock and state_locks.
+ * Return: 0, -ENOENT (no volume @name) or -EFAULT.
+ */
 int bcv_session_query(const char *name, struct bcv_sess_info __user *out,
 		      u32 info_size, u32 capacity, u32 *count)
 {
@@ -641,6 +669,14 @@ static int bcv_pair_state(const char *sname, const char *bname, u32 *state)
 	return ret;
 }
 
+/**
+ * bcv_session_wait() - BCV_IOC_WAIT: sleep until a session's copy is done
+ * @w: the request; @w->state is filled in
+ *
+ * Context: may sleep (interruptibly); takes bcv_lock now and then.
+ * Return: 0, -ENOENT (no such session, or it ended), -EINVAL, -ETIMEDOUT
+ * or -EINTR.
+ */
 int bcv_session_wait(struct bcv_wait *w)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(w->timeout_ms);

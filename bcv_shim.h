@@ -47,7 +47,7 @@ static inline void bcv_atomic_or(unsigned long *word, unsigned long bits)
 }
 
 /* A broken invariant of the table code: a bug, reported once. */
-#define BCV_TM_BUG_ON(cond)	WARN_ON_ONCE(cond)
+#define BCV_TM_WARN_ON(cond)	WARN_ON_ONCE(cond)
 
 /* Atomically clear @bits in *@word. */
 static inline void bcv_atomic_andnot(unsigned long *word, unsigned long bits)
@@ -82,7 +82,7 @@ typedef uint8_t u8;
 #define hweight_long(w)		((unsigned int)__builtin_popcountl(w))
 #define __ffs(w)		((unsigned long)__builtin_ctzl(w))
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
-#define BCV_TM_BUG_ON(cond)	assert(!(cond))
+#define BCV_TM_WARN_ON(cond)	assert(!(cond))
 
 static inline unsigned long *bcv_bitmap_alloc(u64 nbits)
 {

@@ -60,6 +60,7 @@
 #define BCV_TRACKMAP_H
 
 #include "bcv_shim.h"
+#include "uapi/linux/bcv.h"
 
 #define BCV_SECTOR_SHIFT	9
 #define BCV_CYL_TRACKS		15	/* = BCV_TRACKS_PER_CYL of the uapi */
@@ -105,19 +106,25 @@ enum bcv_pos_role {
  * uapi's BCV_STATE_*.  Every change goes through bcv_tm_set_state(), whose
  * table of legal moves is the state machine:
  *
- *   none --ESTABLISH--> syncinprog --copy done--> synchronized --SPLIT--> split
- *   split --ESTABLISH, REESTABLISH--> syncinprog
+ *   none --ESTABLISH--> syncinprog --copy done--> synchronized --SPLIT-->
+ *     split --ESTABLISH, REESTABLISH--> syncinprog
  *   split --RESTORE--> restinprog --copy done--> restored --SPLIT--> split
  *   synchronized, restored, restinprog --the MM lost tracks--> syncinprog
  *   split --TERMINATE--> none
  */
 enum bcv_state {
-	BCV_NOSESSION = 0,	/* no session (before ESTABLISH, after TERMINATE) */
-	BCV_SYNCINPROG = 1,	/* attached: the STD is being copied to the BCV */
-	BCV_SYNCHRONIZED,	/* attached: the BCV is a live mirror of the STD */
-	BCV_SPLIT,		/* detached: the BCV is a copy of its own */
-	BCV_RESTINPROG,		/* attached: the BCV is being copied to the STD */
-	BCV_RESTORED,		/* attached: the STD holds the BCV's data */
+	/* no session (before ESTABLISH, after TERMINATE) */
+	BCV_NOSESSION		= 0,
+	/* attached: the STD is being copied to the BCV */
+	BCV_SYNCINPROG		= BCV_STATE_SYNCINPROG,
+	/* attached: the BCV is a live mirror of the STD */
+	BCV_SYNCHRONIZED	= BCV_STATE_SYNCHRONIZED,
+	/* detached: the BCV is a copy of its own, ready to its users */
+	BCV_SPLIT		= BCV_STATE_SPLIT,
+	/* attached: the BCV is being copied to the STD */
+	BCV_RESTINPROG		= BCV_STATE_RESTINPROG,
+	/* attached: the STD holds the BCV's data, mirrored to it */
+	BCV_RESTORED		= BCV_STATE_RESTORED,
 };
 
 struct bcv_tm_sess;

@@ -275,6 +275,7 @@ static bool bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 	struct bcv_job *job;
 	unsigned int p, n;
 
+	lockdep_assert_held(&vol->lock);
 	job = kmalloc(sizeof(*job), GFP_ATOMIC | __GFP_NOWARN);
 	if (!job)
 		return false;
@@ -323,11 +324,11 @@ static bool bcv_process_wants(struct bcv_volume *vol)
 {
 	struct bcv_tm_copy c;
 	bool release = false;
+	struct bcv_regions *rg = &vol->regions;
 	unsigned int i = 0;
 	u64 r;
 
-	struct bcv_regions *rg = &vol->regions;
-
+	lockdep_assert_held(&vol->lock);
 	while (i < rg->nr_want && vol->jobs < bcv_jobs_max()) {
 		if (__bcv_region_has_writes(rg, rg->want[i])) {
 			i++;
@@ -351,6 +352,7 @@ static unsigned int __bcv_avoid(struct bcv_volume *vol, unsigned long *next)
 {
 	unsigned int p, avoid = 0;
 
+	lockdep_assert_held(&vol->lock);
 	for (p = 0; p < BCV_POSITIONS; p++) {
 		if (!vol->backoff[p] || time_after_eq(jiffies, vol->retry_at[p]))
 			continue;
@@ -479,6 +481,7 @@ bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout)
 {
 	bool ok;
 
+	lockdep_assert_held(&bcv_lock);
 	if (bcv_caught_up(vol, pos))
 		return true;
 	spin_lock_irq(&vol->lock);

@@ -97,6 +97,7 @@ static bool __bcv_dev_in_use(dev_t dev)
 	struct bcv_volume *vol;
 	unsigned int i;
 
+	lockdep_assert_held(&bcv_lock);
 	list_for_each_entry(vol, &bcv_volumes, node)
 		for (i = 0; i < vol->nr_legs; i++)
 			if (bcv_leg_bdev(vol, i)->bd_dev == dev)
@@ -109,6 +110,7 @@ static void __bcv_insert(struct bcv_volume *new)
 {
 	struct bcv_volume *vol;
 
+	lockdep_assert_held(&bcv_lock);
 	list_for_each_entry(vol, &bcv_volumes, node) {
 		if (vol->index > new->index) {
 			list_add_tail(&new->node, &vol->node);
@@ -135,6 +137,7 @@ static int __bcv_open_leg(struct bcv_volume *vol, const char *path, dev_t dev,
 	struct block_device *bdev;
 	int ret;
 
+	lockdep_assert_held(&bcv_lock);
 	ret = bcv_bdev_open(path, vol, h);
 	if (ret == -EACCES && bcv_bdev_path_read_only(path))
 		ret = -EROFS;
@@ -167,6 +170,7 @@ static int __bcv_open_legs(struct bcv_volume *vol, const struct bcv_create *c)
 	dev_t dev[BCV_MAX_LEGS];
 	int ret;
 
+	lockdep_assert_held(&bcv_lock);
 	for (i = 0; i < c->nr_legs; i++) {
 		ret = lookup_bdev(c->legs[i], &dev[i]);
 		if (ret)
@@ -445,6 +449,7 @@ static int __bcv_open_new_leg(struct bcv_volume *vol, const char *path,
 	dev_t dev;
 	int ret;
 
+	lockdep_assert_held(&bcv_lock);
 	ret = lookup_bdev(path, &dev);
 	if (ret)
 		return ret;

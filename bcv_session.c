@@ -285,6 +285,8 @@ static int __bcv_sessions_remove(struct bcv_volume *vol, bool force)
 	unsigned int c;
 	int ret;
 
+	lockdep_assert_held(&bcv_lock);
+	lockdep_assert_held(&vol->open_lock);
 	if (vol->role == BCV_ROLE_BCV) {
 		struct bcv_tm_sess *ts = bcv_tm_vol_session(&vol->tm);
 
@@ -378,6 +380,7 @@ static int __bcv_check_attach(struct bcv_volume *std, struct bcv_volume *bcv)
 	unsigned int i;
 	int ret;
 
+	lockdep_assert_held(&bcv_lock);
 	if (blbs > slbs || (bcv->sectors << SECTOR_SHIFT) % slbs)
 		return -EINVAL;
 	for (i = 0; i < bcv->nr_legs; i++) {

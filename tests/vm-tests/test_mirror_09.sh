@@ -94,6 +94,17 @@ check_model "s9 reads as its primary" $S "$T/m0" $SIZE
 [ "$(leg_field s9 legs)" = "$(kname "${DISKS[0]}") $(kname "${DISKS[1]}")" ] &&
 	ok "s9's legs in sysfs: $(leg_field s9 legs)" ||
 	_bad "s9's legs in sysfs: '$(leg_field s9 legs)'"
+# legs/Mn/: one directory per leg, one value per file.
+# leg_dir NAME N FILE: /sys/block/bcvN/legs/MN/FILE of volume NAME.
+leg_dir() {
+	cat "$(vol_sysfs "$1")/legs/M$2/$3" 2>/dev/null
+}
+got="$(leg_dir s9 1 device)/$(leg_dir s9 2 device) $(leg_dir s9 1 state)/$(leg_dir s9 2 state) $(leg_dir s9 2 invalid_tracks) $(leg_dir s9 2 copied_tracks) $(leg_dir s9 1 errors)"
+want="$(kname "${DISKS[0]}")/$(kname "${DISKS[1]}") ok/ok 0 $NT 0"
+[ "$got" = "$want" ] && ok "s9's legs/M1 and legs/M2: $got" ||
+	_bad "s9's legs/Mn: '$got', want '$want'"
+[ ! -e "$(vol_sysfs s9)/legs/M3" ] && ok "no legs/M3 for two legs" ||
+	_bad "s9 has a legs/M3"
 l=$(list_json_lines | grep -F '"name":"s9b2"')
 case "$l" in
 *'"position":0'*'"position":1,"invalid_tracks":0'*)
@@ -221,6 +232,12 @@ expect "a partial write with the primary failing" \
 	mwrite $F "$T/mF" $((45 * TS + 512)) 1024 "g45"
 check_model "every track reads back right with the primary failing" $F "$T/mF" $SIZE
 primary_stale 4 "writes with the primary failing"
+[ "$(leg_dir s9f 1 errors)" -ge 4 ] && [ "$(leg_dir s9f 2 errors)" = 0 ] &&
+	ok "legs/M1/errors counts the failed writes ($(leg_dir s9f 1 errors))" ||
+	_bad "errors after 4 failed writes: M1 '$(leg_dir s9f 1 errors)', M2 '$(leg_dir s9f 2 errors)'"
+dmesg | grep -q "s9f: write error on $(kname "$dp") (M1)" &&
+	ok "the kernel log names the failed write's leg" ||
+	_bad "no 'write error on $(kname "$dp") (M1)' in the kernel log"
 dm_heal s9p_dm || fail "cannot heal s9p_dm"
 wait_synced s9f
 check_legs s9f "$T/mF" "${DISKS[0]}" "${DISKS[1]}"
@@ -316,6 +333,11 @@ bcv_must remove-leg s9c "${DISKS[3]}"
 [ "$(leg_field s9c legs)" = "$(kname "${DISKS[1]}") $(kname "${DISKS[5]}")" ] &&
 	ok "s9c's legs after removing the primary: $(leg_field s9c legs)" ||
 	_bad "s9c's legs after removing the primary: '$(leg_field s9c legs)'"
+got="$(leg_dir s9c 1 device) $(leg_dir s9c 2 device) $(leg_dir s9c 2 copied_tracks)"
+want="$(kname "${DISKS[1]}") $(kname "${DISKS[5]}") $NT"
+[ "$got" = "$want" ] && [ ! -e "$(vol_sysfs s9c)/legs/M3" ] &&
+	ok "legs/Mn moved down with the legs: $got" ||
+	_bad "legs/Mn after removing the primary: '$got' (M3: $(ls "$(vol_sysfs s9c)/legs")), want '$want'"
 check_model "s9c without its first leg" $C "$T/mC" $SIZE
 bcv_must reestablish s9c s9cb --wait
 check_sess s9c s9cb state=synchronized copied_tracks=1

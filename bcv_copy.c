@@ -125,13 +125,13 @@ static unsigned int bcv_jobs_max(void)
 static void bcv_job_region(struct dm_io_region *r, struct bcv_volume *vol,
 			   int pos, const struct bcv_tm_copy *c)
 {
-	unsigned int s = vol->track_shift - SECTOR_SHIFT;
+	unsigned int s = bcv_vol_track_shift(vol) - SECTOR_SHIFT;
 	sector_t start = c->start << s;
 
 	r->bdev = bcv_pos_bdev(vol, pos);
 	r->sector = start;
 	/* The last track may be partial. */
-	r->count = min_t(sector_t, c->len << s, vol->sectors - start);
+	r->count = min_t(sector_t, c->len << s, bcv_vol_sectors(vol) - start);
 }
 
 /*
@@ -209,8 +209,8 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 	copied = bcv_tm_copy_done_to(&vol->tm, c, ok_dst);
 	if (read_err)
 		bcv_tm_mark_stale(&vol->tm, c->src,
-				  c->start << (vol->track_shift - SECTOR_SHIFT),
-				  c->len << (vol->track_shift - SECTOR_SHIFT));
+				  bcv_tm_track_sector(&vol->tm, c->start),
+				  bcv_tm_track_sector(&vol->tm, c->len));
 	newly = __bcv_check_legs(vol, bad);
 	for (p = 0; p < BCV_POSITIONS; p++) {
 		if (bad & (1U << p))
@@ -231,7 +231,7 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 		 c->start, c->start + c->len - 1, read_err ? "read" : "write");
 	for (p = 0; p < BCV_POSITIONS; p++) {
 		if (bad & (1U << p))
-			bcv_fail_leg(vol, p, c->start << (vol->track_shift - SECTOR_SHIFT),
+			bcv_fail_leg(vol, p, bcv_tm_track_sector(&vol->tm, c->start),
 				     what);
 		else if (ok_dst & (1U << p))
 			bcv_leg_ok(vol, p);

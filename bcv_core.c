@@ -212,6 +212,7 @@ int bcv_volume_create(struct bcv_create *c)
 	struct bcv_volume *vol;
 	struct gendisk *disk;
 	u32 track_size = c->track_size ?: BCV_TRACK_SIZE_DEFAULT;
+	sector_t sectors;
 	u32 lbs = 0;
 	unsigned int i;
 	int shift, ret;
@@ -237,12 +238,12 @@ int bcv_volume_create(struct bcv_create *c)
 		goto out_unlock;
 
 	bcv_limits_init(&lim);
-	vol->sectors = bdev_nr_sectors(bcv_leg_bdev(vol, 0));
+	sectors = bdev_nr_sectors(bcv_leg_bdev(vol, 0));
 	for (i = 0; i < vol->nr_legs; i++) {
 		struct block_device *bdev = bcv_leg_bdev(vol, i);
 
 		lbs = max(lbs, bdev_logical_block_size(bdev));
-		vol->sectors = min_t(sector_t, vol->sectors, bdev_nr_sectors(bdev));
+		sectors = min_t(sector_t, sectors, bdev_nr_sectors(bdev));
 		ret = bcv_limits_stack(&lim, bdev);
 		if (ret)
 			goto out_legs;
@@ -252,10 +253,7 @@ int bcv_volume_create(struct bcv_create *c)
 	shift = bcv_track_shift(track_size, lbs);
 	if (shift < 0)
 		goto out_legs;
-	vol->track_shift = shift;
-	vol->tracks = bcv_tracks(vol->sectors, vol->track_shift);
-
-	ret = bcv_tm_vol_init(&vol->tm, vol->sectors, vol->track_shift,
+	ret = bcv_tm_vol_init(&vol->tm, sectors, shift,
 			      vol->role == BCV_ROLE_STD, vol->nr_legs);
 	if (ret)
 		goto out_legs;
@@ -264,9 +262,9 @@ int bcv_volume_create(struct bcv_create *c)
 	 * the copy engine syncs them (md's initial resync).
 	 */
 	for (i = 1; i < vol->nr_legs; i++)
-		bcv_tm_leg_error(&vol->tm, i, 0, vol->sectors);
-	ret = bcv_regions_init(&vol->regions, &vol->lock, vol->tracks,
-			       vol->track_shift);
+		bcv_tm_leg_error(&vol->tm, i, 0, sectors);
+	ret = bcv_regions_init(&vol->regions, &vol->lock, bcv_vol_tracks(vol),
+			       shift);
 	if (ret)
 		goto out_tm;
 	/* The engine wakes deferred writes through the I/O path's gate. */
@@ -292,7 +290,7 @@ int bcv_volume_create(struct bcv_create *c)
 	disk->private_data = vol;
 	snprintf(disk->disk_name, DISK_NAME_LEN, BCV_DISK_PREFIX "%d",
 		 vol->index);
-	set_capacity(disk, vol->sectors);
+	set_capacity(disk, bcv_vol_sectors(vol));
 	vol->disk = disk;
 
 	/* The "bcv" attribute group exists before the uevent (udev names). */
@@ -313,12 +311,12 @@ int bcv_volume_create(struct bcv_create *c)
 	pr_info("%s: created %s %s over %pg (+%u mirror legs), %llu sectors, %llu tracks of %u bytes\n",
 		disk->disk_name, bcv_role_name(vol->role), vol->name,
 		bcv_leg_bdev(vol, 0), vol->nr_legs - 1,
-		(unsigned long long)vol->sectors, vol->tracks,
-		1U << vol->track_shift);
+		(unsigned long long)bcv_vol_sectors(vol), bcv_vol_tracks(vol),
+		1U << bcv_vol_track_shift(vol));
 	if (vol->nr_legs > 1)
 		bcv_engine_kick(vol);
 	c->index = vol->index;
-	c->sectors = vol->sectors;
+	c->sectors = bcv_vol_sectors(vol);
 	mutex_unlock(&bcv_lock);
 	return 0;
 
@@ -463,7 +461,7 @@ static int __bcv_open_new_leg(struct bcv_volume *vol, const char *path,
 		return ret;
 	bdev = h->bdev;
 	/* It must hold the whole volume in blocks the volume can address. */
-	if (bdev_nr_sectors(bdev) < vol->sectors ||
+	if (bdev_nr_sectors(bdev) < bcv_vol_sectors(vol) ||
 	    bdev_logical_block_size(bdev) >
 	    queue_logical_block_size(vol->disk->queue)) {
 		bcv_bdev_close(h);
@@ -607,11 +605,11 @@ static void bcv_fill_info(struct bcv_volume *vol, struct bcv_vol_info *info)
 	strscpy(info->name, vol->name, sizeof(info->name));
 	info->role = vol->role;
 	info->index = vol->index;
-	info->track_size = 1U << vol->track_shift;
+	info->track_size = 1U << bcv_vol_track_shift(vol);
 	info->nr_legs = vol->nr_legs;
-	info->sectors = vol->sectors;
-	info->tracks = vol->tracks;
-	info->cylinders = bcv_cylinders(vol->tracks);
+	info->sectors = bcv_vol_sectors(vol);
+	info->tracks = bcv_vol_tracks(vol);
+	info->cylinders = bcv_cylinders(bcv_vol_tracks(vol));
 	mutex_lock(&vol->open_lock);
 	info->open_count = vol->open_count;
 	mutex_unlock(&vol->open_lock);

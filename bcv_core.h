@@ -93,9 +93,6 @@ struct bcv_volume {
 	char name[BCV_NAME_LEN];	/* unique; fixed at create */
 	unsigned int role;		/* BCV_ROLE_*; fixed */
 	int index;			/* N of bcvN; fixed */
-	unsigned int track_shift;	/* log2 of the track size in bytes */
-	u64 tracks;			/* tracks, the last possibly partial */
-	sector_t sectors;		/* capacity in 512-byte sectors */
 	/*
 	 * Leg i sits at mirror position i.  Changed only by leg add/remove,
 	 * under bcv_lock and leg_lock with the volume held (no I/O, no
@@ -165,6 +162,22 @@ struct bcv_session {
 	struct kobject kobj;		/* sessions/ID */
 	bool kobj_added;
 };
+
+/* A volume's geometry lives in its tables (bcv_trackmap.h). */
+static inline sector_t bcv_vol_sectors(const struct bcv_volume *vol)
+{
+	return bcv_tm_sectors(&vol->tm);
+}
+
+static inline u64 bcv_vol_tracks(const struct bcv_volume *vol)
+{
+	return bcv_tm_tracks(&vol->tm);
+}
+
+static inline unsigned int bcv_vol_track_shift(const struct bcv_volume *vol)
+{
+	return bcv_tm_track_shift(&vol->tm);
+}
 
 static inline struct bcv_volume *bcv_tm_volume(struct bcv_tm_vol *tm)
 {

@@ -95,7 +95,7 @@ static bool bcv_not_ready(struct bcv_volume *vol)
 static void bcv_bio_tracks(struct bcv_volume *vol, sector_t sector,
 			   unsigned int nr, u64 *first, u64 *last)
 {
-	bcv_track_range(sector, nr, vol->track_shift, first, last);
+	bcv_track_range(sector, nr, bcv_vol_track_shift(vol), first, last);
 }
 
 /*
@@ -188,7 +188,7 @@ static bool __bcv_io_tables(struct bcv_io *io)
 		for (p = 0; p < BCV_POSITIONS; p++)
 			if (io->failed & (1U << p))
 				kept += bcv_tm_mark_stale(&vol->tm, p, 0,
-							  vol->sectors);
+							  bcv_vol_sectors(vol));
 	if (io->write && bcv_tm_write_done(&vol->tm, io->sector,
 					   io->nr_sectors, io->targets, ok,
 					   !io->discard))
@@ -364,7 +364,7 @@ void bcv_submit_bio(struct bio *bio)
 		p = bcv_read_pos(vol, sector, nr, first);
 		if (p < 0 && first != last) {
 			/* No one position holds it all: one track at a time. */
-			sector_t end = (first + 1) << (vol->track_shift - SECTOR_SHIFT);
+			sector_t end = bcv_tm_track_sector(&vol->tm, first + 1);
 			struct bio *split = bio_split(bio, end - sector, GFP_NOIO,
 						      &bcv_split_set);
 

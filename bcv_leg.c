@@ -50,7 +50,7 @@ static bool __bcv_check_leg(struct bcv_volume *vol, int p)
 	if (bcv_tm_failed_legs(&vol->tm) & (1U << p))
 		return false;
 	if (disk_live(disk) && !test_bit(GD_DEAD, &disk->state) &&
-	    bdev_nr_sectors(bdev) >= vol->sectors)
+	    bdev_nr_sectors(bdev) >= bcv_vol_sectors(vol))
 		return false;
 	bcv_tm_leg_fail(&vol->tm, p);
 	return true;

@@ -381,7 +381,7 @@ static int __bcv_check_attach(struct bcv_volume *std, struct bcv_volume *bcv)
 	int ret;
 
 	lockdep_assert_held(&bcv_lock);
-	if (blbs > slbs || (bcv->sectors << SECTOR_SHIFT) % slbs)
+	if (blbs > slbs || (bcv_vol_sectors(bcv) << SECTOR_SHIFT) % slbs)
 		return -EINVAL;
 	for (i = 0; i < bcv->nr_legs; i++) {
 		ret = bcv_stack_check(bcv_leg_bdev(bcv, i)->bd_dev);
@@ -576,8 +576,8 @@ static void bcv_fill_sess(struct bcv_session *s, struct bcv_sess_info *i)
 	i->id = bcv_tm_sess_id(&s->tm);
 	i->state = bcv_tm_sess_state(&s->tm);
 	i->mm = bcv_tm_sess_mm(&s->tm);
-	i->track_size = 1U << s->std->track_shift;
-	i->tracks = s->std->tracks;
+	i->track_size = 1U << bcv_vol_track_shift(s->std);
+	i->tracks = bcv_vol_tracks(s->std);
 	i->invalid_tracks = bcv_tm_session_todo(&s->tm);
 	i->std_changed_tracks = bcv_tm_count_changed(&s->std->tm, bcv_tm_sess_id(&s->tm));
 	i->bcv_changed_tracks = bcv_tm_count_invalid(&s->bcv->tm, BCV_M4B);

@@ -120,14 +120,14 @@ static DEVICE_ATTR_RO(leg_state);
 static ssize_t track_size_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", 1U << bcv_dev_volume(dev)->track_shift);
+	return sysfs_emit(buf, "%u\n", 1U << bcv_vol_track_shift(bcv_dev_volume(dev)));
 }
 static DEVICE_ATTR_RO(track_size);
 
 static ssize_t tracks_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
-	return sysfs_emit(buf, "%llu\n", bcv_dev_volume(dev)->tracks);
+	return sysfs_emit(buf, "%llu\n", bcv_vol_tracks(bcv_dev_volume(dev)));
 }
 static DEVICE_ATTR_RO(tracks);
 
@@ -135,7 +135,7 @@ static ssize_t cylinders_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%llu\n",
-			  bcv_cylinders(bcv_dev_volume(dev)->tracks));
+			  bcv_cylinders(bcv_vol_tracks(bcv_dev_volume(dev))));
 }
 static DEVICE_ATTR_RO(cylinders);
 

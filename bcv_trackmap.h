@@ -209,6 +209,28 @@ static inline struct bcv_tm_vol *bcv_tm_sess_bcv(const struct bcv_tm_sess *s)
 	return s->bcv;
 }
 
+/* Geometry: fixed when the volume is created. */
+static inline u64 bcv_tm_sectors(const struct bcv_tm_vol *v)
+{
+	return v->sectors;
+}
+
+static inline u64 bcv_tm_tracks(const struct bcv_tm_vol *v)
+{
+	return v->tracks;
+}
+
+static inline unsigned int bcv_tm_track_shift(const struct bcv_tm_vol *v)
+{
+	return v->track_shift;
+}
+
+/* The first sector of track @t. */
+static inline u64 bcv_tm_track_sector(const struct bcv_tm_vol *v, u64 t)
+{
+	return t << (v->track_shift - BCV_SECTOR_SHIFT);
+}
+
 /* BCV: the session it is in, or NULL. */
 static inline struct bcv_tm_sess *bcv_tm_vol_session(const struct bcv_tm_vol *v)
 {

@@ -294,175 +294,400 @@ struct bcv_tm_copy {
 	unsigned int dst;	/* positions to write (bit p) */
 };
 
-/*
- * Allocate the tables of a volume of @sectors sectors; all own legs valid,
- * no session.  May sleep; returns 0, -E2BIG (more than BCV_TM_MAX_TRACKS
+/*------------------------------------------------------------------------
+ * Volumes
+ */
+
+/**
+ * bcv_tm_vol_init() - allocate the tables of a volume
+ * @v: the tables
+ * @sectors: capacity in 512-byte sectors
+ * @track_shift: log2 of the track size in bytes
+ * @is_std: a STD (with a PB table), else a BCV
+ * @nr_legs: own legs, at M1..M(@nr_legs)
+ *
+ * All own legs valid, no session.
+ *
+ * Context: may sleep.
+ * Return: 0, -EINVAL (@nr_legs), -E2BIG (more than BCV_TM_MAX_TRACKS
  * tracks) or -ENOMEM.
  */
 int bcv_tm_vol_init(struct bcv_tm_vol *v, u64 sectors, unsigned int track_shift,
 		    bool is_std, unsigned int nr_legs);
+/* Context: may sleep.  Free what bcv_tm_vol_init() allocated. */
 void bcv_tm_vol_free(struct bcv_tm_vol *v);
 
-/* Position p of track t is invalid (unused positions read as invalid). */
+/**
+ * bcv_tm_invalid() - is position @pos invalid for track @t?
+ * @v: the tables
+ * @pos: the position
+ * @t: the track
+ *
+ * Context: any.
+ * Return: true if I (unused positions read as I).
+ */
 bool bcv_tm_invalid(const struct bcv_tm_vol *v, int pos, u64 t);
-/* The 4-bit Track ID nibble of track t (bit p = position p is I). */
+/**
+ * bcv_tm_trackid() - the Track ID nibble of track @t
+ * @v: the tables
+ * @t: the track
+ *
+ * Context: any.
+ * Return: 4 bits, bit p set if position p is I.
+ */
 unsigned int bcv_tm_trackid(const struct bcv_tm_vol *v, u64 t);
-/* PB(t, col) is C. */
+/**
+ * bcv_tm_pb_changed() - is PB(@t, @col) changed?
+ * @std: a STD's tables
+ * @t: the track
+ * @col: the session's column
+ *
+ * Context: any.
+ * Return: true if C.
+ */
 bool bcv_tm_pb_changed(const struct bcv_tm_vol *std, u64 t, unsigned int col);
 
-/*
- * Host I/O marks (SPEC section 3); never sleep, lock-free, cheap when the
- * bits are already in place.
+/*------------------------------------------------------------------------
+ * Host I/O (Documentation/bcv.rst, "Data path")
+ */
+
+/**
+ * bcv_tm_write() - mark a write-like bio to [@sector, +@nr_sectors)
+ * @v: the tables
+ * @sector: first sector
+ * @nr_sectors: sectors
+ * @written: positions it reached, or 0 at submission
  *
- * bcv_tm_write(): a write-like bio to [@sector, +@nr_sectors) reached the
- * positions in @written.  On a STD every allocated PB column becomes C; on a
- * BCV M4b becomes I.  Tracks the write covers entirely become V at the
- * positions in @written; an in-flight copy of any touched track will not
- * mark it V (it is copied again).
+ * On a STD every allocated PB column becomes C; on a BCV M4b becomes I.
+ * Tracks the write covers entirely become V at the positions in @written;
+ * an in-flight copy of any touched track will not mark it V (it is copied
+ * again).  Cheap when the bits are already in place.
+ *
+ * Context: any; lock-free, may run concurrently with itself.
  */
 void bcv_tm_write(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
 		  unsigned int written);
-/*
- * bcv_tm_write_done(): the write-like bio to [@sector, +@nr_sectors) that
- * bcv_tm_write(v, sector, nr_sectors, 0) marked at submission was sent to
- * the positions in @sent and completed without error on those in @ok (a
- * subset).  @defined is false for a discard, whose data is undefined: it
- * validates nothing.  For every track touched, the positions that hold it
+/**
+ * bcv_tm_write_done() - what a write-like bio left where
+ * @v: the tables
+ * @sector: first sector
+ * @nr_sectors: sectors
+ * @sent: positions the bio was sent to
+ * @ok: positions where it completed without error (a subset of @sent)
+ * @defined: false for a discard, whose data is undefined: it validates
+ *	nothing
+ *
+ * The bio was marked by bcv_tm_write(@v, @sector, @nr_sectors, 0) at
+ * submission.  For every track touched, the positions that hold it
  * afterwards are those in @ok that were valid for it, and for a defined
  * write covering the whole track every position in @ok.  They stay (or
  * become) V; every other data position becomes I, as its data may now
  * differ.  A track that no position holds keeps its old data: positions
  * the bio was not sent to and that were valid stay V, and if there is none
  * the first valid position in @sent is kept (its data may be torn, but the
- * other positions are made copies of it).  Returns the number of tracks
- * that the write could not reach, counting for a discard only those that
- * lost their old data too: the bio fails to the host iff it is not zero.
- * Caller serialises it with bcv_tm_mark_stale() (see Concurrency).
+ * other positions are made copies of it).
+ *
+ * Context: any; caller serialises it with bcv_tm_mark_stale() and
+ * bcv_tm_leg_fail() on @v (see Concurrency).
+ * Return: the number of tracks the write could not reach (for a discard
+ * only those that lost their old data too): the bio fails to the host iff
+ * it is not zero.
  */
 u64 bcv_tm_write_done(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
 		      unsigned int sent, unsigned int ok, bool defined);
-/*
- * Position @pos may hold wrong data for [@sector, +@nr_sectors) (a failed
- * write, a failed read): it becomes I there, except for tracks on which it
- * is the last valid data position (see "The last valid copy").  Returns
- * the number of such tracks it kept.  Caller serialises it with
- * bcv_tm_write_done().
+/**
+ * bcv_tm_mark_stale() - position @pos may hold wrong data for a range
+ * @v: the tables
+ * @pos: the position (a failed write, a failed read, a failed flush)
+ * @sector: first sector
+ * @nr_sectors: sectors
+ *
+ * @pos becomes I there, except for tracks on which it is the last valid
+ * data position (see "The last valid copy").
+ *
+ * Context: any; caller serialises it with bcv_tm_write_done().
+ * Return: the number of tracks it kept V.
  */
 u64 bcv_tm_mark_stale(struct bcv_tm_vol *v, int pos, u64 sector,
 		      u64 nr_sectors);
-/* Old name of bcv_tm_mark_stale(), for callers that ignore the count. */
+/* bcv_tm_mark_stale() for callers that ignore the count. */
 static inline void bcv_tm_leg_error(struct bcv_tm_vol *v, int pos, u64 sector,
 				    u64 nr_sectors)
 {
 	bcv_tm_mark_stale(v, pos, sector, nr_sectors);
 }
 
-/*
- * Own leg @pos lost its device (gone, or smaller than the volume): it is
- * stale wherever another position holds the data, takes no more writes
+/**
+ * bcv_tm_leg_fail() - own leg @pos lost its device
+ * @v: the tables
+ * @pos: the leg's position
+ *
+ * The device is gone or smaller than the volume: the leg is stale wherever
+ * another position holds the data, takes no more writes
  * (bcv_tm_write_targets()) and no copies, and a restore does not wait for
- * it.  Only removing the leg ends the state.  Caller serialises it with
- * bcv_tm_write_done().
+ * it.  Only removing the leg ends the state.
+ *
+ * Context: any; caller serialises it with bcv_tm_write_done().
  */
 void bcv_tm_leg_fail(struct bcv_tm_vol *v, int pos);
-/* Positions a host write goes to: own legs that have not failed, MMs. */
+/**
+ * bcv_tm_write_targets() - positions a host write goes to
+ * @v: the tables
+ *
+ * Context: any; stable while a bio is in flight.
+ * Return: own legs that have not failed and (STD) attached MMs (bit p).
+ */
 unsigned int bcv_tm_write_targets(const struct bcv_tm_vol *v);
-/* A position valid for every track of the range, legs first, or -1. */
+/**
+ * bcv_tm_read_pos() - where a read of a range can go
+ * @v: the tables
+ * @sector: first sector
+ * @nr_sectors: sectors
+ *
+ * Context: any.
+ * Return: a position valid for every track of the range, legs first, or
+ * BCV_NO_POS.
+ */
 int bcv_tm_read_pos(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors);
-/* The same, not at the positions in @avoid (nor at failed legs). */
+/**
+ * bcv_tm_read_pos_avoid() - bcv_tm_read_pos() but not at some positions
+ * @v: the tables
+ * @sector: first sector
+ * @nr_sectors: sectors
+ * @avoid: positions not to use (bit p); failed legs are never used
+ *
+ * Context: any.
+ * Return: a position, or BCV_NO_POS.
+ */
 int bcv_tm_read_pos_avoid(const struct bcv_tm_vol *v, u64 sector,
 			  u64 nr_sectors, unsigned int avoid);
 
-/*
+/*------------------------------------------------------------------------
  * Leg management: only while no BCV is attached to the volume (a STD
  * without MMs, a BCV that is split or in no session), so that own legs stay
- * at M1..M(nr_legs).  Caller holds the volume (see Concurrency).
+ * at M1..M(nr_legs).
+ */
+
+/**
+ * bcv_tm_leg_add() - a new leg at position nr_legs
+ * @v: the tables
  *
- * bcv_tm_leg_add(): a new leg at position nr_legs, invalid everywhere (the
- * copy engine syncs it).  Returns the position, -EBUSY (attached) or
- * -ENOSPC (BCV_MAX_LEGS legs).
+ * The leg is I everywhere (the copy engine syncs it).
  *
- * bcv_tm_leg_remove(): the leg at @pos goes; the legs above it move down a
- * position.  -EBUSY if it is the only leg, if some track is valid on no
- * other leg, or if a BCV's primary would be replaced by a leg that is not
- * valid everywhere.
+ * Context: any; caller holds the volume (see Concurrency).
+ * Return: the position, -EBUSY (attached) or -ENOSPC (BCV_MAX_LEGS legs).
  */
 int bcv_tm_leg_add(struct bcv_tm_vol *v);
+/**
+ * bcv_tm_leg_remove() - the leg at @pos goes
+ * @v: the tables
+ * @pos: its position; the legs above it move down a position
+ *
+ * Context: any; caller holds the volume (see Concurrency).
+ * Return: 0, -EINVAL (no leg there), -EBUSY if it is the only leg, if some
+ * track is valid on no other leg, if a BCV's primary would be replaced by
+ * a leg that is not valid everywhere, or if a BCV is attached.
+ */
 int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos);
-/* Legs may be added or removed now: no BCV attached to or as @v. */
+/**
+ * bcv_tm_legs_changeable() - may legs be added or removed now?
+ * @v: the tables
+ *
+ * Context: any; caller serialises with commands.
+ * Return: true if no BCV is attached to or as @v.
+ */
 bool bcv_tm_legs_changeable(const struct bcv_tm_vol *v);
 
-/*
- * Commands (SPEC section 4).  Each checks every precondition first and
- * returns a negative errno with no table changed, or 0.  Caller serialises
- * per STD and holds host writes and copies (see Concurrency).
+/*------------------------------------------------------------------------
+ * Commands (Documentation/bcv.rst, "Sessions").  Each checks every
+ * precondition first and changes no table when it refuses.
  *
- * bcv_tm_establish() uses *@spare for a new session and then sets *@spare
- * to NULL; bcv_tm_terminate() returns the freed session in *@freed.
+ * Context of each: any (no sleeping); caller serialises per STD and holds
+ * host writes and copies to both volumes (see Concurrency).
+ * Return of each: 0 or the command's errno (-ENOENT, -EINVAL, -EBUSY,
+ * -ENOSPC, -ENOMEM).
+ */
+
+/**
+ * bcv_tm_establish() - ESTABLISH
+ * @std: the STD's tables
+ * @bcv: the BCV's tables
+ * @cmd: options and facts
+ * @spare: a zeroed session, used (and set to NULL) if a new one is needed
+ *
+ * Context: see "Commands" above.
+ * Return: see "Commands" above.
  */
 int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		     const struct bcv_tm_cmd *cmd, struct bcv_tm_sess **spare);
+/**
+ * bcv_tm_split() - SPLIT, full or differential (@cmd->diff)
+ * @std: the STD's tables
+ * @bcv: the BCV's tables
+ * @cmd: options and facts
+ *
+ * Context: see "Commands" above.
+ * Return: see "Commands" above.
+ */
 int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		 const struct bcv_tm_cmd *cmd);
+/**
+ * bcv_tm_reestablish() - REESTABLISH
+ * @std: the STD's tables
+ * @bcv: the BCV's tables
+ * @cmd: options and facts
+ *
+ * Context: see "Commands" above.
+ * Return: see "Commands" above.
+ */
 int bcv_tm_reestablish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		       const struct bcv_tm_cmd *cmd);
+/**
+ * bcv_tm_restore() - RESTORE, full or incremental (@cmd->incremental)
+ * @std: the STD's tables
+ * @bcv: the BCV's tables
+ * @cmd: options and facts
+ *
+ * Context: see "Commands" above.
+ * Return: see "Commands" above.
+ */
 int bcv_tm_restore(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		   const struct bcv_tm_cmd *cmd);
+/**
+ * bcv_tm_terminate() - TERMINATE
+ * @std: the STD's tables
+ * @bcv: the BCV's tables
+ * @freed: out: the session, for the caller to free
+ *
+ * Context: see "Commands" above.
+ * Return: see "Commands" above.
+ */
 int bcv_tm_terminate(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		     struct bcv_tm_sess **freed);
 
-/* The session between @std and @bcv, or NULL. */
+/**
+ * bcv_tm_session() - the session between @std and @bcv
+ * @std: the STD's tables
+ * @bcv: the BCV's tables
+ *
+ * Context: any; caller serialises with commands.
+ * Return: the session, or NULL.
+ */
 struct bcv_tm_sess *bcv_tm_session(const struct bcv_tm_vol *std,
 				   const struct bcv_tm_vol *bcv);
 
-/*
- * Copy engine (SPEC section 5).
+/*------------------------------------------------------------------------
+ * Copy engine (Documentation/bcv.rst, "Internals")
+ */
+
+/**
+ * bcv_tm_next_copy() - the next run of tracks to copy
+ * @v: the tables
+ * @from: first track to look at
+ * @max: most tracks in the run
+ * @c: out: the run
  *
- * bcv_tm_next_copy(): the first run of at most @max tracks at or after
- * @from that has the same non-empty set of invalid destination positions
- * and one source position valid for all of it.  Destinations are the
- * volume's own legs and (STD) attached MMs; on a BCV only while it is split
- * (its fixed mirrors are synced from its primary).  Returns false if no
- * track at or after @from needs a copy.  Never sleeps.
+ * The first run of at most @max tracks at or after @from that has the
+ * same non-empty set of invalid destination positions and one source
+ * position valid for all of it.  Destinations are the volume's own legs
+ * and (STD) attached MMs; on a BCV only while it is split (its fixed
+ * mirrors are synced from its primary).
+ *
+ * Context: any; never sleeps.
+ * Return: false if no track at or after @from needs a copy.
  */
 bool bcv_tm_next_copy(const struct bcv_tm_vol *v, u64 from, u64 max,
 		      struct bcv_tm_copy *c);
-/*
- * The same, with the positions in @avoid neither read nor written (the
- * engine backs off from a position whose copies keep failing).  Failed
- * legs are always avoided.
+/**
+ * bcv_tm_next_copy_avoid() - bcv_tm_next_copy() without some positions
+ * @v: the tables
+ * @from: first track to look at
+ * @max: most tracks in the run
+ * @avoid: positions neither read nor written (the engine backs off from a
+ *	position whose copies keep failing); failed legs always are
+ * @c: out: the run
+ *
+ * Context: any; never sleeps.
+ * Return: false if nothing is left to copy outside @avoid.
  */
 bool bcv_tm_next_copy_avoid(const struct bcv_tm_vol *v, u64 from, u64 max,
 			    unsigned int avoid, struct bcv_tm_copy *c);
-/* The run is being copied from now on. */
+/**
+ * bcv_tm_copy_begin() - the run @c is being copied from now on
+ * @v: the tables
+ * @c: the run
+ *
+ * Context: any; lock-free.
+ */
 void bcv_tm_copy_begin(struct bcv_tm_vol *v, const struct bcv_tm_copy *c);
-/*
- * The copy ended.  If @ok, tracks no host write touched since
- * bcv_tm_copy_begin() become V at c->dst; returns how many.  A failed
- * copy marks nothing.
+/**
+ * bcv_tm_copy_done() - the copy of @c ended
+ * @v: the tables
+ * @c: the run
+ * @ok: it reached every destination
+ *
+ * If @ok, tracks no host write touched since bcv_tm_copy_begin() become
+ * V at c->dst; a failed copy marks nothing.
+ *
+ * Context: any; lock-free.
+ * Return: the tracks marked V.
  */
 u64 bcv_tm_copy_done(struct bcv_tm_vol *v, const struct bcv_tm_copy *c,
 		     bool ok);
-/*
- * The same, for a copy that reached only the destinations in @ok_dst (a
- * subset of c->dst; the others failed): those become V, the others stay I.
+/**
+ * bcv_tm_copy_done_to() - the copy of @c reached some destinations only
+ * @v: the tables
+ * @c: the run
+ * @ok_dst: the destinations it reached (a subset of c->dst)
+ *
+ * Those become V (for tracks no host write touched), the others stay I.
+ *
+ * Context: any; lock-free.
+ * Return: the tracks marked V.
  */
 u64 bcv_tm_copy_done_to(struct bcv_tm_vol *v, const struct bcv_tm_copy *c,
 			unsigned int ok_dst);
-/*
- * Move sessions whose copy finished to synchronized (MM all V) or restored
- * (every own leg that has not failed all V: other attached BCVs are
- * brought up to date by their own sessions, which go back to syncinprog).
- * Returns the PB columns whose state changed (bit s).  Whole-table pass.
+/**
+ * bcv_tm_update_states() - move sessions whose copy finished
+ * @std: a STD's tables
+ *
+ * To synchronized (MM all V) or restored (every own leg that has not
+ * failed all V: other attached BCVs are brought up to date by their own
+ * sessions, which go back to syncinprog), through bcv_tm_set_state().
+ *
+ * Context: any; a whole-table pass; caller serialises per STD.
+ * Return: the PB columns whose state changed (bit s).
  */
 unsigned int bcv_tm_update_states(struct bcv_tm_vol *std);
 
-/* Counts for query: whole-table passes. */
+/*------------------------------------------------------------------------
+ * Counts for query (whole-table passes; any context, racy reads)
+ */
+
+/**
+ * bcv_tm_count_invalid() - tracks I at position @pos
+ * @v: the tables
+ * @pos: the position
+ *
+ * Context: any.
+ * Return: the count (every track for an unused position).
+ */
 u64 bcv_tm_count_invalid(const struct bcv_tm_vol *v, int pos);
+/**
+ * bcv_tm_count_changed() - tracks C in PB column @col
+ * @std: a STD's tables
+ * @col: the column
+ *
+ * Context: any.
+ * Return: the count.
+ */
 u64 bcv_tm_count_changed(const struct bcv_tm_vol *std, unsigned int col);
-/*
- * Tracks a session still has to copy (MM I, or for a restore, I on a STD
- * leg that has not failed).
+/**
+ * bcv_tm_session_todo() - tracks a session still has to copy
+ * @s: the session
+ *
+ * Context: any.
+ * Return: MM I, or for a restore, I on a STD leg that has not failed.
  */
 u64 bcv_tm_session_todo(const struct bcv_tm_sess *s);
 

@@ -189,7 +189,7 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 	struct bcv_tm_copy *c = &job->c;
 	unsigned int p, i = 0, bad = 0, ok_dst = 0, newly;
 	u64 copied = 0;
-	char what[64];
+	char what[96];
 
 	/* kcopyd's write_err has bit i set for destination i. */
 	for (p = 0; p < BCV_POSITIONS; p++) {

@@ -17,7 +17,8 @@
  *    copied back up to min(@size, kernel size).
  *  - The first published sizes, accepted by every later kernel: version
  *    24, create 832, remove 40, list 24, session_cmd 80, query 56, wait
- *    80, leg_cmd 304.  Fields are only ever added at the end, or by taking
+ *    80, leg_cmd 304; from version 0.5, stop 72 and assemble 880.  Fields
+ *    are only ever added at the end, or by taking
  *    them from @reserved, where zero keeps the old meaning.
  *  - The same holds for the entries BCV_IOC_LIST and BCV_IOC_QUERY write:
  *    @info_size from the first published size (vol_info 256, sess_info
@@ -48,7 +49,7 @@
 #define BCV_DISK_PREFIX		"bcv"		/* volumes are /dev/bcvN */
 
 #define BCV_VERSION_MAJOR	0
-#define BCV_VERSION_MINOR	4
+#define BCV_VERSION_MINOR	5
 #define BCV_VERSION_PATCH	0
 
 #define BCV_NAME_LEN		32	/* volume name, including the NUL */
@@ -68,6 +69,7 @@
 #define BCV_FEAT_SESSIONS	(1ULL << 1)	/* SESSION, QUERY, WAIT */
 #define BCV_FEAT_MIRRORS	(1ULL << 2)	/* fixed mirror legs, LEG */
 #define BCV_FEAT_LEG_POS	(1ULL << 3)	/* leg_flags, LEG remove by @pos */
+#define BCV_FEAT_META		(1ULL << 4)	/* on-disk metadata, STOP, ASSEMBLE */
 
 #define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
 
@@ -104,8 +106,14 @@ struct bcv_version {
  * @name:	in: volume name, 1..BCV_NAME_LEN-1 characters of
  *		[A-Za-z0-9._+-], not starting with '.' nor '-'; unique
  * @legs:	in: backing device paths; entries past @nr_legs must be zero
+ * @meta_sectors: out: sectors of the smallest leg that its metadata takes
+ *		(at its end, Documentation/bcv-format.rst); @sectors is what
+ *		is left for data
  * @reserved:	in: must be zero
  *
+ * Every leg gets a new superblock and empty tables: whatever the devices
+ * held at their end is overwritten (bcvctl refuses devices that hold a
+ * signature unless --force).
  * Errors besides EINVAL for bad fields: EEXIST (name in use), EBUSY (a
  * device is in use), EROFS (a device is read-only), ELOOP (a device is a
  * bcv volume or sits on one: a loop, dm or md device over a volume),
@@ -122,7 +130,8 @@ struct bcv_create {
 	__u64 sectors;
 	char name[BCV_NAME_LEN];
 	char legs[BCV_MAX_LEGS][BCV_PATH_LEN];
-	__u64 reserved[8];
+	__u64 meta_sectors;
+	__u64 reserved[7];
 };
 
 /* struct bcv_remove.flags */
@@ -135,7 +144,9 @@ struct bcv_create {
  * @name:	in: name of the volume
  * @reserved:	in: must be zero
  *
- * Refused with EBUSY while the volume is open or in a session.
+ * Refused with EBUSY while the volume is open or in a session.  The
+ * metadata on every leg is erased (both superblock copies zeroed): the
+ * devices no longer assemble.  BCV_IOC_STOP keeps it.
  */
 struct bcv_remove {
 	__u32 size;
@@ -164,7 +175,9 @@ struct bcv_remove {
  *		work; on a BCV's fixed mirrors after a split, on a failed leg
  *		until it works again, on a new leg until it is synced)
  * @leg_flags:	per leg: BCV_LEG_* state bits
- * @reserved:	zero
+ * @vol_flags:	BCV_VOL_F_* bits
+ * @uuid:	the volume's UUID (its metadata's)
+ * @events:	the generation its superblocks carry
  */
 struct bcv_vol_info {
 	char name[BCV_NAME_LEN];
@@ -185,8 +198,17 @@ struct bcv_vol_info {
 	__u64 leg_invalid[BCV_MAX_LEGS];
 	__u32 leg_flags[BCV_MAX_LEGS];
 	__u32 __pad3;
-	__u64 reserved;
+	__u32 vol_flags;
+	__u32 __pad4;
+	__u8 uuid[16];
+	__u64 events;
 };
+
+/* struct bcv_vol_info.vol_flags */
+#define BCV_VOL_F_RECOVERED	(1U << 0)	/* assembled after an unclean
+						 * shutdown: tables made whole */
+#define BCV_VOL_F_PEER_ABSENT	(1U << 1)	/* a session's other volume
+						 * is not assembled */
 
 /*
  * struct bcv_vol_info.leg_flags: BCV_LEG_STATE_FAILED, the leg's device is
@@ -383,6 +405,64 @@ struct bcv_leg_cmd {
 	__u64 reserved[4];
 };
 
+/**
+ * struct bcv_stop - BCV_IOC_STOP: stop a volume, keeping its metadata.
+ * @size:	in: sizeof(struct bcv_stop)
+ * @flags:	in: must be zero
+ * @name:	in: name of the volume
+ * @reserved:	in: must be zero
+ *
+ * Writes the tables and a clean superblock to every leg and removes the
+ * volume from the kernel; BCV_IOC_ASSEMBLE brings it back.  Refused with
+ * EBUSY while the volume is open or a restore reads from it (a BCV in
+ * restinprog).  A STD's attached BCVs stay assembled and wait for it; a
+ * stopped BCV's STD goes on and tracks what the BCV misses.
+ */
+struct bcv_stop {
+	__u32 size;
+	__u32 flags;
+	char name[BCV_NAME_LEN];
+	__u64 reserved[4];
+};
+
+/* struct bcv_assemble.flags */
+#define BCV_ASSEMBLE_F_NAME	(1U << 0)	/* use @name, not the stored one */
+
+/**
+ * struct bcv_assemble - BCV_IOC_ASSEMBLE: bring a volume back from its legs.
+ * @size:	in: sizeof(struct bcv_assemble)
+ * @flags:	in: BCV_ASSEMBLE_F_* bits
+ * @nr_legs:	in: number of paths in @legs: every leg of the volume, in any
+ *		order (the superblocks give positions)
+ * @index:	out: N of the new /dev/bcvN
+ * @sectors:	out: capacity in 512-byte sectors
+ * @name:	in: with BCV_ASSEMBLE_F_NAME the name to use (stored in the
+ *		metadata from then on), else must be empty; out: the name
+ * @legs:	in: backing device paths; entries past @nr_legs must be zero
+ * @vol_flags:	out: BCV_VOL_F_* (BCV_VOL_F_RECOVERED after an unclean
+ *		shutdown)
+ * @stale_legs:	out: bit p: the leg at position p had an older generation
+ *		(or was failed) and is resynced
+ * @reserved:	in: must be zero
+ *
+ * Errors: ENODATA (a device has no valid superblock), EINVAL (devices of
+ * different volumes, a position twice, a leg missing, a superblock that
+ * does not fit the device), EEXIST (the volume, or another one with its
+ * name, is assembled), and those of BCV_IOC_CREATE.
+ */
+struct bcv_assemble {
+	__u32 size;
+	__u32 flags;
+	__u32 nr_legs;
+	__u32 index;
+	__u64 sectors;
+	char name[BCV_NAME_LEN];
+	char legs[BCV_MAX_LEGS][BCV_PATH_LEN];
+	__u32 vol_flags;
+	__u32 stale_legs;
+	__u64 reserved[6];
+};
+
 #define BCV_IOCTL_TYPE		0xBC
 
 #define BCV_IOC_VERSION		_IOWR(BCV_IOCTL_TYPE, 0x00, struct bcv_version)
@@ -393,5 +473,7 @@ struct bcv_leg_cmd {
 #define BCV_IOC_QUERY		_IOWR(BCV_IOCTL_TYPE, 0x05, struct bcv_query)
 #define BCV_IOC_WAIT		_IOWR(BCV_IOCTL_TYPE, 0x06, struct bcv_wait)
 #define BCV_IOC_LEG		_IOWR(BCV_IOCTL_TYPE, 0x07, struct bcv_leg_cmd)
+#define BCV_IOC_STOP		_IOWR(BCV_IOCTL_TYPE, 0x08, struct bcv_stop)
+#define BCV_IOC_ASSEMBLE	_IOWR(BCV_IOCTL_TYPE, 0x09, struct bcv_assemble)
 
 #endif /* _UAPI_LINUX_BCV_H */

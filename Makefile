@@ -30,7 +30,7 @@ OUT := $(TOP)/build/$(KVER)
 
 KSRC := Kbuild bcv_core.c bcv_core.h bcv_ioctl.c bcv_sysfs.c bcv_trackmap.c \
 	bcv_copy.c bcv_session.c bcv_stack.c bcv_io.c bcv_io.h \
-	bcv_region.c bcv_region.h bcv_leg.c \
+	bcv_region.c bcv_region.h bcv_leg.c bcv_meta.c bcv_meta.h \
 	bcv_trackmap.h bcv_shim.h bcv_compat.h include
 PROBES := $(basename $(notdir $(wildcard $(TOP)/compat/have_*.c)))
 

@@ -91,6 +91,24 @@ struct bcv_volume *__bcv_find(const char *name)
 	return NULL;
 }
 
+/**
+ * __bcv_find_uuid() - the volume whose metadata has @uuid
+ * @uuid: BCV_FMT_UUID_LEN bytes
+ *
+ * Context: caller holds bcv_lock.
+ * Return: the volume, or NULL.
+ */
+struct bcv_volume *__bcv_find_uuid(const u8 *uuid)
+{
+	struct bcv_volume *vol;
+
+	lockdep_assert_held(&bcv_lock);
+	list_for_each_entry(vol, &bcv_volumes, node)
+		if (!memcmp(vol->meta.uuid, uuid, BCV_FMT_UUID_LEN))
+			return vol;
+	return NULL;
+}
+
 /* Caller holds bcv_lock.  Is @dev a leg of some volume? */
 static bool __bcv_dev_in_use(dev_t dev)
 {
@@ -161,18 +179,20 @@ fail:
 }
 
 /*
- * Open the legs named in @c, exclusively, with @vol as holder.  Caller holds
- * bcv_lock.  On failure the legs opened so far are closed again.
+ * Open the @nr devices at @paths as the legs of @vol, exclusively, with
+ * @vol as holder.  Caller holds bcv_lock.  On failure the legs opened so
+ * far are closed again.
  */
-static int __bcv_open_legs(struct bcv_volume *vol, const struct bcv_create *c)
+static int __bcv_open_legs(struct bcv_volume *vol,
+			   const char (*paths)[BCV_PATH_LEN], unsigned int nr)
 {
 	unsigned int i, j;
 	dev_t dev[BCV_MAX_LEGS];
 	int ret;
 
 	lockdep_assert_held(&bcv_lock);
-	for (i = 0; i < c->nr_legs; i++) {
-		ret = lookup_bdev(c->legs[i], &dev[i]);
+	for (i = 0; i < nr; i++) {
+		ret = lookup_bdev(paths[i], &dev[i]);
 		if (ret)
 			return ret;
 		/* Stacking bcv on bcv would let one volume feed another. */
@@ -186,8 +206,8 @@ static int __bcv_open_legs(struct bcv_volume *vol, const struct bcv_create *c)
 				return -EBUSY;
 	}
 
-	for (i = 0; i < c->nr_legs; i++) {
-		ret = __bcv_open_leg(vol, c->legs[i], dev[i], &vol->legs[i].h);
+	for (i = 0; i < nr; i++) {
+		ret = __bcv_open_leg(vol, paths[i], dev[i], &vol->legs[i].h);
 		if (ret) {
 			bcv_close_legs(vol);
 			return ret;
@@ -197,80 +217,130 @@ static int __bcv_open_legs(struct bcv_volume *vol, const struct bcv_create *c)
 	return 0;
 }
 
-/**
- * bcv_volume_create() - BCV_IOC_CREATE
- * @c: the request, whose fields bcv_ioctl.c has validated for syntax;
- *     @c->index and @c->sectors are filled in
- *
- * Context: may sleep; takes bcv_lock.
- * Return: 0, or -EEXIST, -EBUSY, -ELOOP, -EROFS, -EINVAL, -E2BIG, -ENOMEM,
- * -ENOSPC, or an error of opening a device; nothing is left behind.
- */
-int bcv_volume_create(struct bcv_create *c)
+static struct bcv_volume *bcv_volume_alloc(void)
 {
-	struct bcv_stack_limits lim;
-	struct bcv_volume *vol;
-	struct gendisk *disk;
-	u32 track_size = c->track_size ?: BCV_TRACK_SIZE_DEFAULT;
-	sector_t sectors;
-	u32 lbs = 0;
-	unsigned int i;
-	int shift, ret;
+	struct bcv_volume *vol = kzalloc(sizeof(*vol), GFP_KERNEL);
 
-	vol = kzalloc(sizeof(*vol), GFP_KERNEL);
 	if (!vol)
-		return -ENOMEM;
+		return NULL;
 	mutex_init(&vol->open_lock);
 	mutex_init(&vol->state_lock);
 	mutex_init(&vol->leg_lock);
 	spin_lock_init(&vol->lock);
 	bcv_io_vol_init(vol);
-	strscpy(vol->name, c->name, sizeof(vol->name));
-	vol->role = c->role;
+	bcv_meta_init(vol);
+	vol->index = -1;
+	return vol;
+}
 
-	mutex_lock(&bcv_lock);
-	ret = -EEXIST;
-	if (__bcv_find(c->name))
-		goto out_unlock;
+/**
+ * __bcv_volume_open() - a new volume over the devices at @paths
+ * @paths: device paths
+ * @nr: how many, 1..BCV_MAX_LEGS
+ *
+ * The first step of create and assembly: the devices are open as legs in
+ * the order given; nothing else is set up.  bcv_volume_discard() undoes
+ * it.
+ *
+ * Context: may sleep; caller holds bcv_lock.
+ * Return: the volume or an ERR_PTR().
+ */
+struct bcv_volume *__bcv_volume_open(const char (*paths)[BCV_PATH_LEN],
+				     unsigned int nr)
+{
+	struct bcv_volume *vol = bcv_volume_alloc();
+	int ret;
 
-	ret = __bcv_open_legs(vol, c);
-	if (ret)
-		goto out_unlock;
+	lockdep_assert_held(&bcv_lock);
+	if (!vol)
+		return ERR_PTR(-ENOMEM);
+	ret = __bcv_open_legs(vol, paths, nr);
+	if (ret) {
+		kfree(vol);
+		return ERR_PTR(ret);
+	}
+	return vol;
+}
 
-	bcv_limits_init(&lim);
-	sectors = bdev_nr_sectors(bcv_leg_bdev(vol, 0));
+/**
+ * __bcv_volume_geometry() - size @vol and allocate its tables
+ * @vol: an opened volume (its role set)
+ * @sectors: capacity
+ * @shift: track shift
+ *
+ * Context: may sleep; caller holds bcv_lock.
+ * Return: 0, -EINVAL (a track smaller than a leg's logical block, a leg
+ * too small), -E2BIG or -ENOMEM.
+ */
+int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
+			  unsigned int shift)
+{
+	unsigned int i;
+	u32 lbs = 0;
+
+	lockdep_assert_held(&bcv_lock);
 	for (i = 0; i < vol->nr_legs; i++) {
 		struct block_device *bdev = bcv_leg_bdev(vol, i);
 
 		lbs = max(lbs, bdev_logical_block_size(bdev));
-		sectors = min_t(sector_t, sectors, bdev_nr_sectors(bdev));
-		ret = bcv_limits_stack(&lim, bdev);
-		if (ret)
-			goto out_legs;
+		if (bcv_meta_layout(bdev, shift, &vol->meta.layout[i]) ||
+		    vol->meta.layout[i].data_sectors < sectors)
+			return -EINVAL;
 	}
+	if (bcv_track_shift(1U << shift, lbs) < 0 ||
+	    (sectors << SECTOR_SHIFT) % lbs)
+		return -EINVAL;
+	return bcv_tm_vol_init(&vol->tm, sectors, shift,
+			       vol->role == BCV_ROLE_STD, vol->nr_legs);
+}
 
-	ret = -EINVAL;
-	shift = bcv_track_shift(track_size, lbs);
-	if (shift < 0)
-		goto out_legs;
-	ret = bcv_tm_vol_init(&vol->tm, sectors, shift,
-			      vol->role == BCV_ROLE_STD, vol->nr_legs);
-	if (ret)
-		goto out_legs;
-	/*
-	 * The primary's data is the volume's; fixed mirrors start stale and
-	 * the copy engine syncs them (md's initial resync).
-	 */
-	for (i = 1; i < vol->nr_legs; i++)
-		bcv_tm_leg_error(&vol->tm, i, 0, sectors);
+/**
+ * bcv_volume_discard() - undo __bcv_volume_open() and
+ *	__bcv_volume_geometry() of a volume that was never published
+ * @vol: the volume
+ *
+ * Context: may sleep; caller holds bcv_lock.
+ */
+void bcv_volume_discard(struct bcv_volume *vol)
+{
+	bcv_tm_vol_free(&vol->tm);
+	bcv_close_legs(vol);
+	kfree(vol);
+}
+
+/**
+ * __bcv_volume_publish() - the last step of create and assembly
+ * @vol: a volume with its tables set up and its metadata written
+ *
+ * Regions, the copy engine, /dev/bcvN, sysfs; the volume is listed and
+ * pins the module.  On failure, what this step set up is undone
+ * (bcv_volume_discard() does the rest).
+ *
+ * Context: may sleep; caller holds bcv_lock.
+ * Return: 0 or an error.
+ */
+int __bcv_volume_publish(struct bcv_volume *vol)
+{
+	unsigned int shift = bcv_vol_track_shift(vol), i;
+	struct bcv_stack_limits lim;
+	struct gendisk *disk;
+	int ret;
+
+	lockdep_assert_held(&bcv_lock);
+	bcv_limits_init(&lim);
+	for (i = 0; i < vol->nr_legs; i++) {
+		ret = bcv_limits_stack(&lim, bcv_leg_bdev(vol, i));
+		if (ret)
+			return ret;
+	}
 	ret = bcv_regions_init(&vol->regions, &vol->lock, bcv_vol_tracks(vol),
 			       shift);
 	if (ret)
-		goto out_tm;
+		return ret;
 	/* The engine wakes deferred writes through the I/O path's gate. */
 	ret = bcv_engine_init(vol, bcv_kick_deferred);
 	if (ret)
-		goto out_tm;
+		goto out_regions;
 
 	ret = ida_alloc_max(&bcv_index_ida, BCV_MAX_VOLUMES - 1, GFP_KERNEL);
 	if (ret < 0)
@@ -306,10 +376,86 @@ int bcv_volume_create(struct bcv_create *c)
 	__bcv_insert(vol);
 	/* A volume pins the module: rmmod is refused until it is removed. */
 	__module_get(THIS_MODULE);
+	return 0;
+
+out_disk:
+	put_disk(disk);
+	vol->disk = NULL;
+out_ida:
+	ida_free(&bcv_index_ida, vol->index);
+	vol->index = -1;
+out_engine:
+	bcv_engine_exit(vol);
+out_regions:
+	bcv_regions_exit(&vol->regions);
+	return ret;
+}
+
+/**
+ * bcv_volume_create() - BCV_IOC_CREATE
+ * @c: the request, whose fields bcv_ioctl.c has validated for syntax;
+ *     @c->index, @c->sectors and @c->meta_sectors are filled in
+ *
+ * Every leg gets new metadata at its end (bcv_meta.h); the capacity is
+ * what the smallest leg leaves for data.
+ *
+ * Context: may sleep; takes bcv_lock.
+ * Return: 0, or -EEXIST, -EBUSY, -ELOOP, -EROFS, -EINVAL, -E2BIG, -ENOMEM,
+ * -ENOSPC, or an error of opening or writing a device; nothing is left
+ * behind but what the metadata writes overwrote.
+ */
+int bcv_volume_create(struct bcv_create *c)
+{
+	struct bcv_volume *vol;
+	u32 track_size = c->track_size ?: BCV_TRACK_SIZE_DEFAULT;
+	sector_t sectors = 0, meta = 0;
+	unsigned int i;
+	int shift, ret;
+
+	mutex_lock(&bcv_lock);
+	ret = -EEXIST;
+	if (__bcv_find(c->name))
+		goto out_unlock;
+	vol = __bcv_volume_open(c->legs, c->nr_legs);
+	ret = PTR_ERR_OR_ZERO(vol);
+	if (ret)
+		goto out_unlock;
+	strscpy(vol->name, c->name, sizeof(vol->name));
+	vol->role = c->role;
+
+	ret = -EINVAL;
+	shift = bcv_track_shift(track_size, 512);
+	if (shift < 0)
+		goto out_vol;
+	for (i = 0; i < vol->nr_legs; i++) {
+		struct bcv_fmt_layout l;
+
+		ret = bcv_meta_layout(bcv_leg_bdev(vol, i), shift, &l);
+		if (ret)
+			goto out_vol;
+		if (!i || l.data_sectors < sectors)
+			sectors = l.data_sectors;
+		meta = max_t(sector_t, meta, l.dev_sectors - l.data_sectors);
+	}
+	ret = __bcv_volume_geometry(vol, sectors, shift);
+	if (ret)
+		goto out_vol;
+	/*
+	 * The primary's data is the volume's; fixed mirrors start stale and
+	 * the copy engine syncs them (md's initial resync).
+	 */
+	for (i = 1; i < vol->nr_legs; i++)
+		bcv_tm_leg_stale(&vol->tm, i);
+	ret = bcv_meta_create(vol);
+	if (ret)
+		goto out_vol;
+	ret = __bcv_volume_publish(vol);
+	if (ret)
+		goto out_vol;
 
 	/* Still under bcv_lock: a racing remove of the name waits for it. */
 	pr_info("%s: created %s %s over %pg (+%u mirror legs), %llu sectors, %llu tracks of %u bytes\n",
-		disk->disk_name, bcv_role_name(vol->role), vol->name,
+		vol->disk->disk_name, bcv_role_name(vol->role), vol->name,
 		bcv_leg_bdev(vol, 0), vol->nr_legs - 1,
 		(unsigned long long)bcv_vol_sectors(vol), bcv_vol_tracks(vol),
 		1U << bcv_vol_track_shift(vol));
@@ -317,23 +463,14 @@ int bcv_volume_create(struct bcv_create *c)
 		bcv_engine_kick(vol);
 	c->index = vol->index;
 	c->sectors = bcv_vol_sectors(vol);
+	c->meta_sectors = meta;
 	mutex_unlock(&bcv_lock);
 	return 0;
 
-out_disk:
-	put_disk(disk);
-out_ida:
-	ida_free(&bcv_index_ida, vol->index);
-out_engine:
-	bcv_engine_exit(vol);
-out_tm:
-	bcv_regions_exit(&vol->regions);
-	bcv_tm_vol_free(&vol->tm);
-out_legs:
-	bcv_close_legs(vol);
+out_vol:
+	bcv_volume_discard(vol);
 out_unlock:
 	mutex_unlock(&bcv_lock);
-	kfree(vol);
 	return ret;
 }
 
@@ -361,6 +498,7 @@ void bcv_volume_free(struct bcv_volume *vol)
 	cancel_work_sync(&vol->retry_work);
 	cancel_delayed_work_sync(&vol->engine);
 	bcv_fail_deferred(vol);
+	bcv_meta_exit(vol);
 	bcv_engine_exit(vol);
 	put_disk(vol->disk);
 	bcv_regions_exit(&vol->regions);
@@ -388,6 +526,8 @@ void __bcv_volume_unlist(struct bcv_volume *vol)
 {
 	lockdep_assert_held(&bcv_lock);
 	list_del(&vol->node);
+	/* A scheduled superblock write finds the volume dead (bcv_lock). */
+	WRITE_ONCE(vol->meta.dead, true);
 	spin_lock_irq(&vol->lock);
 	vol->dead = true;
 	vol->paused = true;
@@ -424,6 +564,8 @@ void bcv_update_features(struct bcv_volume *vol)
 		if (!(bcv_tm_write_targets(&vol->tm) & (1U << p)))
 			continue;
 		bdev = bcv_pos_bdev(vol, p);
+		if (!bdev)
+			continue;
 		wc |= bdev_write_cache(bdev);
 		fua |= bcv_bdev_fua(bdev);
 	}
@@ -443,6 +585,7 @@ void bcv_update_features(struct bcv_volume *vol)
 static int __bcv_open_new_leg(struct bcv_volume *vol, const char *path,
 			      struct bcv_bdev_handle *h)
 {
+	struct bcv_fmt_layout l;
 	struct block_device *bdev;
 	dev_t dev;
 	int ret;
@@ -460,8 +603,12 @@ static int __bcv_open_new_leg(struct bcv_volume *vol, const char *path,
 	if (ret)
 		return ret;
 	bdev = h->bdev;
-	/* It must hold the whole volume in blocks the volume can address. */
-	if (bdev_nr_sectors(bdev) < bcv_vol_sectors(vol) ||
+	/*
+	 * It must hold the whole volume and its metadata, in blocks the
+	 * volume can address.
+	 */
+	if (bcv_meta_layout(bdev, bcv_vol_track_shift(vol), &l) ||
+	    l.data_sectors < bcv_vol_sectors(vol) ||
 	    bdev_logical_block_size(bdev) >
 	    queue_logical_block_size(vol->disk->queue)) {
 		bcv_bdev_close(h);
@@ -509,6 +656,13 @@ int bcv_leg_add(struct bcv_leg_cmd *l)
 		atomic64_set(&vol->pos_errors[pos], 0);
 		vol->nr_legs++;
 		mutex_unlock(&vol->leg_lock);
+		bcv_meta_layout(h.bdev, bcv_vol_track_shift(vol),
+				&vol->meta.layout[pos]);
+		generate_random_uuid(vol->meta.leg_uuid[pos]);
+		/* Its tables (all I there), then every leg's new leg list. */
+		if (bcv_meta_leg_added(vol, pos))
+			pr_warn("%s: metadata of the new leg not written\n",
+				vol->disk->disk_name);
 		bcv_update_features(vol);
 	}
 	bcv_unhold(vol);
@@ -577,9 +731,15 @@ int bcv_leg_remove(struct bcv_leg_cmd *l)
 				     atomic64_read(&vol->leg_copied[j + 1]));
 			atomic64_set(&vol->pos_errors[j],
 				     atomic64_read(&vol->pos_errors[j + 1]));
+			vol->meta.layout[j] = vol->meta.layout[j + 1];
+			memcpy(vol->meta.leg_uuid[j], vol->meta.leg_uuid[j + 1],
+			       BCV_FMT_UUID_LEN);
 		}
 		vol->nr_legs--;
 		mutex_unlock(&vol->leg_lock);
+		/* The others forget it; it no longer assembles. */
+		bcv_meta_write_sb(vol, false);
+		bcv_meta_wipe_leg(h.bdev);
 		bcv_update_features(vol);
 	}
 	bcv_unhold(vol);
@@ -625,6 +785,18 @@ static void bcv_fill_info(struct bcv_volume *vol, struct bcv_vol_info *info)
 		if (bcv_tm_failed_legs(&vol->tm) & (1U << i))
 			info->leg_flags[i] |= BCV_LEG_STATE_FAILED;
 	}
+	if (vol->meta.recovered)
+		info->vol_flags |= BCV_VOL_F_RECOVERED;
+	if (vol->meta.link.used)
+		info->vol_flags |= BCV_VOL_F_PEER_ABSENT;
+	for (i = 0; i < BCV_SESSIONS && vol->role == BCV_ROLE_STD; i++) {
+		struct bcv_tm_sess *ts = bcv_tm_column(&vol->tm, i);
+
+		if (ts && !bcv_tm_session_of(ts)->bcv)
+			info->vol_flags |= BCV_VOL_F_PEER_ABSENT;
+	}
+	memcpy(info->uuid, vol->meta.uuid, sizeof(info->uuid));
+	info->events = READ_ONCE(vol->meta.events);
 }
 
 /**

@@ -77,6 +77,7 @@
 #include "bcv_trackmap.h"
 #include "bcv_region.h"
 #include "bcv_io.h"
+#include "bcv_meta.h"
 
 #define BCV_MAX_VOLUMES		1024	/* bcv0 .. bcv1023 */
 
@@ -146,6 +147,8 @@ struct bcv_volume {
 	void (*dispatch_deferred)(struct bcv_volume *vol);
 	struct dm_kcopyd_client *kc;
 	struct dm_kcopyd_throttle throttle; /* .throttle: copy_throttle % */
+
+	struct bcv_meta meta;		/* on-disk metadata (bcv_meta.h) */
 };
 
 /*
@@ -156,7 +159,9 @@ struct bcv_volume {
 struct bcv_session {
 	struct bcv_tm_sess tm;		/* must be first */
 	struct bcv_volume *std;
-	struct bcv_volume *bcv;
+	struct bcv_volume *bcv;		/* NULL while the BCV is not assembled */
+	u8 bcv_uuid[BCV_FMT_UUID_LEN];	/* the BCV's, kept while it is absent */
+	char bcv_name[BCV_NAME_LEN];
 	atomic64_t copied;		/* tracks copied since the command */
 	atomic64_t errors;		/* copy errors since the command */
 	struct kobject kobj;		/* sessions/ID */
@@ -200,6 +205,31 @@ static inline const char *bcv_role_name(unsigned int role)
 	return role == BCV_ROLE_STD ? "std" : "bcv";
 }
 
+/*
+ * A volume name: 1..BCV_NAME_LEN-1 characters of [A-Za-z0-9._+-], byte by
+ * byte (isalnum() would take Latin-1 letters, which udev folds to '_' in
+ * /dev/bcv/NAME), not starting with '.' or '-', NUL-terminated within its
+ * array.  Returns 0, -ENAMETOOLONG (no NUL) or -EINVAL.
+ */
+static inline int bcv_check_name(const char *name)
+{
+	size_t i, len = strnlen(name, BCV_NAME_LEN);
+
+	if (len == BCV_NAME_LEN)
+		return -ENAMETOOLONG;
+	if (!len || name[0] == '.' || name[0] == '-')
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '+' || c == '-'))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 extern struct mutex bcv_lock;
 extern int bcv_major;
 extern struct list_head bcv_volumes;
@@ -214,6 +244,14 @@ void bcv_volume_free(struct bcv_volume *vol);
 int bcv_volume_list(struct bcv_vol_info __user *vols, u32 info_size,
 		    u32 capacity, u32 *count);
 int bcv_leg_add(struct bcv_leg_cmd *l);
+struct bcv_volume *__bcv_find_uuid(const u8 *uuid);
+/* Assembly, in the order bcv_assemble_cmd() calls them (bcv_core.c). */
+struct bcv_volume *__bcv_volume_open(const char (*paths)[BCV_PATH_LEN],
+				     unsigned int nr);
+int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
+			  unsigned int shift);
+int __bcv_volume_publish(struct bcv_volume *vol);
+void bcv_volume_discard(struct bcv_volume *vol);
 int bcv_leg_remove(struct bcv_leg_cmd *l);
 
 /* The bdev behind mirror position @pos of @vol (a leg, or an MM's BCV). */
@@ -246,6 +284,9 @@ int bcv_session_wait(struct bcv_wait *w);
 void bcv_state_changed(void);
 /* BCV_IOC_REMOVE: end split sessions if asked, then remove.  Sleeps. */
 int bcv_remove_cmd(const char *name, unsigned int flags);
+/* BCV_IOC_STOP and BCV_IOC_ASSEMBLE (bcv_session.c).  Sleep. */
+int bcv_stop_cmd(const char *name);
+int bcv_assemble_cmd(struct bcv_assemble *a);
 
 /* bcv_stack.c: refuse stacking loops. */
 int bcv_stack_check(dev_t dev);

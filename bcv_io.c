@@ -89,7 +89,13 @@ static bool bcv_not_ready(struct bcv_volume *vol)
 {
 	struct bcv_tm_sess *s = bcv_tm_vol_session(&vol->tm);
 
-	return vol->role == BCV_ROLE_BCV && s && bcv_tm_sess_mm(s) != BCV_NO_POS;
+	if (vol->role != BCV_ROLE_BCV)
+		return false;
+	/* Attached to a STD that is not assembled: it waits for it. */
+	if (READ_ONCE(vol->meta.link.used) &&
+	    READ_ONCE(vol->meta.link.state) != BCV_STATE_SPLIT)
+		return true;
+	return s && bcv_tm_sess_mm(s) != BCV_NO_POS;
 }
 
 static void bcv_bio_tracks(struct bcv_volume *vol, sector_t sector,

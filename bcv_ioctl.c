@@ -38,6 +38,8 @@
 #define BCV_QUERY_SIZE_VER0	56
 #define BCV_WAIT_SIZE_VER0	80
 #define BCV_LEG_SIZE_VER0	304
+#define BCV_STOP_SIZE_VER0	40	/* version 0.5 */
+#define BCV_ASSEMBLE_SIZE_VER0	832	/* version 0.5 */
 /* ... and of the entries BCV_IOC_LIST and BCV_IOC_QUERY write (@info_size). */
 #define BCV_VOL_INFO_SIZE_VER0	256
 #define BCV_SESS_INFO_SIZE_VER0	128
@@ -53,7 +55,10 @@ BCV_CHECK_VER0(struct bcv_session_cmd, BCV_SESSION_SIZE_VER0);
 BCV_CHECK_VER0(struct bcv_query, BCV_QUERY_SIZE_VER0);
 BCV_CHECK_VER0(struct bcv_wait, BCV_WAIT_SIZE_VER0);
 BCV_CHECK_VER0(struct bcv_leg_cmd, BCV_LEG_SIZE_VER0);
-BCV_CHECK_VER0(struct bcv_vol_info, BCV_VOL_INFO_SIZE_VER0);
+BCV_CHECK_VER0(struct bcv_stop, BCV_STOP_SIZE_VER0);
+BCV_CHECK_VER0(struct bcv_assemble, BCV_ASSEMBLE_SIZE_VER0);
+/* vol_info took its reserved tail in 0.5 (vol_flags) and grew. */
+static_assert(BCV_VOL_INFO_SIZE_VER0 <= offsetof(struct bcv_vol_info, uuid));
 BCV_CHECK_VER0(struct bcv_sess_info, BCV_SESS_INFO_SIZE_VER0);
 
 /**
@@ -151,42 +156,6 @@ static bool bcv_zero(const void *p, size_t len)
 	return !memchr_inv(p, 0, len);
 }
 
-/*
- * [A-Za-z0-9._+-], byte by byte: isalnum() also takes Latin-1 letters
- * such as 0xe9, which udev folds to '_' in /dev/bcv/NAME, so that two
- * names could get the same link.
- */
-static bool bcv_name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '+' || c == '-';
-}
-
-/**
- * bcv_check_name() - check the syntax of a volume name
- * @name:	a BCV_NAME_LEN array
- *
- * A volume name is 1..BCV_NAME_LEN-1 characters of [A-Za-z0-9._+-], not
- * starting with '.' or '-' (it becomes /dev/bcv/NAME and a command-line
- * argument), NUL-terminated within its array.
- *
- * Return: 0, -ENAMETOOLONG (no NUL) or -EINVAL.
- */
-static int bcv_check_name(const char *name)
-{
-	size_t i, len = strnlen(name, BCV_NAME_LEN);
-
-	if (len == BCV_NAME_LEN)
-		return -ENAMETOOLONG;
-	if (!len || name[0] == '.' || name[0] == '-')
-		return -EINVAL;
-	for (i = 0; i < len; i++)
-		if (!bcv_name_char(name[i]))
-			return -EINVAL;
-	return 0;
-}
-
 /**
  * bcv_check_info_size() - check @info_size of BCV_IOC_LIST or BCV_IOC_QUERY
  * @info_size:	the entry size userspace knows
@@ -226,7 +195,7 @@ static int bcv_ioc_version(void __user *uarg)
 	v.minor = BCV_VERSION_MINOR;
 	v.patch = BCV_VERSION_PATCH;
 	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS | BCV_FEAT_MIRRORS |
-		     BCV_FEAT_LEG_POS;
+		     BCV_FEAT_LEG_POS | BCV_FEAT_META;
 	return bcv_copy_out(uarg, &v, sizeof(v), usize);
 }
 
@@ -246,7 +215,7 @@ static int bcv_ioc_create(void __user *uarg)
 		goto out;
 
 	ret = -EINVAL;
-	if (c->flags || c->index || c->sectors ||
+	if (c->flags || c->index || c->sectors || c->meta_sectors ||
 	    !bcv_zero(c->reserved, sizeof(c->reserved)))
 		goto out;
 	if (c->role != BCV_ROLE_STD && c->role != BCV_ROLE_BCV)
@@ -298,6 +267,71 @@ static int bcv_ioc_remove(void __user *uarg)
 	if (ret)
 		return ret == -EINVAL ? -ENOENT : ret;
 	return bcv_remove_cmd(r.name, r.flags);
+}
+
+/* No out fields, as remove. */
+static int bcv_ioc_stop(void __user *uarg)
+{
+	struct bcv_stop st;
+	u32 usize;
+	int ret;
+
+	ret = bcv_copy_in(&st, sizeof(st), BCV_STOP_SIZE_VER0, uarg, &usize);
+	if (ret)
+		return ret;
+	if (st.flags || !bcv_zero(st.reserved, sizeof(st.reserved)))
+		return -EINVAL;
+	ret = bcv_check_name(st.name);
+	if (ret)
+		return ret == -EINVAL ? -ENOENT : ret;
+	return bcv_stop_cmd(st.name);
+}
+
+static int bcv_ioc_assemble(void __user *uarg)
+{
+	struct bcv_assemble *a;
+	unsigned int i;
+	u32 usize;
+	int ret;
+
+	/* ~900 bytes: too big for the stack. */
+	a = kmalloc(sizeof(*a), GFP_KERNEL);
+	if (!a)
+		return -ENOMEM;
+	ret = bcv_copy_in(a, sizeof(*a), BCV_ASSEMBLE_SIZE_VER0, uarg, &usize);
+	if (ret)
+		goto out;
+	ret = -EINVAL;
+	if ((a->flags & ~BCV_ASSEMBLE_F_NAME) || a->index || a->sectors ||
+	    a->vol_flags || a->stale_legs ||
+	    !bcv_zero(a->reserved, sizeof(a->reserved)))
+		goto out;
+	if (a->nr_legs < 1 || a->nr_legs > BCV_MAX_LEGS)
+		goto out;
+	for (i = a->nr_legs; i < BCV_MAX_LEGS; i++)
+		if (!bcv_zero(a->legs[i], BCV_PATH_LEN))
+			goto out;
+	if (a->flags & BCV_ASSEMBLE_F_NAME) {
+		ret = bcv_check_name(a->name);
+		if (ret)
+			goto out;
+	} else if (!bcv_zero(a->name, sizeof(a->name))) {
+		goto out;
+	}
+	for (i = 0; i < a->nr_legs; i++) {
+		ret = bcv_check_path(a->legs[i]);
+		if (ret)
+			goto out;
+	}
+	ret = bcv_probe_out(uarg, a, sizeof(*a), usize);
+	if (ret)
+		goto out;
+	ret = bcv_assemble_cmd(a);
+	if (!ret)
+		bcv_copy_out_done(uarg, a, sizeof(*a), usize);
+out:
+	kfree(a);
+	return ret;
 }
 
 static int bcv_ioc_list(void __user *uarg)
@@ -499,6 +533,10 @@ static long bcv_ctl_ioctl(struct file *file, unsigned int cmd,
 		return bcv_ioc_remove(uarg);
 	case _IOC_NR(BCV_IOC_LIST):
 		return bcv_ioc_list(uarg);
+	case _IOC_NR(BCV_IOC_STOP):
+		return bcv_ioc_stop(uarg);
+	case _IOC_NR(BCV_IOC_ASSEMBLE):
+		return bcv_ioc_assemble(uarg);
 	case _IOC_NR(BCV_IOC_SESSION):
 		return bcv_ioc_session(uarg);
 	case _IOC_NR(BCV_IOC_QUERY):

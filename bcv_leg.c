@@ -25,16 +25,21 @@
  *
  * Context: any; the positions are stable (a bio or job in flight, or the
  * caller holds the volume).
- * Return: the leg's device, or the attached BCV's primary leg's.
+ * Return: the leg's device, or the attached BCV's primary leg's; NULL
+ * for a BCV that is not assembled (bcv_tm_pos_absent()).
  */
 struct block_device *bcv_pos_bdev(struct bcv_volume *vol, int pos)
 {
 	struct bcv_tm_sess *s;
 
+	struct bcv_volume *bcv;
+
 	if (bcv_tm_pos_role(&vol->tm, pos) == BCV_POS_LEG)
 		return bcv_leg_bdev(vol, pos);
 	s = bcv_tm_mm_session(&vol->tm, pos);
-	return bcv_leg_bdev(bcv_tm_session_of(s)->bcv, 0);
+	/* An absent BCV's position is never read nor written. */
+	bcv = s ? bcv_tm_session_of(s)->bcv : NULL;
+	return bcv ? bcv_leg_bdev(bcv, 0) : NULL;
 }
 
 /*
@@ -87,6 +92,9 @@ void bcv_report_failed(struct bcv_volume *vol, unsigned int newly)
 {
 	unsigned int p;
 
+	/* The others' superblocks record it: it is stale if it comes back. */
+	if (newly)
+		bcv_meta_schedule(vol);
 	for (p = 0; p < BCV_POSITIONS; p++)
 		if (newly & (1U << p))
 			pr_err("%s: %s: leg M%u (%pg) is gone or smaller than the volume: marked failed, no more I/O to it; remove it with bcvctl remove-leg %s M%u\n",

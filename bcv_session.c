@@ -72,13 +72,17 @@ static const char *bcv_state_name(enum bcv_state st)
 static void bcv_session_state_hook(const struct bcv_tm_sess *ts,
 				   enum bcv_state from, enum bcv_state to)
 {
-	struct bcv_volume *std = bcv_tm_volume(bcv_tm_sess_std(ts));
-	struct bcv_volume *bcv = bcv_tm_volume(bcv_tm_sess_bcv(ts));
+	struct bcv_session *s = bcv_tm_session_of((struct bcv_tm_sess *)ts);
+	struct bcv_volume *std = s->std;
 
 	lockdep_assert_held(&std->state_lock);
-	pr_info("%s: session %u %s/%s: %s -> %s\n", std->disk->disk_name,
-		bcv_tm_sess_id(ts), std->name, bcv->name, bcv_state_name(from),
-		bcv_state_name(to));
+	pr_info("%s: session %u %s/%s: %s -> %s\n", std->name,
+		bcv_tm_sess_id(ts), std->name, s->bcv_name,
+		bcv_state_name(from), bcv_state_name(to));
+	/* The superblocks say it soon (a command writes them at once). */
+	bcv_meta_schedule(std);
+	if (s->bcv)
+		bcv_meta_schedule(s->bcv);
 	bcv_state_changed();
 }
 
@@ -130,7 +134,7 @@ BCV_SESS_ATTR(progress);
 
 static ssize_t bcv_show(struct bcv_session *s, char *buf)
 {
-	return sysfs_emit(buf, "%s\n", s->bcv->name);
+	return sysfs_emit(buf, "%s\n", s->bcv_name);
 }
 
 static ssize_t state_show(struct bcv_session *s, char *buf)
@@ -151,8 +155,9 @@ static ssize_t std_changed_tracks_show(struct bcv_session *s, char *buf)
 
 static ssize_t bcv_changed_tracks_show(struct bcv_session *s, char *buf)
 {
-	return sysfs_emit(buf, "%llu\n",
-			  bcv_tm_count_invalid(&s->bcv->tm, BCV_M4B));
+	/* An absent BCV's changes are counted when it is back. */
+	return sysfs_emit(buf, "%llu\n", s->bcv ?
+			  bcv_tm_count_invalid(&s->bcv->tm, BCV_M4B) : 0);
 }
 
 static ssize_t copied_tracks_show(struct bcv_session *s, char *buf)
@@ -261,6 +266,10 @@ static int __bcv_terminate(struct bcv_volume *std, struct bcv_volume *bcv)
 	bcv_state_lock(std);
 	ret = bcv_tm_terminate(&std->tm, &bcv->tm, &freed);
 	mutex_unlock(&std->state_lock);
+	if (!ret) {
+		bcv_meta_write_sb(std, false);
+		bcv_meta_write_sb(bcv, false);
+	}
 	bcv_unhold(bcv);
 	bcv_unhold(std);
 	if (ret)
@@ -290,6 +299,14 @@ static int __bcv_sessions_remove(struct bcv_volume *vol, bool force)
 	if (vol->role == BCV_ROLE_BCV) {
 		struct bcv_tm_sess *ts = bcv_tm_vol_session(&vol->tm);
 
+		/*
+		 * In a session of a STD that is not assembled: only forced,
+		 * and only a split one (that STD keeps a session whose BCV
+		 * never comes back).
+		 */
+		if (!ts && vol->meta.link.used)
+			return force && vol->meta.link.state == BCV_STATE_SPLIT ?
+			       0 : -EBUSY;
 		if (!ts)
 			return 0;
 		if (!force || bcv_tm_sess_state(ts) != BCV_SPLIT)
@@ -300,10 +317,14 @@ static int __bcv_sessions_remove(struct bcv_volume *vol, bool force)
 		return 0;
 	if (!force)
 		return -EBUSY;
-	for (c = 0; c < BCV_SESSIONS; c++)
-		if (bcv_tm_column(&vol->tm, c) &&
-		    bcv_tm_sess_state(bcv_tm_column(&vol->tm, c)) != BCV_SPLIT)
+	for (c = 0; c < BCV_SESSIONS; c++) {
+		struct bcv_tm_sess *ts = bcv_tm_column(&vol->tm, c);
+
+		/* An absent BCV cannot be told that its session ended. */
+		if (ts && (bcv_tm_sess_state(ts) != BCV_SPLIT ||
+			   !bcv_tm_session_of(ts)->bcv))
 			return -EBUSY;
+	}
 	for (c = 0; c < BCV_SESSIONS; c++) {
 		struct bcv_tm_sess *ts = bcv_tm_column(&vol->tm, c);
 
@@ -346,8 +367,11 @@ int bcv_remove_cmd(const char *name, unsigned int flags)
 	if (!ret)
 		vol->dying = true;	/* ->open refuses from now on */
 	mutex_unlock(&vol->open_lock);
-	if (!ret)
+	if (!ret) {
 		__bcv_volume_unlist(vol);
+		/* Unlisted: no superblock write can follow the wipe. */
+		bcv_meta_wipe(vol);
+	}
 	mutex_unlock(&bcv_lock);
 	if (!ret)
 		bcv_volume_free(vol);
@@ -447,6 +471,11 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	if (ret)
 		goto out;
 
+	/* In a session with a STD that is not assembled. */
+	ret = -EBUSY;
+	if (bcv->meta.link.used)
+		goto out;
+
 	if (c->cmd == BCV_CMD_TERMINATE) {
 		ret = __bcv_terminate(std, bcv);
 		c->state = 0;
@@ -501,6 +530,10 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		if (!ret && new_session) {
 			spare->std = std;
 			spare->bcv = bcv;
+			memcpy(spare->bcv_uuid, bcv->meta.uuid,
+			       sizeof(spare->bcv_uuid));
+			strscpy(spare->bcv_name, bcv->name,
+				sizeof(spare->bcv_name));
 			spare = NULL;
 		}
 		break;
@@ -530,6 +563,16 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	/* A BCV joined or left the STD's writes: flushes must follow. */
 	if (!ret)
 		bcv_update_features(std);
+	/*
+	 * The superblocks say what the command did before either volume
+	 * takes I/O again: a split BCV's users write nothing that a reboot
+	 * would take for an attached mirror's, and no copy reaches a BCV
+	 * that a reboot would take for a split one.
+	 */
+	if (!ret) {
+		bcv_meta_write_sb(std, false);
+		bcv_meta_write_sb(bcv, false);
+	}
 
 	bcv_unhold(bcv);
 	bcv_unhold(std);
@@ -572,7 +615,7 @@ static void bcv_fill_sess(struct bcv_session *s, struct bcv_sess_info *i)
 {
 	memset(i, 0, sizeof(*i));
 	strscpy(i->std, s->std->name, sizeof(i->std));
-	strscpy(i->bcv, s->bcv->name, sizeof(i->bcv));
+	strscpy(i->bcv, s->bcv_name, sizeof(i->bcv));
 	i->id = bcv_tm_sess_id(&s->tm);
 	i->state = bcv_tm_sess_state(&s->tm);
 	i->mm = bcv_tm_sess_mm(&s->tm);
@@ -580,7 +623,8 @@ static void bcv_fill_sess(struct bcv_session *s, struct bcv_sess_info *i)
 	i->tracks = bcv_vol_tracks(s->std);
 	i->invalid_tracks = bcv_tm_session_todo(&s->tm);
 	i->std_changed_tracks = bcv_tm_count_changed(&s->std->tm, bcv_tm_sess_id(&s->tm));
-	i->bcv_changed_tracks = bcv_tm_count_invalid(&s->bcv->tm, BCV_M4B);
+	i->bcv_changed_tracks = s->bcv ?
+				bcv_tm_count_invalid(&s->bcv->tm, BCV_M4B) : 0;
 	i->copied_tracks = atomic64_read(&s->copied);
 	i->errors = atomic64_read(&s->errors);
 }
@@ -704,4 +748,475 @@ int bcv_session_wait(struct bcv_wait *w)
 		if (woke < 0)
 			return -EINTR;
 	}
+}
+
+/*------------------------------------------------------------------------
+ * Stop and assembly (the metadata itself is bcv_meta.c's)
+ */
+
+/*
+ * Caller holds bcv_lock.  @bcv is assembled and its session @s of a STD
+ * has no BCV: link them, with both volumes held.  A BCV that its users
+ * opened while it stood alone as split stays apart if the STD wants it
+ * attached.
+ */
+static void __bcv_link(struct bcv_session *s, struct bcv_volume *bcv)
+{
+	struct bcv_volume *std = s->std;
+	int ret;
+
+	lockdep_assert_held(&bcv_lock);
+	if (bcv_tm_sess_mm(&s->tm) != BCV_NO_POS && bcv->open_count) {
+		pr_warn("%s: %s is open: not re-attached to %s\n", bcv->name,
+			bcv->name, std->name);
+		return;
+	}
+	bcv_hold(std);
+	bcv_hold(bcv);
+	mutex_lock(&std->state_lock);
+	ret = bcv_tm_sess_link(&s->tm, &bcv->tm);
+	if (!ret) {
+		s->bcv = bcv;
+		bcv->meta.link.used = false;
+	}
+	mutex_unlock(&std->state_lock);
+	if (!ret)
+		bcv_update_features(std);
+	bcv_unhold(bcv);
+	bcv_unhold(std);
+	if (ret) {
+		pr_warn("%s: cannot link %s to its session %u: %d\n",
+			std->name, bcv->name, bcv_tm_sess_id(&s->tm), ret);
+		return;
+	}
+	pr_info("%s: %s is back in session %u (%s)%s\n", std->name, bcv->name,
+		bcv_tm_sess_id(&s->tm), bcv_state_name(bcv_tm_sess_state(&s->tm)),
+		bcv_tm_sess_mm(&s->tm) != BCV_NO_POS ?
+		", catching up incrementally" : "");
+	bcv_state_changed();
+}
+
+/* Caller holds bcv_lock: link @vol with the assembled peers of its sessions. */
+static void __bcv_link_peers(struct bcv_volume *vol)
+{
+	struct bcv_volume *peer;
+	unsigned int c;
+
+	lockdep_assert_held(&bcv_lock);
+	if (vol->role == BCV_ROLE_BCV) {
+		struct bcv_meta_link *l = &vol->meta.link;
+		struct bcv_tm_sess *ts;
+		struct bcv_session *s;
+
+		if (!l->used)
+			return;
+		peer = __bcv_find_uuid(l->std_uuid);
+		if (!peer || peer->role != BCV_ROLE_STD)
+			return;
+		ts = bcv_tm_column(&peer->tm, l->id);
+		s = ts ? bcv_tm_session_of(ts) : NULL;
+		if (!s || s->bcv ||
+		    memcmp(s->bcv_uuid, vol->meta.uuid, BCV_FMT_UUID_LEN)) {
+			pr_warn("%s: %s has no session %u with it: left alone\n",
+				vol->name, peer->name, l->id);
+			return;
+		}
+		__bcv_link(s, vol);
+		return;
+	}
+	for (c = 0; c < BCV_SESSIONS; c++) {
+		struct bcv_tm_sess *ts = bcv_tm_column(&vol->tm, c);
+		struct bcv_session *s;
+
+		if (!ts)
+			continue;
+		s = bcv_tm_session_of(ts);
+		peer = __bcv_find_uuid(s->bcv_uuid);
+		if (!peer)
+			continue;
+		if (peer->role != BCV_ROLE_BCV || !peer->meta.link.used ||
+		    memcmp(peer->meta.link.std_uuid, vol->meta.uuid,
+			   BCV_FMT_UUID_LEN) || peer->meta.link.id != c) {
+			pr_warn("%s: %s does not say it is in session %u: left alone\n",
+				vol->name, peer->name, c);
+			continue;
+		}
+		__bcv_link(s, peer);
+	}
+}
+
+/**
+ * bcv_stop_cmd() - BCV_IOC_STOP
+ * @name: the volume
+ *
+ * The tables and a clean superblock go to every leg, then the volume is
+ * removed from the kernel (not its metadata).  A STD's BCVs stay, waiting
+ * for it; a BCV's STD goes on without it and marks what it misses.
+ *
+ * Context: may sleep; takes bcv_lock.
+ * Return: 0, -ENOENT, -EBUSY (open, or a restore reads from it) or the
+ * error of a metadata write (the volume then stays).
+ */
+int bcv_stop_cmd(const char *name)
+{
+	struct bcv_volume *vol, *peer;
+	struct bcv_tm_sess *ts;
+	unsigned int c;
+	int ret = 0;
+
+	mutex_lock(&bcv_lock);
+	vol = __bcv_find(name);
+	if (!vol) {
+		ret = -ENOENT;
+		goto out;
+	}
+	ts = vol->role == BCV_ROLE_BCV ? bcv_tm_vol_session(&vol->tm) : NULL;
+	mutex_lock(&vol->open_lock);
+	if (vol->open_count ||
+	    (ts && bcv_tm_sess_state(ts) == BCV_RESTINPROG))
+		ret = -EBUSY;
+	else
+		vol->dying = true;	/* ->open refuses from now on */
+	mutex_unlock(&vol->open_lock);
+	if (ret)
+		goto out;
+
+	/* Held from here to the end: no I/O, no copy changes the tables. */
+	bcv_hold(vol);
+	ret = bcv_meta_stop(vol);
+	if (ret) {
+		mutex_lock(&vol->open_lock);
+		vol->dying = false;
+		mutex_unlock(&vol->open_lock);
+		bcv_unhold(vol);
+		goto out;
+	}
+
+	if (vol->role == BCV_ROLE_STD) {
+		for (c = 0; c < BCV_SESSIONS; c++) {
+			struct bcv_session *s;
+
+			ts = bcv_tm_column(&vol->tm, c);
+			if (!ts)
+				continue;
+			s = bcv_tm_session_of(ts);
+			peer = s->bcv;
+			if (peer) {
+				struct bcv_meta_link *l = &peer->meta.link;
+
+				bcv_hold(peer);
+				memcpy(l->std_uuid, vol->meta.uuid,
+				       sizeof(l->std_uuid));
+				strscpy(l->std_name, vol->name,
+					sizeof(l->std_name));
+				l->id = c;
+				l->state = bcv_tm_sess_state(ts);
+				mutex_lock(&vol->state_lock);
+				bcv_tm_sess_unlink(ts);
+				s->bcv = NULL;
+				mutex_unlock(&vol->state_lock);
+				WRITE_ONCE(l->used, true);
+				bcv_unhold(peer);
+			}
+			if (s->kobj_added)
+				kobject_del(&s->kobj);
+			bcv_session_put(s);
+		}
+	} else if (ts) {
+		struct bcv_session *s = bcv_tm_session_of(ts);
+
+		peer = s->std;
+		bcv_hold(peer);
+		mutex_lock(&peer->state_lock);
+		bcv_tm_sess_unlink(ts);
+		s->bcv = NULL;
+		mutex_unlock(&peer->state_lock);
+		bcv_update_features(peer);
+		bcv_unhold(peer);
+		pr_info("%s: %s stopped: %s tracks what it misses\n",
+			peer->name, vol->name, peer->name);
+	}
+	__bcv_volume_unlist(vol);
+	mutex_unlock(&bcv_lock);
+	bcv_volume_free(vol);
+	bcv_state_changed();
+	return 0;
+out:
+	mutex_unlock(&bcv_lock);
+	return ret;
+}
+
+/*
+ * Caller holds bcv_lock.  Recreate the sessions of a STD being assembled
+ * from its superblock @sb (not linked to their BCVs yet).
+ */
+static int __bcv_load_sessions(struct bcv_volume *vol, const struct bcv_sb *sb)
+{
+	unsigned int c;
+	int ret;
+
+	lockdep_assert_held(&bcv_lock);
+	if (vol->role == BCV_ROLE_BCV) {
+		const struct bcv_sb_sess *r = &sb->link;
+		struct bcv_meta_link *l = &vol->meta.link;
+
+		if (!(le32_to_cpu(r->flags) & BCV_SB_SESS_USED))
+			return 0;
+		memcpy(l->std_uuid, r->peer_uuid, sizeof(l->std_uuid));
+		strscpy(l->std_name, r->peer_name, sizeof(l->std_name));
+		l->id = le32_to_cpu(r->id);
+		l->state = le32_to_cpu(r->state);
+		l->used = true;
+		return 0;
+	}
+	for (c = 0; c < BCV_SESSIONS; c++) {
+		const struct bcv_sb_sess *r = &sb->sess[c];
+		u32 mm = le32_to_cpu(r->mm);
+		struct bcv_session *s;
+
+		if (!(le32_to_cpu(r->flags) & BCV_SB_SESS_USED))
+			continue;
+		s = bcv_session_alloc();
+		if (!s)
+			return -ENOMEM;
+		ret = bcv_tm_sess_load(&vol->tm, &s->tm, c, le32_to_cpu(r->state),
+				       mm < BCV_POSITIONS ? (int)mm : BCV_NO_POS);
+		if (ret) {
+			bcv_session_put(s);
+			return ret;
+		}
+		s->std = vol;
+		memcpy(s->bcv_uuid, r->peer_uuid, sizeof(s->bcv_uuid));
+		strscpy(s->bcv_name, r->peer_name, sizeof(s->bcv_name));
+	}
+	return 0;
+}
+
+/* Caller holds bcv_lock.  Free the sessions of a volume never published. */
+static void __bcv_drop_sessions(struct bcv_volume *vol)
+{
+	unsigned int c;
+
+	for (c = 0; c < BCV_SESSIONS && vol->role == BCV_ROLE_STD; c++) {
+		struct bcv_tm_sess *ts = bcv_tm_column(&vol->tm, c);
+
+		if (ts)
+			bcv_session_put(bcv_tm_session_of(ts));
+	}
+}
+
+/**
+ * bcv_assemble_cmd() - BCV_IOC_ASSEMBLE
+ * @a: the request (syntax checked by bcv_ioctl.c); out fields filled in
+ *
+ * Reads and checks the superblock of every device given, orders them by
+ * position, loads the tables from a leg that holds the data, applies the
+ * rules for stale legs and for an unclean shutdown (bcv_meta.h), writes
+ * the superblocks "not clean" and publishes the volume; then links it
+ * with the assembled volumes of its sessions.
+ *
+ * Context: may sleep; takes bcv_lock.
+ * Return: 0, -ENODATA (a device without a valid superblock), -EINVAL
+ * (devices that do not make one volume), -EEXIST, or an error of opening
+ * or reading a device; nothing is written then.
+ */
+int bcv_assemble_cmd(struct bcv_assemble *a)
+{
+	struct bcv_meta_sb msb[BCV_MAX_LEGS] = { };
+	unsigned int i, nr = a->nr_legs, stale = 0, seen = 0;
+	struct bcv_leg legs[BCV_MAX_LEGS];
+	const char *why = NULL;
+	struct bcv_volume *vol;
+	struct bcv_sb *best;
+	u64 events = 0, seq = 0;
+	int ret, bi = -1, src = -1, insync = -1;
+	bool clean;
+
+	mutex_lock(&bcv_lock);
+	vol = __bcv_volume_open(a->legs, nr);
+	ret = PTR_ERR_OR_ZERO(vol);
+	if (ret)
+		goto out_unlock;
+	for (i = 0; i < nr; i++) {
+		ret = bcv_meta_read_sb(bcv_leg_bdev(vol, i), &msb[i]);
+		if (ret) {
+			pr_warn("assemble: %pg: %s\n", bcv_leg_bdev(vol, i),
+				ret != -ENODATA ? "cannot read its superblock" :
+				msb[i].bad == 3 ? "both superblock copies are damaged" :
+				"no valid bcv superblock");
+			goto out_vol;
+		}
+		if (msb[i].bad)
+			pr_warn("assemble: %pg: superblock copy %d is damaged; using copy %d\n",
+				bcv_leg_bdev(vol, i), ffs(msb[i].bad) - 1,
+				msb[i].copy);
+		if (bi < 0 || le64_to_cpu(msb[i].sb->events) > events) {
+			bi = i;
+			events = le64_to_cpu(msb[i].sb->events);
+		}
+		seq = max(seq, le64_to_cpu(msb[i].sb->seq));
+	}
+	best = msb[bi].sb;
+
+	ret = -EINVAL;
+	if (le32_to_cpu(best->nr_legs) != nr) {
+		why = "not every leg of the volume was given";
+		goto out_why;
+	}
+	for (i = 0; i < nr; i++) {
+		struct bcv_sb *sb = msb[i].sb;
+		u32 pos = le32_to_cpu(sb->leg_pos);
+
+		if (memcmp(sb->vol_uuid, best->vol_uuid, BCV_FMT_UUID_LEN) ||
+		    sb->role != best->role || sb->track_shift != best->track_shift ||
+		    sb->sectors != best->sectors) {
+			why = "the devices are legs of different volumes";
+			goto out_why;
+		}
+		if (pos >= nr || (seen & (1U << pos)) ||
+		    memcmp(sb->legs[pos].uuid, best->legs[pos].uuid,
+			   BCV_FMT_UUID_LEN)) {
+			why = "a device is not (or no longer) a leg of the volume";
+			goto out_why;
+		}
+		seen |= 1U << pos;
+		legs[pos] = vol->legs[i];
+		if (le64_to_cpu(sb->events) < events ||
+		    (le32_to_cpu(best->legs[pos].flags) & BCV_SB_LEG_FAILED))
+			stale |= 1U << pos;
+	}
+	/* Legs in position order from here on. */
+	for (i = 0; i < nr; i++)
+		vol->legs[i] = legs[i];
+
+	ret = -EEXIST;
+	if (__bcv_find_uuid(best->vol_uuid)) {
+		why = "the volume is assembled already";
+		goto out_why;
+	}
+	if (a->flags & BCV_ASSEMBLE_F_NAME)
+		strscpy(vol->name, a->name, sizeof(vol->name));
+	else
+		strscpy(vol->name, best->name, sizeof(vol->name));
+	if (__bcv_find(vol->name)) {
+		why = "another volume has its name (assemble it with --name)";
+		goto out_why;
+	}
+	vol->role = le32_to_cpu(best->role);
+	ret = __bcv_volume_geometry(vol, le64_to_cpu(best->sectors),
+				    le32_to_cpu(best->track_shift));
+	if (ret) {
+		why = "its geometry does not fit the devices";
+		goto out_why;
+	}
+	memcpy(vol->meta.uuid, best->vol_uuid, BCV_FMT_UUID_LEN);
+	for (i = 0; i < nr; i++)
+		memcpy(vol->meta.leg_uuid[i], best->legs[i].uuid,
+		       BCV_FMT_UUID_LEN);
+	vol->meta.events = events;
+	vol->meta.seq = seq;
+	vol->meta.ctime = le64_to_cpu(best->ctime);
+	clean = le32_to_cpu(best->flags) & BCV_SB_F_CLEAN;
+
+	ret = __bcv_load_sessions(vol, best);
+	if (ret) {
+		why = "its session records contradict each other";
+		goto out_sessions;
+	}
+	/* The tables of a leg that is current, in sync if one is. */
+	for (i = 0; i < nr; i++) {
+		if (stale & (1U << i))
+			continue;
+		if (src < 0)
+			src = i;
+		if (insync < 0 &&
+		    !(le32_to_cpu(best->legs[i].flags) & BCV_SB_LEG_SYNCING))
+			insync = i;
+	}
+	if (insync >= 0)
+		src = insync;
+	ret = -EINVAL;
+	if (src < 0) {
+		why = "no leg is current";
+		goto out_sessions;
+	}
+	ret = bcv_meta_load_tables(vol, src);
+	if (ret) {
+		why = "cannot read its tables";
+		goto out_sessions;
+	}
+	bcv_tm_tables_loaded(&vol->tm);
+	if (!clean) {
+		if (insync < 0)
+			pr_warn("%s: no leg was known to be in sync; trusting M%d\n",
+				vol->name, src + 1);
+		bcv_tm_recover(&vol->tm, src);
+		vol->meta.recovered = true;
+	}
+	for (i = 0; i < nr; i++)
+		if (stale & (1U << i))
+			bcv_tm_leg_stale(&vol->tm, i);
+	if (vol->role == BCV_ROLE_STD) {
+		mutex_lock(&vol->state_lock);
+		bcv_tm_set_state_hook(&vol->tm, bcv_session_state_hook);
+		mutex_unlock(&vol->state_lock);
+	}
+
+	/* "Not clean" is on every leg before the first I/O. */
+	ret = bcv_meta_write_sb(vol, false);
+	if (ret) {
+		why = "cannot write its superblock";
+		goto out_sessions;
+	}
+	ret = __bcv_volume_publish(vol);
+	if (ret) {
+		why = "cannot create its block device";
+		goto out_sessions;
+	}
+	for (i = 0; i < BCV_SESSIONS && vol->role == BCV_ROLE_STD; i++) {
+		struct bcv_tm_sess *ts = bcv_tm_column(&vol->tm, i);
+
+		if (ts && bcv_session_sysfs_add(vol, bcv_tm_session_of(ts)))
+			pr_warn("%s: no sysfs directory for session %u\n",
+				vol->disk->disk_name, i);
+	}
+	pr_info("%s: assembled %s %s from %u legs%s%s\n", vol->disk->disk_name,
+		bcv_role_name(vol->role), vol->name, nr,
+		clean ? "" : ", recovered after an unclean shutdown (full copies)",
+		stale ? ", stale legs resync" : "");
+	__bcv_link_peers(vol);
+	if (vol->role == BCV_ROLE_STD) {
+		bcv_hold(vol);
+		mutex_lock(&vol->state_lock);
+		bcv_tm_update_states(&vol->tm);
+		mutex_unlock(&vol->state_lock);
+		bcv_unhold(vol);	/* kicks the engine */
+	} else {
+		bcv_engine_kick(vol);
+		if (bcv_tm_vol_session(&vol->tm))
+			bcv_engine_kick(bcv_tm_session_of(bcv_tm_vol_session(&vol->tm))->std);
+	}
+	a->index = vol->index;
+	a->sectors = bcv_vol_sectors(vol);
+	strscpy(a->name, vol->name, sizeof(a->name));
+	a->vol_flags = vol->meta.recovered ? BCV_VOL_F_RECOVERED : 0;
+	a->stale_legs = stale;
+	ret = 0;
+	goto out_free;
+
+out_why:
+	pr_warn("assemble: %s\n", why);
+	goto out_vol;
+out_sessions:
+	if (why)
+		pr_warn("assemble %s: %s\n", vol->name, why);
+	__bcv_drop_sessions(vol);
+out_vol:
+	bcv_volume_discard(vol);
+out_free:
+	for (i = 0; i < nr; i++)
+		kfree(msb[i].sb);
+out_unlock:
+	mutex_unlock(&bcv_lock);
+	return ret;
 }

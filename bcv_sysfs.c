@@ -37,6 +37,29 @@ static ssize_t role_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(role);
 
+/* The metadata's: the volume's UUID, its generation, an unclean start. */
+static ssize_t uuid_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%pUb\n", bcv_dev_volume(dev)->meta.uuid);
+}
+static DEVICE_ATTR_RO(uuid);
+
+static ssize_t events_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  (unsigned long long)READ_ONCE(bcv_dev_volume(dev)->meta.events));
+}
+static DEVICE_ATTR_RO(events);
+
+static ssize_t recovered_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
+{
+	return sysfs_emit(buf, "%d\n", bcv_dev_volume(dev)->meta.recovered);
+}
+static DEVICE_ATTR_RO(recovered);
+
 static ssize_t backing_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
@@ -178,6 +201,9 @@ static struct attribute *bcv_disk_attrs[] = {
 	&dev_attr_tracks.attr,
 	&dev_attr_cylinders.attr,
 	&dev_attr_copy_throttle.attr,
+	&dev_attr_uuid.attr,
+	&dev_attr_events.attr,
+	&dev_attr_recovered.attr,
 	NULL,
 };
 

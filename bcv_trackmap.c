@@ -1119,3 +1119,143 @@ u64 bcv_tm_session_todo(const struct bcv_tm_sess *s)
 	}
 	return w;
 }
+
+/*------------------------------------------------------------------------
+ * Persistence
+ */
+
+unsigned long *bcv_tm_table(struct bcv_tm_vol *v, int which, u64 *nr)
+{
+	if (which == BCV_TM_PB) {
+		*nr = v->pb ? pb_longs(v->tracks) : 0;
+		return v->pb;
+	}
+	*nr = bm_longs(v->tracks);
+	return v->inv[which];
+}
+
+void bcv_tm_tables_loaded(struct bcv_tm_vol *v)
+{
+	u64 n = bm_longs(v->tracks), j, np;
+	unsigned int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		if (v->role[p] == BCV_POS_NONE)
+			bm_fill(v->inv[p], v->tracks);
+		else if (n)
+			v->inv[p][n - 1] &= bm_tail(v->tracks);
+	}
+	if (!v->pb)
+		return;
+	np = pb_longs(v->tracks);
+	for (j = 0; j < np; j++)
+		v->pb[j] &= ROW_REP * (v->alloc & COLS_ALL);
+	if (np)
+		v->pb[np - 1] &= pb_rows_all(v->tracks, np - 1) * 0xffffUL;
+}
+
+int bcv_tm_sess_load(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
+		     unsigned int id, enum bcv_state state, int mm)
+{
+	bool attached = state != BCV_SPLIT;
+
+	if (!std->is_std || id >= BCV_SESSIONS || std->sess[id] ||
+	    state == BCV_NOSESSION || state > BCV_RESTORED)
+		return -EINVAL;
+	if (attached != (mm != BCV_NO_POS))
+		return -EINVAL;
+	if (attached && (mm < 0 || mm >= BCV_POSITIONS ||
+			 std->role[mm] != BCV_POS_NONE))
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->std = std;
+	s->id = id;
+	s->mm = BCV_NO_POS;
+	s->state = state;	/* a load, not a move of the state machine */
+	std->sess[id] = s;
+	std->alloc |= 1UL << id;
+	if (attached) {
+		attach(s, mm);
+		std->failed |= 1U << mm;	/* absent until linked */
+	}
+	return 0;
+}
+
+int bcv_tm_sess_link(struct bcv_tm_sess *s, struct bcv_tm_vol *bcv)
+{
+	struct bcv_tm_vol *std = s->std;
+	u64 i, n;
+
+	if (check_pair(std, bcv))
+		return -EINVAL;
+	if (s->bcv || bcv->session)
+		return -EBUSY;
+	s->bcv = bcv;
+	bcv->session = s;
+	if (s->mm == BCV_NO_POS)
+		return 0;
+	/* What the BCV's users wrote while it was apart must be recopied. */
+	n = bm_longs(std->tracks);
+	for (i = 0; i < n; i++)
+		std->inv[s->mm][i] |= bcv->inv[BCV_M4B][i];
+	if (n)
+		std->inv[s->mm][n - 1] &= bm_tail(std->tracks);
+	std->failed &= ~(1U << s->mm);
+	return 0;
+}
+
+void bcv_tm_sess_unlink(struct bcv_tm_sess *s)
+{
+	if (s->mm != BCV_NO_POS)
+		s->std->failed |= 1U << s->mm;
+	if (s->bcv)
+		s->bcv->session = NULL;
+	s->bcv = NULL;
+}
+
+bool bcv_tm_pos_absent(const struct bcv_tm_vol *v, int pos)
+{
+	return v->role[pos] == BCV_POS_MM && (v->failed & (1U << pos));
+}
+
+void bcv_tm_leg_stale(struct bcv_tm_vol *v, int pos)
+{
+	if (v->role[pos] == BCV_POS_LEG)
+		bm_fill(v->inv[pos], v->tracks);
+}
+
+bool bcv_tm_pos_clean(const struct bcv_tm_vol *v, int pos)
+{
+	return !bm_any(v->inv[pos], v->tracks);
+}
+
+void bcv_tm_recover(struct bcv_tm_vol *v, int src)
+{
+	bool restoring = false;
+	unsigned int p, c;
+
+	if (v->is_std) {
+		pb_update_all(v, v->alloc & COLS_ALL, 0);
+		for (c = 0; c < BCV_SESSIONS; c++)
+			if (v->sess[c] && v->sess[c]->state == BCV_RESTINPROG)
+				restoring = true;
+	} else {
+		bm_fill(v->inv[BCV_M4B], v->tracks);
+	}
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		struct bcv_tm_sess *s = v->mm_sess[p];
+
+		if (v->role[p] == BCV_POS_LEG) {
+			if (restoring || (int)p != src)
+				bm_fill(v->inv[p], v->tracks);
+			else
+				bm_zero(v->inv[p], v->tracks);
+		} else if (v->role[p] == BCV_POS_MM) {
+			/* The restore's source holds everything it had. */
+			if (s && s->state == BCV_RESTINPROG)
+				bm_zero(v->inv[p], v->tracks);
+			else
+				bm_fill(v->inv[p], v->tracks);
+		}
+	}
+}

@@ -691,4 +691,117 @@ u64 bcv_tm_count_changed(const struct bcv_tm_vol *std, unsigned int col);
  */
 u64 bcv_tm_session_todo(const struct bcv_tm_sess *s);
 
+/*------------------------------------------------------------------------
+ * Persistence (bcv_meta.c): the raw tables and the loading of sessions.
+ * Whole-table operations: the caller holds the volumes (see Concurrency).
+ */
+
+/**
+ * bcv_tm_table() - a table's words, for saving and loading
+ * @v: the tables
+ * @which: 0..3 the Track ID bitmap of M1..M4, BCV_TM_PB the PB table
+ * @nr: out: its length in words
+ *
+ * Word i holds tracks (bitmaps) or rows (PB, 4 rows a word) in the order
+ * of a little-endian byte stream: saved word by word in little-endian it
+ * is the on-disk table (Documentation/bcv-format.rst).
+ *
+ * Context: any.
+ * Return: the words, or NULL (no PB table on a BCV).
+ */
+#define BCV_TM_PB	BCV_POSITIONS
+unsigned long *bcv_tm_table(struct bcv_tm_vol *v, int which, u64 *nr);
+/**
+ * bcv_tm_tables_loaded() - clean what a load may have put past the end
+ * @v: the tables, just filled from disk
+ *
+ * Clears bits past the last track and PB columns of no session, and sets
+ * unused positions all I (as they read).
+ *
+ * Context: any; whole-table pass.
+ */
+void bcv_tm_tables_loaded(struct bcv_tm_vol *v);
+/**
+ * bcv_tm_sess_load() - recreate a session of @std from its record
+ * @std: a STD's tables, sessions loaded so far
+ * @s: a zeroed session
+ * @id: its PB column
+ * @state: its state (not BCV_NOSESSION)
+ * @mm: the position it occupies while attached, else BCV_NO_POS
+ *
+ * The BCV is not linked yet: bcv_tm_sess_link() does that when it is
+ * there; until then an attached session's position is absent (no I/O,
+ * no copy; writes leave it I, which is how it catches up later).
+ *
+ * Context: any.
+ * Return: 0, or -EINVAL for a record that contradicts the tables (a
+ * column or position taken, a position that is not free, a state that
+ * needs a position without one or the reverse).
+ */
+int bcv_tm_sess_load(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
+		     unsigned int id, enum bcv_state state, int mm);
+/**
+ * bcv_tm_sess_link() - the session's BCV is there: link its tables
+ * @s: a session of a STD
+ * @bcv: the BCV's tables (in no session)
+ *
+ * An attached session's position becomes present again (the copy engine
+ * brings it up to date); the BCV's own changes while it was apart
+ * (M4b I) are merged into that position as I.
+ *
+ * Context: any.
+ * Return: 0, or -EINVAL if the geometry does not match, -EBUSY if either
+ * side is linked already.
+ */
+int bcv_tm_sess_link(struct bcv_tm_sess *s, struct bcv_tm_vol *bcv);
+/**
+ * bcv_tm_sess_unlink() - the session's BCV goes away (stopped)
+ * @s: a linked session
+ *
+ * Its position, if attached, becomes absent (see bcv_tm_sess_load()).
+ *
+ * Context: any.
+ */
+void bcv_tm_sess_unlink(struct bcv_tm_sess *s);
+/**
+ * bcv_tm_pos_absent() - is @pos an attached BCV that is not there?
+ * @v: the tables
+ * @pos: the position
+ *
+ * Context: any.
+ * Return: true for an absent MM.
+ */
+bool bcv_tm_pos_absent(const struct bcv_tm_vol *v, int pos);
+/**
+ * bcv_tm_leg_stale() - own leg @pos missed changes: all I there
+ * @v: the tables
+ * @pos: the leg's position
+ *
+ * Context: any; whole-table pass.
+ */
+void bcv_tm_leg_stale(struct bcv_tm_vol *v, int pos);
+/**
+ * bcv_tm_recover() - the crash rule: make the tables whole after an
+ *	unclean shutdown
+ * @v: the tables as loaded (their sessions loaded, not linked)
+ * @src: the own leg trusted as holding every track (in sync, not failed)
+ *
+ * Every allocated PB column all C; on a BCV M4b all I; every own leg but
+ * @src all I; every attached position all I -- except during a restore,
+ * where the STD's own legs (all of them) become I and the BCV stays the
+ * source.  Over-marking costs copies, never data.
+ *
+ * Context: any; whole-table pass.
+ */
+void bcv_tm_recover(struct bcv_tm_vol *v, int src);
+/**
+ * bcv_tm_pos_clean() - does position @pos hold every track?
+ * @v: the tables
+ * @pos: the position
+ *
+ * Context: any; whole-table pass.
+ * Return: true if no track is I there.
+ */
+bool bcv_tm_pos_clean(const struct bcv_tm_vol *v, int pos);
+
 #endif /* BCV_TRACKMAP_H */

@@ -17,7 +17,7 @@
  *    copied back up to min(@size, kernel size).
  *  - The first published sizes, accepted by every later kernel: version
  *    24, create 832, remove 40, list 24, session_cmd 80, query 56, wait
- *    80, leg_cmd 304; from version 0.5, stop 72 and assemble 880.  Fields
+ *    80, leg_cmd 304; from version 0.5, stop 40 and assemble 832.  Fields
  *    are only ever added at the end, or by taking
  *    them from @reserved, where zero keeps the old meaning.
  *  - The same holds for the entries BCV_IOC_LIST and BCV_IOC_QUERY write:
@@ -106,9 +106,9 @@ struct bcv_version {
  * @name:	in: volume name, 1..BCV_NAME_LEN-1 characters of
  *		[A-Za-z0-9._+-], not starting with '.' nor '-'; unique
  * @legs:	in: backing device paths; entries past @nr_legs must be zero
- * @meta_sectors: out: sectors of the smallest leg that its metadata takes
- *		(at its end, Documentation/bcv-format.rst); @sectors is what
- *		is left for data
+ * @meta_sectors: out: the most sectors a leg's metadata takes (at its
+ *		end, Documentation/bcv-format.rst); @sectors is what the
+ *		smallest leg leaves for data
  * @reserved:	in: must be zero
  *
  * Every leg gets a new superblock and empty tables: whatever the devices
@@ -445,7 +445,8 @@ struct bcv_stop {
  *		(or was failed) and is resynced
  * @reserved:	in: must be zero
  *
- * Errors: ENODATA (a device has no valid superblock), EINVAL (devices of
+ * Errors: ENODATA (a device has no valid superblock, or one written for
+ * another size of the device: it was resized), EINVAL (devices of
  * different volumes, a position twice, a leg missing, a superblock that
  * does not fit the device), EEXIST (the volume, or another one with its
  * name, is assembled), and those of BCV_IOC_CREATE.

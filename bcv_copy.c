@@ -256,6 +256,8 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
  */
 static void bcv_engine_idle(struct bcv_volume *vol)
 {
+	/* A leg that finished its resync is no longer "syncing" on disk. */
+	bcv_meta_synced(vol);
 	if (vol->role != BCV_ROLE_STD)
 		return;
 	mutex_lock(&vol->state_lock);

@@ -271,7 +271,7 @@ static void bcv_meta_build(struct bcv_volume *vol, int pos, struct bcv_sb *sb,
 	struct bcv_meta *m = &vol->meta;
 	const struct bcv_fmt_layout *l = &m->layout[pos];
 	struct bcv_tm_sess *ts;
-	unsigned int i, failed = bcv_tm_failed_legs(&vol->tm);
+	unsigned int i, failed = bcv_tm_failed_legs(&vol->tm), syncing = 0;
 
 	lockdep_assert_held(&bcv_lock);
 	lockdep_assert_held(&m->lock);
@@ -309,7 +309,10 @@ static void bcv_meta_build(struct bcv_volume *vol, int pos, struct bcv_sb *sb,
 			f |= BCV_SB_LEG_SYNCING;
 		memcpy(sb->legs[i].uuid, m->leg_uuid[i], BCV_FMT_UUID_LEN);
 		sb->legs[i].flags = cpu_to_le32(f);
+		if (f & BCV_SB_LEG_SYNCING)
+			syncing |= 1U << i;
 	}
+	WRITE_ONCE(m->syncing, syncing);
 
 	if (vol->role == BCV_ROLE_STD) {
 		mutex_lock(&vol->state_lock);
@@ -485,6 +488,18 @@ void bcv_meta_schedule(struct bcv_volume *vol)
 {
 	if (!READ_ONCE(vol->meta.dead))
 		schedule_work(&vol->meta.work);
+}
+
+void bcv_meta_synced(struct bcv_volume *vol)
+{
+	unsigned long syncing = READ_ONCE(vol->meta.syncing);
+	unsigned int p;
+
+	for_each_set_bit(p, &syncing, BCV_MAX_LEGS)
+		if (bcv_tm_pos_clean(&vol->tm, p)) {
+			bcv_meta_schedule(vol);
+			return;
+		}
 }
 
 void bcv_meta_exit(struct bcv_volume *vol)

@@ -54,6 +54,7 @@ struct bcv_meta {
 	u64 seq;
 	u64 ctime;
 	bool clean;			/* last written state */
+	unsigned int syncing;		/* legs written as SYNCING (bit p) */
 	bool recovered;			/* assembled after an unclean stop */
 	/*
 	 * BCV: its session while its STD is not assembled (the tables hold
@@ -178,6 +179,15 @@ void bcv_meta_wipe_leg(struct block_device *bdev);
  * Context: any.
  */
 void bcv_meta_schedule(struct bcv_volume *vol);
+
+/**
+ * bcv_meta_synced() - the copy engine is idle: if a leg that the
+ *	superblocks call syncing is whole now, say so (bcv_meta_schedule())
+ * @vol: the volume
+ *
+ * Context: process (the engine's worker); no lock needed.
+ */
+void bcv_meta_synced(struct bcv_volume *vol);
 
 /**
  * bcv_meta_exit() - no more superblock writes: wait for a scheduled one

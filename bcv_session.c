@@ -526,16 +526,14 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	case BCV_CMD_ESTABLISH:
 		tspare = &spare->tm;
 		new_session = !bcv_tm_session(&std->tm, &bcv->tm);
+		/* Before the table code: its state hook reads them. */
+		spare->std = std;
+		spare->bcv = bcv;
+		memcpy(spare->bcv_uuid, bcv->meta.uuid, sizeof(spare->bcv_uuid));
+		strscpy(spare->bcv_name, bcv->name, sizeof(spare->bcv_name));
 		ret = bcv_tm_establish(&std->tm, &bcv->tm, &tc, &tspare);
-		if (!ret && new_session) {
-			spare->std = std;
-			spare->bcv = bcv;
-			memcpy(spare->bcv_uuid, bcv->meta.uuid,
-			       sizeof(spare->bcv_uuid));
-			strscpy(spare->bcv_name, bcv->name,
-				sizeof(spare->bcv_name));
+		if (!ret && new_session)
 			spare = NULL;
-		}
 		break;
 	case BCV_CMD_SPLIT:
 		ret = bcv_tm_split(&std->tm, &bcv->tm, &tc);

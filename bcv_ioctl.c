@@ -58,7 +58,7 @@ BCV_CHECK_VER0(struct bcv_leg_cmd, BCV_LEG_SIZE_VER0);
 BCV_CHECK_VER0(struct bcv_stop, BCV_STOP_SIZE_VER0);
 BCV_CHECK_VER0(struct bcv_assemble, BCV_ASSEMBLE_SIZE_VER0);
 /* vol_info took its reserved tail in 0.5 (vol_flags) and grew. */
-static_assert(BCV_VOL_INFO_SIZE_VER0 <= offsetof(struct bcv_vol_info, uuid));
+static_assert(offsetof(struct bcv_vol_info, uuid) >= BCV_VOL_INFO_SIZE_VER0);
 BCV_CHECK_VER0(struct bcv_sess_info, BCV_SESS_INFO_SIZE_VER0);
 
 /**

@@ -1157,12 +1157,12 @@ void bcv_tm_tables_loaded(struct bcv_tm_vol *v)
 int bcv_tm_sess_load(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
 		     unsigned int id, enum bcv_state state, int mm)
 {
-	bool attached = state != BCV_SPLIT;
+	bool attached = state != BCV_SPLIT, has_pos = mm != BCV_NO_POS;
 
 	if (!std->is_std || id >= BCV_SESSIONS || std->sess[id] ||
 	    state == BCV_NOSESSION || state > BCV_RESTORED)
 		return -EINVAL;
-	if (attached != (mm != BCV_NO_POS))
+	if (attached != has_pos)
 		return -EINVAL;
 	if (attached && (mm < 0 || mm >= BCV_POSITIONS ||
 			 std->role[mm] != BCV_POS_NONE))

@@ -204,11 +204,14 @@ struct bcv_vol_info {
 	__u64 events;
 };
 
-/* struct bcv_vol_info.vol_flags */
-#define BCV_VOL_F_RECOVERED	(1U << 0)	/* assembled after an unclean
-						 * shutdown: tables made whole */
-#define BCV_VOL_F_PEER_ABSENT	(1U << 1)	/* a session's other volume
-						 * is not assembled */
+/*
+ * struct bcv_vol_info.vol_flags: BCV_VOL_F_RECOVERED, assembled after an
+ * unclean shutdown (its tables were made whole: full copies);
+ * BCV_VOL_F_PEER_ABSENT, the other volume of one of its sessions is not
+ * assembled.
+ */
+#define BCV_VOL_F_RECOVERED	(1U << 0)
+#define BCV_VOL_F_PEER_ABSENT	(1U << 1)
 
 /*
  * struct bcv_vol_info.leg_flags: BCV_LEG_STATE_FAILED, the leg's device is

@@ -90,9 +90,10 @@ struct bcv_sb_sess {
 struct bcv_sb {
 	__u8	magic[8];		/* BCV_SB_MAGIC */
 	__le32	version;		/* BCV_SB_VERSION */
-	__le32	crc;			/* crc32c (Castagnoli) of the 4 KiB
-					 * block with @crc zero, seed ~0,
-					 * final xor ~0 */
+	/* crc32c (Castagnoli) of the 4 KiB block with @crc zero: seed ~0,
+	 * final xor ~0
+	 */
+	__le32	crc;
 	__le64	features;		/* BCV_SB_FEATURES */
 	__le64	seq;			/* copy written = seq & 1 */
 	__le64	events;			/* generation, see above */

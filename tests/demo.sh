@@ -80,6 +80,16 @@ run sh -c 'sha256sum < /tmp/data; sha256sum < /mnt/data'
 run umount /mnt
 echo "the file deleted on prod is back"
 
+say "Volumes and sessions live on the disks: stop them all, then assemble"
+run bcvctl stop --all
+run ls /dev/bcv/ || true
+run bcvctl examine /dev/vda
+run bcvctl assemble --scan
+run bcvctl list
+run bcvctl query
+echo "(the same volumes, sessions, states and changed-track counts; at boot"
+echo " the udev rule assembles them with no command typed)"
+
 say "Bad requests are refused with one line and change nothing"
 run bcvctl create std other /dev/vda || echo "(exit $?)"
 run bcvctl create std prod /dev/vdd || echo "(exit $?)"

@@ -6,7 +6,8 @@
 #   make KVER=...        build for another kernel: a full release name, or
 #                        6.1 / 6.12 for the Debian test kernels
 #   make W=1 / C=2       extra warnings / sparse, passed to kbuild
-#   make install         install module (depmod), bcvctl and the udev rule
+#   make install         install module (depmod), bcvctl, udev rules and
+#                        the shutdown unit
 #   make check           unit tests + VM suite on the 6.1 and 6.12 kernels
 #   make check-debug     VM suite on a KASAN + lockdep + kmemleak kernel
 #   make bench           benchmarks (timings; never pass/fail)
@@ -45,7 +46,7 @@ TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test
 all: module tools
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(TOP)/tests/install-deps
@@ -81,14 +82,33 @@ install: module tools
 	install -D -m 0755 tools/bcvctl $(DESTDIR)/usr/sbin/bcvctl
 	install -D -m 0644 tools/udev/60-bcv.rules \
 		$(DESTDIR)/lib/udev/rules.d/60-bcv.rules
+	install -D -m 0644 tools/udev/64-bcv-assemble.rules \
+		$(DESTDIR)/lib/udev/rules.d/64-bcv-assemble.rules
+	install -D -m 0644 tools/systemd/bcv-shutdown.service \
+		$(DESTDIR)/lib/systemd/system/bcv-shutdown.service
 	-udevadm control --reload
+	@# Enabled and started on a running systemd only (not into DESTDIR):
+	@# its ExecStop runs `bcvctl stop --all` at shutdown.
+	-if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload && \
+		systemctl enable --now bcv-shutdown.service; fi
 
 # --- userspace ------------------------------------------------------------
 
 tools: $(TOOLS)
 
-tools/bcvctl: tools/bcvctl.c include/uapi/linux/bcv.h
-	$(CC) $(USER_CFLAGS) -o $@ $<
+# bcvctl: several objects (bcvctl.h lists them), linked with libblkid
+# (create's signature probe; Debian: libblkid-dev).
+BCVCTL_OBJS := tools/bcvctl.o tools/bcvctl_meta.o tools/bcvctl_probe.o \
+	tools/bcv_fmt.o
+BCVCTL_HDRS := tools/bcvctl.h tools/bcv_fmt.h include/uapi/linux/bcv.h \
+	include/uapi/linux/bcv_format.h
+
+tools/%.o: tools/%.c $(BCVCTL_HDRS)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+tools/bcvctl: $(BCVCTL_OBJS)
+	$(CC) $(USER_CFLAGS) -o $@ $^ -lblkid
 
 tests/bin/%: tests/%.c include/uapi/linux/bcv.h
 	@mkdir -p tests/bin
@@ -137,4 +157,4 @@ checkpatch:
 	@$(TOP)/tests/checkpatch
 
 clean:
-	rm -rf build bcv.ko tools/bcvctl tests/bin
+	rm -rf build bcv.ko tools/bcvctl tools/*.o tests/bin

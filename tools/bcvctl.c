@@ -3,7 +3,11 @@
  * bcvctl: control multi-session Business Continuance Volumes.
  *
  * Talks to the bcv kernel module through ioctls on /dev/bcvctl (see
- * include/uapi/linux/bcv.h).  Plain C11 and libc, one file.
+ * include/uapi/linux/bcv.h).  Plain C11, libc and libblkid.  This file has
+ * the messages, the parser, the control device, the volume and session
+ * commands and the command table; bcvctl.h says what the other files
+ * (stop/assemble/examine, create's signature probe, the on-disk format)
+ * hold.
  *
  * Exit status (SPEC section 9): 0 success, 2 bad usage (one line plus a
  * hint to --help), and otherwise one line on stderr saying why and
@@ -44,50 +48,32 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <uapi/linux/bcv.h>
+
+#include "bcvctl.h"
+#include "bcv_fmt.h"
 
 #define STR_(x)		#x
 #define STR(x)		STR_(x)
 #define BCVCTL_VERSION	STR(BCV_VERSION_MAJOR) "." STR(BCV_VERSION_MINOR) \
 			"." STR(BCV_VERSION_PATCH)
 
-#define CTL_PATH	"/dev/" BCV_CTL_NAME
-#define LINK_DIR	"/dev/" BCV_DISK_PREFIX	/* udev: /dev/bcv/NAME */
-#define UDEV_CONTROL	"/run/udev/control"
-
-#define EXIT_OK		0
-#define EXIT_FAIL	1	/* any other refusal or failure */
-#define EXIT_USAGE	2
-#define EXIT_NOTFOUND	3	/* a named volume or session does not exist */
-#define EXIT_BUSY	4	/* open, attached, copying, in use */
-#define EXIT_TIMEOUT	5	/* wait --timeout ran out */
-
-#define UDEV_WAIT_MS	10000	/* for /dev/bcv/NAME to appear or go */
-#define UDEV_POLL_MS	20
-#define BUSY_RETRY_MS	2000	/* remove: blkid may hold the device briefly */
-#define BUSY_POLL_MS	50
-
-#define MAX_MIRRORS	(BCV_MAX_LEGS - 1)
-#define NR_POSITIONS	4	/* mirror positions M1..M4 of a volume */
-
 /* Messages spell these limits out. */
 _Static_assert(BCV_NAME_LEN == 32, "update the name length messages");
 _Static_assert(BCV_TRACK_SIZE_MAX == 16U << 20, "update the track size messages");
 
-static bool no_client_checks;	/* BCV_NO_CLIENT_CHECKS=1, see above */
+bool no_client_checks;	/* BCV_NO_CLIENT_CHECKS=1, see above */
 
 /*------------------------------------------------------------------------
  * Messages
  */
 
-struct cmd;
-
 /* "bcvctl: WHAT: why" on stderr. */
-__attribute__((format(printf, 1, 2)))
-static void errmsg(const char *fmt, ...)
+void errmsg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -98,11 +84,8 @@ static void errmsg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static const char *cmd_name(const struct cmd *c);
-
 /* A usage error: exactly one line on stderr.  Returns EXIT_USAGE. */
-__attribute__((format(printf, 2, 3)))
-static int usage_error(const struct cmd *c, const char *fmt, ...)
+int usage_error(const struct cmd *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -135,7 +118,7 @@ static const char *common_error(int err)
 	}
 }
 
-static const char *any_error(int err)
+const char *any_error(int err)
 {
 	const char *msg = common_error(err);
 
@@ -148,7 +131,7 @@ static const char *any_error(int err)
  * add-leg and remove-leg, whose ENOENT may be a device path, decide
  * themselves.)
  */
-static int refusal_status(int err)
+int refusal_status(int err)
 {
 	switch (err) {
 	case ENOENT:
@@ -166,7 +149,7 @@ static int refusal_status(int err)
  * Small helpers
  */
 
-static uint64_t now_ms(void)
+uint64_t now_ms(void)
 {
 	struct timespec ts;
 
@@ -174,7 +157,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(unsigned int ms)
+void sleep_ms(unsigned int ms)
 {
 	struct timespec ts = {
 		.tv_sec = ms / 1000,
@@ -186,7 +169,7 @@ static void sleep_ms(unsigned int ms)
 }
 
 /* ioctl, restarted on EINTR.  Returns 0 or the errno. */
-static int xioctl(int fd, unsigned long req, void *arg)
+int xioctl(int fd, unsigned long req, void *arg)
 {
 	for (;;) {
 		if (ioctl(fd, req, arg) == 0)
@@ -221,7 +204,7 @@ static bool ascii_caseeq(const char *a, const char *b)
  * that does not fit (only when client checks are off) fills the array
  * without a NUL, so that the kernel sees it too long.
  */
-static void copy_fixed(char *dst, size_t len, const char *src)
+void copy_fixed(char *dst, size_t len, const char *src)
 {
 	size_t n = strlen(src);
 
@@ -230,7 +213,7 @@ static void copy_fixed(char *dst, size_t len, const char *src)
 }
 
 /* Length of the string in a fixed kernel array, as an int for "%.*s". */
-static int fixed_len(const char *s, size_t len)
+int fixed_len(const char *s, size_t len)
 {
 	return (int)strnlen(s, len);
 }
@@ -239,8 +222,8 @@ static int fixed_len(const char *s, size_t len)
  * Format @bytes with binary units: "256 MiB", "1.5 GiB", "512 B", or, when
  * @compact, "256M", "1.5G", "512B".  Exact multiples have no decimals.
  */
-static const char *human_size(uint64_t bytes, bool compact, char *buf,
-			      size_t len)
+const char *human_size(uint64_t bytes, bool compact, char *buf,
+		       size_t len)
 {
 	static const char *const unit_long[] = {
 		"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
@@ -284,7 +267,7 @@ static bool name_char_ok(char ch)
 }
 
 /* Why @name is not a valid volume name, or NULL. */
-static const char *name_problem(const char *name)
+const char *name_problem(const char *name)
 {
 	size_t i, len = strlen(name);
 
@@ -300,7 +283,7 @@ static const char *name_problem(const char *name)
 	return NULL;
 }
 
-static int check_name(const struct cmd *c, const char *what, const char *name)
+int check_name(const struct cmd *c, const char *what, const char *name)
 {
 	const char *why;
 
@@ -312,7 +295,7 @@ static int check_name(const struct cmd *c, const char *what, const char *name)
 	return 0;
 }
 
-static int check_path(const struct cmd *c, const char *path)
+int check_path(const struct cmd *c, const char *path)
 {
 	if (no_client_checks)
 		return 0;
@@ -385,7 +368,7 @@ static int parse_track_size(const struct cmd *c, const char *s, uint32_t *out)
 }
 
 /* A non-negative decimal integer up to @max.  Returns false if not. */
-static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
+bool parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
@@ -401,59 +384,20 @@ static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
 }
 
 /*------------------------------------------------------------------------
- * Command table types and the argument parser
+ * The argument parser (its types are in bcvctl.h)
  */
 
-#define MAX_POS		3
-#define MAX_OPTS	4
-#define MAX_OPT_VALUES	MAX_MIRRORS	/* the most any list option takes */
-
-enum opt_kind {
-	OPT_FLAG,	/* --name */
-	OPT_VALUE,	/* --name VALUE or --name=VALUE, at most once */
-	OPT_LIST,	/* like OPT_VALUE, repeatable up to @max times */
-};
-
-struct opt_def {
-	const char *name;	/* without the leading "--"; NULL ends */
-	enum opt_kind kind;
-	unsigned int max;	/* OPT_LIST: most values allowed */
-};
-
-struct opt_val {
-	unsigned int count;			/* times given */
-	const char *val[MAX_OPT_VALUES];	/* OPT_VALUE: val[0] */
-};
-
-struct cmd_args {
-	const struct cmd *cmd;
-	unsigned int npos;
-	const char *pos[MAX_POS];
-	struct opt_val opt[MAX_OPTS];		/* as cmd->opts */
-};
-
-struct cmd {
-	const char *name;
-	const char *synopsis;	/* after "bcvctl NAME " */
-	const char *summary;	/* one line for bcvctl --help */
-	const char *help;	/* the rest of bcvctl NAME --help */
-	const char *pos[MAX_POS];	/* names, for "missing NAME" */
-	unsigned int min_pos, max_pos;
-	struct opt_def opts[MAX_OPTS + 1];
-	int (*run)(const struct cmd_args *a);
-};
-
-static const char *cmd_name(const struct cmd *c)
+const char *cmd_name(const struct cmd *c)
 {
 	return c->name;
 }
 
-static bool opt_flag(const struct cmd_args *a, unsigned int i)
+bool opt_flag(const struct cmd_args *a, unsigned int i)
 {
 	return a->opt[i].count > 0;
 }
 
-static const char *opt_value(const struct cmd_args *a, unsigned int i)
+const char *opt_value(const struct cmd_args *a, unsigned int i)
 {
 	return a->opt[i].count ? a->opt[i].val[0] : NULL;
 }
@@ -560,11 +504,67 @@ static int parse_args(const struct cmd *c, int argc, char **argv,
  * The control device and the volume list
  */
 
-/* Open /dev/bcvctl, or say why not and return -1. */
-static int open_ctl(void)
+#define MODPROBE_WAIT_MS	2000	/* for /dev/bcvctl after modprobe */
+
+/*
+ * Run "modprobe -q bcv" quietly (output to /dev/null) and wait for it.
+ * Returns true if it exited 0.  Full paths first: udev runs bcvctl with
+ * a minimal PATH.
+ */
+static bool load_module(void)
+{
+	static const char *const paths[] = {
+		"/sbin/modprobe", "/usr/sbin/modprobe", "/bin/modprobe",
+		"/usr/bin/modprobe" };
+	int status, fd;
+	size_t i;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, STDIN_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			if (fd > STDERR_FILENO)
+				close(fd);
+		}
+		for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+			execl(paths[i], "modprobe", "-q", "bcv", (char *)NULL);
+		execlp("modprobe", "modprobe", "-q", "bcv", (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/*
+ * Open /dev/bcvctl, or say why not and return -1.  With @load, a missing
+ * node (the module is not loaded: udev may run bcvctl before anything
+ * loaded it) makes it run modprobe bcv once and try again.
+ */
+static int open_ctl_opt(bool load)
 {
 	int fd = open(CTL_PATH, O_RDWR | O_CLOEXEC);
+	uint64_t deadline;
 
+	if (fd < 0 && errno == ENOENT && load && load_module()) {
+		/* devtmpfs makes the node as the module registers it. */
+		deadline = now_ms() + MODPROBE_WAIT_MS;
+		for (;;) {
+			fd = open(CTL_PATH, O_RDWR | O_CLOEXEC);
+			if (fd >= 0 || errno != ENOENT || now_ms() >= deadline)
+				break;
+			sleep_ms(UDEV_POLL_MS);
+		}
+	}
 	if (fd >= 0)
 		return fd;
 	switch (errno) {
@@ -586,11 +586,32 @@ static int open_ctl(void)
 	return -1;
 }
 
+/* Open /dev/bcvctl, loading the module if needed; -1 after saying why. */
+int open_ctl(void)
+{
+	return open_ctl_opt(true);
+}
+
+/*
+ * Open /dev/bcvctl without loading the module: -2 without a word when it
+ * is not loaded (stop --all: nothing to stop), -1 after saying why.
+ */
+int open_ctl_noload(void)
+{
+	int fd = open(CTL_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT)
+		return -2;
+	return open_ctl_opt(false);
+}
+
 /*
  * All volumes, ordered by index, in a malloc'ed array of *@n entries
  * (not NULL even when *@n is 0).  Returns NULL with errno set on failure.
  */
-static struct bcv_vol_info *list_volumes(int fd, uint32_t *n)
+struct bcv_vol_info *list_volumes(int fd, uint32_t *n)
 {
 	uint32_t cap = 16;
 	int tries;
@@ -629,7 +650,7 @@ static struct bcv_vol_info *list_volumes(int fd, uint32_t *n)
  * Look up one volume by name into @out (may be NULL).  Returns 0, ENOENT
  * when no volume has that name, or the errno of LIST.
  */
-static int lookup_volume(int fd, const char *name, struct bcv_vol_info *out)
+int lookup_volume(int fd, const char *name, struct bcv_vol_info *out)
 {
 	struct bcv_vol_info *vols;
 	uint32_t i, n;
@@ -651,12 +672,12 @@ static int lookup_volume(int fd, const char *name, struct bcv_vol_info *out)
 }
 
 /* Look up one volume by name; false if it does not exist or LIST failed. */
-static bool find_volume(int fd, const char *name, struct bcv_vol_info *out)
+bool find_volume(int fd, const char *name, struct bcv_vol_info *out)
 {
 	return lookup_volume(fd, name, out) == 0;
 }
 
-static unsigned int vol_legs(const struct bcv_vol_info *v)
+unsigned int vol_legs(const struct bcv_vol_info *v)
 {
 	return v->nr_legs < BCV_MAX_LEGS ? v->nr_legs : BCV_MAX_LEGS;
 }
@@ -671,7 +692,7 @@ static bool leg_failed(const struct bcv_vol_info *v, unsigned int l)
 	return v->leg_flags[l] & BCV_LEG_STATE_FAILED;
 }
 
-static const char *role_name(uint32_t role)
+const char *role_name(uint32_t role)
 {
 	switch (role) {
 	case BCV_ROLE_STD:
@@ -683,11 +704,58 @@ static const char *role_name(uint32_t role)
 	}
 }
 
+/*
+ * ,"uuid":"...","events":N,"recovered":B,"peer_absent":B of a volume for
+ * list --json and query --json (uuid null from a module before the
+ * on-disk metadata, which leaves it zero).
+ */
+static void vol_json_meta(const struct bcv_vol_info *v)
+{
+	char u[BCV_FMT_UUID_STR];
+
+	if (bcv_fmt_uuid_null(v->uuid))
+		fputs(",\"uuid\":null", stdout);
+	else
+		printf(",\"uuid\":\"%s\"", bcv_fmt_uuid_str(v->uuid, u));
+	printf(",\"events\":%" PRIu64 ",\"recovered\":%s,\"peer_absent\":%s",
+	       (uint64_t)v->events,
+	       v->vol_flags & BCV_VOL_F_RECOVERED ? "true" : "false",
+	       v->vol_flags & BCV_VOL_F_PEER_ABSENT ? "true" : "false");
+}
+
+/*
+ * After the tables of list and query: one line per volume of @vols that
+ * has a flag, "NAME: recovered after an unclean shutdown; a session's
+ * other volume is not assembled".  Nothing when none has.
+ */
+static void vol_notes(const struct bcv_vol_info *vols, uint32_t n)
+{
+	bool first = true;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct bcv_vol_info *v = &vols[i];
+		bool rec = v->vol_flags & BCV_VOL_F_RECOVERED;
+		bool absent = v->vol_flags & BCV_VOL_F_PEER_ABSENT;
+
+		if (!rec && !absent)
+			continue;
+		if (first)
+			putchar('\n');
+		first = false;
+		printf("%.*s: %s%s%s\n", fixed_len(v->name, sizeof(v->name)),
+		       v->name, rec ? "recovered after an unclean shutdown" : "",
+		       rec && absent ? "; " : "",
+		       absent ? "a session's other volume is not assembled" :
+		       "");
+	}
+}
+
 /*------------------------------------------------------------------------
  * udev: wait for /dev/bcv/NAME
  */
 
-static bool udev_running(void)
+bool udev_running(void)
 {
 	struct stat st;
 
@@ -698,7 +766,7 @@ static bool udev_running(void)
  * Wait until /dev/bcv/@name exists (@appear) and is the block device
  * /dev/bcv@index, or until it is gone (!@appear).  Returns false on timeout.
  */
-static bool wait_link(const char *name, uint32_t vol_index, bool appear)
+bool wait_link(const char *name, uint32_t vol_index, bool appear)
 {
 	char link[sizeof(LINK_DIR) + BCV_NAME_LEN + 1];
 	char node[32];
@@ -737,20 +805,8 @@ static bool wait_link(const char *name, uint32_t vol_index, bool appear)
 
 #define STACK_DEPTH	8	/* levels of devices sits_on_bcv() walks down */
 
-struct dev_probe {
-	int stat_err;		/* errno of stat(), 0 if it worked */
-	bool is_blk;		/* a block device node */
-	bool is_bcv;		/* ... of a bcv volume */
-	bool on_bcv;		/* ... of a bcv volume or of a device over one */
-	bool read_only;
-	bool empty;		/* capacity 0 */
-	bool zoned;
-	unsigned int lbs;	/* logical block size in bytes, 0 unknown */
-	bool excl_busy;		/* O_EXCL open refused with EBUSY */
-};
-
 /* Read the first line of the file @path into @buf, without the newline. */
-static bool read_line(const char *path, char *buf, size_t len)
+bool read_line(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "re");
 	bool ok;
@@ -769,7 +825,7 @@ static bool read_line(const char *path, char *buf, size_t len)
  * newline.  For a partition, whose queue/ lives with its disk, "../@attr"
  * is tried too.  Returns false if neither can be read.
  */
-static bool read_sysfs(dev_t rdev, const char *attr, char *buf, size_t len)
+bool read_sysfs(dev_t rdev, const char *attr, char *buf, size_t len)
 {
 	char path[96];
 	int i;
@@ -834,7 +890,7 @@ static bool sits_on_bcv(dev_t rdev, unsigned int depth)
  * sysfs, and an O_EXCL open that fails with EBUSY while the device is
  * claimed or mounted (closing a read-only open makes udev re-probe nothing).
  */
-static void probe_dev(const char *path, struct dev_probe *p)
+void probe_dev(const char *path, struct dev_probe *p)
 {
 	char buf[64];
 	struct stat st;
@@ -873,7 +929,7 @@ static void probe_dev(const char *path, struct dev_probe *p)
  * create
  */
 
-enum { CREATE_TRACK_SIZE, CREATE_MIRROR };
+enum { CREATE_TRACK_SIZE, CREATE_MIRROR, CREATE_FORCE };
 
 struct create_req {
 	const char *role;
@@ -1058,7 +1114,7 @@ static int run_create(const struct cmd_args *a)
 	struct create_req r;
 	struct bcv_create cr;
 	struct bcv_vol_info info;
-	char sz[32], tsz[32];
+	char sz[32], tsz[32], msz[32];
 	uint64_t bytes, tracks;
 	uint32_t ts;
 	unsigned int i, j;
@@ -1098,6 +1154,13 @@ static int run_create(const struct cmd_args *a)
 		r.track_size_given = true;
 	}
 
+	/* Nothing on the devices that create would overwrite, unless --force. */
+	for (i = 0; i < r.nr_legs && !opt_flag(a, CREATE_FORCE); i++) {
+		ret = create_check_signatures(r.name, r.legs[i]);
+		if (ret)
+			return ret;
+	}
+
 	memset(&cr, 0, sizeof(cr));
 	cr.size = sizeof(cr);
 	cr.role = !strcmp(r.role, "std") ? BCV_ROLE_STD : BCV_ROLE_BCV;
@@ -1134,9 +1197,15 @@ static int run_create(const struct cmd_args *a)
 		       UDEV_WAIT_MS / 1000);
 
 	printf("created %s %s: /dev/" BCV_DISK_PREFIX "%" PRIu32
-	       " (%s, %" PRIu64 " tracks of %s)\n", r.role, r.name, cr.index,
+	       " (%s, %" PRIu64 " tracks of %s", r.role, r.name, cr.index,
 	       human_size(bytes, false, sz, sizeof(sz)), tracks,
 	       human_size(ts, false, tsz, sizeof(tsz)));
+	/* A module without on-disk metadata leaves meta_sectors zero. */
+	if (cr.meta_sectors)
+		printf(", metadata %s", human_size((uint64_t)cr.meta_sectors *
+						   512, false, msz,
+						   sizeof(msz)));
+	printf(")\n");
 	return EXIT_OK;
 }
 
@@ -1362,12 +1431,38 @@ static int run_remove_leg(const struct cmd_args *a)
 
 enum { REMOVE_FORCE };
 
+/*
+ * After remove erased their metadata, have udev look at @v's legs again
+ * (a "change" uevent): the kernel wrote them, so no udev watch saw it, and
+ * 64-bcv-assemble.rules' marks (SYSTEMD_READY=0, no ID_FS_TYPE) would
+ * stay.  Best effort.
+ */
+static void retrigger_legs(const struct bcv_vol_info *v)
+{
+	char path[64];
+	unsigned int l;
+	int fd;
+
+	for (l = 0; l < vol_legs(v); l++) {
+		snprintf(path, sizeof(path), "/sys/dev/block/%" PRIu32 ":%"
+			 PRIu32 "/uevent", v->leg_major[l], v->leg_minor[l]);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (write(fd, "change", 6) < 0) {
+			/* Nothing to do: udev's view stays as it was. */
+		}
+		close(fd);
+	}
+}
+
 static int run_remove(const struct cmd_args *a)
 {
 	const char *name = a->pos[0];
 	struct bcv_remove rm;
-	struct bcv_vol_info info;
+	struct bcv_vol_info info, legs;
 	uint64_t deadline;
+	bool have_legs;
 	int fd, err, ret;
 
 	ret = check_name(a->cmd, "volume name", name);
@@ -1382,6 +1477,8 @@ static int run_remove(const struct cmd_args *a)
 	fd = open_ctl();
 	if (fd < 0)
 		return EXIT_FAIL;
+	/* Its legs, for udev afterwards. */
+	have_legs = find_volume(fd, name, &legs);
 	deadline = now_ms() + BUSY_RETRY_MS;
 	for (;;) {
 		err = xioctl(fd, BCV_IOC_REMOVE, &rm);
@@ -1418,6 +1515,8 @@ static int run_remove(const struct cmd_args *a)
 	if (err)
 		return refusal_status(err);
 
+	if (udev_running() && have_legs)
+		retrigger_legs(&legs);
 	if (udev_running() && !wait_link(name, 0, false))
 		errmsg("warning: " LINK_DIR "/%s still exists after %d s",
 		       name, UDEV_WAIT_MS / 1000);
@@ -1435,7 +1534,7 @@ enum { LIST_JSON };
  * Write @prefix (plain ASCII) and @s (at most @max bytes) as one JSON
  * string, with quotes.
  */
-static void json_string(const char *prefix, const char *s, size_t max)
+void json_string(const char *prefix, const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, len = strnlen(s, max);
@@ -1512,12 +1611,14 @@ static void list_json(const struct bcv_vol_info *vols, uint32_t n)
 		       "%" PRIu32 "\",\"index\":%" PRIu32
 		       ",\"size_bytes\":%" PRIu64 ",\"sectors\":%" PRIu64
 		       ",\"track_size\":%" PRIu32 ",\"tracks\":%" PRIu64
-		       ",\"cylinders\":%" PRIu64 ",\"open_count\":%" PRIu32
-		       ",\"legs\":[",
+		       ",\"cylinders\":%" PRIu64 ",\"open_count\":%" PRIu32,
 		       role_name(v->role), v->index, v->index,
 		       (uint64_t)v->sectors * 512, (uint64_t)v->sectors,
 		       v->track_size, (uint64_t)v->tracks,
 		       (uint64_t)v->cylinders, v->open_count);
+		/* Before "legs": tests cut the top-level fields there. */
+		vol_json_meta(v);
+		fputs(",\"legs\":[", stdout);
 		for (l = 0; l < vol_legs(v); l++) {
 			fputs(l ? ",{\"device\":" : "{\"device\":", stdout);
 			json_string("/dev/", v->leg_name[l], BCV_NAME_LEN);
@@ -1643,10 +1744,12 @@ static int run_list(const struct cmd_args *a)
 		return EXIT_FAIL;
 	}
 	close(fd);
-	if (opt_flag(a, LIST_JSON))
+	if (opt_flag(a, LIST_JSON)) {
 		list_json(vols, n);
-	else
+	} else {
 		list_table(vols, n);
+		vol_notes(vols, n);
+	}
 	free(vols);
 	return EXIT_OK;
 }
@@ -1671,7 +1774,7 @@ struct pair {
 	const char *bcv;
 };
 
-static const char *state_name(uint32_t state)
+const char *state_name(uint32_t state)
 {
 	switch (state) {
 	case BCV_STATE_SYNCINPROG:
@@ -2307,7 +2410,8 @@ static int run_wait(const struct cmd_args *a)
 enum { QUERY_JSON };
 
 static void query_json(const struct bcv_sess_info *sess, uint32_t n,
-		       const struct bcv_vol_info *v)
+		       const struct bcv_vol_info *v,
+		       const struct bcv_vol_info *vols, uint32_t nvols)
 {
 	uint32_t i;
 	unsigned int l;
@@ -2334,6 +2438,15 @@ static void query_json(const struct bcv_sess_info *sess, uint32_t n,
 		       (uint64_t)s->bcv_changed_tracks,
 		       (uint64_t)s->copied_tracks, (uint64_t)s->errors,
 		       percent_done(s->copied_tracks, s->invalid_tracks));
+	}
+	fputs("]", stdout);
+	/* The volumes asked about: their metadata's uuid and flags. */
+	fputs(",\"volumes\":[", stdout);
+	for (i = 0; i < nvols; i++) {
+		fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
+		json_string("", vols[i].name, sizeof(vols[i].name));
+		vol_json_meta(&vols[i]);
+		fputs("}", stdout);
 	}
 	fputs("]", stdout);
 	if (v && vol_legs(v) > 1) {
@@ -2452,9 +2565,9 @@ static int run_query(const struct cmd_args *a)
 {
 	const char *name = a->npos ? a->pos[0] : NULL;
 	struct bcv_sess_info *sess;
-	struct bcv_vol_info vol;
+	struct bcv_vol_info vol, *vols;
 	bool have_vol;
-	uint32_t n;
+	uint32_t n, nvols;
 	int fd, ret;
 
 	if (name) {
@@ -2483,14 +2596,26 @@ static int run_query(const struct cmd_args *a)
 		return refusal_status(err);
 	}
 	have_vol = name && find_volume(fd, name, &vol);
+	/* Their flags: the volume NAME's, or every volume's. */
+	if (name) {
+		vols = NULL;
+		nvols = have_vol ? 1 : 0;
+	} else {
+		vols = list_volumes(fd, &nvols);
+		if (!vols)
+			nvols = 0;
+	}
 	close(fd);
 	if (opt_flag(a, QUERY_JSON)) {
-		query_json(sess, n, have_vol ? &vol : NULL);
+		query_json(sess, n, have_vol ? &vol : NULL,
+			   name ? &vol : vols, nvols);
 	} else {
 		query_table(sess, n);
 		if (have_vol)
 			query_legs(&vol);
+		vol_notes(name ? &vol : vols, nvols);
 	}
+	free(vols);
 	free(sess);
 	return EXIT_OK;
 }
@@ -2499,7 +2624,6 @@ static int run_query(const struct cmd_args *a)
  * The command table
  */
 
-#define HELP_OPT "  -h, --help          show this help and exit\n"
 #define WAIT_OPT "  --wait              wait until the copy has finished, " \
 		 "with a progress bar\n" \
 		 "                      on a terminal\n"
@@ -2509,7 +2633,7 @@ static const struct cmd commands[] = {
 	{
 		.name = "create",
 		.synopsis = "std|bcv NAME BACKING_DEV [--track-size SIZE] "
-			    "[--mirror DEV]...",
+			    "[--mirror DEV]... [--force]",
 		.summary = "create a volume /dev/bcvN over a block device",
 		.help =
 "Create a volume named NAME over the block device BACKING_DEV, which the bcv\n"
@@ -2521,6 +2645,13 @@ static const struct cmd commands[] = {
 "NAME has 1 to 31 characters of A-Z a-z 0-9 . _ + - and does not start with\n"
 "'.' or '-'.  BACKING_DEV is passed to the kernel as given.\n"
 "\n"
+"Every leg gets bcv metadata at its end (a superblock in two copies and the\n"
+"volume's tables): the volume is the device less that area, its data starts\n"
+"at offset 0, and `bcvctl stop` and `bcvctl assemble` (or udev at boot)\n"
+"keep it across reboots.  A device that holds a filesystem, a partition\n"
+"table, an md or LVM signature or bcv metadata is refused, naming what it\n"
+"holds, unless --force.\n"
+"\n"
 "Options:\n"
 "  --track-size SIZE   the unit of change tracking and copying: bytes, or\n"
 "                      with a suffix K, KiB, M, MiB (powers of 1024); a power\n"
@@ -2529,24 +2660,32 @@ static const struct cmd commands[] = {
 "  --mirror DEV        add a fixed mirror leg DEV (up to 2): a RAID-1 copy of\n"
 "                      the volume kept by bcv; on a bcv volume, a BCV fixed\n"
 "                      mirror, synced from the primary after each split\n"
+"  --force             overwrite whatever the devices hold (a filesystem, a\n"
+"                      partition table, md, LVM or bcv metadata)\n"
 HELP_OPT
 "\n"
-"Prints: created std|bcv NAME: /dev/bcvN (SIZE, T tracks of TRACK_SIZE)\n",
+"Prints: created std|bcv NAME: /dev/bcvN (SIZE, T tracks of TRACK_SIZE,\n"
+"metadata META_SIZE), META_SIZE being what the metadata takes at the end of\n"
+"the smallest leg\n",
 		.pos = { "role (std or bcv)", "NAME", "BACKING_DEV" },
 		.min_pos = 3, .max_pos = 3,
 		.opts = {
 			[CREATE_TRACK_SIZE] = { "track-size", OPT_VALUE, 1 },
 			[CREATE_MIRROR] = { "mirror", OPT_LIST, MAX_MIRRORS },
+			[CREATE_FORCE] = { "force", OPT_FLAG, 1 },
 		},
 		.run = run_create,
 	},
 	{
 		.name = "remove",
 		.synopsis = "NAME [--force]",
-		.summary = "remove a volume",
+		.summary = "remove a volume and erase its metadata",
 		.help =
-"Remove the volume NAME and release its backing devices.  Refused while the\n"
-"volume is open or in a session.\n"
+"Remove the volume NAME, erase the bcv metadata on every one of its legs\n"
+"(both superblock copies: the devices no longer assemble) and release\n"
+"them; the data area is left as it is.  Refused while the volume is open or\n"
+"in a session.  `bcvctl stop NAME` removes the volume from the kernel but\n"
+"keeps its metadata, so that `bcvctl assemble` brings it back.\n"
 "\n"
 "Options:\n"
 "  --force             also end the volume's split sessions\n"
@@ -2557,6 +2696,45 @@ HELP_OPT,
 			[REMOVE_FORCE] = { "force", OPT_FLAG, 1 },
 		},
 		.run = run_remove,
+	},
+	{
+		.name = "stop",
+		.synopsis = "NAME | --all",
+		.summary = "stop a volume, keeping its metadata for assemble",
+		.help = stop_help,
+		.pos = { "NAME" },
+		.min_pos = 0, .max_pos = 1,
+		.opts = {
+			[STOP_ALL] = { "all", OPT_FLAG, 1 },
+		},
+		.run = run_stop,
+	},
+	{
+		.name = "assemble",
+		.synopsis = "DEV... [--name NAME] | --scan | --incremental DEV",
+		.summary = "bring stopped volumes back from their metadata",
+		.help = assemble_help,
+		.pos = { "DEV", "DEV", "DEV" },
+		.min_pos = 0, .max_pos = BCV_MAX_LEGS,
+		.opts = {
+			[ASSEMBLE_NAME] = { "name", OPT_VALUE, 1 },
+			[ASSEMBLE_SCAN] = { "scan", OPT_FLAG, 1 },
+			[ASSEMBLE_INCREMENTAL] = { "incremental", OPT_VALUE, 1 },
+		},
+		.run = run_assemble,
+	},
+	{
+		.name = "examine",
+		.synopsis = "DEV [--json | --export]",
+		.summary = "show the bcv metadata of a device (no module needed)",
+		.help = examine_help,
+		.pos = { "DEV" },
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			[EXAMINE_JSON] = { "json", OPT_FLAG, 1 },
+			[EXAMINE_EXPORT] = { "export", OPT_FLAG, 1 },
+		},
+		.run = run_examine,
 	},
 	{
 		.name = "add-leg",
@@ -2757,15 +2935,24 @@ HELP_OPT
 "\"(primary)\" and \"(failed)\" (device gone or shrunk: no I/O; remove it\n"
 "with remove-leg NAME Mn).\n"
 "\n"
+"Last, after a blank line, one line for each volume concerned (NAME, or\n"
+"all) that has a flag: \"NAME: recovered after an unclean shutdown\" (its\n"
+"tables were made whole at assembly: copies redo what they could not vouch\n"
+"for), \"NAME: a session's other volume is not assembled\", or both\n"
+"separated by \"; \".\n"
+"\n"
 "Options:\n"
 "  --json              print one JSON object: {\"sessions\":[{\"std\", \"bcv\",\n"
 "                      \"id\", \"state\", \"mm\" (STD mirror position while\n"
 "                      attached, else -1), \"tracks\", \"track_size\",\n"
 "                      \"invalid_tracks\", \"std_changed_tracks\",\n"
 "                      \"bcv_changed_tracks\", \"copied_tracks\", \"errors\",\n"
-"                      \"percent_done\"}]}, and for a volume NAME with\n"
-"                      mirrors \"legs\":[{\"device\", \"position\" (0 is\n"
-"                      M1), \"invalid_tracks\", \"failed\" (true/false)}]\n"
+"                      \"percent_done\"}], \"volumes\":[{\"name\",\n"
+"                      \"uuid\", \"events\", \"recovered\", \"peer_absent\"}]\n"
+"                      (the volume NAME, or every volume)}, and for a volume\n"
+"                      NAME with mirrors \"legs\":[{\"device\", \"position\"\n"
+"                      (0 is M1), \"invalid_tracks\", \"failed\"\n"
+"                      (true/false)}]\n"
 HELP_OPT,
 		.pos = { "NAME" },
 		.min_pos = 0, .max_pos = 1,
@@ -2785,15 +2972,23 @@ HELP_OPT,
 "cylinders of 15 tracks; OPEN is the number of openers; BACKING lists the\n"
 "backing devices, comma-separated, with \"(N to sync)\" after a leg that\n"
 "misses N tracks and \"(failed)\" after a leg whose device went away or\n"
-"shrank (it gets no I/O; remove it with remove-leg NAME Mn).\n"
+"shrank (it gets no I/O; remove it with remove-leg NAME Mn).  Below the\n"
+"table, after a blank line, one line per volume with a flag:\n"
+"  NAME: recovered after an unclean shutdown\n"
+"  NAME: a session's other volume is not assembled\n"
+"(both, separated by \"; \", when both apply).\n"
 "\n"
 "Options:\n"
 "  --json              print one JSON object: {\"volumes\":[{\"name\", \"role\",\n"
 "                      \"device\", \"index\", \"size_bytes\", \"sectors\",\n"
 "                      \"track_size\", \"tracks\", \"cylinders\",\n"
-"                      \"open_count\", \"legs\":[{\"device\", \"major\",\n"
-"                      \"minor\", \"position\" (0 is M1),\n"
-"                      \"invalid_tracks\", \"failed\" (true/false)}]}]}\n"
+"                      \"open_count\", \"uuid\" (of its metadata),\n"
+"                      \"events\" (its generation), \"recovered\" (assembled\n"
+"                      after an unclean shutdown), \"peer_absent\" (a\n"
+"                      session's other volume is not assembled),\n"
+"                      \"legs\":[{\"device\", \"major\", \"minor\",\n"
+"                      \"position\" (0 is M1), \"invalid_tracks\",\n"
+"                      \"failed\" (true/false)}]}]}\n"
 HELP_OPT,
 		.min_pos = 0, .max_pos = 0,
 		.opts = {
@@ -2851,6 +3046,7 @@ static const char *feature_names(uint64_t features, char *buf, size_t len)
 		{ BCV_FEAT_SESSIONS, "sessions" },
 		{ BCV_FEAT_MIRRORS, "mirrors" },
 		{ BCV_FEAT_LEG_POS, "leg-pos" },
+		{ BCV_FEAT_META, "meta" },
 	};
 	uint64_t rest = features;
 	size_t i, n = 0;

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bcvctl: what the files of the tool share.
+ *
+ *   bcvctl.c        messages, argument parsing, the control device, the
+ *                   volume and session commands and the command table
+ *   bcvctl_meta.c   stop, assemble, examine (the on-disk metadata)
+ *   bcvctl_probe.c  create's check for signatures on its devices (libblkid
+ *                   and our own superblock reader)
+ *   bcv_fmt.c       the on-disk format: crc32c, superblock reader, table
+ *                   summaries (no bcvctl dependencies: the unit tests
+ *                   link it alone)
+ */
+#ifndef BCVCTL_H
+#define BCVCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uapi/linux/bcv.h>
+
+#define CTL_PATH	"/dev/" BCV_CTL_NAME
+#define LINK_DIR	"/dev/" BCV_DISK_PREFIX	/* udev: /dev/bcv/NAME */
+#define UDEV_CONTROL	"/run/udev/control"
+
+#define EXIT_OK		0
+#define EXIT_FAIL	1	/* any other refusal or failure */
+#define EXIT_USAGE	2
+#define EXIT_NOTFOUND	3	/* a named volume or session does not exist */
+#define EXIT_BUSY	4	/* open, attached, copying, in use */
+#define EXIT_TIMEOUT	5	/* wait --timeout ran out */
+
+#define UDEV_WAIT_MS	10000	/* for /dev/bcv/NAME to appear or go */
+#define UDEV_POLL_MS	20
+#define BUSY_RETRY_MS	2000	/* remove, stop: blkid may hold the device */
+#define BUSY_POLL_MS	50
+
+#define MAX_MIRRORS	(BCV_MAX_LEGS - 1)
+#define NR_POSITIONS	4	/* mirror positions M1..M4 of a volume */
+
+extern bool no_client_checks;	/* BCV_NO_CLIENT_CHECKS=1, see bcvctl.c */
+
+/* --- the command table and the argument parser -------------------------- */
+
+#define MAX_POS		3
+#define MAX_OPTS	4
+#define MAX_OPT_VALUES	MAX_MIRRORS	/* the most any list option takes */
+
+enum opt_kind {
+	OPT_FLAG,	/* --name */
+	OPT_VALUE,	/* --name VALUE or --name=VALUE, at most once */
+	OPT_LIST,	/* like OPT_VALUE, repeatable up to @max times */
+};
+
+struct opt_def {
+	const char *name;	/* without the leading "--"; NULL ends */
+	enum opt_kind kind;
+	unsigned int max;	/* OPT_LIST: most values allowed */
+};
+
+struct opt_val {
+	unsigned int count;			/* times given */
+	const char *val[MAX_OPT_VALUES];	/* OPT_VALUE: val[0] */
+};
+
+struct cmd;
+
+struct cmd_args {
+	const struct cmd *cmd;
+	unsigned int npos;
+	const char *pos[MAX_POS];
+	struct opt_val opt[MAX_OPTS];		/* as cmd->opts */
+};
+
+struct cmd {
+	const char *name;
+	const char *synopsis;	/* after "bcvctl NAME " */
+	const char *summary;	/* one line for bcvctl --help */
+	const char *help;	/* the rest of bcvctl NAME --help */
+	const char *pos[MAX_POS];	/* names, for "missing NAME" */
+	unsigned int min_pos, max_pos;
+	struct opt_def opts[MAX_OPTS + 1];
+	int (*run)(const struct cmd_args *a);
+};
+
+#define HELP_OPT "  -h, --help          show this help and exit\n"
+
+const char *cmd_name(const struct cmd *c);
+bool opt_flag(const struct cmd_args *a, unsigned int i);
+const char *opt_value(const struct cmd_args *a, unsigned int i);
+
+/* Options of the commands in bcvctl_meta.c: opts[i] is option i. */
+enum { STOP_ALL };
+enum { ASSEMBLE_NAME, ASSEMBLE_SCAN, ASSEMBLE_INCREMENTAL };
+enum { EXAMINE_JSON, EXAMINE_EXPORT };
+
+/* bcvctl_meta.c */
+extern const char stop_help[], assemble_help[], examine_help[];
+int run_stop(const struct cmd_args *a);
+int run_assemble(const struct cmd_args *a);
+int run_examine(const struct cmd_args *a);
+
+/* bcvctl_probe.c: 0 if create may use @path, else EXIT_FAIL after
+ * "create NAME: PATH holds ...; use --force to overwrite it". */
+int create_check_signatures(const char *name, const char *path);
+
+/* --- messages ------------------------------------------------------------ */
+
+__attribute__((format(printf, 1, 2)))
+void errmsg(const char *fmt, ...);
+__attribute__((format(printf, 2, 3)))
+int usage_error(const struct cmd *c, const char *fmt, ...);
+const char *any_error(int err);
+int refusal_status(int err);
+
+/* --- small helpers ------------------------------------------------------- */
+
+uint64_t now_ms(void);
+void sleep_ms(unsigned int ms);
+int xioctl(int fd, unsigned long req, void *arg);
+void copy_fixed(char *dst, size_t len, const char *src);
+int fixed_len(const char *s, size_t len);
+const char *human_size(uint64_t bytes, bool compact, char *buf, size_t len);
+const char *name_problem(const char *name);
+int check_name(const struct cmd *c, const char *what, const char *name);
+int check_path(const struct cmd *c, const char *path);
+bool parse_uint(const char *s, uint64_t max, uint64_t *out);
+void json_string(const char *prefix, const char *s, size_t max);
+const char *role_name(uint32_t role);
+const char *state_name(uint32_t state);
+
+/* --- the control device and the volumes ---------------------------------- */
+
+int open_ctl(void);
+int open_ctl_noload(void);	/* -2: module not loaded */
+struct bcv_vol_info *list_volumes(int fd, uint32_t *n);
+int lookup_volume(int fd, const char *name, struct bcv_vol_info *out);
+bool find_volume(int fd, const char *name, struct bcv_vol_info *out);
+unsigned int vol_legs(const struct bcv_vol_info *v);
+bool udev_running(void);
+bool wait_link(const char *name, uint32_t vol_index, bool appear);
+
+/* --- backing devices ------------------------------------------------------ */
+
+struct dev_probe {
+	int stat_err;		/* errno of stat(), 0 if it worked */
+	bool is_blk;		/* a block device node */
+	bool is_bcv;		/* ... of a bcv volume */
+	bool on_bcv;		/* ... of a bcv volume or of a device over one */
+	bool read_only;
+	bool empty;		/* capacity 0 */
+	bool zoned;
+	unsigned int lbs;	/* logical block size in bytes, 0 unknown */
+	bool excl_busy;		/* O_EXCL open refused with EBUSY */
+};
+
+bool read_line(const char *path, char *buf, size_t len);
+bool read_sysfs(dev_t rdev, const char *attr, char *buf, size_t len);
+void probe_dev(const char *path, struct dev_probe *p);
+
+#endif /* BCVCTL_H */

@@ -87,7 +87,9 @@ VER0_FITS(struct bcv_session_cmd, SESSION_SIZE_VER0);
 VER0_FITS(struct bcv_query, QUERY_SIZE_VER0);
 VER0_FITS(struct bcv_wait, WAIT_SIZE_VER0);
 VER0_FITS(struct bcv_leg_cmd, LEG_SIZE_VER0);
-VER0_FITS(struct bcv_vol_info, VOL_INFO_SIZE_VER0);
+/* vol_info's @reserved became vol_flags, uuid and events in 0.5. */
+_Static_assert(VOL_INFO_SIZE_VER0 <= offsetof(struct bcv_vol_info, vol_flags),
+	       "VOL_INFO_SIZE_VER0");
 VER0_FITS(struct bcv_sess_info, SESS_INFO_SIZE_VER0);
 
 /* The command word an older or newer userspace sends: its own struct size. */
@@ -1709,7 +1711,7 @@ static void check_entry(const char *name, unsigned int role, int index,
 		EXPECT_EQ(0, vi.leg_name[i][0]);
 	}
 	EXPECT_EQ(0, vi.__pad);
-	EXPECT_EQ(0, vi.reserved);
+	EXPECT_EQ(0, vi.__pad4);
 }
 
 TEST(list_entry_fields)

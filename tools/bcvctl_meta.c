@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,9 @@ _Static_assert(BCV_FMT_NAME_LEN == BCV_NAME_LEN, "name lengths differ");
 _Static_assert(BCV_FMT_LEGS == BCV_MAX_LEGS, "leg counts differ");
 
 #define SYS_BLOCK	"/sys/class/block"
+/* Serializes --scan and --incremental: udev runs one per leg at once. */
+#define ASSEMBLE_LOCK	"/run/bcvctl-assemble.lock"
+#define RACE_WAIT_MS	3000	/* for a volume another bcvctl assembles */
 
 /*------------------------------------------------------------------------
  * Reading one device
@@ -726,6 +730,51 @@ static void print_assembled(const struct bcv_assemble *as)
 	printf("\n");
 }
 
+/*
+ * Take the lock that --scan and --incremental hold from their look at the
+ * volumes to their assembly, so that two of them (udev runs one per leg,
+ * at once) do not race for the same legs.  Returns the lock's fd, or -1
+ * when there is no /run to hold it (then they go unserialized).
+ */
+static int assemble_lock(void)
+{
+	int fd = open(ASSEMBLE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static void assemble_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * Whether the volume @uuid is (or becomes within RACE_WAIT_MS) assembled:
+ * after EBUSY, another bcvctl (a manual assemble, or one without the
+ * lock) may hold its legs while it assembles it.
+ */
+static bool assembled_meanwhile(int fd, const uint8_t *uuid)
+{
+	uint64_t deadline = now_ms() + RACE_WAIT_MS;
+
+	for (;;) {
+		if (assembled_uuid(fd, uuid, NULL))
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		sleep_ms(BUSY_POLL_MS);
+	}
+}
+
 /* BCV_IOC_ASSEMBLE of @paths into @as.  Returns 0 or the errno. */
 static int do_assemble(int fd, const char *const *paths, unsigned int n,
 		       const char *rename, struct bcv_assemble *as)
@@ -974,6 +1023,9 @@ static int assemble_group(int fd, const struct group *g, bool quiet,
 	if (err == EEXIST)
 		return exists_error(fd, "assemble", &g->ref->sb,
 				    g->ref->sb.name, quiet);
+	if (err == EBUSY && quiet && assembled_meanwhile(fd,
+							 g->ref->sb.vol_uuid))
+		return EXIT_OK;
 	if (err)
 		return assemble_error(fd, paths, g->ref->sb.nr_legs, NULL,
 				      err);
@@ -1003,17 +1055,20 @@ static int assemble_scan(void)
 	struct bcv_assemble as;
 	char u[BCV_FMT_UUID_STR], miss[32];
 	size_t i, j, ng = 0;
-	int fd = -1, err, ret, status = EXIT_OK;
+	int fd = -1, lock, err, ret, status = EXIT_OK;
 	bool done;
 
+	lock = assemble_lock();
 	err = scan_devices(&l);
 	if (err) {
+		assemble_unlock(lock);
 		errmsg("assemble --scan: cannot look at the block devices: %s",
 		       strerror(err));
 		return EXIT_FAIL;
 	}
 	groups = calloc(l.n ? l.n : 1, sizeof(*groups));
 	if (!groups) {
+		assemble_unlock(lock);
 		free(l.v);
 		errmsg("assemble --scan: out of memory");
 		return EXIT_FAIL;
@@ -1064,6 +1119,7 @@ static int assemble_scan(void)
 	}
 	if (fd >= 0)
 		close(fd);
+	assemble_unlock(lock);
 	free(groups);
 	free(l.v);
 	return status;
@@ -1077,7 +1133,7 @@ static int assemble_incremental(const char *dev)
 	struct group g;
 	struct bcv_assemble as;
 	char why[192];
-	int fd, ret, err;
+	int fd, lock, ret, err;
 	bool done;
 
 	ret = read_meta(dev, &r, NULL);
@@ -1089,12 +1145,16 @@ static int assemble_incremental(const char *dev)
 	fd = open_ctl();
 	if (fd < 0)
 		return EXIT_FAIL;
+	/* Another leg's bcvctl may be assembling it: wait, then look. */
+	lock = assemble_lock();
 	if (assembled_uuid(fd, r.sb.vol_uuid, NULL)) {
+		assemble_unlock(lock);
 		close(fd);
 		return EXIT_OK;
 	}
 	err = scan_devices(&l);
 	if (err) {
+		assemble_unlock(lock);
 		errmsg("assemble --incremental %s: cannot look at the block "
 		       "devices: %s", dev, strerror(err));
 		close(fd);
@@ -1105,6 +1165,7 @@ static int assemble_incremental(const char *dev)
 	ret = EXIT_OK;
 	if (g.ref && g.complete)
 		ret = assemble_group(fd, &g, true, &as, &done);
+	assemble_unlock(lock);
 	close(fd);
 	free(l.v);
 	return ret;

@@ -19,11 +19,15 @@
  * failed case created by mistake is removed again, so that one kernel bug
  * does not cascade into the following cases.
  *
- * Cases run in the order of the table at the bottom: first with no volume,
- * then with "bcvt_std" on DEV1, then also with "bcvt_bcv" on DEV2, then
- * also with "bcvt_bcv2" on DEV3, which goes through a session with
- * "bcvt_std" and is removed again; the last cases remove the first two and
- * check that the guest is as clean as it was.
+ * Cases run in the order of the table at the bottom: first with no volume
+ * (but for a while with "bcvt_new" stopped on DEV2: its metadata there,
+ * for the assembly cases, until it is removed, which erases it), then with
+ * "bcvt_std" on DEV1, then also with "bcvt_bcv" on DEV2, then also with
+ * "bcvt_bcv2" on DEV3, which goes through a session with "bcvt_std" and is
+ * removed again; the last cases remove the first two and check that the
+ * guest is as clean as it was.  Every volume is created with its metadata
+ * at the end of its legs: its capacity is what that leaves
+ * (bcv_fmt_layout() of uapi/linux/bcv_format.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -52,6 +56,7 @@
 #include <unistd.h>
 
 #include <uapi/linux/bcv.h>
+#include <uapi/linux/bcv_format.h>
 
 #ifndef BLKGETSIZE64
 #define BLKGETSIZE64 _IOR(0x12, 114, size_t)
@@ -74,6 +79,8 @@
 #define QUERY_SIZE_VER0		56
 #define WAIT_SIZE_VER0		80
 #define LEG_SIZE_VER0		304
+#define STOP_SIZE_VER0		40	/* version 0.5 */
+#define ASSEMBLE_SIZE_VER0	832	/* version 0.5 */
 #define VOL_INFO_SIZE_VER0	256
 #define SESS_INFO_SIZE_VER0	128
 
@@ -87,6 +94,8 @@ VER0_FITS(struct bcv_session_cmd, SESSION_SIZE_VER0);
 VER0_FITS(struct bcv_query, QUERY_SIZE_VER0);
 VER0_FITS(struct bcv_wait, WAIT_SIZE_VER0);
 VER0_FITS(struct bcv_leg_cmd, LEG_SIZE_VER0);
+VER0_FITS(struct bcv_stop, STOP_SIZE_VER0);
+VER0_FITS(struct bcv_assemble, ASSEMBLE_SIZE_VER0);
 /* vol_info's @reserved became vol_flags, uuid and events in 0.5. */
 _Static_assert(VOL_INFO_SIZE_VER0 <= offsetof(struct bcv_vol_info, vol_flags),
 	       "VOL_INFO_SIZE_VER0");
@@ -191,6 +200,8 @@ static const char *errname(int e)
 	case EINTR:	return "EINTR";
 	case ETIMEDOUT:	return "ETIMEDOUT";
 	case ELOOP:	return "ELOOP";
+	case EROFS:	return "EROFS";
+	case ENODATA:	return "ENODATA";
 	}
 	snprintf(buf, sizeof(buf), "%d", e);
 	return buf;
@@ -356,6 +367,26 @@ static void remove_init(struct bcv_remove *r, const char *name)
 	memset(r, 0, sizeof(*r));
 	r->size = sizeof(*r);
 	snprintf(r->name, sizeof(r->name), "%s", name);
+}
+
+static void stop_init(struct bcv_stop *st, const char *name)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	snprintf(st->name, sizeof(st->name), "%s", name);
+}
+
+/* An ASSEMBLE of the @nr legs @leg0 and @leg1 (which may be NULL). */
+static void assemble_init(struct bcv_assemble *a, unsigned int nr,
+			  const char *leg0, const char *leg1)
+{
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	a->nr_legs = nr;
+	if (leg0)
+		snprintf(a->legs[0], sizeof(a->legs[0]), "%s", leg0);
+	if (leg1)
+		snprintf(a->legs[1], sizeof(a->legs[1]), "%s", leg1);
 }
 
 static void list_init(struct bcv_list *l, void *vols, unsigned int cap)
@@ -619,6 +650,41 @@ static uint64_t dev_bytes(const char *path)
 	return bytes;
 }
 
+/*
+ * What create and assembly make of the device at @path as a leg with tracks
+ * of @track_size bytes (0: the default): the metadata takes the end of it
+ * (Documentation/bcv-format.rst), the data area is the rest.
+ */
+static bool leg_layout(const char *path, uint32_t track_size,
+		       struct bcv_fmt_layout *l)
+{
+	uint64_t bytes = dev_bytes(path);
+	unsigned int shift = 9;
+
+	if (!track_size)
+		track_size = BCV_TRACK_SIZE_DEFAULT;
+	while ((1U << shift) < track_size)
+		shift++;
+	return bytes && !bcv_fmt_layout(bytes / 512, shift, l);
+}
+
+/* The capacity of a one-leg volume on @path: its data area. */
+static uint64_t data_sectors(const char *path, uint32_t track_size)
+{
+	struct bcv_fmt_layout l;
+
+	return leg_layout(path, track_size, &l) ? l.data_sectors : 0;
+}
+
+/* The sectors the metadata takes on @path: the rest of the device. */
+static uint64_t meta_sectors(const char *path, uint32_t track_size)
+{
+	struct bcv_fmt_layout l;
+
+	return leg_layout(path, track_size, &l) ?
+	       dev_bytes(path) / 512 - l.data_sectors : 0;
+}
+
 /* Wait up to 5 s for a device node. */
 static bool wait_path(const char *path)
 {
@@ -657,6 +723,7 @@ TEST(version)
 	EXPECT_TRUE(v.features & BCV_FEAT_SESSIONS);
 	EXPECT_TRUE(v.features & BCV_FEAT_MIRRORS);
 	EXPECT_TRUE(v.features & BCV_FEAT_LEG_POS);
+	EXPECT_TRUE(v.features & BCV_FEAT_META);
 	diag("module speaks %u.%u.%u, features 0x%llx", v.major, v.minor,
 	     v.patch, (unsigned long long)v.features);
 }
@@ -981,7 +1048,8 @@ TEST(create_old_size)
 	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x01, CREATE_SIZE_VER0), c));
 	index = c->index;
 	EXPECT_EQ(CREATE_SIZE_VER0, c->size);
-	EXPECT_EQ(dev_bytes(dev[1]) / 512, c->sectors);
+	/* @meta_sectors lies past an old struct: not written (the canary) */
+	EXPECT_EQ(data_sectors(dev[1], BCV_TRACK), c->sectors);
 	EXPECT_TRUE(canary_intact(buf, CREATE_SIZE_VER0));
 	if (find_volume(NEW_NAME, &vi)) {
 		EXPECT_EQ(index, vi.index);
@@ -1016,7 +1084,8 @@ TEST(create_grown_size)
 	c->size = sizeof(*c) + 16;
 	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x01, sizeof(*c) + 16), buf));
 	EXPECT_EQ(sizeof(*c) + 16, c->size);
-	EXPECT_EQ(dev_bytes(dev[1]) / 512, c->sectors);
+	EXPECT_EQ(data_sectors(dev[1], 0), c->sectors);
+	EXPECT_EQ(meta_sectors(dev[1], 0), c->meta_sectors);
 	EXPECT_TRUE(all_bytes(buf + sizeof(*c), 0, 16));
 	EXPECT_TRUE(canary_intact(buf, sizeof(*c) + 16));
 	if (find_volume(NEW_NAME, &vi))
@@ -1102,7 +1171,7 @@ TEST(remove_flags_undefined)
 /* Numbers past the last command: ENOTTY whatever size they encode. */
 TEST(unknown_ioctl_number)
 {
-	static const unsigned int nrs[] = { 0x08, 0x09, 0x7f, 0x80, 0xff };
+	static const unsigned int nrs[] = { 0x0a, 0x0b, 0x7f, 0x80, 0xff };
 	struct bcv_version v = { .size = sizeof(v) };
 	size_t i;
 
@@ -1187,11 +1256,19 @@ TEST(known_number_other_size)
 	memset(buf, 0, sizeof(buf));
 	leg_init((void *)buf, BCV_LEG_ADD, "bcvt_nosuch", dev[1]);
 	EXPECT_ERRNO(ENOENT, ioctl(ctl, SIZED_REQ(0x07, 4096), buf));
+	memset(buf, 0, sizeof(buf));
+	stop_init((void *)buf, "bcvt_nosuch");
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, SIZED_REQ(0x08, 8), buf));
+	memset(buf, 0, sizeof(buf));
+	assemble_init((void *)buf, 1, "/dev/bcvt-no-such-device", NULL);
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, _IOWR(BCV_IOCTL_TYPE, 0x09, char[8]),
+				   buf));
 }
 
 static const unsigned long all_reqs[] = {
 	BCV_IOC_VERSION, BCV_IOC_CREATE, BCV_IOC_REMOVE, BCV_IOC_LIST,
 	BCV_IOC_SESSION, BCV_IOC_QUERY, BCV_IOC_WAIT, BCV_IOC_LEG,
+	BCV_IOC_STOP, BCV_IOC_ASSEMBLE,
 };
 
 TEST(null_pointer)
@@ -1471,13 +1548,16 @@ TEST(create_std)
 	std_index = (int)c.index;
 	diag("%s is /dev/bcv%d", STD_NAME, std_index);
 	EXPECT_TRUE(c.index < 1U << 20);
-	EXPECT_EQ(dev_bytes(dev[0]) / 512, c.sectors);
+	EXPECT_EQ(data_sectors(dev[0], 0), c.sectors);
+	EXPECT_EQ(meta_sectors(dev[0], 0), c.meta_sectors);
+	EXPECT_TRUE(c.meta_sectors > 0);
+	EXPECT_TRUE(c.sectors + c.meta_sectors <= dev_bytes(dev[0]) / 512);
 	EXPECT_EQ(sizeof(c), c.size);
 	snprintf(path, sizeof(path), "/sys/block/bcv%d", std_index);
 	EXPECT_OK(stat(path, &st));
 	snprintf(path, sizeof(path), "/dev/bcv%d", std_index);
 	EXPECT_TRUE(wait_path(path));
-	EXPECT_EQ(dev_bytes(dev[0]), dev_bytes(path));
+	EXPECT_EQ(c.sectors * 512, dev_bytes(path));
 	EXPECT_TRUE(find_volume(STD_NAME, NULL));
 }
 
@@ -1576,7 +1656,10 @@ TEST(create_bcv)
 	bcv_index = (int)c.index;
 	diag("%s is /dev/bcv%d", BCV_NAME, bcv_index);
 	EXPECT_TRUE(bcv_index != std_index);
-	EXPECT_EQ(dev_bytes(dev[1]) / 512, c.sectors);
+	EXPECT_EQ(data_sectors(dev[1], BCV_TRACK), c.sectors);
+	EXPECT_EQ(meta_sectors(dev[1], BCV_TRACK), c.meta_sectors);
+	EXPECT_TRUE(c.meta_sectors > 0);
+	EXPECT_TRUE(c.sectors + c.meta_sectors <= dev_bytes(dev[1]) / 512);
 }
 
 TEST(list_info_size_too_small)
@@ -1679,7 +1762,7 @@ static void check_entry(const char *name, unsigned int role, int index,
 			const char *devpath, uint32_t track_size)
 {
 	struct bcv_vol_info vi;
-	uint64_t bytes = dev_bytes(devpath), tracks;
+	uint64_t sectors = data_sectors(devpath, track_size), tracks;
 	char pathcopy[BCV_PATH_LEN];
 	struct stat st;
 	size_t i;
@@ -1692,12 +1775,12 @@ static void check_entry(const char *name, unsigned int role, int index,
 		fail(__LINE__, "stat %s: %s", devpath, strerror(errno));
 		return;
 	}
-	tracks = (bytes + track_size - 1) / track_size;
+	tracks = (sectors * 512 + track_size - 1) / track_size;
 	EXPECT_EQ(role, vi.role);
 	EXPECT_EQ(index, vi.index);
 	EXPECT_EQ(track_size, vi.track_size);
 	EXPECT_EQ(1, vi.nr_legs);
-	EXPECT_EQ(bytes / 512, vi.sectors);
+	EXPECT_EQ(sectors, vi.sectors);
 	EXPECT_EQ(tracks, vi.tracks);
 	EXPECT_EQ((tracks + BCV_TRACKS_PER_CYL - 1) / BCV_TRACKS_PER_CYL,
 		  vi.cylinders);
@@ -1712,6 +1795,10 @@ static void check_entry(const char *name, unsigned int role, int index,
 	}
 	EXPECT_EQ(0, vi.__pad);
 	EXPECT_EQ(0, vi.__pad4);
+	/* created, never stopped: a UUID, a first generation, no flags */
+	EXPECT_TRUE(!all_bytes(vi.uuid, 0, sizeof(vi.uuid)));
+	EXPECT_TRUE(vi.events >= 1);
+	EXPECT_EQ(0, vi.vol_flags);
 }
 
 TEST(list_entry_fields)
@@ -2203,6 +2290,8 @@ TEST(old_size_at_page_end)
 		struct bcv_query q;
 		struct bcv_wait w;
 		struct bcv_leg_cmd g;
+		struct bcv_stop st;
+		struct bcv_assemble a;
 	} full;
 
 	p = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
@@ -2240,6 +2329,12 @@ TEST(old_size_at_page_end)
 	leg_init(&full.g, BCV_LEG_ADD, "bcvt_nosuch", dev[1]);
 	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_LEG,
 				   at_end(end, &full, LEG_SIZE_VER0)));
+	stop_init(&full.st, "bcvt_nosuch");
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_STOP,
+				   at_end(end, &full, STOP_SIZE_VER0)));
+	assemble_init(&full.a, 1, "/dev/bcvt-no-such-device", NULL);
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_ASSEMBLE,
+				   at_end(end, &full, ASSEMBLE_SIZE_VER0)));
 	munmap(p, 2 * pg);
 }
 
@@ -2431,7 +2526,7 @@ static bool query_one(const char *name, struct bcv_sess_info *out)
 
 static uint64_t std_tracks(void)
 {
-	return (dev_bytes(dev[0]) + BCV_TRACK_SIZE_DEFAULT - 1) /
+	return (data_sectors(dev[0], 0) * 512 + BCV_TRACK_SIZE_DEFAULT - 1) /
 	       BCV_TRACK_SIZE_DEFAULT;
 }
 
@@ -2491,10 +2586,11 @@ TEST(create_bcv2)
 	ASSERT_OK(do_create(&c));
 	bcv2_index = (int)c.index;
 	diag("%s is /dev/bcv%d", BCV2_NAME, bcv2_index);
-	EXPECT_EQ(dev_bytes(dev[2]) / 512, c.sectors);
+	EXPECT_EQ(data_sectors(dev[2], 0), c.sectors);
+	EXPECT_EQ(meta_sectors(dev[2], 0), c.meta_sectors);
 	snprintf(path, sizeof(path), "/dev/bcv%d", bcv2_index);
 	EXPECT_TRUE(wait_path(path));
-	if (dev_bytes(dev[2]) < dev_bytes(dev[0]))
+	if (data_sectors(dev[2], 0) < data_sectors(dev[0], 0))
 		diag("warning: DEV3 is smaller than DEV1, ESTABLISH will fail");
 }
 
@@ -3572,6 +3668,785 @@ TEST(remove_bcv2)
 }
 
 /*------------------------------------------------------------------------*/
+/* BCV_IOC_STOP and BCV_IOC_ASSEMBLE                                      */
+/*------------------------------------------------------------------------*/
+
+/* Wait up to 2 s for /sys/block/bcv@index to go. */
+static void wait_sys_gone(int index)
+{
+	char path[64];
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/block/bcv%d", index);
+	for (i = 0; i < 100 && access(path, F_OK) == 0; i++)
+		sleep_ms(20);
+}
+
+/*
+ * Stop a volume, retrying for 2 s while udev may hold it open, and wait
+ * for its /sys/block entry to go.
+ */
+static int stop_volume(const char *name, int index)
+{
+	struct bcv_stop st;
+	int i, ret = -1;
+
+	for (i = 0; i < 100; i++) {
+		stop_init(&st, name);
+		ret = ioctl(ctl, BCV_IOC_STOP, &st);
+		if (ret == 0 || errno != EBUSY)
+			break;
+		sleep_ms(20);
+	}
+	if (!ret)
+		wait_sys_gone(index);
+	return ret;
+}
+
+static void stop_expect(int line, int want, const struct bcv_stop *st0)
+{
+	struct bcv_stop st = *st0;
+	char what[96];
+	long ret;
+	int err;
+
+	errno = 0;
+	ret = ioctl(ctl, BCV_IOC_STOP, &st);
+	err = errno;
+	snprintf(what, sizeof(what), "STOP flags 0x%x name \"%.32s\"",
+		 st0->flags, st0->name);
+	check_errno(line, what, want, ret, err);
+}
+
+#define STOP_EXPECT(want, st) stop_expect(__LINE__, want, st)
+
+static void stop_name_expect(int line, int want, const char *name)
+{
+	struct bcv_stop st;
+
+	stop_init(&st, name);
+	stop_expect(line, want, &st);
+}
+
+#define STOP_NAME_EXPECT(want, name) stop_name_expect(__LINE__, want, name)
+
+/* BCV_IOC_ASSEMBLE on a copy of @a0; checks the errno, names the call. */
+static int assemble_expect(int line, int want, const struct bcv_assemble *a0,
+			   struct bcv_assemble *out)
+{
+	static struct bcv_assemble a;
+	char what[320];
+	long ret;
+	int err;
+
+	a = *a0;
+	errno = 0;
+	ret = ioctl(ctl, BCV_IOC_ASSEMBLE, &a);
+	err = errno;
+	snprintf(what, sizeof(what),
+		 "ASSEMBLE flags 0x%x nr_legs %u name \"%.32s\" legs \"%.64s\" "
+		 "\"%.64s\" \"%.64s\"", a0->flags, a0->nr_legs, a0->name,
+		 a0->legs[0], a0->legs[1], a0->legs[2]);
+	check_errno(line, what, want, ret, err);
+	if (out)
+		*out = a;
+	return ret ? err : 0;
+}
+
+#define ASSEMBLE_EXPECT(want, a) assemble_expect(__LINE__, want, a, NULL)
+
+/* The assembly of legs @leg0 (and @leg1, or NULL) must fail with @want. */
+static void assemble_legs_expect(int line, int want, const char *leg0,
+				 const char *leg1)
+{
+	struct bcv_assemble a;
+
+	assemble_init(&a, leg1 ? 2 : 1, leg0, leg1);
+	assemble_expect(line, want, &a, NULL);
+}
+
+#define ASSEMBLE_LEGS_EXPECT(want, leg0, leg1) \
+	assemble_legs_expect(__LINE__, want, leg0, leg1)
+
+/*
+ * A stop that would succeed: STD_NAME exists and is not open (the cases
+ * run in the STD_NAME phase).
+ */
+static void fill_stop(void *buf)
+{
+	stop_init(buf, STD_NAME);
+}
+
+/*
+ * An assembly that would succeed: NEW_NAME is stopped on DEV2 while these
+ * cases run (stop_and_assemble leaves it so).
+ */
+static void fill_assemble(void *buf)
+{
+	assemble_init(buf, 1, dev[1], NULL);
+}
+
+static const struct abi_struct abi_stop = {
+	"stop", BCV_IOC_STOP, sizeof(struct bcv_stop), STOP_SIZE_VER0,
+	fill_stop,
+	offsetof(struct bcv_stop, reserved),
+	sizeof(((struct bcv_stop *)0)->reserved),
+};
+static const struct abi_struct abi_assemble = {
+	"assemble", BCV_IOC_ASSEMBLE, sizeof(struct bcv_assemble),
+	ASSEMBLE_SIZE_VER0, fill_assemble,
+	offsetof(struct bcv_assemble, reserved),
+	sizeof(((struct bcv_assemble *)0)->reserved),
+};
+
+ABI_TESTS(stop)
+ABI_TESTS(assemble)
+
+/* --- create's new out field -------------------------------------------- */
+
+/* Out fields must be zero on input, @meta_sectors (0.5) included. */
+TEST(create_out_fields_nonzero)
+{
+	static const uint64_t v[] = { 1, 8, 1ULL << 32, UINT64_MAX };
+	struct bcv_create c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		fill_create(&c);
+		c.meta_sectors = v[i];
+		CREATE_EXPECT(EINVAL, &c);
+		fill_create(&c);
+		c.sectors = v[i];
+		CREATE_EXPECT(EINVAL, &c);
+		fill_create(&c);
+		c.index = (uint32_t)v[i] ? (uint32_t)v[i] : 1;
+		CREATE_EXPECT(EINVAL, &c);
+	}
+}
+
+/* Three legs: @sectors is the smallest data area, @meta_sectors the most. */
+TEST(create_meta_sectors_legs)
+{
+	uint64_t data = UINT64_MAX, meta = 0;
+	struct bcv_create c;
+	const char *legs[3];
+	unsigned int i;
+
+	fill_create(&c);
+	c.nr_legs = 3;
+	legs[0] = dev[1];
+	legs[1] = dev[2];
+	legs[2] = dev[0];
+	for (i = 1; i < 3; i++)
+		snprintf(c.legs[i], sizeof(c.legs[i]), "%s", legs[i]);
+	ASSERT_OK(do_create(&c));
+	for (i = 0; i < 3; i++) {
+		uint64_t d = data_sectors(legs[i], 0);
+		uint64_t m = meta_sectors(legs[i], 0);
+
+		data = d < data ? d : data;
+		meta = m > meta ? m : meta;
+	}
+	EXPECT_EQ(data, c.sectors);
+	EXPECT_EQ(meta, c.meta_sectors);
+	EXPECT_TRUE(c.meta_sectors > 0);
+	for (i = 0; i < 3; i++)
+		EXPECT_TRUE(c.sectors + c.meta_sectors <=
+			    dev_bytes(legs[i]) / 512);
+	remove_and_check_gone(NEW_NAME, (int)c.index);
+}
+
+/* --- stop and assemble a volume --------------------------------------- */
+
+/*
+ * NEW_NAME on DEV2: created, refused a stop while open, stopped (gone, its
+ * metadata kept), assembled from DEV2 (the same volume back: UUID, size,
+ * role, a higher generation, clean), refused an assembly of its own leg,
+ * and stopped again: the cases that follow assemble DEV2 (and must be
+ * refused).
+ */
+TEST(stop_and_assemble)
+{
+	struct bcv_vol_info before, after;
+	struct bcv_assemble a;
+	struct bcv_create c;
+	struct stat st;
+	char path[64];
+	size_t i;
+	int fd;
+
+	create_init(&c, BCV_ROLE_STD, NEW_NAME, dev[1]);
+	ASSERT_OK(do_create(&c));
+	ASSERT_TRUE(find_volume(NEW_NAME, &before));
+	EXPECT_TRUE(!all_bytes(before.uuid, 0, sizeof(before.uuid)));
+	EXPECT_TRUE(before.events >= 1);
+	EXPECT_EQ(0, before.vol_flags);
+
+	snprintf(path, sizeof(path), "/dev/bcv%u", c.index);
+	ASSERT_TRUE(wait_path(path));
+	fd = open(path, O_RDONLY);
+	ASSERT_TRUE(fd >= 0);
+	STOP_NAME_EXPECT(EBUSY, NEW_NAME);
+	EXPECT_TRUE(find_volume(NEW_NAME, NULL));
+	close(fd);
+
+	ASSERT_OK(stop_volume(NEW_NAME, (int)c.index));
+	EXPECT_TRUE(!find_volume(NEW_NAME, NULL));
+	snprintf(path, sizeof(path), "/sys/block/bcv%u", c.index);
+	EXPECT_TRUE(access(path, F_OK) != 0);
+	STOP_NAME_EXPECT(ENOENT, NEW_NAME);
+
+	assemble_init(&a, 1, dev[1], NULL);
+	ASSERT_OK(ioctl(ctl, BCV_IOC_ASSEMBLE, &a));
+	diag("%s assembled as /dev/bcv%u", a.name, a.index);
+	EXPECT_EQ(sizeof(a), a.size);
+	EXPECT_EQ(0, a.flags);
+	EXPECT_EQ(1, a.nr_legs);
+	EXPECT_STREQ(NEW_NAME, a.name);
+	EXPECT_EQ(c.sectors, a.sectors);
+	EXPECT_EQ(0, a.vol_flags);	/* stopped cleanly */
+	EXPECT_EQ(0, a.stale_legs);
+	EXPECT_STREQ(dev[1], a.legs[0]);
+	for (i = 0; i < ARRAY_SIZE(a.reserved); i++)
+		EXPECT_EQ(0, a.reserved[i]);
+	if (find_volume(NEW_NAME, &after)) {
+		EXPECT_EQ(a.index, after.index);
+		EXPECT_EQ(BCV_ROLE_STD, after.role);
+		EXPECT_EQ(BCV_TRACK_SIZE_DEFAULT, after.track_size);
+		EXPECT_EQ(c.sectors, after.sectors);
+		EXPECT_EQ(before.tracks, after.tracks);
+		EXPECT_EQ(1, after.nr_legs);
+		EXPECT_EQ(before.leg_major[0], after.leg_major[0]);
+		EXPECT_EQ(before.leg_minor[0], after.leg_minor[0]);
+		EXPECT_EQ(0, after.leg_invalid[0]);
+		EXPECT_TRUE(!memcmp(before.uuid, after.uuid,
+				    sizeof(after.uuid)));
+		EXPECT_TRUE(after.events > before.events);
+		EXPECT_EQ(0, after.vol_flags);
+	} else {
+		fail(__LINE__, "%s not listed after assemble", NEW_NAME);
+	}
+	snprintf(path, sizeof(path), "/dev/bcv%u", a.index);
+	if (wait_path(path) && stat(path, &st) == 0)
+		EXPECT_EQ(c.sectors * 512, dev_bytes(path));
+
+	/* Its leg is in use now. */
+	ASSEMBLE_LEGS_EXPECT(EBUSY, dev[1], NULL);
+
+	ASSERT_OK(stop_volume(NEW_NAME, (int)a.index));
+	EXPECT_TRUE(!find_volume(NEW_NAME, NULL));
+}
+
+/*
+ * An older userspace's ASSEMBLE (832 bytes, no @vol_flags and @stale_legs)
+ * and STOP (40 bytes), then a newer one's with a zero tail: nothing
+ * written past their @size, the tail stays zero.
+ */
+TEST(assemble_stop_other_sizes)
+{
+	unsigned char buf[sizeof(struct bcv_assemble) + 16 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	unsigned char sbuf[sizeof(struct bcv_stop) + 16 + CANARY_LEN]
+		__attribute__((aligned(8)));
+	struct bcv_assemble full, *a = (void *)buf;
+	struct bcv_stop sfull, *st = (void *)sbuf;
+	uint32_t index;
+
+	fill_assemble(&full);
+	a = sized_struct(buf, &full, ASSEMBLE_SIZE_VER0);
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x09, ASSEMBLE_SIZE_VER0), a));
+	index = a->index;
+	EXPECT_EQ(ASSEMBLE_SIZE_VER0, a->size);
+	EXPECT_STREQ(NEW_NAME, a->name);
+	EXPECT_EQ(data_sectors(dev[1], 0), a->sectors);
+	EXPECT_TRUE(canary_intact(buf, ASSEMBLE_SIZE_VER0));
+	EXPECT_TRUE(find_volume(NEW_NAME, NULL));
+
+	wait_closed(NEW_NAME);
+	stop_init(&sfull, NEW_NAME);
+	ASSERT_OK(sized_ioctl_retry_busy(SIZED_REQ(0x08, STOP_SIZE_VER0), sbuf,
+					 &sfull, STOP_SIZE_VER0));
+	EXPECT_TRUE(canary_intact(sbuf, STOP_SIZE_VER0));
+	EXPECT_TRUE(!find_volume(NEW_NAME, NULL));
+	wait_sys_gone((int)index);
+
+	memset(buf, CANARY, sizeof(buf));
+	fill_assemble(a);
+	memset(buf + sizeof(*a), 0, 16);
+	a->size = sizeof(*a) + 16;
+	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x09, sizeof(*a) + 16), buf));
+	index = a->index;
+	EXPECT_STREQ(NEW_NAME, a->name);
+	EXPECT_EQ(0, a->vol_flags);
+	EXPECT_EQ(0, a->stale_legs);
+	EXPECT_TRUE(all_bytes(buf + sizeof(*a), 0, 16));
+	EXPECT_TRUE(canary_intact(buf, sizeof(*a) + 16));
+
+	wait_closed(NEW_NAME);
+	memset(sbuf, CANARY, sizeof(sbuf));
+	stop_init(st, NEW_NAME);
+	memset(sbuf + sizeof(*st), 0, 16);
+	st->size = sizeof(*st) + 16;
+	ASSERT_OK(ioctl(ctl, BCV_IOC_STOP, sbuf));
+	EXPECT_TRUE(all_bytes(sbuf + sizeof(*st), 0, 16));
+	EXPECT_TRUE(canary_intact(sbuf, sizeof(*st) + 16));
+	EXPECT_TRUE(!find_volume(NEW_NAME, NULL));
+	wait_sys_gone((int)index);
+}
+
+TEST(assemble_flags_undefined)
+{
+	struct bcv_assemble a;
+	unsigned int bit;
+
+	for (bit = 0; bit < 32; bit++) {
+		if ((1U << bit) & BCV_ASSEMBLE_F_NAME)
+			continue;
+		fill_assemble(&a);
+		a.flags = 1U << bit;
+		ASSEMBLE_EXPECT(EINVAL, &a);
+		/* ... also next to the defined one, with a valid name */
+		fill_assemble(&a);
+		a.flags = BCV_ASSEMBLE_F_NAME | 1U << bit;
+		snprintf(a.name, sizeof(a.name), "%s", "bcvt_new2");
+		ASSEMBLE_EXPECT(EINVAL, &a);
+	}
+}
+
+TEST(assemble_out_fields_nonzero)
+{
+	static const uint32_t v32[] = { 1, 2, 0x80000000U, UINT32_MAX };
+	static const uint64_t v64[] = { 1, 1ULL << 40, UINT64_MAX };
+	struct bcv_assemble a;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(v32); i++) {
+		fill_assemble(&a);
+		a.index = v32[i];
+		ASSEMBLE_EXPECT(EINVAL, &a);
+		fill_assemble(&a);
+		a.vol_flags = v32[i];
+		ASSEMBLE_EXPECT(EINVAL, &a);
+		fill_assemble(&a);
+		a.stale_legs = v32[i];
+		ASSEMBLE_EXPECT(EINVAL, &a);
+	}
+	for (i = 0; i < ARRAY_SIZE(v64); i++) {
+		fill_assemble(&a);
+		a.sectors = v64[i];
+		ASSEMBLE_EXPECT(EINVAL, &a);
+	}
+}
+
+TEST(assemble_bad_nr_legs)
+{
+	static const uint32_t n[] = {
+		0, BCV_MAX_LEGS + 1, 0x80000000U, UINT32_MAX,
+	};
+	struct bcv_assemble a;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(n); i++) {
+		fill_assemble(&a);
+		a.nr_legs = n[i];
+		ASSEMBLE_EXPECT(EINVAL, &a);
+	}
+}
+
+TEST(assemble_unused_legs_nonzero)
+{
+	struct bcv_assemble a;
+
+	fill_assemble(&a);
+	snprintf(a.legs[1], sizeof(a.legs[1]), "%s", dev[2]);
+	ASSEMBLE_EXPECT(EINVAL, &a);
+	fill_assemble(&a);
+	a.legs[1][BCV_PATH_LEN - 1] = 1;
+	ASSEMBLE_EXPECT(EINVAL, &a);
+	fill_assemble(&a);
+	a.legs[2][0] = '/';
+	ASSEMBLE_EXPECT(EINVAL, &a);
+	/* two legs given, a third one past them */
+	assemble_init(&a, 2, dev[1], dev[2]);
+	snprintf(a.legs[2], sizeof(a.legs[2]), "%s", dev[0]);
+	ASSEMBLE_EXPECT(EINVAL, &a);
+}
+
+/* Without BCV_ASSEMBLE_F_NAME, @name must be all zero. */
+TEST(assemble_name_without_flag)
+{
+	struct bcv_assemble a;
+
+	fill_assemble(&a);
+	snprintf(a.name, sizeof(a.name), "%s", "bcvt_new2");
+	ASSEMBLE_EXPECT(EINVAL, &a);
+	fill_assemble(&a);
+	snprintf(a.name, sizeof(a.name), "%s", NEW_NAME);	/* its own */
+	ASSEMBLE_EXPECT(EINVAL, &a);
+	fill_assemble(&a);
+	a.name[1] = 'x';
+	ASSEMBLE_EXPECT(EINVAL, &a);
+	fill_assemble(&a);
+	a.name[BCV_NAME_LEN - 1] = 1;
+	ASSEMBLE_EXPECT(EINVAL, &a);
+	fill_assemble(&a);
+	memset(a.name, 'n', sizeof(a.name));
+	ASSEMBLE_EXPECT(EINVAL, &a);
+}
+
+/* With it, a name that create would refuse. */
+TEST(assemble_flag_bad_name)
+{
+	static const char *const names[] = {
+		"", "a/b", "/", ".", "..", ".hidden", "-opt", "a b", " ab",
+		"a\tb", "a\nb", "a:b", "a*b", "caf\xc3\xa9", "caf\xe9", "\xc0",
+		"n\xff", "a\x7f",
+	};
+	struct bcv_assemble a;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		fill_assemble(&a);
+		a.flags = BCV_ASSEMBLE_F_NAME;
+		snprintf(a.name, sizeof(a.name), "%s", names[i]);
+		ASSEMBLE_EXPECT(EINVAL, &a);
+	}
+	fill_assemble(&a);
+	a.flags = BCV_ASSEMBLE_F_NAME;
+	memset(a.name, 'n', sizeof(a.name));	/* no NUL in 32 bytes */
+	ASSEMBLE_EXPECT(ENAMETOOLONG, &a);
+}
+
+/*
+ * Paths: the syntax (ENAMETOOLONG, EINVAL), then what lookup_bdev() says
+ * (ENOENT for no such file, ENOTBLK for a file that is not a block
+ * device), whichever leg it is.
+ */
+TEST(assemble_bad_path)
+{
+	struct bcv_assemble a;
+	int fd;
+
+	fill_assemble(&a);
+	memset(a.legs[0], 'a', sizeof(a.legs[0]));	/* no NUL */
+	a.legs[0][0] = '/';
+	ASSEMBLE_EXPECT(ENAMETOOLONG, &a);
+	fill_assemble(&a);
+	memset(a.legs[0], 0, sizeof(a.legs[0]));
+	ASSEMBLE_EXPECT(EINVAL, &a);
+	assemble_init(&a, 2, dev[1], NULL);	/* second leg empty */
+	ASSEMBLE_EXPECT(EINVAL, &a);
+	assemble_init(&a, 2, dev[1], NULL);
+	memset(a.legs[1], 'b', sizeof(a.legs[1]));
+	ASSEMBLE_EXPECT(ENAMETOOLONG, &a);
+
+	ASSEMBLE_LEGS_EXPECT(ENOENT, "/dev/bcvt-no-such-device", NULL);
+	ASSEMBLE_LEGS_EXPECT(ENOENT, "bcvt-relative-no-such-device", NULL);
+	ASSEMBLE_LEGS_EXPECT(ENOENT, dev[1], "/dev/bcvt-no-such-device");
+	ASSEMBLE_LEGS_EXPECT(ENOTDIR, "/dev/null/x", NULL);
+	ASSEMBLE_LEGS_EXPECT(ENOTBLK, "/dev/null", NULL);
+	ASSEMBLE_LEGS_EXPECT(ENOTBLK, dev[1], "/dev/null");
+	ASSEMBLE_LEGS_EXPECT(ENOTBLK, "/dev", NULL);
+
+	snprintf(reg_file, sizeof(reg_file), "/tmp/bcv_ioctl_test.XXXXXX");
+	fd = mkstemp(reg_file);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_OK(ftruncate(fd, 1 << 20));
+	close(fd);
+	ASSEMBLE_LEGS_EXPECT(ENOTBLK, reg_file, NULL);
+	unlink(reg_file);
+	reg_file[0] = 0;
+}
+
+/* The same device twice, under its own name and again. */
+TEST(assemble_same_device_twice)
+{
+	ASSEMBLE_LEGS_EXPECT(EBUSY, dev[1], dev[1]);
+}
+
+/* An assembly that would succeed, in a read-only page: EFAULT, no volume. */
+TEST(assemble_readonly_efault)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *p;
+
+	p = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	fill_assemble(p);
+	ASSERT_OK(mprotect(p, pg, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_ASSEMBLE, p));
+	EXPECT_TRUE(!find_volume(NEW_NAME, NULL));
+	/* an old-size one too */
+	ASSERT_OK(mprotect(p, pg, PROT_READ | PROT_WRITE));
+	fill_assemble(p);
+	((struct bcv_assemble *)p)->size = ASSEMBLE_SIZE_VER0;
+	ASSERT_OK(mprotect(p, pg, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(ctl, BCV_IOC_ASSEMBLE, p));
+	EXPECT_TRUE(!find_volume(NEW_NAME, NULL));
+	munmap(p, pg);
+}
+
+TEST(eperm_assemble)
+{
+	struct bcv_assemble a;
+
+	fill_assemble(&a);
+	EXPECT_EPERM(BCV_IOC_ASSEMBLE, &a);
+}
+
+/*
+ * Names: the stored one taken by another volume (EEXIST), the one given
+ * with BCV_ASSEMBLE_F_NAME used and stored; devices of two volumes given
+ * as one (EINVAL).  NEW_NAME stopped on DEV2 at the start; both volumes
+ * removed at the end (which erases their metadata).
+ */
+TEST(assemble_names)
+{
+	struct bcv_assemble a, out;
+	struct bcv_create c;
+	int idx2 = -1, idx3 = -1;
+
+	create_init(&c, BCV_ROLE_STD, NEW_NAME, dev[2]);
+	ASSERT_OK(do_create(&c));
+	idx3 = (int)c.index;
+	ASSEMBLE_LEGS_EXPECT(EEXIST, dev[1], NULL);
+	ASSEMBLE_LEGS_EXPECT(EBUSY, dev[1], dev[2]);	/* DEV3 is in use */
+	fill_assemble(&a);
+	a.flags = BCV_ASSEMBLE_F_NAME;
+	snprintf(a.name, sizeof(a.name), "%s", NEW_NAME);
+	ASSEMBLE_EXPECT(EEXIST, &a);
+
+	snprintf(a.name, sizeof(a.name), "%s", "bcvt_new2");
+	if (assemble_expect(__LINE__, 0, &a, &out) == 0) {
+		idx2 = (int)out.index;
+		EXPECT_STREQ("bcvt_new2", out.name);
+		EXPECT_EQ(BCV_ASSEMBLE_F_NAME, out.flags);
+		EXPECT_EQ(data_sectors(dev[1], 0), out.sectors);
+		EXPECT_TRUE(find_volume("bcvt_new2", NULL));
+		EXPECT_TRUE(find_volume(NEW_NAME, NULL));
+		/* the name is stored: assembled again without the flag */
+		wait_closed("bcvt_new2");
+		ASSERT_OK(stop_volume("bcvt_new2", idx2));
+		idx2 = -1;
+		fill_assemble(&a);
+		if (assemble_expect(__LINE__, 0, &a, &out) == 0) {
+			idx2 = (int)out.index;
+			EXPECT_STREQ("bcvt_new2", out.name);
+		}
+	}
+	if (idx2 >= 0) {
+		wait_closed("bcvt_new2");
+		EXPECT_OK(stop_volume("bcvt_new2", idx2));
+	}
+	wait_closed(NEW_NAME);
+	ASSERT_OK(stop_volume(NEW_NAME, idx3));
+
+	/* Two stopped one-leg volumes given as one volume. */
+	ASSEMBLE_LEGS_EXPECT(EINVAL, dev[1], dev[2]);
+	ASSEMBLE_LEGS_EXPECT(EINVAL, dev[2], dev[1]);
+	EXPECT_TRUE(!find_volume(NEW_NAME, NULL));
+	EXPECT_TRUE(!find_volume("bcvt_new2", NULL));
+
+	/* Each on its own; then removed for good. */
+	assemble_init(&a, 1, dev[2], NULL);
+	if (assemble_expect(__LINE__, 0, &a, &out) == 0) {
+		EXPECT_STREQ(NEW_NAME, out.name);
+		remove_and_check_gone(NEW_NAME, (int)out.index);
+	}
+	fill_assemble(&a);
+	if (assemble_expect(__LINE__, 0, &a, &out) == 0) {
+		EXPECT_STREQ("bcvt_new2", out.name);
+		remove_and_check_gone("bcvt_new2", (int)out.index);
+	}
+}
+
+/*
+ * A volume with a mirror leg: assembled from its legs given in any order
+ * (the superblocks give positions), refused with a leg missing.
+ */
+TEST(assemble_mirror_any_order)
+{
+	char n1[BCV_PATH_LEN], n2[BCV_PATH_LEN];
+	struct bcv_assemble a, out;
+	struct bcv_vol_info vi;
+	struct bcv_create c;
+
+	fill_create(&c);
+	c.nr_legs = 2;
+	snprintf(c.legs[1], sizeof(c.legs[1]), "%s", dev[2]);
+	ASSERT_OK(do_create(&c));
+	wait_closed(NEW_NAME);
+	ASSERT_OK(stop_volume(NEW_NAME, (int)c.index));
+
+	ASSEMBLE_LEGS_EXPECT(EINVAL, dev[1], NULL);	/* a leg missing */
+	ASSEMBLE_LEGS_EXPECT(EINVAL, dev[2], NULL);
+
+	assemble_init(&a, 2, dev[2], dev[1]);
+	if (assemble_expect(__LINE__, 0, &a, &out))
+		return;
+	EXPECT_STREQ(NEW_NAME, out.name);
+	EXPECT_EQ(c.sectors, out.sectors);
+	EXPECT_EQ(0, out.stale_legs);
+	EXPECT_EQ(0, out.vol_flags);
+	if (find_volume(NEW_NAME, &vi)) {
+		snprintf(n1, sizeof(n1), "%s", dev[1]);
+		snprintf(n2, sizeof(n2), "%s", dev[2]);
+		EXPECT_EQ(2, vi.nr_legs);
+		EXPECT_STREQ(basename(n1), vi.leg_name[0]);	/* M1 */
+		EXPECT_STREQ(basename(n2), vi.leg_name[1]);	/* M2 */
+		EXPECT_EQ(0, vi.leg_pos[0]);
+		EXPECT_EQ(1, vi.leg_pos[1]);
+		EXPECT_EQ(0, vi.leg_invalid[0]);
+	} else {
+		fail(__LINE__, "%s not listed after assemble", NEW_NAME);
+	}
+	remove_and_check_gone(NEW_NAME, (int)out.index);
+}
+
+/*
+ * A hash of what an assembly could touch on @path: its first MiB and its
+ * last 8 MiB (the metadata area and the superblocks at its end), read
+ * around the page cache.
+ */
+static bool dev_hash(const char *path, uint64_t *hash)
+{
+	enum { HEAD = 1 << 20, TAIL = 8 << 20 };
+	uint64_t h = 14695981039346656037ULL, size = dev_bytes(path), *w;
+	off_t off[2];
+	size_t len[2], i, k;
+	bool ok = false;
+	void *buf;
+	int fd;
+
+	if (size < TAIL || posix_memalign(&buf, 4096, TAIL + 4096))
+		return false;
+	off[0] = 0;
+	len[0] = HEAD;
+	off[1] = (off_t)((size - TAIL) & ~4095ULL);
+	len[1] = size - (uint64_t)off[1];	/* to the end */
+	fd = open(path, O_RDONLY | O_DIRECT);
+	if (fd < 0)
+		goto out;
+	w = buf;
+	for (k = 0; k < 2; k++) {
+		if (pread(fd, buf, len[k], off[k]) != (ssize_t)len[k])
+			goto out_close;
+		for (i = 0; i < len[k] / 8; i++)
+			h = (h ^ w[i]) * 1099511628211ULL;
+	}
+	*hash = h;
+	ok = true;
+out_close:
+	close(fd);
+out:
+	free(buf);
+	return ok;
+}
+
+/*
+ * Devices without bcv metadata (their volumes removed, which erased it):
+ * ENODATA, and the devices are not changed by being looked at.
+ */
+TEST(assemble_no_metadata)
+{
+	uint64_t h1[2], h2[2];
+	bool hashed;
+
+	hashed = dev_hash(dev[1], &h1[0]) && dev_hash(dev[2], &h2[0]);
+	ASSEMBLE_LEGS_EXPECT(ENODATA, dev[1], NULL);
+	ASSEMBLE_LEGS_EXPECT(ENODATA, dev[2], NULL);
+	ASSEMBLE_LEGS_EXPECT(ENODATA, dev[1], dev[2]);
+	if (!hashed || !dev_hash(dev[1], &h1[1]) || !dev_hash(dev[2], &h2[1])) {
+		fail(__LINE__, "cannot read %s or %s: %s", dev[1], dev[2],
+		     strerror(errno));
+		return;
+	}
+	EXPECT_EQ(h1[0], h1[1]);
+	EXPECT_EQ(h2[0], h2[1]);
+}
+
+/* --- with STD_NAME on DEV1 ------------------------------------------------ */
+
+/* A volume's own legs and the volumes themselves cannot be assembled. */
+TEST(assemble_busy_refusals)
+{
+	char path[64];
+
+	ASSEMBLE_LEGS_EXPECT(EBUSY, dev[0], NULL);	/* STD_NAME's leg */
+	ASSERT_TRUE(std_index >= 0);
+	snprintf(path, sizeof(path), "/dev/bcv%d", std_index);
+	ASSERT_TRUE(wait_path(path));
+	ASSEMBLE_LEGS_EXPECT(ELOOP, path, NULL);	/* a volume */
+	/* an ext4 file system is no bcv metadata either (if DEV3 has one) */
+	ASSEMBLE_LEGS_EXPECT(ENODATA, dev[2], NULL);
+}
+
+TEST(stop_flags_undefined)
+{
+	struct bcv_stop st;
+	unsigned int bit;
+
+	for (bit = 0; bit < 32; bit++) {
+		fill_stop(&st);
+		st.flags = 1U << bit;
+		STOP_EXPECT(EINVAL, &st);
+	}
+}
+
+/* Names that cannot name a volume, and names of none: no such volume. */
+TEST(stop_unknown_name)
+{
+	static const char *const names[] = {
+		"bcvt_no_such_volume", "bcvt_st", STD_NAME "x", NEW_NAME,
+		"", "a/b", "/", ".", "..", ".hidden", "-opt", "a b", "a:b",
+		"caf\xc3\xa9", "bcvt_st\xe9", STD_NAME "\n",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		STOP_NAME_EXPECT(ENOENT, names[i]);
+}
+
+TEST(stop_name_without_nul)
+{
+	struct bcv_stop st;
+
+	fill_stop(&st);
+	memset(st.name, 'n', sizeof(st.name));
+	STOP_EXPECT(ENAMETOOLONG, &st);
+	fill_stop(&st);
+	memcpy(st.name, STD_NAME, strlen(STD_NAME));
+	memset(st.name + strlen(STD_NAME), 'n',
+	       sizeof(st.name) - strlen(STD_NAME));
+	STOP_EXPECT(ENAMETOOLONG, &st);
+}
+
+TEST(stop_open_volume_busy)
+{
+	struct bcv_vol_info vi;
+	char path[64];
+	int fd;
+
+	ASSERT_TRUE(std_index >= 0);
+	snprintf(path, sizeof(path), "/dev/bcv%d", std_index);
+	fd = open(path, O_RDONLY);
+	ASSERT_TRUE(fd >= 0);
+	STOP_NAME_EXPECT(EBUSY, STD_NAME);
+	EXPECT_TRUE(find_volume(STD_NAME, &vi));
+	EXPECT_TRUE(vi.open_count >= 1);
+	close(fd);
+}
+
+TEST(eperm_stop)
+{
+	struct bcv_stop st;
+
+	stop_init(&st, BCV_NAME);	/* would succeed */
+	EXPECT_EPERM(BCV_IOC_STOP, &st);
+}
+
+/*------------------------------------------------------------------------*/
 
 #define T(name, flags)	{ #name, test_##name, flags }
 
@@ -3605,6 +4480,29 @@ static const struct test tests[] = {
 	T(create_old_size, MUTATES),
 	T(create_grown_size, MUTATES),
 	T(create_readonly_efault, 0),
+	T(create_out_fields_nonzero, 0),
+	T(create_meta_sectors_legs, MUTATES),
+	/* stop and assemble: NEW_NAME stopped on DEV2 */
+	T(stop_and_assemble, MUTATES),
+	T(assemble_stop_other_sizes, MUTATES),
+	T(assemble_size_too_small, 0),
+	T(assemble_size_bigger_nonzero_tail, 0),
+	T(assemble_size_above_4096, 0),
+	T(assemble_reserved_nonzero, 0),
+	T(assemble_flags_undefined, 0),
+	T(assemble_out_fields_nonzero, 0),
+	T(assemble_bad_nr_legs, 0),
+	T(assemble_unused_legs_nonzero, 0),
+	T(assemble_name_without_flag, 0),
+	T(assemble_flag_bad_name, 0),
+	T(assemble_bad_path, 0),
+	T(assemble_same_device_twice, 0),
+	T(assemble_readonly_efault, 0),
+	T(eperm_assemble, 0),
+	T(assemble_names, MUTATES),
+	T(assemble_mirror_any_order, MUTATES),
+	/* no metadata left on DEV2 and DEV3 */
+	T(assemble_no_metadata, 0),
 	/* STD_NAME on DEV1 */
 	T(create_std, MUTATES),
 	T(create_same_backing_busy, 0),
@@ -3612,6 +4510,15 @@ static const struct test tests[] = {
 	T(create_mounted_busy, 0),
 	T(create_opened_exclusively_busy, 0),
 	T(create_on_bcv_volume, 0),
+	T(assemble_busy_refusals, 0),
+	T(stop_size_too_small, 0),
+	T(stop_size_bigger_nonzero_tail, 0),
+	T(stop_size_above_4096, 0),
+	T(stop_reserved_nonzero, 0),
+	T(stop_flags_undefined, 0),
+	T(stop_unknown_name, 0),
+	T(stop_name_without_nul, 0),
+	T(stop_open_volume_busy, 0),
 	T(leg_size_too_small, 0),
 	T(leg_size_bigger_nonzero_tail, 0),
 	T(leg_size_above_4096, 0),
@@ -3652,6 +4559,7 @@ static const struct test tests[] = {
 	T(eperm_version, 0),
 	T(eperm_create, 0),
 	T(eperm_remove, 0),
+	T(eperm_stop, 0),
 	T(eperm_list, 0),
 	/* sessions: BCV2_NAME on DEV3 */
 	T(query_no_session, 0),
@@ -3732,6 +4640,39 @@ static const struct test tests[] = {
 	T(clean_at_end, 0),
 };
 
+/*
+ * A volume of ours that a failed case left stopped on the scratch devices
+ * (its metadata still there): assembled and removed, which erases it.
+ */
+static void cleanup_stopped(void)
+{
+	static const int combos[][3] = {
+		{ 1, -1, -1 }, { 2, -1, -1 }, { 0, -1, -1 }, { 1, 2, -1 },
+		{ 1, 2, 0 },
+	};
+	struct bcv_assemble a;
+	size_t i, k;
+
+	for (i = 0; i < ARRAY_SIZE(combos); i++) {
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		for (k = 0; k < 3 && combos[i][k] >= 0; k++)
+			snprintf(a.legs[k], sizeof(a.legs[k]), "%s",
+				 dev[combos[i][k]]);
+		a.nr_legs = k;
+		if (ioctl(ctl, BCV_IOC_ASSEMBLE, &a))
+			continue;
+		if (strncmp(a.name, "bcvt", 4)) {	/* not ours: stop */
+			stop_volume(a.name, (int)a.index);
+			continue;
+		}
+		printf("# cleanup: %s was left stopped\n", a.name);
+		if (remove_volume(a.name))
+			printf("# cleanup: cannot remove %s: %s\n", a.name,
+			       strerror(errno));
+	}
+}
+
 /* Whatever happened, leave no volume of ours and no mount behind. */
 static void cleanup(void)
 {
@@ -3760,6 +4701,7 @@ static void cleanup(void)
 		if (!strncmp(v[i].name, "bcvt", 4) && remove_volume(v[i].name))
 			printf("# cleanup: cannot remove %s: %s\n", v[i].name,
 			       strerror(errno));
+	cleanup_stopped();
 }
 
 int main(int argc, char **argv)

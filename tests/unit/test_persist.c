@@ -18,7 +18,7 @@
 #define TS_SHIFT	16			/* 64 KiB tracks */
 #define SPT		(1ULL << (TS_SHIFT - 9))	/* sectors a track */
 #define SECT(t)		((u64)(t) * SPT)
-#define NT		200ULL			/* 4 bitmap words, the last partial */
+#define NT		200ULL	/* 4 bitmap words, the last partial */
 
 static u64 ninv(const struct bcv_tm_vol *v, int p)
 {
@@ -160,7 +160,8 @@ static void test_table_sizes(void)
 	io_write(&std, SECT(5), SECT(1), false);
 	w = bcv_tm_table(&std, BCV_TM_PB, &nr);
 	CHECK(w[1] == 1UL << (16 + 3) && w[0] == 0 && w[2] == 0,
-	      "a STD write to track 5 is bit 16 + 3 of PB word 1 (0x%lx)", w[1]);
+	      "a STD write to track 5 is bit 16 + 3 of PB word 1 (0x%lx)",
+	      w[1]);
 	io_write(&bcv, SECT(70), SECT(1), false);
 	w = bcv_tm_table(&bcv, BCV_M4B, &nr);
 	CHECK(w[1] == 1UL << 6 && w[0] == 0 && w[2] == 0 && w[3] == 0,
@@ -234,7 +235,7 @@ static void test_tables_loaded(void)
 	      !tail_garbage(&bcv, BCV_M4B),
 	      "BCV: legs and M4b have no bits past the last track");
 	w = bcv_tm_table(&bcv, BCV_M4B, &nr);
-	CHECK(w[0] == 0xa5a5a5a5a5a5a5a5UL && w[2] == (0xa5a5a5a5a5a5a5a5UL & 3),
+	CHECK(w[0] == 0xa5a5a5a5a5a5a5a5UL && w[2] == 1UL,
 	      "BCV: M4b's bits within the volume are kept");
 	w = bcv_tm_table(&bcv, 2, &nr);
 	CHECK(w[0] == ~0UL && w[2] == 3UL && ninv(&bcv, 2) == t,
@@ -373,7 +374,8 @@ static void test_absent_link_unlink(void)
 	      "it marks the absent MM I on tracks 10-12, the leg stays V");
 	CHECK(nchg(&std, 0) == 3 && nchg(&std, 1) == 3,
 	      "both sessions' PB columns are C on those 3 tracks");
-	CHECK(io_write(&std, SECT(50) + 1, 2, false) == 0 && ninv(&std, 1) == 4 &&
+	CHECK(io_write(&std, SECT(50) + 1, 2, false) == 0 &&
+	      ninv(&std, 1) == 4 &&
 	      bcv_tm_invalid(&std, 1, 50),
 	      "a partial write to track 50 marks it I on the MM too");
 	CHECK(io_write(&std, SECT(60), SECT(1), true) == 0 &&
@@ -456,9 +458,10 @@ static void test_absent_link_unlink(void)
 	      "linked again: present");
 	for (t = 0, exact = true; t < NT; t++)
 		exact &= bcv_tm_invalid(&std, 1, t) ==
-			 (t == 40 || t == 41 || bcv_tm_invalid(&bcv, BCV_M4B, t));
+			 (t == 40 || t == 41 ||
+			  bcv_tm_invalid(&bcv, BCV_M4B, t));
 	CHECK(exact && ninv(&std, 1) == 8,
-	      "the MM is I on 40-41 and on the BCV's M4b (still 6 tracks): %llu",
+	      "the MM is I on 40-41 and on the BCV's M4b (6 tracks): %llu",
 	      (unsigned long long)ninv(&std, 1));
 	bcv_tm_sess_unlink(s);
 
@@ -473,7 +476,7 @@ static void test_absent_link_unlink(void)
 
 	/* A bigger BCV: its M4b past the STD's last track is not merged. */
 	tm_vinit(&big, SECT(NT + 50), TS_SHIFT, false, 1);
-	io_write(&big, SECT(NT + 5), SECT(40), false);	/* tracks 205-244 */
+	io_write(&big, SECT(NT + 5), SECT(40), false); /* tracks 205-244 */
 	io_write(&big, SECT(NT - 2), SECT(1), false);	/* track 198 */
 	n = ninv(&std, 1);
 	CHECK(bcv_tm_sess_link(s, &big) == 0 && !tail_garbage(&std, 1) &&
@@ -580,7 +583,7 @@ static void test_recover(void)
 	bcv_tm_leg_stale(&std, 3);
 	CHECK(all_inv(&std, 1) && ninv(&std, 0) == 0 && ninv(&std, 2) == 0 &&
 	      std.role[3] == BCV_POS_NONE,
-	      "leg_stale: leg M2 all I; the MM and an unused position untouched");
+	      "leg_stale: leg M2 all I; the MM, an unused position untouched");
 	tm_vfree(&std);
 }
 
@@ -590,7 +593,11 @@ static void test_recover(void)
 struct saved {
 	u64 nr[BCV_POSITIONS + 1];
 	unsigned char *bytes[BCV_POSITIONS + 1];	/* little-endian */
-	struct { unsigned int id; enum bcv_state state; int mm; } sess[BCV_SESSIONS];
+	struct {
+		unsigned int id;
+		enum bcv_state state;
+		int mm;
+	} sess[BCV_SESSIONS];
 	unsigned int nsess;
 };
 
@@ -688,7 +695,8 @@ static bool same_tables(const struct bcv_tm_vol *a, const struct bcv_tm_vol *b)
 		if (!x != !y || (x && (x->state != y->state || x->mm != y->mm)))
 			return false;
 		for (t = 0; t < a->tracks; t++)
-			if (bcv_tm_pb_changed(a, t, c) != bcv_tm_pb_changed(b, t, c))
+			if (bcv_tm_pb_changed(a, t, c) !=
+			    bcv_tm_pb_changed(b, t, c))
 				return false;
 	}
 	return true;
@@ -697,7 +705,7 @@ static bool same_tables(const struct bcv_tm_vol *a, const struct bcv_tm_vol *b)
 static void test_round_trip(void)
 {
 	const u64 tracks = 1001;	/* 16 bitmap words, 251 PB words */
-	const u64 sectors = SECT(tracks - 1) + 100;	/* partial last track */
+	const u64 sectors = SECT(tracks - 1) + 100; /* partial last track */
 	struct bcv_tm_vol std, bcv, bcv0, std2, bcv2, blank;
 	struct bcv_tm_cmd none = { 0 }, diff = { .diff = true };
 	struct bcv_tm_sess *spare = new_sess(), *s;
@@ -727,7 +735,8 @@ static void test_round_trip(void)
 	      "writes: MM %llu I, M2 130 I (a failed range), PB 72 and all",
 	      (unsigned long long)ninv(&std, 2));
 	for (t = 0; t < tracks; t++)
-		todo += bcv_tm_invalid(&std, 1, t) || bcv_tm_invalid(&std, 2, t);
+		todo += bcv_tm_invalid(&std, 1, t) ||
+			bcv_tm_invalid(&std, 2, t);
 
 	save(&std, &sv);
 	save(&bcv0, &svb);
@@ -774,7 +783,8 @@ static void test_round_trip(void)
 	/* The split BCV's tables. */
 	tm_vinit(&bcv2, sectors, TS_SHIFT, false, 1);
 	CHECK(load(&bcv2, &svb) && same_tables(&bcv0, &bcv2) &&
-	      ninv(&bcv2, BCV_M4B) == 9 && inv_exactly(&bcv2, BCV_M4B, 500, 508),
+	      ninv(&bcv2, BCV_M4B) == 9 &&
+	      inv_exactly(&bcv2, BCV_M4B, 500, 508),
 	      "a BCV: M4b (tracks 500-508) and its leg come back identical");
 	tm_vfree(&bcv2);
 
@@ -782,7 +792,8 @@ static void test_round_trip(void)
 	tm_vinit(&std2, sectors, TS_SHIFT, true, 2);
 	tm_vinit(&blank, sectors, TS_SHIFT, false, 2);
 	CHECK(load(&std2, &sv) &&
-	      bcv_tm_sess_link(std2.sess[1], &blank) == 0, "load and link again");
+	      bcv_tm_sess_link(std2.sess[1], &blank) == 0,
+	      "load and link again");
 	tm_copy_all(&std, 64);
 	tm_copy_all(&std2, 64);
 	CHECK(bcv_tm_split(&std, &bcv, &diff) == 0 &&

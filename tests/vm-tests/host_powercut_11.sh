@@ -27,8 +27,8 @@
 # shellcheck source=tests/vm-tests/host_common.sh
 . "$(dirname "$0")/host_common.sh"
 
-KILL1=$((45 * SLOW))
-KILL2=$((45 * SLOW))
+KILL1=$((35 * SLOW))
+KILL2=$((35 * SLOW))
 REG=8192
 NREG=600
 

@@ -3,12 +3,13 @@
 # Sourced by the power-cut boots of host_powercut_11.sh.
 #
 # write_loop WHO:DEV:BASE...  until the power cut: in round i, for each
-#   WHO, 8 KiB of new random data at byte BASE + i * 8192 of DEV, flushed
-#   (O_DIRECT + fsync in even rounds, page cache + fsync in odd ones),
+#   WHO, 8 KiB of new random data (its own) at byte BASE + i * 8192 of DEV,
+#   flushed (O_DIRECT + fsync in even rounds, page cache + fsync in odd),
 #   THEN "@@ flushed WHO i SHA256" on stdout.  First "@@ base WHO BASE"
 #   per WHO and "@@ looping yes".  After NREG rounds it goes on writing
 #   (and flushing) into an unchecked scratch area at SCRATCH.  Every
-#   STATE_EVERY rounds it runs the command in $LOOP_HOOK (if set).
+#   STATE_EVERY rounds (default 25) it runs the command in $LOOP_HOOK (if
+#   set).
 # area_sum DEV BASE     sha256 of the NREG * 8 KiB checked area at BASE.
 
 NREG=600
@@ -23,10 +24,12 @@ write_loop() {
 	done
 	put looping yes
 	while :; do
-		head -c $REG /dev/urandom > "$T/w" || fail "no random data"
-		sum=$(sha256sum < "$T/w" | cut -c1-64)
 		for spec in "$@"; do
 			IFS=: read -r who dev base <<< "$spec"
+			# Different data for each volume and round.
+			head -c $REG /dev/urandom > "$T/w" ||
+				fail "no random data"
+			sum=$(sha256sum < "$T/w" | cut -c1-64)
 			if [ $i -lt $NREG ]; then
 				off=$((base + i * REG))
 			else

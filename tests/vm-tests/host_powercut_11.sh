@@ -22,7 +22,14 @@
 #   copying (its last reported state).
 # Boot 5 (persist/powercut_5.sh): recovered again, the copies finish,
 #   every BCV and leg byte-identical to p11s; the flushed writes of boot 4
-#   are there (images and volume).
+#   are there (images and volume).  Then new data on p11b2.
+# Boot 6 (persist/powercut_6.sh), cut after KILL2 s: flushed writes go to
+#   the split p11b1; 6 s before the cut a throttled full restore of p11s
+#   from p11b2 starts; the host checks that it was still running.
+# Boot 7 (persist/powercut_7.sh): recovered, the restore goes on and ends
+#   (restored); p11s holds p11b2's data (sha256 from boot 5), both legs
+#   alike, p11b2 byte-identical after a split; p11b1's flushed writes of
+#   boot 6 are in its image and on the volume.
 
 # shellcheck source=tests/vm-tests/host_common.sh
 . "$(dirname "$0")/host_common.sh"
@@ -142,4 +149,24 @@ flushed_ok boot4 S 5 "$S0" "$S1"
 check_eq "p11s's written area (boot 4) = its primary leg's image" \
 	"$(val boot5 area.S)" "$(area_sum "$S0" $((300 * TS)))"
 check_eq "boot 5 stopped every volume" "$(val boot5 stopped)" yes
+
+# --- a cut during a restore ----------------------------------------------------
+cut boot6 $KILL2 persist/powercut_6.sh
+check_eq "p11b2's data at boot 6" "$(val boot6 sum.b2)" "$(val boot5 sum.b2)"
+has boot6 copies_started || _bad "boot 6: the restore did not start before the cut"
+st=$(val boot6 b2_state)
+case "$st" in
+"restinprog "[1-9]*) ok "the restore was still running at the cut: $st" ;;
+*) _bad "the restore was not running at the cut (state, invalid tracks: '$st')" ;;
+esac
+flushed_ok boot6 B1 5 "$(img b1)"
+
+boot boot7 "${D[@]}" -- persist/powercut_7.sh
+[ "$BOOT_RC" = 0 ] || _bad "boot 7 exited $BOOT_RC, want 0"
+check_eq "p11s after the restore = p11b2 before it" "$(val boot7 sum.s)" \
+	"$(val boot5 sum.b2)"
+check_eq "p11b1's written area (boot 6) = its image" "$(val boot7 area.B1)" \
+	"$(area_sum "$(img b1)" $((300 * TS)))"
+flushed_ok boot6 B1 5 "$(img b1)"
+check_eq "boot 7 stopped every volume" "$(val boot7 stopped)" yes
 pass

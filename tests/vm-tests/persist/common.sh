@@ -27,6 +27,9 @@
 #   cmp_vols MSG A B        the volumes A and B (names) hold the same bytes
 #                           over A's size, recorded
 
+# Copies here are of 64 MiB volumes: a copy that has not finished after
+# 180 s is stuck (test_common.sh's default is 300 s).
+BCV_WAIT_LIMIT=${BCV_WAIT_LIMIT:-180}
 # shellcheck source=tests/vm-tests/test_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../test_common.sh"
 

@@ -3,7 +3,8 @@
 #
 # host_powercut_11.sh, boot 5, after the power cut during a copy: the
 # volumes assemble and report the unclean shutdown, the copies go on, and
-# both BCVs and both legs of the STD end byte-identical to p11s.
+# both BCVs and both legs of the STD end byte-identical to p11s.  Then
+# 2 MiB of new data on the split p11b2 (for the restore of boot 6).
 
 # shellcheck source=tests/vm-tests/persist/common.sh
 . "$(dirname "$0")/common.sh"
@@ -42,6 +43,9 @@ for b in p11b1 p11b2; do
 done
 len=$(vol_bytes p11s)
 check_same "p11s's two legs hold the same data" "${DISKS[0]}" "${DISKS[1]}" "$len"
+# For the cut during a restore: p11b2 gets data of its own.
+wr /dev/bcv/p11b2 b2own $((500 * TS)) $((2 << 20))
+put sum.b2 "$(dev_sum /dev/bcv/p11b2)"
 udevadm settle
 bcv_must stop --all
 put stopped yes

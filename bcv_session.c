@@ -367,14 +367,18 @@ int bcv_remove_cmd(const char *name, unsigned int flags)
 	if (!ret)
 		vol->dying = true;	/* ->open refuses from now on */
 	mutex_unlock(&vol->open_lock);
-	if (!ret) {
-		__bcv_volume_unlist(vol);
-		/* Unlisted: no superblock write can follow the wipe. */
-		bcv_meta_wipe(vol);
-	}
-	mutex_unlock(&bcv_lock);
 	if (!ret)
+		__bcv_volume_unlist(vol);
+	mutex_unlock(&bcv_lock);
+	if (!ret) {
+		/*
+		 * Unlisted (no superblock write can follow), its legs still
+		 * open (nobody can create on them), and without bcv_lock: a
+		 * leg that hangs holds up this remove only.
+		 */
+		bcv_meta_wipe(vol);
 		bcv_volume_free(vol);
+	}
 	return ret;
 }
 
@@ -764,7 +768,17 @@ static void __bcv_link(struct bcv_session *s, struct bcv_volume *bcv)
 	int ret;
 
 	lockdep_assert_held(&bcv_lock);
-	if (bcv_tm_sess_mm(&s->tm) != BCV_NO_POS && bcv->open_count) {
+	/*
+	 * Only a BCV that stood alone as split (its own superblock said so:
+	 * a crash in the middle of a command) can have users who wrote to
+	 * it; one that says attached was never ready to anybody, and a
+	 * short open (udev probing the new disk) does not matter.  Its
+	 * writes are in M4b, which the link merges.
+	 */
+	mutex_lock(&bcv->open_lock);
+	if (bcv_tm_sess_mm(&s->tm) != BCV_NO_POS && bcv->open_count &&
+	    bcv->meta.link.state == BCV_STATE_SPLIT) {
+		mutex_unlock(&bcv->open_lock);
 		pr_warn("%s: %s is open: not re-attached to %s\n", bcv->name,
 			bcv->name, std->name);
 		return;
@@ -782,6 +796,7 @@ static void __bcv_link(struct bcv_session *s, struct bcv_volume *bcv)
 		bcv_update_features(std);
 	bcv_unhold(bcv);
 	bcv_unhold(std);
+	mutex_unlock(&bcv->open_lock);
 	if (ret) {
 		pr_warn("%s: cannot link %s to its session %u: %d\n",
 			std->name, bcv->name, bcv_tm_sess_id(&s->tm), ret);

@@ -1194,9 +1194,14 @@ int bcv_tm_sess_link(struct bcv_tm_sess *s, struct bcv_tm_vol *bcv)
 	bcv->session = s;
 	if (s->mm == BCV_NO_POS)
 		return 0;
-	/* What the BCV's users wrote while it was apart must be recopied. */
+	/*
+	 * What the BCV's users wrote while it was apart must be recopied --
+	 * except during a restore, where the BCV is the source: its users
+	 * cannot have written it since the RESTORE (an attached BCV is not
+	 * ready), and marking it I would leave some tracks valid nowhere.
+	 */
 	n = bm_longs(std->tracks);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && s->state != BCV_RESTINPROG; i++)
 		std->inv[s->mm][i] |= bcv->inv[BCV_M4B][i];
 	if (n)
 		std->inv[s->mm][n - 1] &= bm_tail(std->tracks);

@@ -810,6 +810,40 @@ static void test_round_trip(void)
 	tm_vfree(&bcv0);
 }
 
+/*
+ * A restore cut by a crash: the STD's tables after bcv_tm_recover() have
+ * every own leg I and the MM V.  Linking a BCV whose M4b is all I (it was
+ * recovered too) must not mark its position I: it is the only holder.
+ */
+static void test_link_restore_source(void)
+{
+	struct bcv_tm_vol std, bcv;
+	struct bcv_tm_sess *s = new_sess();
+	u64 n;
+
+	tm_vinit(&std, SECT(NT), TS_SHIFT, true, 2);
+	CHECK(bcv_tm_sess_load(&std, s, 0, BCV_RESTINPROG, 2) == 0,
+	      "a session in restinprog at M3");
+	bcv_tm_recover(&std, 0);
+	CHECK(ninv(&std, 0) == NT && ninv(&std, 1) == NT && ninv(&std, 2) == 0,
+	      "recovered: both own legs all I, the MM all V");
+	tm_vinit(&bcv, SECT(NT), TS_SHIFT, false, 1);
+	bcv_tm_recover(&bcv, 0);
+	CHECK(ninv(&bcv, BCV_M4B) == NT, "the BCV recovered too: M4b all I");
+	CHECK(bcv_tm_sess_link(s, &bcv) == 0 && !bcv_tm_pos_absent(&std, 2),
+	      "linked: the MM is present");
+	CHECK(ninv(&std, 2) == 0,
+	      "the restore's source keeps every track V (%llu I)",
+	      (unsigned long long)ninv(&std, 2));
+	n = tm_copy_all(&std, 16);
+	CHECK(n > 0 && ninv(&std, 0) == 0 && ninv(&std, 1) == 0,
+	      "the restore resumes: both legs copied from the MM");
+	CHECK(s->state == BCV_RESTORED, "and it ends restored");
+	bcv_tm_sess_unlink(s);
+	tm_vfree(&bcv);
+	tm_vfree(&std);		/* frees its sessions */
+}
+
 int main(void)
 {
 	test_table_sizes();
@@ -817,6 +851,7 @@ int main(void)
 	test_sess_load();
 	test_absent_link_unlink();
 	test_recover();
+	test_link_restore_source();
 	test_round_trip();
 	return tm_done();
 }

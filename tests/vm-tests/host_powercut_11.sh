@@ -17,14 +17,14 @@
 #   the leg resync, the attached p11b1's catch-up and a reestablish of
 #   p11b2, both BCVs and both legs are byte-identical to p11s.
 # Boot 4 (persist/powercut_4.sh), cut after KILL2 s: flushed writes go to
-#   p11s; 6 s before the cut a throttled full establish of p11b1 and a
+#   p11s; 15 s before the cut a throttled full establish of p11b1 and a
 #   reestablish of p11b2 start; the host checks that p11b1 was still
 #   copying (its last reported state).
 # Boot 5 (persist/powercut_5.sh): recovered again, the copies finish,
 #   every BCV and leg byte-identical to p11s; the flushed writes of boot 4
 #   are there (images and volume).  Then new data on p11b2.
 # Boot 6 (persist/powercut_6.sh), cut after KILL2 s: flushed writes go to
-#   the split p11b1; 6 s before the cut a throttled full restore of p11s
+#   the split p11b1; 15 s before the cut a throttled full restore of p11s
 #   from p11b2 starts; the host checks that it was still running.
 # Boot 7 (persist/powercut_7.sh): recovered, the restore goes on and ends
 #   (restored); p11s holds p11b2's data (sha256 from boot 5), both legs

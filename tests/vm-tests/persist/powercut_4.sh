@@ -23,7 +23,7 @@ done
 [ $# -eq 1 ] || fail "usage: powercut_4.sh KILL_AFTER_SECONDS"
 cut_at=$1
 # One copy job at a time, at 1 % of the time: the copy of 1024 tracks takes
-# some seconds; it starts 6 s before the cut (the guest's uptime runs with
+# about a minute; it starts 15 s before the cut (the guest's uptime runs with
 # the host's clock from QEMU's start, give or take a second).
 p=/sys/module/bcv/parameters/copy_jobs
 [ -w $p ] && echo 1 > $p || fail "cannot set copy_jobs to 1"
@@ -35,7 +35,7 @@ start_copies() {
 	local up
 	read -r up _ < /proc/uptime
 	up=${up%.*}
-	if [ $started = 0 ] && [ "$up" -ge $((cut_at - 6)) ]; then
+	if [ $started = 0 ] && [ "$up" -ge $((cut_at - 15)) ]; then
 		started=1
 		bcv_must establish p11s p11b1
 		bcv_must reestablish p11s p11b2

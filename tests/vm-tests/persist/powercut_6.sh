@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # host_powercut_11.sh, boot 6, killed by the host: flushed writes go to the
-# split p11b1; 6 s before the cut a throttled full restore of p11s from
+# split p11b1; 15 s before the cut a throttled full restore of p11s from
 # p11b2 starts, and is still running at the cut.
 
 # shellcheck source=tests/vm-tests/persist/common.sh
@@ -33,7 +33,7 @@ start_restore() {
 	local up
 	read -r up _ < /proc/uptime
 	up=${up%.*}
-	if [ $started = 0 ] && [ "$up" -ge $((cut_at - 6)) ]; then
+	if [ $started = 0 ] && [ "$up" -ge $((cut_at - 15)) ]; then
 		started=1
 		bcv_must restore p11s p11b2
 		put_sess p11s p11b2

@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include <uapi/linux/bcv.h>
+#include <uapi/linux/bcv_format.h>
 
 #ifndef BLKGETSIZE64
 #define BLKGETSIZE64 _IOR(0x12, 114, size_t)
@@ -87,7 +88,9 @@ VER0_FITS(struct bcv_session_cmd, SESSION_SIZE_VER0);
 VER0_FITS(struct bcv_query, QUERY_SIZE_VER0);
 VER0_FITS(struct bcv_wait, WAIT_SIZE_VER0);
 VER0_FITS(struct bcv_leg_cmd, LEG_SIZE_VER0);
-VER0_FITS(struct bcv_vol_info, VOL_INFO_SIZE_VER0);
+/* vol_info's @reserved became @vol_flags, @uuid and @events (0.5). */
+_Static_assert(VOL_INFO_SIZE_VER0 <= offsetof(struct bcv_vol_info, vol_flags),
+	       "VOL_INFO_SIZE_VER0");
 VER0_FITS(struct bcv_sess_info, SESS_INFO_SIZE_VER0);
 
 /* The command word an older or newer userspace sends: its own struct size. */
@@ -617,6 +620,56 @@ static uint64_t dev_bytes(const char *path)
 	return bytes;
 }
 
+/*
+ * The layout of a volume's leg on @path with tracks of @track_size bytes
+ * (include/uapi/linux/bcv_format.h): the data area is the volume's
+ * capacity, the metadata lies past it.  False if it has no room.
+ */
+static bool leg_layout(const char *path, uint32_t track_size,
+		       struct bcv_fmt_layout *l)
+{
+	unsigned int shift = 0;
+
+	while (shift < 32 && (1U << shift) < track_size)
+		shift++;
+	memset(l, 0, sizeof(*l));
+	return bcv_fmt_layout(dev_bytes(path) / 512, shift, l) == 0;
+}
+
+/* The capacity, in sectors, of a one-leg volume on @path. */
+static uint64_t vol_sectors(const char *path, uint32_t track_size)
+{
+	struct bcv_fmt_layout l;
+
+	return leg_layout(path, track_size, &l) ? l.data_sectors : 0;
+}
+
+/*
+ * A one-leg volume's CREATE answer: @sectors is the data area of @path,
+ * @meta_sectors the rest of the device, and they fit in the device.
+ */
+static void check_create_sizes(int line, const struct bcv_create *c,
+			       const char *path, uint32_t track_size)
+{
+	struct bcv_fmt_layout l;
+	uint64_t size = dev_bytes(path) / 512;
+
+	if (!leg_layout(path, track_size, &l)) {
+		fail(line, "%s: no room for the metadata", path);
+		return;
+	}
+	if (c->sectors != l.data_sectors ||
+	    c->meta_sectors != l.dev_sectors - l.data_sectors ||
+	    c->sectors + c->meta_sectors > size)
+		fail(line, "CREATE on %s (%llu sectors): sectors %llu, "
+		     "meta_sectors %llu; want %llu and %llu",
+		     path, (unsigned long long)size,
+		     (unsigned long long)c->sectors,
+		     (unsigned long long)c->meta_sectors,
+		     (unsigned long long)l.data_sectors,
+		     (unsigned long long)(l.dev_sectors - l.data_sectors));
+}
+
 /* Wait up to 5 s for a device node. */
 static bool wait_path(const char *path)
 {
@@ -979,7 +1032,7 @@ TEST(create_old_size)
 	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x01, CREATE_SIZE_VER0), c));
 	index = c->index;
 	EXPECT_EQ(CREATE_SIZE_VER0, c->size);
-	EXPECT_EQ(dev_bytes(dev[1]) / 512, c->sectors);
+	EXPECT_EQ(vol_sectors(dev[1], BCV_TRACK), c->sectors);
 	EXPECT_TRUE(canary_intact(buf, CREATE_SIZE_VER0));
 	if (find_volume(NEW_NAME, &vi)) {
 		EXPECT_EQ(index, vi.index);
@@ -1014,7 +1067,7 @@ TEST(create_grown_size)
 	c->size = sizeof(*c) + 16;
 	ASSERT_OK(ioctl(ctl, SIZED_REQ(0x01, sizeof(*c) + 16), buf));
 	EXPECT_EQ(sizeof(*c) + 16, c->size);
-	EXPECT_EQ(dev_bytes(dev[1]) / 512, c->sectors);
+	check_create_sizes(__LINE__, c, dev[1], BCV_TRACK_SIZE_DEFAULT);
 	EXPECT_TRUE(all_bytes(buf + sizeof(*c), 0, 16));
 	EXPECT_TRUE(canary_intact(buf, sizeof(*c) + 16));
 	if (find_volume(NEW_NAME, &vi))
@@ -1097,10 +1150,13 @@ TEST(remove_flags_undefined)
 /* Unknown commands and bad pointers                                      */
 /*------------------------------------------------------------------------*/
 
-/* Numbers past the last command: ENOTTY whatever size they encode. */
+/*
+ * Numbers past the last command (BCV_IOC_ASSEMBLE, 0x09, since 0.5):
+ * ENOTTY whatever size they encode.
+ */
 TEST(unknown_ioctl_number)
 {
-	static const unsigned int nrs[] = { 0x08, 0x09, 0x7f, 0x80, 0xff };
+	static const unsigned int nrs[] = { 0x0a, 0x0b, 0x7f, 0x80, 0xff };
 	struct bcv_version v = { .size = sizeof(v) };
 	size_t i;
 
@@ -1469,13 +1525,14 @@ TEST(create_std)
 	std_index = (int)c.index;
 	diag("%s is /dev/bcv%d", STD_NAME, std_index);
 	EXPECT_TRUE(c.index < 1U << 20);
-	EXPECT_EQ(dev_bytes(dev[0]) / 512, c.sectors);
+	check_create_sizes(__LINE__, &c, dev[0], BCV_TRACK_SIZE_DEFAULT);
 	EXPECT_EQ(sizeof(c), c.size);
 	snprintf(path, sizeof(path), "/sys/block/bcv%d", std_index);
 	EXPECT_OK(stat(path, &st));
 	snprintf(path, sizeof(path), "/dev/bcv%d", std_index);
 	EXPECT_TRUE(wait_path(path));
-	EXPECT_EQ(dev_bytes(dev[0]), dev_bytes(path));
+	EXPECT_EQ(vol_sectors(dev[0], BCV_TRACK_SIZE_DEFAULT) * 512,
+		  dev_bytes(path));
 	EXPECT_TRUE(find_volume(STD_NAME, NULL));
 }
 
@@ -1574,7 +1631,7 @@ TEST(create_bcv)
 	bcv_index = (int)c.index;
 	diag("%s is /dev/bcv%d", BCV_NAME, bcv_index);
 	EXPECT_TRUE(bcv_index != std_index);
-	EXPECT_EQ(dev_bytes(dev[1]) / 512, c.sectors);
+	check_create_sizes(__LINE__, &c, dev[1], BCV_TRACK);
 }
 
 TEST(list_info_size_too_small)
@@ -1677,7 +1734,7 @@ static void check_entry(const char *name, unsigned int role, int index,
 			const char *devpath, uint32_t track_size)
 {
 	struct bcv_vol_info vi;
-	uint64_t bytes = dev_bytes(devpath), tracks;
+	uint64_t bytes = vol_sectors(devpath, track_size) * 512, tracks;
 	char pathcopy[BCV_PATH_LEN];
 	struct stat st;
 	size_t i;
@@ -1709,7 +1766,10 @@ static void check_entry(const char *name, unsigned int role, int index,
 		EXPECT_EQ(0, vi.leg_name[i][0]);
 	}
 	EXPECT_EQ(0, vi.__pad);
-	EXPECT_EQ(0, vi.reserved);
+	EXPECT_EQ(0, vi.__pad4);
+	EXPECT_EQ(0, vi.vol_flags);	/* created, not assembled: no flag */
+	EXPECT_TRUE(!all_bytes(vi.uuid, 0, sizeof(vi.uuid)));
+	EXPECT_TRUE(vi.events > 0);	/* create wrote its superblocks */
 }
 
 TEST(list_entry_fields)
@@ -2429,8 +2489,8 @@ static bool query_one(const char *name, struct bcv_sess_info *out)
 
 static uint64_t std_tracks(void)
 {
-	return (dev_bytes(dev[0]) + BCV_TRACK_SIZE_DEFAULT - 1) /
-	       BCV_TRACK_SIZE_DEFAULT;
+	return (vol_sectors(dev[0], BCV_TRACK_SIZE_DEFAULT) * 512 +
+		BCV_TRACK_SIZE_DEFAULT - 1) / BCV_TRACK_SIZE_DEFAULT;
 }
 
 static void check_names_and_reserved(const struct bcv_sess_info *si)
@@ -2489,10 +2549,11 @@ TEST(create_bcv2)
 	ASSERT_OK(do_create(&c));
 	bcv2_index = (int)c.index;
 	diag("%s is /dev/bcv%d", BCV2_NAME, bcv2_index);
-	EXPECT_EQ(dev_bytes(dev[2]) / 512, c.sectors);
+	check_create_sizes(__LINE__, &c, dev[2], BCV_TRACK_SIZE_DEFAULT);
 	snprintf(path, sizeof(path), "/dev/bcv%d", bcv2_index);
 	EXPECT_TRUE(wait_path(path));
-	if (dev_bytes(dev[2]) < dev_bytes(dev[0]))
+	if (vol_sectors(dev[2], BCV_TRACK_SIZE_DEFAULT) <
+	    vol_sectors(dev[0], BCV_TRACK_SIZE_DEFAULT))
 		diag("warning: DEV3 is smaller than DEV1, ESTABLISH will fail");
 }
 

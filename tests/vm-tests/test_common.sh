@@ -276,6 +276,181 @@ json_leg_field() {
 		sed 's/^"[^"]*"://; s/^"//; s/"$//'
 }
 
+# --- the metadata area (include/uapi/linux/bcv_format.h) -----------------
+#
+# Every leg carries its metadata (tables, then two superblock copies) at
+# the end of its device; a volume's capacity is the data area in front of
+# it, the smallest over its legs.
+#
+#   bcv_layout DEV_SECTORS TRACK_SIZE
+#                           bcv_fmt_layout(): sets LAYOUT_DATA (data
+#                           sectors), LAYOUT_META (sectors of the metadata
+#                           area), LAYOUT_TRACKS_CAP and LAYOUT_SB (the
+#                           first superblock copy's sector); status 1 if
+#                           the device is too small
+#   bcv_data_sectors DEV_SECTORS TRACK_SIZE
+#                           LAYOUT_DATA on stdout
+#   bcv_meta_sectors DEV_SECTORS TRACK_SIZE
+#                           LAYOUT_META on stdout
+#   bcv_disk_for DATA_SECTORS TRACK_SIZE
+#                           the smallest device size (sectors) whose data
+#                           area is exactly DATA_SECTORS (a multiple of 8)
+#   check_capacity NAME TRACK_SIZE DEV...
+#                           volume NAME over legs DEV... has the capacity
+#                           the layout gives (the smallest data area), and
+#                           on every leg the metadata lies past it, where a
+#                           superblock copy is (recorded)
+#   sb_field DEV FIELD      a field of DEV's superblock copy with the
+#                           higher seq: magic (8 characters), seq, sectors,
+#                           dev_sectors, data_sectors, tracks_cap; status 1
+#                           if neither copy has the magic
+#   check_no_sb DEV         neither superblock copy of DEV has the magic
+#                           (recorded)
+# TRACK_SIZE is in bytes (a power of two, 512 or more).
+
+bcv_layout() {
+	local dev=$(($1 / 8 * 8)) ts=$2 tsec tc pb inv area
+	[ "$ts" -ge 512 ] && [ $((ts & (ts - 1))) -eq 0 ] || return 2
+	tsec=$((ts / 512))
+	tc=$(( (dev + tsec - 1) / tsec ))
+	pb=$(( (tc * 2 + 4095) / 4096 * 4096 / 512 ))
+	inv=$(( ((tc + 7) / 8 + 4095) / 4096 * 4096 / 512 ))
+	area=$((pb + 4 * inv + 2 * 8))
+	[ "$dev" -ge $((area + 8)) ] || return 1
+	LAYOUT_DATA=$((dev - area))
+	LAYOUT_META=$area
+	# shellcheck disable=SC2034	# for the tests
+	LAYOUT_TRACKS_CAP=$tc
+	LAYOUT_SB=$((dev - 16))
+}
+
+bcv_data_sectors() {
+	bcv_layout "$1" "$2" || return 1
+	echo "$LAYOUT_DATA"
+}
+
+bcv_meta_sectors() {
+	bcv_layout "$1" "$2" || return 1
+	echo "$LAYOUT_META"
+}
+
+# The area grows with the device: iterate dev = DATA + area(dev) from
+# below; it settles on the smallest fixed point.
+bcv_disk_for() {
+	local want=$1 ts=$2 dev i
+	[ $((want % 8)) -eq 0 ] || return 1
+	dev=$((want + 24))
+	for ((i = 0; i < 100; i++)); do
+		if ! bcv_layout "$dev" "$ts"; then
+			dev=$((dev + 8))
+			continue
+		fi
+		if [ "$LAYOUT_DATA" -eq "$want" ]; then
+			echo "$dev"
+			return 0
+		fi
+		[ "$LAYOUT_DATA" -lt "$want" ] || return 1
+		dev=$((want + LAYOUT_META))
+	done
+	return 1
+}
+
+# _sb_read DEV SECTOR FILE: the 4 KiB block at SECTOR (a multiple of 8),
+# read past the page cache.
+_sb_read() {
+	dd if="$1" of="$3" bs=4096 skip=$(($2 / 8)) count=1 iflag=direct \
+		status=none 2>/dev/null
+}
+
+# _sb_u64 FILE OFFSET: the little-endian u64 at byte OFFSET of FILE.
+_sb_u64() {
+	od -An -t u8 -j "$2" -N 8 "$1" | tr -d ' '
+}
+
+sb_field() {
+	local dev=$1 f=$2 ds c at best='' bseq=-1 seq off
+	ds=$(blockdev --getsz "$dev") || return 1
+	ds=$((ds / 8 * 8))
+	for c in 0 1; do
+		at=$((ds - 16 + 8 * c))
+		_sb_read "$dev" "$at" "$T/.sb$c" || continue
+		[ "$(head -c 8 "$T/.sb$c" | tr -d '\0')" = BCVSUPER ] || continue
+		seq=$(_sb_u64 "$T/.sb$c" 24)
+		if [ -z "$seq" ] || [ "$seq" -le "$bseq" ]; then
+			continue
+		fi
+		bseq=$seq
+		best=$c
+	done
+	[ -n "$best" ] || return 1
+	case "$f" in
+	magic)		echo BCVSUPER; return 0 ;;
+	seq)		off=24 ;;
+	sectors)	off=128 ;;
+	dev_sectors)	off=144 ;;
+	data_sectors)	off=152 ;;
+	tracks_cap)	off=160 ;;
+	*)		return 2 ;;
+	esac
+	_sb_u64 "$T/.sb$best" "$off"
+}
+
+check_capacity() {
+	local name=$1 ts=$2 d ds want='' got bad=0
+	shift 2
+	for d in "$@"; do
+		ds=$(blockdev --getsz "$d")
+		if ! bcv_layout "$ds" "$ts"; then
+			_bad "$name: leg $d ($ds sectors) has no room for the metadata"
+			return 1
+		fi
+		if [ -z "$want" ] || [ "$LAYOUT_DATA" -lt "$want" ]; then
+			want=$LAYOUT_DATA
+		fi
+	done
+	got=$(blockdev --getsz "/dev/bcv/$name") || {
+		_bad "$name: no /dev/bcv/$name"
+		return 1
+	}
+	if [ "$got" != "$want" ]; then
+		_bad "$name: $got sectors, want $want (the data area of $*)"
+		return 1
+	fi
+	for d in "$@"; do
+		ds=$(blockdev --getsz "$d")
+		bcv_layout "$ds" "$ts"
+		if [ $((got + LAYOUT_META)) -gt "$ds" ]; then
+			_bad "$name: $got data + $LAYOUT_META metadata sectors > $ds sectors of $d"
+			bad=1
+		elif [ "$(sb_field "$d" data_sectors)" != "$LAYOUT_DATA" ] ||
+		     [ "$(sb_field "$d" sectors)" != "$got" ]; then
+			_bad "$name: the superblock at sector $LAYOUT_SB of $d: data_sectors '$(sb_field "$d" data_sectors)' (want $LAYOUT_DATA), sectors '$(sb_field "$d" sectors)' (want $got)"
+			bad=1
+		fi
+	done
+	if [ $bad -eq 0 ]; then
+		ok "$name: $got sectors, the metadata past them on $* ($LAYOUT_META sectors on the last)"
+	fi
+	return $bad
+}
+
+check_no_sb() {
+	if sb_field "$1" magic >/dev/null; then
+		_bad "$1 still has a bcv superblock"
+		return 1
+	fi
+	ok "$1 has no bcv superblock"
+}
+
+# Options for `bcvctl create` on a device that holds a signature (a file
+# system a test made through an earlier volume): --force once bcvctl
+# refuses such devices without it.
+CREATE_FORCE=()
+if bcvctl create --help 2>&1 | grep -q -- '--force'; then
+	# shellcheck disable=SC2034	# for the tests
+	CREATE_FORCE=(--force)
+fi
+
 # --- data ----------------------------------------------------------------
 
 # Checksum of a whole device, read past any page cache.

@@ -17,10 +17,13 @@
 #   - The patent's FIG. 10 (SPEC section 7) with real data on one track,
 #     with a fixed mirror leg (BFM) on B2 when `create --mirror` works.
 #
-# disks: 4128K 5M 5M 5M 4128K
+# disks: 4156K 5M 5M 5M 4156K
 #
-# DISKS[0] (the STD) is 4 MiB + 32 KiB: 65 tracks of 64 KiB, the last
-# one partial.  The BCVs are larger; their tails must stay untouched.
+# A volume is its disk less the metadata area at the disk's end
+# (include/uapi/linux/bcv_format.h).  DISKS[0] (the STD) is 4 MiB + 60
+# KiB: less its 28 KiB of metadata, 4 MiB + 32 KiB of data, 65 tracks of
+# 64 KiB, the last one partial.  The BCVs are larger; their tails must
+# stay untouched.
 # DISKS[4] is the STD's own fixed mirror leg (the patent's FIG. 9 gives
 # the STD two mirrors), DISKS[3] B2's fixed mirror (BFM).
 
@@ -50,7 +53,17 @@ NT=$(( (SSIZE + TS - 1) / TS ))
 LAST=$((NT - 1))
 LASTLEN=$((SSIZE - LAST * TS))
 [ $LASTLEN -lt $TS ] || fail "set-up: the STD's last track is not partial"
+if [ -n "$stdmirror" ]; then
+	check_capacity d5s $TS "${DISKS[0]}" "$stdmirror"
+else
+	check_capacity d5s $TS "${DISKS[0]}"
+fi
+if [ "$NT" != 65 ] || [ "$LASTLEN" != 32768 ]; then
+	_bad "set-up: the STD has $NT tracks, the last of $LASTLEN bytes; want 65, 32768"
+fi
 BSIZE=$(dev_size $B1)
+check_capacity d5b1 $TS "${DISKS[1]}"
+[ "$BSIZE" -gt "$SSIZE" ] || fail "set-up: the BCVs are not larger than the STD"
 note "STD: $SSIZE bytes, $NT tracks, the last of $LASTLEN bytes; BCVs: $BSIZE bytes"
 
 # B2, with a fixed mirror leg if the module has them.
@@ -64,6 +77,7 @@ else
 	note "no fixed mirror legs ($out): FIG. 10 runs without B2's BFM"
 	create_vol bcv d5b2 "${DISKS[2]}" --track-size 64K
 fi
+check_capacity d5b2 $TS "${DISKS[2]}" ${bfm:+"$bfm"}
 
 legs_synced() {
 	[ "$(tr -d ' 0' < "$(vol_sysfs "$1")/bcv/leg_invalid_tracks")" = "" ]

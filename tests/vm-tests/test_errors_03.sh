@@ -52,18 +52,24 @@ refused() {
 	unchanged "$@"
 }
 
+# bcv_ioctl_test made an ext4 file system on $free, and $mnt_disk gets
+# one below: where the kernel's refusal is meant, create gets --force (if
+# bcvctl has it) so that bcvctl's own check for signatures does not
+# answer first.
+F=("${CREATE_FORCE[@]}")
+
 # The kernel refuses: exit 3 (no such volume), 4 (busy) or 1 (the rest).
 refused 1 bcvctl create std e03x /dev/bcvt-no-such-disk	# no device, not 3
 refused 4 bcvctl create bcv e03x "${DISKS[0]}"		# in use by e03std
-refused 1 bcvctl create std e03std "$free"		# duplicate name
-refused 1 bcvctl create bcv e03bcv "$free"		# duplicate name
+refused 1 bcvctl create std e03std "$free" "${F[@]}"	# duplicate name
+refused 1 bcvctl create bcv e03bcv "$free" "${F[@]}"	# duplicate name
 refused 3 bcvctl remove e03nosuch
 
 mkfs.ext4 -q -F "$mnt_disk" || fail "mkfs.ext4 $mnt_disk"
 mkdir -p "$T/mnt"
 mount -t ext4 "$mnt_disk" "$T/mnt" || fail "mount $mnt_disk"
 on_exit "umount $T/mnt"
-refused 4 bcvctl create std e03x "$mnt_disk"		# mounted
+refused 4 bcvctl create std e03x "$mnt_disk" "${F[@]}"	# mounted
 umount "$T/mnt" || fail "umount $T/mnt"
 
 exec 3< /dev/bcv/e03std
@@ -76,9 +82,9 @@ refused 1 bcvctl create std e03x /dev/nullb0 --track-size 2K	# < LBS
 refused 1 bcvctl create std e03x /dev/nullb0 --track-size 512
 
 # Without the client's own checks, the kernel still refuses.
-BCV_NO_CLIENT_CHECKS=1 refused 1 bcvctl create std 'a/b' "$free"
-BCV_NO_CLIENT_CHECKS=1 refused 1 bcvctl create std '.dot' "$free"
-BCV_NO_CLIENT_CHECKS=1 refused 1 bcvctl create std e03x "$free" --track-size 3000
+BCV_NO_CLIENT_CHECKS=1 refused 1 bcvctl create std 'a/b' "$free" "${F[@]}"
+BCV_NO_CLIENT_CHECKS=1 refused 1 bcvctl create std '.dot' "$free" "${F[@]}"
+BCV_NO_CLIENT_CHECKS=1 refused 1 bcvctl create std e03x "$free" --track-size 3000 "${F[@]}"
 
 # Bad usage: exit 2.
 refused 2 bcvctl frobnicate
@@ -99,7 +105,7 @@ unchanged bcvctl
 
 # A 31-character name is fine.
 name31=$(printf 'n%.0s' $(seq 1 31))
-create_vol std "$name31" "$free"
+create_vol std "$name31" "$free" "${F[@]}"
 remove_vol "$name31"
 unchanged "create and remove $name31"
 
@@ -114,7 +120,7 @@ else
 	_bad "bcvctl list without CAP_SYS_ADMIN exited $rc: $(cat "$ERR")"
 fi
 setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin \
-	bcvctl create std e03x "$free" >"$OUT" 2>"$ERR"
+	bcvctl create std e03x "$free" "${F[@]}" >"$OUT" 2>"$ERR"
 rc=$?
 [ $rc -eq 1 ] || _bad "bcvctl create without CAP_SYS_ADMIN exited $rc: $(cat "$ERR")"
 unchanged "create without CAP_SYS_ADMIN"

@@ -31,7 +31,8 @@ create_vol bcv f6b2 "${DISKS[2]}" --track-size 64K
 # Slow copies overlap the writers longer (the results must not depend on it).
 copy_throttle f6s 10
 SSIZE=$(dev_size $S)
-NT=$((SSIZE / 65536))
+NT=$(( (SSIZE + 65535) / 65536 ))
+check_capacity f6s 65536 "${DISKS[0]}"
 MB=$((1 << 20))
 
 fio_common=(--verify=crc32c

@@ -19,6 +19,9 @@
 # on any use after free these could cause.
 #
 # disks: 8M 8M 8M 8M 8M 8M
+#
+# A volume is its disk less the metadata area at the disk's end
+# (include/uapi/linux/bcv_format.h): SIZE bytes on each of these disks.
 
 # shellcheck source=tests/vm-tests/test_common.sh
 . "$(dirname "$0")/test_common.sh"
@@ -30,9 +33,8 @@ sess_setup
 
 TS=65536
 TRACK_SIZE=$TS
-SIZE=$((8 << 20))
-NT=$((SIZE / TS))
-SECTORS=$((SIZE / 512))
+SECTORS=$(blockdev --getsz "${DISKS[1]}")	# of each disk
+SIZE=$(( $(bcv_data_sectors "$SECTORS" $TS) * 512 ))	# of each volume
 JOBS=/sys/module/bcv/parameters/copy_jobs
 
 leg_field() {
@@ -132,6 +134,8 @@ slow_dm lt_m 100 || fail "cannot slow lt_m"
 create_vol std lt3 "${DISKS[2]}"
 S3=$VOL
 create_vol bcv lt3b "${DISKS[3]}" --mirror "$LM"
+check_capacity lt3 $TS "${DISKS[2]}"
+check_capacity lt3b $TS "${DISKS[3]}" "$LM"
 wait_secs 120 synced lt3b || _bad "lt3b's mirror did not sync"
 random_file "$T/m3" $SIZE
 dd if="$T/m3" of=$S3 bs=1M oflag=direct conv=notrunc status=none ||

@@ -19,6 +19,10 @@
 #     once it works again.
 #
 # disks: 8M 8M 8M 8M 8M
+#
+# A volume is its disk less the metadata area at the disk's end
+# (include/uapi/linux/bcv_format.h): SIZE bytes, NT tracks (the last one
+# partial) on each of these disks.
 
 # shellcheck source=tests/vm-tests/test_common.sh
 . "$(dirname "$0")/test_common.sh"
@@ -30,8 +34,8 @@ sess_setup
 
 TS=65536
 TRACK_SIZE=$TS
-SIZE=$((8 << 20))
-NT=$((SIZE / TS))
+SIZE=$(( $(bcv_data_sectors "$(blockdev --getsz "${DISKS[0]}")" $TS) * 512 ))
+NT=$(( (SIZE + TS - 1) / TS ))
 
 leg_field() {
 	cat "$(vol_sysfs "$1")/bcv/$2"
@@ -52,6 +56,8 @@ create_vol bcv lv1 "$DM"
 create_vol bcv lv2 "${DISKS[2]}"
 B2=$VOL
 create_vol bcv lv3 "${DISKS[3]}"
+check_capacity lv $TS "${DISKS[0]}"
+check_capacity lv1 $TS "$DM"
 
 random_file "$T/mS" $SIZE
 dd if="$T/mS" of=$S bs=1M oflag=direct conv=notrunc status=none ||
@@ -97,6 +103,7 @@ remove_vol lv
 dm_linear lvm_dm "${DISKS[4]}" || fail "cannot make dm-linear over ${DISKS[4]}"
 create_vol std lvm "${DISKS[0]}" --mirror "$DM"
 M=$VOL
+check_capacity lvm $TS "${DISKS[0]}" "$DM"
 wait_secs 60 synced lvm || _bad "lvm's mirror did not sync"
 dm_fail lvm_dm || fail "cannot fail lvm_dm"
 # Writes fail on the mirror: it goes stale there and the engine's copies

@@ -17,6 +17,10 @@
 #     leg goes, refusals change nothing.
 #
 # disks: 4M 4M 4M 4M 4M 4M
+#
+# A volume is its disk less the metadata area at the disk's end
+# (include/uapi/linux/bcv_format.h): on these disks 4165632 bytes, 64
+# tracks of 64 KiB, the last one of 36 KiB.
 
 # shellcheck source=tests/vm-tests/test_common.sh
 . "$(dirname "$0")/test_common.sh"
@@ -28,8 +32,9 @@ sess_setup
 
 TS=65536
 TRACK_SIZE=$TS
-SIZE=$((4 << 20))
-NT=$((SIZE / TS))		# 64 tracks
+# Every volume here is SIZE bytes: the data area of a disk.
+SIZE=$(( $(bcv_data_sectors "$(blockdev --getsz "${DISKS[0]}")" $TS) * 512 ))
+NT=$(( (SIZE + TS - 1) / TS ))	# 64 tracks
 S=/dev/bcv/s9
 B1=/dev/bcv/s9b1
 B2=/dev/bcv/s9b2
@@ -49,6 +54,9 @@ echo "$out"
 wait_for test -b $S || fail "$S did not appear"
 create_vol bcv s9b1 "${DISKS[2]}"
 create_vol bcv s9b2 "${DISKS[3]}" --mirror "${DISKS[4]}"
+check_capacity s9 $TS "${DISKS[0]}" "${DISKS[1]}"
+check_capacity s9b1 $TS "${DISKS[2]}"
+check_capacity s9b2 $TS "${DISKS[3]}" "${DISKS[4]}"
 
 # leg_field NAME FIELD: /sys/block/bcvN/bcv/FIELD of volume NAME.
 leg_field() {
@@ -217,6 +225,7 @@ dm_linear s9p_dm "${DISKS[0]}" || fail "cannot make dm-linear over ${DISKS[0]}"
 dp=$DM
 create_vol std s9f "$dp" --mirror "${DISKS[1]}"
 F=$VOL
+check_capacity s9f $TS "$dp" "${DISKS[1]}"
 wait_synced s9f
 random_file "$T/mF" $SIZE
 dd if="$T/mF" of=$F bs=1M oflag=direct conv=notrunc status=none ||
@@ -315,6 +324,7 @@ bcv_must add-leg s9c "${DISKS[5]}"
 wait_synced s9c
 bcv_refused add-leg s9c "$dp"				# three legs already
 check_legs s9c "$T/mC" "${DISKS[5]}"
+check_capacity s9c $TS "${DISKS[3]}" "${DISKS[1]}" "${DISKS[5]}"
 
 # Not while a BCV is attached.
 bcv_must establish s9c s9cb --wait
@@ -330,6 +340,7 @@ check_legs s9cb "$T/mC" "${DISKS[4]}" "$dp"
 # The STD's primary goes; the others carry the data.
 mwrite $C "$T/mC" $((11 * TS)) $TS "k11" || _bad "write track 11"
 bcv_must remove-leg s9c "${DISKS[3]}"
+check_no_sb "${DISKS[3]}"			# a removed leg no longer assembles
 [ "$(leg_field s9c legs)" = "$(kname "${DISKS[1]}") $(kname "${DISKS[5]}")" ] &&
 	ok "s9c's legs after removing the primary: $(leg_field s9c legs)" ||
 	_bad "s9c's legs after removing the primary: '$(leg_field s9c legs)'"

@@ -15,10 +15,12 @@
 # first and the one that goes second; B1 goes first in the odd-numbered
 # scenarios, B2 in the even ones.  Each starts where the previous ended.
 #
-# disks: 2M 3M 3M
+# disks: 2076K 3100K 3100K
 #
-# The BCVs are 1 MiB larger than the STD: the part past the STD's size
-# holds a pattern that no command may touch.
+# A volume is its disk less the metadata area at the disk's end
+# (include/uapi/linux/bcv_format.h), here 28 KiB: the STD is 2 MiB, 32
+# whole tracks, and the BCVs are 1 MiB larger: the part past the STD's
+# size holds a pattern that no command may touch.
 
 # shellcheck source=tests/vm-tests/test_common.sh
 . "$(dirname "$0")/test_common.sh"
@@ -37,6 +39,12 @@ SSIZE=$(dev_size $S)
 NT=$((SSIZE / TS))
 TAIL=$(( $(dev_size /dev/bcv/o8b1) - SSIZE ))
 [ $((SSIZE % TS)) -eq 0 ] || fail "set-up: the STD is not a whole number of tracks"
+check_capacity o8s $TS "${DISKS[0]}"
+check_capacity o8b1 $TS "${DISKS[1]}"
+check_capacity o8b2 $TS "${DISKS[2]}"
+if [ "$SSIZE" != $((2 << 20)) ] || [ "$TAIL" != $((1 << 20)) ]; then
+	_bad "set-up: the STD is $SSIZE bytes, the BCVs $TAIL bytes larger; want 2 MiB and 1 MiB"
+fi
 
 name=(o8s o8b1 o8b2)		# volume i: 0 the STD, 1 and 2 the BCVs
 dev=($S /dev/bcv/o8b1 /dev/bcv/o8b2)

@@ -9,6 +9,10 @@
 #
 # disks: 4M 4M 4M 4M 4M 4M 4M
 #
+# A volume is its disk less the metadata area at the disk's end
+# (include/uapi/linux/bcv_format.h): SIZE bytes, NT tracks (the last one
+# partial) on a 4 MiB device.
+#
 #  A. Writable sysfs: bcv/copy_throttle refuses 0, 101, abc and -1 and
 #     accepts 50; the copy_jobs module parameter refuses 0 and 65 and
 #     accepts 4; without CAP_SYS_ADMIN, copy_throttle cannot be changed.
@@ -53,8 +57,8 @@ need dmsetup blockdev udevadm losetup setpriv modprobe
 
 TS=65536
 TRACK_SIZE=$TS
-SIZE=$((4 << 20))
-NT=$((SIZE / TS))		# 64 tracks
+SIZE=$(( $(bcv_data_sectors $(((4 << 20) / 512)) $TS) * 512 ))
+NT=$(( (SIZE + TS - 1) / TS ))	# 64 tracks
 
 NBCFG=/sys/kernel/config/nullb
 _nbs=()
@@ -197,6 +201,8 @@ remove_leg_pos() {
 create_vol std s12a "${DISKS[0]}"
 SA=$VOL
 create_vol std s12c "${DISKS[2]}"
+check_capacity s12a $TS "${DISKS[0]}"
+[ "$(dev_size "$SA")" = "$SIZE" ] || fail "set-up: s12a is not $SIZE bytes"
 random_file "$T/mA" $SIZE
 dd if="$T/mA" of="$SA" bs=1M oflag=direct conv=notrunc status=none ||
 	fail "cannot write $SA"
@@ -295,7 +301,8 @@ L=$VOL
 create_vol bcv b12l "$nbl"
 BL=$VOL
 random_file "$T/mL" $SIZE
-random_file "$T/mBL" $((8 << 20))
+check_capacity b12l $TS "$nbl"
+random_file "$T/mBL" "$(dev_size "$BL")"
 dd if="$T/mL" of="$L" bs=1M oflag=direct conv=notrunc status=none ||
 	fail "cannot write $L"
 dd if="$T/mBL" of="$BL" bs=1M oflag=direct conv=notrunc status=none ||
@@ -409,6 +416,7 @@ random_file "$T/mM" $SIZE
 dd if="$T/mM" of="$M" bs=1M oflag=direct conv=notrunc status=none ||
 	fail "cannot write $M"
 check_model "s12m's mirror before the shrink" "$mdev" "$T/mM"
+check_capacity s12m $TS "${DISKS[4]}" "$mdev"
 msz=$(blockdev --getsz "${DISKS[5]}")
 dmsetup load m12 --table "0 $((msz / 2)) linear ${DISKS[5]} 0" &&
 	dmsetup resume m12 || fail "cannot shrink m12"
@@ -461,6 +469,7 @@ random_file "$T/mN" $SIZE
 dd if="$T/mN" of="$N" bs=1M oflag=direct conv=notrunc status=none ||
 	fail "cannot write $N"
 check_model "s12n's mirror before it goes" "$gdev" "$T/mN"
+check_capacity s12n $TS "${DISKS[4]}" "$gdev"
 echo 0 > "$NBCFG/nb12g/power" || fail "cannot power nb12g off"
 wait_for test ! -e "$gdev" && ok "$gdev is gone" || _bad "$gdev still exists"
 expect "a write with the mirror gone" mwrite "$N" "$T/mN" $((7 * TS)) $TS h7
@@ -497,7 +506,10 @@ check_klog "a leg that disappears"
 
 # --- I. tables too large -------------------------------------------------------
 
-dmsetup create z12big --table "0 4294967296 zero" ||
+# Sizes such that the data area past the metadata (512-byte tracks) is
+# exactly 2^32 and 2^29 tracks.
+zsz=$(bcv_disk_for $((1 << 32)) 512) || fail "no device size for 2^32 tracks"
+dmsetup create z12big --table "0 $zsz zero" ||
 	fail "cannot make a 2 TiB dm-zero device"
 _dmz+=(z12big)
 udevadm settle
@@ -506,7 +518,8 @@ msg_has "2^32 tracks" 'too large'
 undo_create s12big
 check_klog "2^32 tracks"
 
-dmsetup create z12lim --table "0 $((1 << 29)) zero" ||
+zsz=$(bcv_disk_for $((1 << 29)) 512) || fail "no device size for 2^29 tracks"
+dmsetup create z12lim --table "0 $zsz zero" ||
 	fail "cannot make a 256 GiB dm-zero device"
 _dmz+=(z12lim)
 udevadm settle
@@ -515,6 +528,8 @@ bcvctl create std s12lim /dev/mapper/z12lim --track-size 512 >"$OUT" 2>"$ERR"
 rc=$?
 if [ $rc -eq 0 ] && vol_sysfs s12lim >/dev/null; then
 	ok "2^29 tracks: created: $(cat "$OUT")"
+	[ "$(cat "$(vol_sysfs s12lim)/bcv/tracks")" = $((1 << 29)) ] ||
+		_bad "2^29 tracks: s12lim has $(cat "$(vol_sysfs s12lim)/bcv/tracks") tracks"
 	remove_vol s12lim
 elif [ $rc -eq 1 ] && [ "$(wc -l < "$ERR")" -eq 1 ] &&
      [ "$(bcv_snapshot)" = "$before" ]; then
@@ -535,10 +550,14 @@ BD=$VOL
 random_file "$T/mD" $SIZE
 dd if="$T/mD" of="$BD" bs=1M oflag=direct conv=notrunc status=none ||
 	fail "cannot write $BD"
+# l12d keeps its size: b12d's data area goes onto the STD, its metadata
+# area (past it) stays on its disk.
 dsz=$(blockdev --getsz "${DISKS[1]}")
-[ "$dsz" -le "$asz" ] || fail "${DISKS[1]} is larger than s12a"
-dmsetup load l12d --table "0 $dsz linear $SA 0" && dmsetup resume l12d ||
-	fail "cannot point l12d at $SA"
+bsz=$(blockdev --getsz "$BD")
+[ "$bsz" -le "$asz" ] || fail "b12d ($bsz sectors) is larger than s12a ($asz)"
+printf '%s\n' "0 $bsz linear $SA 0" \
+	"$bsz $((dsz - bsz)) linear ${DISKS[1]} $bsz" | dmsetup load l12d &&
+	dmsetup resume l12d || fail "cannot point l12d at $SA"
 note "l12d now: $(dmsetup table l12d)"
 bcv_refused establish s12a b12d
 msg_has "establish of a BCV over its STD" 'stacking loop'

@@ -12,6 +12,9 @@
 #
 # disks: 4M 4M 4M 4M 4M 2M 4M
 #
+# A volume is its disk less the metadata area at the disk's end
+# (include/uapi/linux/bcv_format.h): on a 4 MiB disk 4165632 bytes, 64
+# tracks of 64 KiB, the last one of 36 KiB; s4small, on 2 MiB, is smaller.
 # The STD (s4a) and the first BCV (s4b1) sit on dm-linear devices whose
 # table can be switched to "error": a copy that cannot complete keeps its
 # session in syncinprog or restinprog (SPEC section 5: failed copies are
@@ -28,8 +31,6 @@ need dmsetup losetup blockdev udevadm timeout truncate
 sess_setup
 
 TS=65536
-SIZE=$((4 << 20))
-NT=$((SIZE / TS))		# 64 tracks
 A=/dev/bcv/s4a
 
 dm_linear s4a_dm "${DISKS[0]}" || fail "cannot make dm-linear over ${DISKS[0]}"
@@ -44,9 +45,18 @@ create_vol bcv s4b3 "${DISKS[3]}" --track-size 64K
 create_vol bcv s4b4 "${DISKS[4]}" --track-size 64K
 create_vol bcv s4small "${DISKS[5]}" --track-size 64K
 create_vol std s4z "${DISKS[6]}" --track-size 64K
+SIZE=$(dev_size $A)		# the whole STD
+NT=$(( (SIZE + TS - 1) / TS ))	# 64 tracks
+check_capacity s4a "$TS" "$d_a"
+check_capacity s4b1 "$TS" "$d_b1"
+check_capacity s4small "$TS" "${DISKS[5]}"
+[ "$(dev_size /dev/bcv/s4b1)" = "$SIZE" ] ||
+	fail "set-up: s4b1 is $(dev_size /dev/bcv/s4b1) bytes, s4a $SIZE"
+[ "$(dev_size /dev/bcv/s4small)" -lt "$SIZE" ] ||
+	fail "set-up: s4small is not smaller than s4a"
 
 # The STD's content and its model.
-random_file "$T/mA" $SIZE
+random_file "$T/mA" "$SIZE"
 dd if="$T/mA" of=$A bs=1M oflag=direct conv=notrunc status=none ||
 	fail "cannot write $A"
 
@@ -189,7 +199,7 @@ e=$(sess_field s4a s4b1 errors)
 
 # Synchronized: still not ready; its disk holds the STD's data.
 io_fails s4b1
-check_model "s4b1's disk holds the STD's data" "$d_b1" "$T/mA" $SIZE
+check_model "s4b1's disk holds the STD's data" "$d_b1" "$T/mA" "$SIZE"
 bcv_busy establish s4a s4b1
 bcv_busy reestablish s4a s4b1
 bcv_busy restore s4a s4b1
@@ -345,6 +355,8 @@ bcv_must remove s4z
 
 loop_new 1M || fail "cannot make a loop device"
 create_vol std s4t "$LOOP" --track-size 64K
+check_capacity s4t "$TS" "$LOOP"
+NT1=$(( ($(dev_size /dev/bcv/s4t) + TS - 1) / TS ))	# 16 tracks
 for ((i = 1; i <= 17; i++)); do
 	loop_new 1M || fail "cannot make loop device $i"
 	create_vol bcv "s4t$i" "$LOOP" --track-size 64K
@@ -368,8 +380,8 @@ grep -qiE 'session|space|16' "$ERR" ||
 id5=$(sess_field s4t s4t5 id)
 bcv_must terminate s4t s4t5
 bcv_must establish s4t s4t17 --wait
-check_sess s4t s4t17 id="$id5" state=synchronized copied_tracks=16 \
-	tracks=16 std_changed_tracks=16
+check_sess s4t s4t17 id="$id5" state=synchronized copied_tracks=$NT1 \
+	tracks=$NT1 std_changed_tracks=$NT1
 bcv_refused establish s4t s4t5			# 16 sessions again
 bcv_must split s4t s4t17
 

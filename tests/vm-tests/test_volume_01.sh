@@ -5,9 +5,12 @@
 # capacity and queue limits, remove, many create/remove cycles, a 4K-sector
 # backing device, and module unload/reload.
 #
-# disks: 256M 100M 65540K 256M
+# disks: 256M 100M 65568K 256M
 #
-# DISKS[2] is 65540 KiB: 1024 tracks of 64 KiB and a partial 4 KiB one.
+# A volume is its disk less the metadata area at the disk's end
+# (include/uapi/linux/bcv_format.h).  DISKS[2] is 65568 KiB: with 64 KiB
+# tracks the area takes 28 KiB, which leaves 65540 KiB of data: 1024 tracks
+# of 64 KiB and a partial 4 KiB one.
 
 # shellcheck source=tests/vm-tests/test_common.sh
 . "$(dirname "$0")/test_common.sh"
@@ -16,7 +19,7 @@ need_disks 4
 need bcvctl blockdev udevadm
 
 d_std=${DISKS[0]}
-d_bcv=${DISKS[2]}	# not a multiple of the track size
+d_bcv=${DISKS[2]}	# its data area is not a multiple of the track size
 
 # --- create: udev link, bcvctl output ------------------------------------
 
@@ -62,7 +65,7 @@ check_attr() {
 check_volume() {
 	local name=$1 role=$2 sys=$3 dev=$4 back=$5 ts=$6
 	local bytes tracks cyls idx
-	bytes=$(dev_size "$back")
+	bytes=$(( $(bcv_data_sectors "$(blockdev --getsz "$back")" "$ts") * 512 ))
 	tracks=$(( (bytes + ts - 1) / ts ))
 	cyls=$(( (tracks + 14) / 15 ))
 	idx=${dev#/dev/bcv}
@@ -75,10 +78,11 @@ check_volume() {
 	check_attr "$sys/bcv/tracks" "$tracks"
 	check_attr "$sys/bcv/cylinders" "$cyls"
 
-	# Capacity follows the backing device.
+	# Capacity follows the backing device: its data area.
 	[ "$(dev_size "$dev")" = "$bytes" ] ||
-		_bad "$dev is $(dev_size "$dev") bytes, $back is $bytes"
+		_bad "$dev is $(dev_size "$dev") bytes, the data area of $back is $bytes"
 	check_attr "$sys/size" "$((bytes / 512))"
+	check_capacity "$name" "$ts" "$back"
 
 	# bcvctl list --json
 	local f want
@@ -125,7 +129,9 @@ check_volume() {
 check_volume v01std std "$std_sys" "$std_dev" "$d_std" 65536
 check_volume v01bcv bcv "$bcv_sys" "$bcv_dev" "$d_bcv" 65536
 [ "$(cat "$bcv_sys/bcv/tracks")" = 1025 ] ||
-	_bad "65540K in 64K tracks: tracks = $(cat "$bcv_sys/bcv/tracks"), want 1025"
+	_bad "65540K of data in 64K tracks: tracks = $(cat "$bcv_sys/bcv/tracks"), want 1025"
+[ $(( $(dev_size "$bcv_dev") % 65536 )) = 4096 ] ||
+	_bad "v01bcv's last track is $(( $(dev_size "$bcv_dev") % 65536 )) bytes, want 4096"
 bcvctl list --json
 
 # --- queue limits follow the backing device --------------------------------
@@ -171,6 +177,9 @@ done
 [ -z "$(vol_names)" ] || _bad "volumes left: $(vol_names)"
 json=$(bcvctl list --json | tr -d '[:space:]')
 [ "$json" = '{"volumes":[]}' ] || _bad "list --json after remove: $json"
+# remove erases the metadata.
+check_no_sb "$d_std"
+check_no_sb "$d_bcv"
 [ -z "$(list_json_lines)" ] || _bad "list --json still lists volumes"
 
 # --- 20 create/remove cycles -------------------------------------------------
@@ -208,12 +217,18 @@ n_sys=/sys/block/${VOL#/dev/}
 check_attr "$n_sys/queue/logical_block_size" 4096
 check_attr "$n_sys/queue/physical_block_size" "$(cat /sys/block/nullb0/queue/physical_block_size)"
 check_attr "$n_sys/bcv/track_size" 65536
-check_attr "$n_sys/bcv/tracks" $(( (1 << 30) / 65536 ))
+n_sec=$(bcv_data_sectors $(( (1 << 30) / 512 )) 65536)
+check_attr "$n_sys/bcv/tracks" $(( (n_sec * 512 + 65535) / 65536 ))
+check_capacity v01n 65536 /dev/nullb0
 remove_vol v01n
+check_no_sb /dev/nullb0
 create_vol std v01n4k /dev/nullb0 --track-size 4K
+n_sec=$(bcv_data_sectors $(( (1 << 30) / 512 )) 4096)
+n_tracks=$(( (n_sec * 512 + 4095) / 4096 ))
 check_attr "/sys/block/${VOL#/dev/}/bcv/track_size" 4096
-check_attr "/sys/block/${VOL#/dev/}/bcv/tracks" $(( (1 << 30) / 4096 ))
-check_attr "/sys/block/${VOL#/dev/}/bcv/cylinders" $(( ((1 << 30) / 4096 + 14) / 15 ))
+check_attr "/sys/block/${VOL#/dev/}/bcv/tracks" $n_tracks
+check_attr "/sys/block/${VOL#/dev/}/bcv/cylinders" $(( (n_tracks + 14) / 15 ))
+check_capacity v01n4k 4096 /dev/nullb0
 remove_vol v01n4k
 
 # --- module unload refused while a volume exists -----------------------------

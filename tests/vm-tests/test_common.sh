@@ -531,6 +531,9 @@ note "$TEST_NAME on $BCV_KVER, disks: ${BCV_DISKS:-none}"
 #   wait_secs SECS CMD...   poll CMD until it succeeds, for up to SECS s
 #   copy_throttle NAME PCT  slow down the copies of volume NAME (its
 #                           bcv/copy_throttle, if the module has it)
+#   power_cut               cut the guest's power now (tests/vm/run with
+#                           --kill-after SIGKILLs QEMU on its marker);
+#                           never returns
 #
 # Data:
 #   read_dev DEV LEN [OFF]  LEN bytes at byte OFF of DEV, O_DIRECT, to stdout
@@ -868,6 +871,14 @@ loop_new() {
 	[ -e /dev/loop-control ] || modprobe loop 2>/dev/null
 	LOOP=$(losetup -f --show "$f") || return 1
 	_loops+=("$LOOP:$f")
+}
+
+power_cut() {
+	[ -n "${BCV_TOKEN:-}" ] || fail "power_cut: no BCV_TOKEN from tests/vm/init"
+	printf '\001BCV-CUT:%s\n' "$BCV_TOKEN"
+	# The runner kills QEMU within moments; nothing after this counts.
+	sleep 600
+	fail "power_cut: still alive after 600 s (no --kill-after?)"
 }
 
 wait_secs() {

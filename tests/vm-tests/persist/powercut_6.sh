@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# host_powercut_11.sh, boot 6, killed by the host: flushed writes go to the
-# split p11b1; 15 s before the cut a throttled full restore of p11s from
+# host_powercut_11.sh, boot 6, cut by the guest itself: flushed writes go to the
+# split p11b1; a throttled full restore of p11s from
 # p11b2 starts, and is still running at the cut.
 
 # shellcheck source=tests/vm-tests/persist/common.sh
@@ -13,7 +13,6 @@ need_disks 4
 need_sessions
 need blockdev udevadm
 [ $# -eq 1 ] || fail "usage: powercut_6.sh KILL_AFTER_SECONDS"
-cut_at=$1
 
 settle_vols p11s p11b1 p11b2
 for v in p11s p11b1 p11b2; do
@@ -27,21 +26,30 @@ p=/sys/module/bcv/parameters/copy_jobs
 put sum.b2 "$(dev_sum /dev/bcv/p11b2)"
 TS=$TRACK_SIZE
 SCRATCH=$((800 * TS))
+# As in powercut_4.sh: the restore starts after 10 rounds of writes; once
+# a quarter or more of it is done (and some is not), the guest cuts its
+# own power.
 started=0
 n=0
 start_restore() {
-	local up
-	read -r up _ < /proc/uptime
-	up=${up%.*}
-	if [ $started = 0 ] && [ "$up" -ge $((cut_at - 15)) ]; then
+	local st inv tracks
+	n=$((n + 1))
+	if [ $started = 0 ] && [ $n -ge 10 ]; then
 		started=1
 		bcv_must restore p11s p11b2
 		put_sess p11s p11b2
-		put copies_started "$up"
+		put copies_started "$n"
+		return
 	fi
-	n=$((n + 1))
-	if [ $started = 1 ] && ((n % 5 == 0)); then
-		put b2_state "$(sess_field p11s p11b2 state) $(sess_field p11s p11b2 invalid_tracks)"
+	[ $started = 1 ] || return 0
+	st=$(sess_field p11s p11b2 state)
+	inv=$(sess_field p11s p11b2 invalid_tracks)
+	tracks=$(sess_field p11s p11b2 tracks)
+	put b2_state "$st $inv"
+	if [ "$st" = restinprog ] && [ "$inv" -gt 0 ] &&
+	   [ "$inv" -le $((tracks * 3 / 4)) ]; then
+		put cut_now "$st $inv"
+		power_cut
 	fi
 }
 STATE_EVERY=1

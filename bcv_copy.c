@@ -223,6 +223,9 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 	spin_unlock_irq(&vol->lock);
 
 	bcv_job_account(vol, c, copied, bad != 0);
+	/* Its V bits reach the disk with the next checkpoint. */
+	if (copied)
+		bcv_meta_copied(vol);
 	for (p = 0; copied && p < vol->nr_legs; p++)
 		if (ok_dst & (1U << p))
 			atomic64_add(copied, &vol->leg_copied[p]);

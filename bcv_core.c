@@ -277,6 +277,7 @@ int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
 {
 	unsigned int i;
 	u32 lbs = 0;
+	int ret;
 
 	lockdep_assert_held(&bcv_lock);
 	for (i = 0; i < vol->nr_legs; i++) {
@@ -290,8 +291,14 @@ int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
 	if (bcv_track_shift(1U << shift, lbs) < 0 ||
 	    (sectors << SECTOR_SHIFT) % lbs)
 		return -EINVAL;
-	return bcv_tm_vol_init(&vol->tm, sectors, shift,
-			       vol->role == BCV_ROLE_STD, vol->nr_legs);
+	ret = bcv_tm_vol_init(&vol->tm, sectors, shift,
+			      vol->role == BCV_ROLE_STD, vol->nr_legs);
+	if (ret)
+		return ret;
+	ret = bcv_meta_alloc(vol);
+	if (ret)
+		bcv_tm_vol_free(&vol->tm);
+	return ret;
 }
 
 /**
@@ -303,6 +310,7 @@ int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
  */
 void bcv_volume_discard(struct bcv_volume *vol)
 {
+	bcv_meta_exit(vol);
 	bcv_tm_vol_free(&vol->tm);
 	bcv_close_legs(vol);
 	kfree(vol);
@@ -363,6 +371,8 @@ int __bcv_volume_publish(struct bcv_volume *vol)
 	set_capacity(disk, bcv_vol_sectors(vol));
 	vol->disk = disk;
 
+	/* Host writes and the metadata worker use the write-intent marks. */
+	bcv_meta_start(vol);
 	/* The "bcv" attribute group exists before the uevent (udev names). */
 	ret = device_add_disk(NULL, disk, bcv_disk_groups);
 	if (ret)
@@ -379,6 +389,8 @@ int __bcv_volume_publish(struct bcv_volume *vol)
 	return 0;
 
 out_disk:
+	/* No worker may look at the regions below any more (idempotent). */
+	bcv_meta_exit(vol);
 	put_disk(disk);
 	vol->disk = NULL;
 out_ida:
@@ -738,7 +750,7 @@ int bcv_leg_remove(struct bcv_leg_cmd *l)
 		vol->nr_legs--;
 		mutex_unlock(&vol->leg_lock);
 		/* The others forget it; it no longer assembles. */
-		bcv_meta_write_sb(vol, false);
+		bcv_meta_commit(vol, NULL);
 		bcv_meta_wipe_leg(h.bdev);
 		bcv_update_features(vol);
 	}
@@ -797,6 +809,8 @@ static void bcv_fill_info(struct bcv_volume *vol, struct bcv_vol_info *info)
 	}
 	memcpy(info->uuid, vol->meta.uuid, sizeof(info->uuid));
 	info->events = READ_ONCE(vol->meta.events);
+	info->recovered_tracks = vol->meta.recovered_tracks;
+	info->meta_writes = atomic64_read(&vol->meta.writes);
 }
 
 /**
@@ -849,9 +863,12 @@ static int __init bcv_init(void)
 	ret = bcv_io_init();
 	if (ret)
 		return ret;
+	ret = bcv_meta_module_init();
+	if (ret)
+		goto out_io;
 	ret = register_blkdev(0, BCV_DISK_PREFIX);
 	if (ret < 0)
-		goto out_io;
+		goto out_meta;
 	bcv_major = ret;
 
 	ret = bcv_ctl_init();
@@ -865,6 +882,8 @@ static int __init bcv_init(void)
 
 out_blkdev:
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
+out_meta:
+	bcv_meta_module_exit();
 out_io:
 	bcv_io_exit();
 	return ret;
@@ -876,6 +895,7 @@ static void __exit bcv_exit(void)
 	bcv_ctl_exit();
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
 	ida_destroy(&bcv_index_ida);
+	bcv_meta_module_exit();
 	bcv_io_exit();
 }
 

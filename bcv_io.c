@@ -43,6 +43,12 @@ static struct bio_set bcv_split_set;	/* reads split at a track boundary */
  *
  * Legs marked failed (their device is gone or shrank) get nothing.
  *
+ * Before a write's clones go out, its marks must be on disk (write intent,
+ * bcv_meta.h): if bcv_meta_write_check() finds one missing, the write
+ * waits for the metadata worker, which sends it (bcv_io_meta_ready()).  A
+ * write that failed somewhere makes its new I bits durable before the
+ * host hears of it (bcv_io_meta_done()).
+ *
  * The host bio completes when all clones have.  What the write left where
  * is decided in one place, bcv_tm_write_done(), under vol->lock: per track
  * the positions that hold the new data stay or become valid, every other
@@ -68,6 +74,12 @@ struct bcv_io {
 	atomic_t remaining;		/* clones not yet completed */
 	unsigned long failed;		/* positions whose clone failed */
 	blk_status_t status;		/* a failing clone's status */
+	/* Waiting for the metadata worker (bcv_meta.h, "Write intent"). */
+	struct bcv_meta_waiter mw;
+	u64 first, last;		/* tracks it covers */
+	unsigned int err_pos;		/* error marks: positions, range */
+	unsigned int err_whole;		/* error marks: whole positions */
+	bool kick;			/* the engine has work afterwards */
 };
 
 /* Per clone, allocated as the front padding of the clone bio. */
@@ -205,28 +217,87 @@ static bool __bcv_io_tables(struct bcv_io *io)
 }
 
 /*
+ * Any context.  The end of a host bio that passed the gate: a write leaves
+ * its regions (waking the engine if it waits for them), the host hears
+ * io->status, then bcv_io_put() lets a remove go on.
+ */
+static void bcv_io_finish(struct bcv_io *io)
+{
+	struct bcv_volume *vol = io->vol;
+	struct bio *orig = io->orig;
+	bool kick = io->kick;
+	unsigned long flags;
+
+	if (io->write || kick) {
+		spin_lock_irqsave(&vol->lock, flags);
+		if (io->write &&
+		    __bcv_regions_write_put(&vol->regions, io->first, io->last) &&
+		    (vol->rescan || vol->regions.nr_want))
+			kick = true;
+		if (kick)
+			vol->rescan = true;	/* the engine may be idle */
+		if (kick && !vol->dead)
+			mod_delayed_work(system_wq, &vol->engine, 0);
+		spin_unlock_irqrestore(&vol->lock, flags);
+	}
+	orig->bi_status = io->status;
+	bio_end_io_acct(orig, io->start);
+	bio_endio(orig);
+	mempool_free(io, bcv_io_pool);
+	bcv_io_put(vol);
+}
+
+/*
+ * The metadata worker: the I bits of a failed write are on disk (@err 0),
+ * the batch was full (-EAGAIN: queue them again), or they could not be
+ * written: the host hears of an error.
+ */
+static void bcv_io_meta_done(struct bcv_meta_waiter *w, int err)
+{
+	struct bcv_io *io = container_of(w, struct bcv_io, mw);
+	struct bcv_volume *vol = io->vol;
+
+	if (err == -EAGAIN) {
+		bool queued;
+
+		spin_lock_irq(&vol->lock);
+		queued = __bcv_meta_error_marks(vol, io->err_pos, io->err_whole,
+						io->first, io->last, &io->mw);
+		spin_unlock_irq(&vol->lock);
+		if (queued)
+			return;
+		err = 0;
+	}
+	if (err)
+		io->status = BLK_STS_IOERR;
+	bcv_io_finish(io);
+}
+
+/*
  * Any context.  The last clone of a host bio completed.
  *  1. A failed read goes again elsewhere if it can (bcv_read_retry()).
  *  2. Under vol->lock: legs whose device went away are marked failed, a
  *     write's or flush's effect goes into the tables (which decide the
- *     host's status), the write leaves its regions, the engine is kicked.
- *  3. The host bio ends; then bcv_io_put() lets a remove go on.
+ *     host's status); the I bits a failure added go to disk first
+ *     (bcv_io_meta_done() then ends the bio).
+ *  3. bcv_io_finish(): the write leaves its regions, the host bio ends.
  */
 static void bcv_io_complete(struct bcv_io *io)
 {
 	struct bcv_volume *vol = io->vol;
-	struct bio *orig = io->orig;
 	blk_status_t status = io->status;
 	unsigned int newly = 0;
-	unsigned long flags;
-	bool kick = false, good;
-	u64 first, last;
+	unsigned long flags, failed;
+	bool good, deferred = false;
+	const char *what;
+	sector_t sector;
 	int p;
 
 	if (!io->write && !io->flush && io->failed && bcv_read_retry(io))
 		return;
 	if (!io->failed)
 		status = BLK_STS_OK;
+	io->kick = false;
 
 	if (io->failed || io->write || io->flush) {
 		spin_lock_irqsave(&vol->lock, flags);
@@ -236,34 +307,35 @@ static void bcv_io_complete(struct bcv_io *io)
 			good = __bcv_io_tables(io);
 			status = good ? BLK_STS_OK : (status ?: BLK_STS_IOERR);
 			/* Stale positions: the copy engine has work. */
-			kick = io->failed || io->discard;
+			io->kick = io->failed || io->discard;
+			if (io->failed) {
+				io->err_pos = io->write ? io->failed : 0;
+				io->err_whole = io->flush ? io->failed : 0;
+				io->mw.fn = bcv_io_meta_done;
+				io->status = status;
+				deferred = __bcv_meta_error_marks(vol, io->err_pos,
+								  io->err_whole,
+								  io->first,
+								  io->last,
+								  &io->mw);
+			}
 		} else if (!status) {
 			status = BLK_STS_IOERR;
 		}
-		if (io->write) {
-			bcv_bio_tracks(vol, io->sector, io->nr_sectors, &first,
-				       &last);
-			if (__bcv_regions_write_put(&vol->regions, first, last) &&
-			    (vol->rescan || vol->regions.nr_want))
-				kick = true;
-			if (kick)
-				vol->rescan = true;	/* the engine may be idle */
-		}
-		if (kick && !vol->dead)
-			mod_delayed_work(system_wq, &vol->engine, 0);
+		/* Once queued, @io is the worker's: keep what the log needs. */
+		failed = io->failed;
+		sector = io->sector;
+		what = io->write ? (io->discard ? "discard" : "write") :
+		       io->flush ? "flush" : "read";
 		spin_unlock_irqrestore(&vol->lock, flags);
 		bcv_report_failed(vol, newly);
-		for_each_set_bit(p, &io->failed, BCV_POSITIONS)
-			bcv_fail_leg(vol, p, io->sector, io->write ?
-				     (io->discard ? "discard" : "write") :
-				     io->flush ? "flush" : "read");
+		for_each_set_bit(p, &failed, BCV_POSITIONS)
+			bcv_fail_leg(vol, p, sector, what);
+		if (deferred)
+			return;
 	}
-
-	orig->bi_status = status;
-	bio_end_io_acct(orig, io->start);
-	bio_endio(orig);
-	mempool_free(io, bcv_io_pool);
-	bcv_io_put(vol);
+	io->status = status;
+	bcv_io_finish(io);
 }
 
 /* Interrupt context. */
@@ -323,6 +395,61 @@ static int bcv_read_pos(struct bcv_volume *vol, sector_t sector,
 	if (from && (p < 0 || p >= (int)vol->nr_legs))
 		p = bcv_tm_read_pos(&vol->tm, sector, nr);
 	return p;
+}
+
+/*
+ * Send @io's clones to its targets.  Process context (the submit path or
+ * the metadata worker).
+ */
+static void bcv_io_issue(struct bcv_io *io)
+{
+	struct bcv_volume *vol = io->vol;
+	int p;
+
+	/*
+	 * Each clone is submitted as soon as it is allocated; the bio set
+	 * has a rescuer for the clones that wait on current->bio_list
+	 * meanwhile (block/bio.c, "stacking drivers").
+	 */
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		struct bcv_clone *c;
+		struct bio *clone;
+
+		if (!(io->targets & (1U << p)))
+			continue;
+		clone = bio_alloc_clone(bcv_pos_bdev(vol, p), io->orig,
+					GFP_NOIO, &bcv_bio_set);
+		c = container_of(clone, struct bcv_clone, bio);
+		c->io = io;
+		c->pos = p;
+		clone->bi_end_io = bcv_clone_endio;
+		submit_bio_noacct(clone);
+	}
+}
+
+/*
+ * The metadata worker: @io's marks are on disk (@err 0), the batch was
+ * full (-EAGAIN: check again) or could not be written (the write fails
+ * before it reached any leg; its marks stay, over-marking).
+ */
+static void bcv_io_meta_ready(struct bcv_meta_waiter *w, int err)
+{
+	struct bcv_io *io = container_of(w, struct bcv_io, mw);
+	struct bcv_volume *vol = io->vol;
+
+	if (err == -EAGAIN) {
+		if (!bcv_meta_write_check(vol, io->first, io->last,
+					  io->targets, &io->mw))
+			return;
+		err = 0;
+	}
+	if (!err) {
+		bcv_io_issue(io);
+		return;
+	}
+	io->status = BLK_STS_IOERR;
+	io->kick = false;
+	bcv_io_finish(io);
 }
 
 /**
@@ -401,32 +528,19 @@ void bcv_submit_bio(struct bio *bio)
 	io->flush = write && (bio->bi_opf & REQ_PREFLUSH);
 	io->failed = 0;
 	io->status = BLK_STS_OK;
+	io->first = first;
+	io->last = last;
 	atomic_set(&io->remaining, hweight32(targets));
 	io->start = bio_start_io_acct(bio);
 
 	/* Mark before the data moves: a split after this sees the change. */
-	if (data_write)
+	if (data_write) {
 		bcv_tm_write(&vol->tm, sector, nr, 0);
-
-	/*
-	 * Each clone is submitted as soon as it is allocated; the bio set
-	 * has a rescuer for the clones that wait on current->bio_list
-	 * meanwhile (block/bio.c, "stacking drivers").
-	 */
-	for (p = 0; p < BCV_POSITIONS; p++) {
-		struct bcv_clone *c;
-		struct bio *clone;
-
-		if (!(targets & (1U << p)))
-			continue;
-		clone = bio_alloc_clone(bcv_pos_bdev(vol, p), bio, GFP_NOIO,
-					&bcv_bio_set);
-		c = container_of(clone, struct bcv_clone, bio);
-		c->io = io;
-		c->pos = p;
-		clone->bi_end_io = bcv_clone_endio;
-		submit_bio_noacct(clone);
+		io->mw.fn = bcv_io_meta_ready;
+		if (!bcv_meta_write_check(vol, first, last, targets, &io->mw))
+			return;		/* the worker sends it */
 	}
+	bcv_io_issue(io);
 }
 
 /*------------------------------------------------------------------------

@@ -195,7 +195,7 @@ static int bcv_ioc_version(void __user *uarg)
 	v.minor = BCV_VERSION_MINOR;
 	v.patch = BCV_VERSION_PATCH;
 	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS | BCV_FEAT_MIRRORS |
-		     BCV_FEAT_LEG_POS | BCV_FEAT_META;
+		     BCV_FEAT_LEG_POS | BCV_FEAT_META | BCV_FEAT_INTENT;
 	return bcv_copy_out(uarg, &v, sizeof(v), usize);
 }
 

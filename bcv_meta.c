@@ -172,7 +172,10 @@ static bool bcv_sb_ok(struct bcv_sb *sb, sector_t dev_sectors)
 	    le64_to_cpu(sb->tracks_cap) != l.tracks_cap ||
 	    le64_to_cpu(sb->pb_offset) != l.pb_offset ||
 	    le64_to_cpu(sb->pb_sectors) != l.pb_sectors ||
-	    le64_to_cpu(sb->inv_sectors) != l.inv_sectors)
+	    le64_to_cpu(sb->inv_sectors) != l.inv_sectors ||
+	    le64_to_cpu(sb->al_offset) != l.al_offset ||
+	    le64_to_cpu(sb->al_sectors) != l.al_sectors ||
+	    memchr_inv(sb->reserved, 0, sizeof(sb->reserved)))
 		return false;
 	for (i = 0; i < BCV_FMT_POSITIONS; i++)
 		if (le64_to_cpu(sb->inv_offset[i]) != l.inv_offset[i])
@@ -299,6 +302,8 @@ static void bcv_meta_build(struct bcv_volume *vol, int pos, struct bcv_sb *sb,
 	sb->inv_sectors = cpu_to_le64(l->inv_sectors);
 	for (i = 0; i < BCV_FMT_POSITIONS; i++)
 		sb->inv_offset[i] = cpu_to_le64(l->inv_offset[i]);
+	sb->al_offset = cpu_to_le64(l->al_offset);
+	sb->al_sectors = cpu_to_le64(l->al_sectors);
 	for (i = 0; i < vol->nr_legs; i++) {
 		u32 f = 0;
 
@@ -394,7 +399,66 @@ int bcv_meta_write_sb(struct bcv_volume *vol, bool clean)
  * Tables
  */
 
-/* Write every table of @vol to leg @pos.  Caller holds the volume. */
+/* Where table @t starts on a leg of layout @l. */
+static sector_t bcv_meta_table_at(const struct bcv_fmt_layout *l, int t)
+{
+	if (t == BCV_TM_PB)
+		return l->pb_offset;
+	if (t == BCV_META_AL)
+		return l->al_offset;
+	return l->inv_offset[t];
+}
+
+int bcv_meta_load_tables(struct bcv_volume *vol, int pos, bool merge)
+{
+	const struct bcv_fmt_layout *l = &vol->meta.layout[pos];
+	struct block_device *bdev = bcv_leg_bdev(vol, pos);
+	unsigned int blen, t;
+	void *buf = bcv_meta_buf(&blen);
+	int ret = 0;
+
+	lockdep_assert_held(&bcv_lock);
+	if (!buf)
+		return -ENOMEM;
+	for (t = 0; t < BCV_META_TABLES && !ret; t++) {
+		sector_t at = bcv_meta_table_at(l, t);
+		u64 nr, done = 0;
+		unsigned long *w;
+
+		if (t == BCV_META_AL) {
+			w = vol->meta.dur[t];
+			nr = vol->meta.words[t];
+		} else {
+			w = bcv_tm_table(&vol->tm, t, &nr);
+		}
+		if (!w)
+			continue;
+		while (done < nr && !ret) {
+			u64 k, n = min_t(u64, nr - done, blen / 8);
+			unsigned int bytes = round_up(n * 8, BCV_SB_SIZE);
+
+			ret = bcv_meta_rw(bdev, at, buf, bytes, REQ_OP_READ);
+			for (k = 0; k < n && !ret; k++) {
+				u64 x = get_unaligned_le64(buf + k * 8);
+
+				if (merge || t == BCV_META_AL)
+					w[done + k] |= x;
+				else
+					w[done + k] = x;
+			}
+			at += bytes >> SECTOR_SHIFT;
+			done += n;
+		}
+	}
+	bcv_meta_buf_free(buf, blen);
+	return ret;
+}
+
+/*
+ * Write every table of @vol, and the activity log of its durable image, to
+ * leg @pos.  Caller holds the volume (or it is not published yet) and
+ * meta.lock or bcv_lock.
+ */
 static int bcv_meta_save_tables(struct bcv_volume *vol, int pos)
 {
 	const struct bcv_fmt_layout *l = &vol->meta.layout[pos];
@@ -405,16 +469,23 @@ static int bcv_meta_save_tables(struct bcv_volume *vol, int pos)
 
 	if (!buf)
 		return -ENOMEM;
-	for (t = 0; t <= BCV_TM_PB && !ret; t++) {
-		sector_t at = t == BCV_TM_PB ? l->pb_offset : l->inv_offset[t];
+	for (t = 0; t < BCV_META_TABLES && !ret; t++) {
+		sector_t at = bcv_meta_table_at(l, t);
 		u64 nr, done = 0;
-		unsigned long *w = bcv_tm_table(&vol->tm, t, &nr);
+		unsigned long *w;
 
+		if (t == BCV_META_AL) {
+			w = vol->meta.dur[t];
+			nr = vol->meta.words[t];
+		} else {
+			w = bcv_tm_table(&vol->tm, t, &nr);
+		}
 		if (!w)
 			continue;
 		while (done < nr && !ret) {
 			u64 k, n = min_t(u64, nr - done, blen / 8);
-			unsigned int bytes = round_up(n * 8, 512);
+			/* Whole 4 KiB blocks: a 4K-sector device refuses less. */
+			unsigned int bytes = round_up(n * 8, BCV_SB_SIZE);
 
 			memset(buf, 0, bytes);
 			for (k = 0; k < n; k++)
@@ -430,37 +501,870 @@ static int bcv_meta_save_tables(struct bcv_volume *vol, int pos)
 	return ret;
 }
 
-int bcv_meta_load_tables(struct bcv_volume *vol, int pos)
+/*------------------------------------------------------------------------
+ * Write intent (see bcv_meta.h): the durable image and its marks
+ */
+
+static struct workqueue_struct *bcv_meta_wq;
+
+#define BCV_BLOCK_WORDS		(BCV_SB_SIZE / sizeof(unsigned long))
+static_assert(PAGE_SIZE == BCV_SB_SIZE, "a table block is a page");
+
+/* struct bcv_meta_mark.kind */
+enum {
+	BCV_MARK_SET,		/* bits [first, last] of the table */
+	BCV_MARK_FROM_M,	/* those of them the live table has (Track ID) */
+	BCV_MARK_PB,		/* PB rows [first, last] as the live table has them */
+};
+
+/* Bits [@first, @last] of bitmap word @i. */
+static unsigned long bcv_word_mask(u64 i, u64 first, u64 last)
 {
-	const struct bcv_fmt_layout *l = &vol->meta.layout[pos];
-	struct block_device *bdev = bcv_leg_bdev(vol, pos);
-	unsigned int blen, t;
-	void *buf = bcv_meta_buf(&blen);
-	int ret = 0;
+	unsigned long m = ~0UL;
 
-	lockdep_assert_held(&bcv_lock);
-	if (!buf)
-		return -ENOMEM;
-	for (t = 0; t <= BCV_TM_PB && !ret; t++) {
-		sector_t at = t == BCV_TM_PB ? l->pb_offset : l->inv_offset[t];
-		u64 nr, done = 0;
-		unsigned long *w = bcv_tm_table(&vol->tm, t, &nr);
+	if (i == first / BITS_PER_LONG)
+		m &= ~0UL << (first % BITS_PER_LONG);
+	if (i == last / BITS_PER_LONG)
+		m &= ~0UL >> (BITS_PER_LONG - 1 - last % BITS_PER_LONG);
+	return m;
+}
 
-		if (!w)
+/* Rows [@first, @last] of PB word @j (4 rows of 16 columns a word). */
+static unsigned long bcv_pb_row_mask(u64 j, u64 first, u64 last)
+{
+	unsigned int lo = j == first / 4 ? first % 4 : 0;
+	unsigned int hi = j == last / 4 ? last % 4 : 3;
+
+	return (~0UL >> (BITS_PER_LONG - 16 * (hi + 1))) & (~0UL << (16 * lo));
+}
+
+/* The live table @t of @vol (NULL for the activity log: it has none). */
+static unsigned long *bcv_meta_live(struct bcv_volume *vol, int t)
+{
+	u64 nr;
+
+	return t == BCV_META_AL ? NULL : bcv_tm_table(&vol->tm, t, &nr);
+}
+
+/* Are bits [@first, @last] all set in @map?  Caller holds wlock. */
+static bool bcv_bits_set(const unsigned long *map, u64 first, u64 last)
+{
+	u64 i;
+
+	for (i = first / BITS_PER_LONG; i <= last / BITS_PER_LONG; i++) {
+		unsigned long m = bcv_word_mask(i, first, last);
+
+		if ((map[i] & m) != m)
+			return false;
+	}
+	return true;
+}
+
+/* Are the PB columns @cols of rows [@first, @last] all C in @pb? */
+static bool bcv_pb_set(const unsigned long *pb, unsigned long cols,
+		       u64 first, u64 last)
+{
+	unsigned long all = cols * 0x0001000100010001UL;
+	u64 j;
+
+	for (j = first / 4; j <= last / 4; j++) {
+		unsigned long m = all & bcv_pb_row_mask(j, first, last);
+
+		if ((pb[j] & m) != m)
+			return false;
+	}
+	return true;
+}
+
+/* Caller holds wlock.  Queue @mk in the open batch; false if it is full. */
+static bool bcv_meta_add(struct bcv_meta *m, u8 kind, u8 table, u64 first,
+			 u64 last)
+{
+	struct bcv_meta_batch *b = &m->open;
+	struct bcv_meta_mark *mk;
+	unsigned int i;
+
+	for (i = 0; i < b->nr; i++) {
+		mk = &b->marks[i];
+		if (mk->kind == kind && mk->table == table &&
+		    mk->first <= first && mk->last >= last)
+			return true;
+	}
+	if (b->nr == BCV_META_MARKS)
+		return false;
+	mk = &b->marks[b->nr++];
+	mk->kind = kind;
+	mk->table = table;
+	mk->first = first;
+	mk->last = last;
+	return true;
+}
+
+static void bcv_meta_kick(struct bcv_meta *m)
+{
+	queue_work(bcv_meta_wq, &m->io_work);
+}
+
+static void bcv_meta_arm(struct bcv_meta *m)
+{
+	if (!READ_ONCE(m->dead))
+		queue_delayed_work(bcv_meta_wq, &m->ckpt_work,
+				   BCV_META_CKPT_SECS * HZ);
+}
+
+bool bcv_meta_write_check(struct bcv_volume *vol, u64 first, u64 last,
+			  unsigned int targets, struct bcv_meta_waiter *w)
+{
+	struct bcv_meta *m = &vol->meta;
+	struct bcv_tm_vol *tm = &vol->tm;
+	unsigned int other = bcv_tm_data_positions(tm) & ~targets, p, nr = 0;
+	unsigned long cols = tm->is_std ? READ_ONCE(tm->alloc) : 0, flags;
+	bool need_pb, need_m4b, need_al = false;
+	unsigned int need_pos = 0;
+	u64 rf = 0, rl = 0, r;
+
+	if (!READ_ONCE(m->running))
+		return true;
+	if (hweight32(targets) > 1) {
+		rf = first >> m->al_shift;
+		rl = last >> m->al_shift;
+		/* Seen by the next checkpoint: the region is not idle. */
+		for (r = rf; r <= rl; r++)
+			if (!test_bit(r, m->touched))
+				set_bit(r, m->touched);
+	}
+
+	spin_lock_irqsave(&m->wlock, flags);
+	need_pb = cols && !bcv_pb_set(m->dur[BCV_TM_PB], cols, first, last);
+	need_m4b = !tm->is_std &&
+		   !bcv_bits_set(m->dur[BCV_M4B], first, last);
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((other & (1U << p)) &&
+		    !bcv_bits_set(m->dur[p], first, last))
+			need_pos |= 1U << p;
+	if (hweight32(targets) > 1)
+		need_al = !bcv_bits_set(m->dur[BCV_META_AL], rf, rl);
+	if (!need_pb && !need_m4b && !need_pos && !need_al) {
+		spin_unlock_irqrestore(&m->wlock, flags);
+		return true;
+	}
+
+	/* All or nothing: a full batch sends the write to the next one. */
+	nr = need_pb + need_m4b + hweight32(need_pos) + need_al;
+	if (m->open.nr + nr > BCV_META_MARKS) {
+		list_add_tail(&w->node, &m->retry);
+	} else {
+		if (need_pb)
+			bcv_meta_add(m, BCV_MARK_PB, BCV_TM_PB, first, last);
+		if (need_m4b)
+			bcv_meta_add(m, BCV_MARK_SET, BCV_M4B, first, last);
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (need_pos & (1U << p))
+				bcv_meta_add(m, BCV_MARK_SET, p, first, last);
+		if (need_al)
+			bcv_meta_add(m, BCV_MARK_SET, BCV_META_AL, rf, rl);
+		list_add_tail(&w->node, &m->open.waiters);
+	}
+	bcv_meta_kick(m);
+	spin_unlock_irqrestore(&m->wlock, flags);
+	return false;
+}
+
+bool __bcv_meta_error_marks(struct bcv_volume *vol, unsigned int pos,
+			    unsigned int whole, u64 first, u64 last,
+			    struct bcv_meta_waiter *w)
+{
+	struct bcv_meta *m = &vol->meta;
+	unsigned long flags;
+	unsigned int p;
+
+	lockdep_assert_held(&vol->lock);
+	pos &= bcv_tm_data_positions(&vol->tm);
+	whole &= bcv_tm_data_positions(&vol->tm);
+	if (!READ_ONCE(m->running) || !(pos | whole))
+		return false;
+	spin_lock_irqsave(&m->wlock, flags);
+	/* All or nothing, as for bcv_meta_write_check(). */
+	if (m->open.nr + hweight32(pos | whole) > BCV_META_MARKS) {
+		list_add_tail(&w->node, &m->retry);
+	} else {
+		for (p = 0; p < BCV_POSITIONS; p++) {
+			if (whole & (1U << p))
+				bcv_meta_add(m, BCV_MARK_FROM_M, p, 0,
+					     bcv_vol_tracks(vol) - 1);
+			else if (pos & (1U << p))
+				bcv_meta_add(m, BCV_MARK_FROM_M, p, first,
+					     last);
+		}
+		list_add_tail(&w->node, &m->open.waiters);
+	}
+	bcv_meta_kick(m);
+	spin_unlock_irqrestore(&m->wlock, flags);
+	return true;
+}
+
+void bcv_meta_copied(struct bcv_volume *vol)
+{
+	if (!READ_ONCE(vol->meta.copied))
+		WRITE_ONCE(vol->meta.copied, true);
+	bcv_meta_arm(&vol->meta);
+}
+
+/*------------------------------------------------------------------------
+ * Write intent: writing blocks (the worker, commands; meta.lock held)
+ */
+
+struct bcv_meta_wctx {
+	atomic_t pending;
+	struct completion done;
+	unsigned long bad;		/* legs whose write failed (bit i) */
+};
+
+struct bcv_meta_wleg {
+	struct bcv_meta_wctx *c;
+	unsigned int leg;
+};
+
+static void bcv_meta_end_io(struct bio *bio)
+{
+	struct bcv_meta_wleg *wl = bio->bi_private;
+	struct bcv_meta_wctx *c = wl->c;
+
+	if (bio->bi_status)
+		set_bit(wl->leg, &c->bad);
+	bio_put(bio);
+	if (atomic_dec_and_test(&c->pending))
+		complete(&c->done);
+}
+
+/*
+ * Write the first @nr staged blocks to every leg that has not failed,
+ * FUA, all at once.  Assembly reads the union of every leg's tables, so a
+ * mark is durable once one leg holds it: a leg whose write failed (it
+ * also fails its data writes, or will be resynced) does not fail the
+ * commit.  Sleeps; caller holds meta.lock.
+ * Return: 0 if a leg took every block, else -EIO.
+ */
+static int bcv_meta_write_stage(struct bcv_volume *vol, unsigned int nr)
+{
+	unsigned int failed = bcv_tm_failed_legs(&vol->tm), i, k, legs = 0;
+	struct bcv_meta_wleg wl[BCV_MAX_LEGS];
+	struct bcv_meta *m = &vol->meta;
+	struct bcv_meta_wctx c;
+
+	lockdep_assert_held(&m->lock);
+	atomic_set(&c.pending, 1);
+	init_completion(&c.done);
+	c.bad = 0;
+	for (k = 0; k < nr; k++) {
+		struct bcv_meta_stage *st = &m->stage[k];
+		unsigned int j;
+
+		for (j = 0; j < BCV_BLOCK_WORDS; j++)
+			put_unaligned_le64(st->w[j], st->buf + j * 8);
+	}
+	for (i = 0; i < vol->nr_legs; i++) {
+		if (failed & (1U << i))
 			continue;
-		while (done < nr && !ret) {
-			u64 k, n = min_t(u64, nr - done, blen / 8);
-			unsigned int bytes = round_up(n * 8, 512);
+		legs |= 1U << i;
+		wl[i].c = &c;
+		wl[i].leg = i;
+		for (k = 0; k < nr; k++) {
+			struct bcv_meta_stage *st = &m->stage[k];
+			struct bio *bio;
 
-			ret = bcv_meta_rw(bdev, at, buf, bytes, REQ_OP_READ);
-			for (k = 0; k < n && !ret; k++)
-				w[done + k] = get_unaligned_le64(buf + k * 8);
-			at += bytes >> SECTOR_SHIFT;
-			done += n;
+			bio = bio_alloc(bcv_leg_bdev(vol, i), 1,
+					REQ_OP_WRITE | REQ_SYNC | REQ_FUA,
+					GFP_NOIO);
+			bio->bi_iter.bi_sector =
+				bcv_meta_table_at(&m->layout[i], st->table) +
+				st->block * BCV_FMT_ALIGN;
+			__bio_add_page(bio, virt_to_page(st->buf), PAGE_SIZE, 0);
+			bio->bi_private = &wl[i];
+			bio->bi_end_io = bcv_meta_end_io;
+			atomic_inc(&c.pending);
+			submit_bio(bio);
 		}
 	}
-	bcv_meta_buf_free(buf, blen);
+	if (atomic_dec_and_test(&c.pending))
+		complete(&c.done);
+	wait_for_completion_io(&c.done);
+	atomic64_add(nr * hweight32(legs), &m->writes);
+	for_each_set_bit(i, &c.bad, BCV_MAX_LEGS)
+		pr_warn_ratelimited("%s: metadata write to %pg (M%u) failed\n",
+				    vol->name, bcv_leg_bdev(vol, i), i + 1);
+	return legs & ~c.bad ? 0 : -EIO;
+}
+
+/* The stage slot of block @b of table @t, starting from dur; NULL if full. */
+static struct bcv_meta_stage *bcv_stage_get(struct bcv_meta *m,
+					    unsigned int *nr, int t, u64 b)
+{
+	struct bcv_meta_stage *st;
+	unsigned int k;
+
+	for (k = 0; k < *nr; k++)
+		if (m->stage[k].table == t && m->stage[k].block == b)
+			return &m->stage[k];
+	if (*nr == BCV_META_STAGE)
+		return NULL;
+	st = &m->stage[(*nr)++];
+	st->table = t;
+	st->block = b;
+	memcpy(st->w, m->dur[t] + b * BCV_BLOCK_WORDS, PAGE_SIZE);
+	return st;
+}
+
+/*
+ * Write the staged blocks that add to dur, then let dur have them: a mark
+ * counts as durable only once it is on disk.  Caller holds meta.lock.
+ */
+static int bcv_stage_flush(struct bcv_volume *vol, unsigned int *nr)
+{
+	struct bcv_meta *m = &vol->meta;
+	unsigned int k, n = 0;
+	int ret = 0;
+
+	for (k = 0; k < *nr; k++) {
+		struct bcv_meta_stage *st = &m->stage[k];
+
+		if (!memcmp(st->w, m->dur[st->table] + st->block *
+			    BCV_BLOCK_WORDS, PAGE_SIZE))
+			continue;
+		if (k != n)
+			swap(m->stage[k], m->stage[n]);
+		n++;
+	}
+	if (n)
+		ret = bcv_meta_write_stage(vol, n);
+	if (!ret && n) {
+		spin_lock_irq(&m->wlock);
+		for (k = 0; k < n; k++)
+			memcpy(m->dur[m->stage[k].table] +
+			       m->stage[k].block * BCV_BLOCK_WORDS,
+			       m->stage[k].w, PAGE_SIZE);
+		spin_unlock_irq(&m->wlock);
+	}
+	*nr = 0;
 	return ret;
+}
+
+/* Stage mark @mk (flushing the stage when it is full).  meta.lock held. */
+static int bcv_meta_apply(struct bcv_volume *vol,
+			  const struct bcv_meta_mark *mk, unsigned int *nr)
+{
+	struct bcv_meta *m = &vol->meta;
+	unsigned long *live = bcv_meta_live(vol, mk->table);
+	unsigned long *dur = m->dur[mk->table];
+	u64 i, fi, li;
+	int ret;
+
+	if (!dur || !m->words[mk->table])
+		return 0;
+	if (mk->kind == BCV_MARK_PB) {
+		fi = mk->first / 4;
+		li = mk->last / 4;
+	} else {
+		fi = mk->first / BITS_PER_LONG;
+		li = mk->last / BITS_PER_LONG;
+	}
+	li = min(li, m->words[mk->table] - 1);
+	for (i = fi; i <= li; i++) {
+		struct bcv_meta_stage *st;
+		unsigned long bits;
+
+		switch (mk->kind) {
+		case BCV_MARK_PB:
+			bits = READ_ONCE(live[i]) &
+			       bcv_pb_row_mask(i, mk->first, mk->last);
+			break;
+		case BCV_MARK_FROM_M:
+			bits = READ_ONCE(live[i]) &
+			       bcv_word_mask(i, mk->first, mk->last);
+			break;
+		default:
+			bits = bcv_word_mask(i, mk->first, mk->last);
+		}
+		if ((READ_ONCE(dur[i]) & bits) == bits)
+			continue;
+		st = bcv_stage_get(m, nr, mk->table, i / BCV_BLOCK_WORDS);
+		if (!st) {
+			ret = bcv_stage_flush(vol, nr);
+			if (ret)
+				return ret;
+			st = bcv_stage_get(m, nr, mk->table,
+					   i / BCV_BLOCK_WORDS);
+		}
+		st->w[i % BCV_BLOCK_WORDS] |= bits;
+	}
+	return 0;
+}
+
+/*
+ * Commands, stop: write table blocks where the live tables differ from
+ * dur: with @exact every difference (after the caller flushed the data
+ * they vouch for), else only their new C/I bits.  Caller holds meta.lock
+ * and the volume (no I/O, no copy in flight).
+ */
+static int bcv_meta_sync(struct bcv_volume *vol, bool exact)
+{
+	struct bcv_meta *m = &vol->meta;
+	unsigned int nr = 0;
+	int t, ret = 0;
+
+	lockdep_assert_held(&m->lock);
+	if (!m->running)
+		return 0;
+	for (t = 0; t <= BCV_TM_PB && !ret; t++) {
+		unsigned long *live = bcv_meta_live(vol, t), *dur = m->dur[t];
+		u64 i;
+
+		if (!live || !dur)
+			continue;
+		for (i = 0; i < m->words[t] && !ret; i++) {
+			unsigned long want = exact ? live[i] : dur[i] | live[i];
+			struct bcv_meta_stage *st;
+
+			if (want == dur[i])
+				continue;
+			st = bcv_stage_get(m, &nr, t, i / BCV_BLOCK_WORDS);
+			if (!st) {
+				ret = bcv_stage_flush(vol, &nr);
+				if (ret)
+					break;
+				st = bcv_stage_get(m, &nr, t,
+						   i / BCV_BLOCK_WORDS);
+			}
+			st->w[i % BCV_BLOCK_WORDS] = want;
+		}
+	}
+	/* dur takes the words once they are on disk. */
+	if (!ret)
+		ret = bcv_stage_flush(vol, &nr);
+	return ret;
+}
+
+/* Flush the write caches of every own leg that has not failed.  Sleeps. */
+static int bcv_meta_flush_legs(struct bcv_volume *vol)
+{
+	unsigned int failed = bcv_tm_failed_legs(&vol->tm), i;
+	int ret = 0, err;
+
+	for (i = 0; i < vol->nr_legs; i++) {
+		if (failed & (1U << i))
+			continue;
+		err = blkdev_issue_flush(bcv_leg_bdev(vol, i));
+		if (err) {
+			pr_err("%s: flushing %pg (M%u) failed: %d\n", vol->name,
+			       bcv_leg_bdev(vol, i), i + 1, err);
+			ret = err;
+		}
+	}
+	return ret;
+}
+
+int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b)
+{
+	struct bcv_volume *v[2] = { a, b };
+	int i, ret = 0, err;
+
+	lockdep_assert_held(&bcv_lock);
+	/* Quiesced by the caller; what the tables will vouch for is flushed. */
+	for (i = 0; i < 2; i++)
+		if (v[i])
+			bcv_meta_flush_legs(v[i]);
+	for (i = 0; i < 2; i++) {
+		if (!v[i])
+			continue;
+		mutex_lock(&v[i]->meta.lock);
+		err = bcv_meta_sync(v[i], false);
+		mutex_unlock(&v[i]->meta.lock);
+		if (err && !ret)
+			ret = err;
+	}
+	for (i = 0; i < 2; i++) {
+		if (!v[i])
+			continue;
+		err = bcv_meta_write_sb(v[i], false);
+		if (err && !ret)
+			ret = err;
+	}
+	for (i = 0; i < 2; i++) {
+		if (!v[i])
+			continue;
+		mutex_lock(&v[i]->meta.lock);
+		err = bcv_meta_sync(v[i], true);
+		mutex_unlock(&v[i]->meta.lock);
+		if (err && !ret)
+			ret = err;
+	}
+	if (ret)
+		pr_err("%s: writing metadata after a command failed: %d\n",
+		       a->name, ret);
+	return ret;
+}
+
+/* Wake the waiters on @list with @err.  Process context, no lock held. */
+static void bcv_meta_wake(struct list_head *list, int err)
+{
+	struct bcv_meta_waiter *w, *n;
+
+	list_for_each_entry_safe(w, n, list, node) {
+		list_del_init(&w->node);
+		w->fn(w, err);
+	}
+}
+
+/*------------------------------------------------------------------------
+ * Write intent: checkpoints (lazy U/V bits, idle regions)
+ */
+
+/* Bits of Track ID word @i whose regions have host writes in flight. */
+static unsigned long bcv_meta_busy_bits(struct bcv_volume *vol, u64 i)
+{
+	unsigned int shift = vol->meta.al_shift;
+	u64 t = i * BITS_PER_LONG, end = t + BITS_PER_LONG, r;
+	unsigned long bits = 0;
+
+	for (r = t >> shift; (r << shift) < end; r++) {
+		u64 a = max(t, r << shift), b = min(end, (r + 1) << shift);
+
+		if (a >= bcv_vol_tracks(vol))
+			break;
+		if (__bcv_region_has_writes(&vol->regions, r))
+			bits |= bcv_word_mask(0, a - t, b - 1 - t);
+	}
+	return bits;
+}
+
+/* Flush every device the volume's data positions are on.  Sleeps. */
+static void bcv_meta_flush_positions(struct bcv_volume *vol)
+{
+	unsigned int p;
+
+	bcv_meta_flush_legs(vol);
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		struct block_device *bdev;
+
+		if (bcv_tm_pos_role(&vol->tm, p) != BCV_POS_MM ||
+		    bcv_tm_pos_absent(&vol->tm, p))
+			continue;
+		/* Stable: a command that detaches it waits for meta.lock. */
+		bdev = bcv_pos_bdev(vol, p);
+		if (bdev)
+			blkdev_issue_flush(bdev);
+	}
+}
+
+/*
+ * Retire the activity log's idle regions and write the V bits of finished
+ * copies.  Sleeps; the worker calls it.
+ *  1. Under vol->lock: a region with no write in flight and none since the
+ *     last pass leaves the log in dur at once (a new write to it waits
+ *     for the next commit, which this pass precedes); the Track ID blocks
+ *     where dur has I bits the tables no longer have are snapshotted.
+ *  2. Every position is flushed: what was written and copied before is on
+ *     the media.
+ *  3. Under vol->lock: a snapshotted I bit is cleared where the snapshot
+ *     and the tables agree and no write is in flight in its region (a
+ *     failed write may still make it I); dur takes the new words first,
+ *     so that no write relies on a bit on its way out.
+ *  4. The changed blocks are written (FUA).
+ */
+static void bcv_meta_checkpoint(struct bcv_volume *vol)
+{
+	struct bcv_meta *m = &vol->meta;
+	unsigned int nr = 0, k, n;
+	bool again = false, copied;
+	u64 r, i;
+	int t, ret;
+
+	mutex_lock(&m->lock);
+	if (!m->running || m->dead) {
+		mutex_unlock(&m->lock);
+		return;
+	}
+	spin_lock_irq(&vol->lock);
+	spin_lock(&m->wlock);
+	copied = m->copied;
+	m->copied = false;
+	for (r = 0; r < m->regions; r++) {
+		unsigned long *al = m->dur[BCV_META_AL];
+		struct bcv_meta_stage *st;
+
+		if (!test_bit(r, al))
+			continue;
+		if (__bcv_region_has_writes(&vol->regions, r) ||
+		    test_bit(r, m->touched)) {
+			clear_bit(r, m->touched);
+			again = true;
+			continue;
+		}
+		st = bcv_stage_get(m, &nr, BCV_META_AL,
+				   r / BITS_PER_LONG / BCV_BLOCK_WORDS);
+		if (!st) {
+			again = true;
+			break;
+		}
+		__clear_bit(r, al);
+		__clear_bit(r % (BCV_BLOCK_WORDS * BITS_PER_LONG), st->w);
+	}
+	n = nr;
+	/* Track ID: blocks where dur vouches less than the tables do now. */
+	for (t = 0; copied && t < BCV_POSITIONS; t++) {
+		unsigned long *live = bcv_meta_live(vol, t), *dur = m->dur[t];
+		int role = bcv_tm_pos_role(&vol->tm, t);
+
+		if (role != BCV_POS_LEG && role != BCV_POS_MM)
+			continue;
+		for (i = 0; i < m->words[t]; i++) {
+			struct bcv_meta_stage *st;
+
+			if (!(dur[i] & ~READ_ONCE(live[i])))
+				continue;
+			st = bcv_stage_get(m, &nr, t, i / BCV_BLOCK_WORDS);
+			if (!st) {
+				again = true;	/* the rest next time */
+				break;
+			}
+			/* st->w: the snapshot of the live block */
+			memcpy(st->w, live + st->block * BCV_BLOCK_WORDS,
+			       min_t(u64, PAGE_SIZE, (m->words[t] - st->block *
+				     BCV_BLOCK_WORDS) * sizeof(long)));
+			i = (st->block + 1) * BCV_BLOCK_WORDS - 1;
+		}
+	}
+	spin_unlock(&m->wlock);
+	spin_unlock_irq(&vol->lock);
+
+	if (nr)
+		bcv_meta_flush_positions(vol);
+
+	spin_lock_irq(&vol->lock);
+	spin_lock(&m->wlock);
+	for (k = n; k < nr; k++) {
+		struct bcv_meta_stage *st = &m->stage[k];
+		unsigned long *live = bcv_meta_live(vol, st->table);
+		unsigned long *dur = m->dur[st->table];
+		u64 base = st->block * BCV_BLOCK_WORDS;
+		unsigned int j;
+
+		for (j = 0; j < BCV_BLOCK_WORDS; j++) {
+			if (base + j >= m->words[st->table]) {
+				st->w[j] = dur[base + j];
+				continue;
+			}
+			st->w[j] = dur[base + j] & (st->w[j] | live[base + j] |
+					 bcv_meta_busy_bits(vol, base + j));
+			dur[base + j] = st->w[j];
+		}
+	}
+	spin_unlock(&m->wlock);
+	spin_unlock_irq(&vol->lock);
+
+	ret = nr ? bcv_meta_write_stage(vol, nr) : 0;
+	if (ret)
+		pr_err_ratelimited("%s: checkpoint write failed: %d (the tables on disk keep more marks)\n",
+				   vol->name, ret);
+	for (k = 0; k < nr; k++)
+		m->stage[k].table = -1;
+	if (again)
+		WRITE_ONCE(m->copied, m->copied || copied);
+	mutex_unlock(&m->lock);
+	if (again || READ_ONCE(m->copied))
+		bcv_meta_arm(m);
+}
+
+static void bcv_meta_io_work(struct work_struct *work)
+{
+	struct bcv_meta *m = container_of(work, struct bcv_meta, io_work);
+	struct bcv_volume *vol = container_of(m, struct bcv_volume, meta);
+
+	for (;;) {
+		LIST_HEAD(waiters);
+		LIST_HEAD(retry);
+		unsigned int n, k, nr = 0;
+		bool al = false;
+		int ret = 0;
+
+		mutex_lock(&m->lock);
+		spin_lock_irq(&m->wlock);
+		n = m->open.nr;
+		memcpy(m->busy.marks, m->open.marks, n * sizeof(m->open.marks[0]));
+		m->open.nr = 0;
+		list_splice_init(&m->open.waiters, &waiters);
+		list_splice_init(&m->retry, &retry);
+		spin_unlock_irq(&m->wlock);
+		if (!n && list_empty(&waiters) && list_empty(&retry)) {
+			mutex_unlock(&m->lock);
+			break;
+		}
+		for (k = 0; k < n && !ret; k++) {
+			ret = bcv_meta_apply(vol, &m->busy.marks[k], &nr);
+			al |= m->busy.marks[k].table == BCV_META_AL;
+		}
+		if (!ret)
+			ret = bcv_stage_flush(vol, &nr);
+		for (k = 0; k < BCV_META_STAGE; k++)
+			m->stage[k].table = -1;
+		mutex_unlock(&m->lock);
+		if (ret)
+			pr_err_ratelimited("%s: metadata write failed: %d; the writes waiting for it fail\n",
+					   vol->name, ret);
+		if (al)
+			bcv_meta_arm(m);
+		bcv_meta_wake(&waiters, ret);
+		bcv_meta_wake(&retry, -EAGAIN);
+	}
+	if (READ_ONCE(m->ckpt_due)) {
+		WRITE_ONCE(m->ckpt_due, false);
+		bcv_meta_checkpoint(vol);
+	}
+}
+
+static void bcv_meta_ckpt_work(struct work_struct *work)
+{
+	struct bcv_meta *m = container_of(to_delayed_work(work),
+					  struct bcv_meta, ckpt_work);
+
+	WRITE_ONCE(m->ckpt_due, true);
+	bcv_meta_kick(m);
+}
+
+void bcv_meta_barrier(struct bcv_volume *vol)
+{
+	mutex_lock(&vol->meta.lock);
+	mutex_unlock(&vol->meta.lock);
+}
+
+static void bcv_meta_free(struct bcv_volume *vol)
+{
+	struct bcv_meta *m = &vol->meta;
+	int t, k;
+
+	for (t = 0; t < BCV_META_TABLES; t++) {
+		kvfree(m->dur[t]);
+		m->dur[t] = NULL;
+	}
+	kvfree(m->touched);
+	m->touched = NULL;
+	for (k = 0; k < BCV_META_STAGE; k++) {
+		free_page((unsigned long)m->stage[k].w);
+		free_page((unsigned long)m->stage[k].buf);
+		m->stage[k].w = NULL;
+		m->stage[k].buf = NULL;
+	}
+}
+
+int bcv_meta_alloc(struct bcv_volume *vol)
+{
+	struct bcv_meta *m = &vol->meta;
+	int t, k;
+
+	m->al_shift = bcv_fmt_al_shift(bcv_vol_track_shift(vol));
+	m->regions = (bcv_vol_tracks(vol) >> m->al_shift) + 1;
+	for (t = 0; t < BCV_META_TABLES; t++) {
+		u64 nr = 0;
+
+		if (t == BCV_META_AL)
+			nr = BITS_TO_LONGS(m->regions);
+		else if (!bcv_tm_table(&vol->tm, t, &nr))
+			continue;
+		m->words[t] = nr;
+		m->dur[t] = kvcalloc(round_up(nr, BCV_BLOCK_WORDS),
+				     sizeof(unsigned long), GFP_KERNEL);
+		if (!m->dur[t])
+			goto nomem;
+	}
+	m->touched = kvcalloc(BITS_TO_LONGS(m->regions), sizeof(unsigned long),
+			      GFP_KERNEL);
+	if (!m->touched)
+		goto nomem;
+	for (k = 0; k < BCV_META_STAGE; k++) {
+		m->stage[k].table = -1;
+		m->stage[k].w = (void *)__get_free_page(GFP_KERNEL);
+		m->stage[k].buf = (void *)__get_free_page(GFP_KERNEL);
+		if (!m->stage[k].w || !m->stage[k].buf)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	bcv_meta_free(vol);
+	return -ENOMEM;
+}
+
+/* dur = the live tables, an empty log: what was just written.  */
+static void bcv_meta_dur_is_live(struct bcv_volume *vol)
+{
+	struct bcv_meta *m = &vol->meta;
+	int t;
+
+	spin_lock_irq(&m->wlock);
+	for (t = 0; t <= BCV_TM_PB; t++) {
+		unsigned long *live = bcv_meta_live(vol, t);
+
+		if (live && m->dur[t])
+			memcpy(m->dur[t], live, m->words[t] * sizeof(long));
+	}
+	memset(m->dur[BCV_META_AL], 0, m->words[BCV_META_AL] * sizeof(long));
+	spin_unlock_irq(&m->wlock);
+}
+
+u64 bcv_meta_recover(struct bcv_volume *vol)
+{
+	struct bcv_meta *m = &vol->meta;
+
+	lockdep_assert_held(&bcv_lock);
+	m->recovered_tracks = bcv_tm_recover_regions(&vol->tm,
+						     m->dur[BCV_META_AL],
+						     m->regions, m->al_shift);
+	m->recovered_tracks += bcv_tm_recover_sources(&vol->tm);
+	return m->recovered_tracks;
+}
+
+int bcv_meta_rewrite(struct bcv_volume *vol)
+{
+	unsigned int i, failed = bcv_tm_failed_legs(&vol->tm);
+	int ret = 0, err;
+
+	lockdep_assert_held(&bcv_lock);
+	mutex_lock(&vol->meta.lock);
+	memset(vol->meta.dur[BCV_META_AL], 0,
+	       vol->meta.words[BCV_META_AL] * sizeof(long));
+	for (i = 0; i < vol->nr_legs; i++) {
+		if (failed & (1U << i))
+			continue;
+		err = bcv_meta_save_tables(vol, i);
+		if (!err)
+			err = blkdev_issue_flush(bcv_leg_bdev(vol, i));
+		if (err) {
+			pr_err("%s: writing tables to %pg failed: %d\n",
+			       vol->name, bcv_leg_bdev(vol, i), err);
+			ret = err;
+		}
+	}
+	bcv_meta_dur_is_live(vol);
+	mutex_unlock(&vol->meta.lock);
+	return ret;
+}
+
+/* Context: module init; may sleep. */
+int bcv_meta_module_init(void)
+{
+	/* The I/O path waits for it: it must make progress under reclaim. */
+	bcv_meta_wq = alloc_workqueue("bcv_meta", WQ_MEM_RECLAIM, 0);
+	return bcv_meta_wq ? 0 : -ENOMEM;
+}
+
+/* Context: module exit; no volume exists. */
+void bcv_meta_module_exit(void)
+{
+	destroy_workqueue(bcv_meta_wq);
+}
+
+void bcv_meta_start(struct bcv_volume *vol)
+{
+	WRITE_ONCE(vol->meta.running, true);
 }
 
 /*------------------------------------------------------------------------
@@ -480,8 +1384,16 @@ static void bcv_meta_work(struct work_struct *work)
 
 void bcv_meta_init(struct bcv_volume *vol)
 {
-	mutex_init(&vol->meta.lock);
-	INIT_WORK(&vol->meta.work, bcv_meta_work);
+	struct bcv_meta *m = &vol->meta;
+
+	mutex_init(&m->lock);
+	INIT_WORK(&m->work, bcv_meta_work);
+	spin_lock_init(&m->wlock);
+	INIT_LIST_HEAD(&m->open.waiters);
+	INIT_LIST_HEAD(&m->busy.waiters);
+	INIT_LIST_HEAD(&m->retry);
+	INIT_WORK(&m->io_work, bcv_meta_io_work);
+	INIT_DELAYED_WORK(&m->ckpt_work, bcv_meta_ckpt_work);
 }
 
 void bcv_meta_schedule(struct bcv_volume *vol)
@@ -504,8 +1416,15 @@ void bcv_meta_synced(struct bcv_volume *vol)
 
 void bcv_meta_exit(struct bcv_volume *vol)
 {
-	WRITE_ONCE(vol->meta.dead, true);
-	cancel_work_sync(&vol->meta.work);
+	struct bcv_meta *m = &vol->meta;
+
+	/* Nothing waits for a commit: the volume is idle. */
+	WRITE_ONCE(m->dead, true);
+	cancel_work_sync(&m->work);
+	cancel_delayed_work_sync(&m->ckpt_work);
+	cancel_work_sync(&m->io_work);
+	cancel_delayed_work_sync(&m->ckpt_work);
+	bcv_meta_free(vol);
 }
 
 int bcv_meta_create(struct bcv_volume *vol)
@@ -519,6 +1438,7 @@ int bcv_meta_create(struct bcv_volume *vol)
 	m->ctime = ktime_get_real_seconds();
 	for (i = 0; i < vol->nr_legs; i++) {
 		generate_random_uuid(m->leg_uuid[i]);
+		/* The tables and an empty activity log (dur's, all zero). */
 		ret = bcv_meta_save_tables(vol, i);
 		if (ret) {
 			pr_err("%s: writing tables to %pg failed: %d\n",
@@ -526,6 +1446,7 @@ int bcv_meta_create(struct bcv_volume *vol)
 			return ret;
 		}
 	}
+	bcv_meta_dur_is_live(vol);
 	/*
 	 * Both copies: an older volume's superblock left in the other one
 	 * (create --force over a stopped volume) must not win on seq.
@@ -539,10 +1460,13 @@ int bcv_meta_leg_added(struct bcv_volume *vol, int pos)
 	int ret;
 
 	lockdep_assert_held(&bcv_lock);
+	/* The live tables are exact; the other legs follow in the commit. */
+	mutex_lock(&vol->meta.lock);
 	ret = bcv_meta_save_tables(vol, pos);
+	mutex_unlock(&vol->meta.lock);
 	if (ret)
 		return ret;
-	return bcv_meta_write_sb(vol, false);
+	return bcv_meta_commit(vol, NULL);
 }
 
 int bcv_meta_stop(struct bcv_volume *vol)
@@ -551,6 +1475,11 @@ int bcv_meta_stop(struct bcv_volume *vol)
 	int ret = 0, err;
 
 	lockdep_assert_held(&bcv_lock);
+	mutex_lock(&vol->meta.lock);
+	/* Held and flushed below: no region is active any more. */
+	if (vol->meta.dur[BCV_META_AL])
+		memset(vol->meta.dur[BCV_META_AL], 0,
+		       vol->meta.words[BCV_META_AL] * sizeof(long));
 	for (i = 0; i < vol->nr_legs; i++) {
 		if (failed & (1U << i))
 			continue;
@@ -566,6 +1495,12 @@ int bcv_meta_stop(struct bcv_volume *vol)
 			ret = err;
 		}
 	}
+	if (!ret) {
+		bcv_meta_dur_is_live(vol);
+		/* No checkpoint after the clean superblock. */
+		WRITE_ONCE(vol->meta.running, false);
+	}
+	mutex_unlock(&vol->meta.lock);
 	/* A leg that missed its tables must not look clean: stay dirty. */
 	if (ret)
 		return ret;

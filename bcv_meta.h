@@ -6,23 +6,44 @@
  *
  * What is written when
  * --------------------
- *  - create:    every leg gets empty tables, then a superblock "not clean".
- *  - assembly:  the superblocks and the tables are read; the superblock is
- *               written "not clean" (events + 1) before the volume takes
- *               its first I/O.
- *  - a command: the superblocks of the STD and the BCV (sessions, states)
- *               are written while both volumes are still held, before the
- *               changed volume takes I/O again; the copy engine's state
- *               changes and leg failures are written by a work item.
- *  - stop:      with the volume held and its legs flushed: the tables, a
- *               flush, then the superblock "clean" (FUA).
+ *  - create:    every leg gets its tables, an empty activity log, then a
+ *               superblock "not clean".
+ *  - assembly:  the superblocks and the tables (the union of every current
+ *               leg's) are read; after an unclean stop the activity log's
+ *               regions are added to the tables (bcv_tm_recover_regions());
+ *               the tables and a superblock "not clean" are written before
+ *               the volume takes its first I/O.
+ *  - host I/O:  write intent (below), by the metadata worker.
+ *  - a command: with both volumes held and flushed, the tables' new C/I
+ *               bits, then both superblocks (events + 1), then the tables'
+ *               new U/V bits (bcv_meta_commit()).
+ *  - stop:      with the volume held and flushed: the tables exactly, an
+ *               empty activity log, then the superblock "clean" (FUA).
  *  - remove:    both superblock copies zeroed.
- * Until issue 12's write-intent marks, a volume that was not stopped
- * cleanly is recovered by bcv_tm_recover(): full copies, never a wrong
- * table.
  *
- * Locking: bcv_meta.lock (a mutex) serialises superblock writes of one
- * volume and protects the fields below it; writers sleep.
+ * Write intent (SPEC's crash rule; Documentation/bcv-format.rst, "Crash
+ * consistency").  dur[] is the tables as they are on disk, word for word.
+ * While the volume runs, dur is a superset of every C/I mark the data on
+ * the legs depends on:
+ *  - before a host write is sent, bcv_meta_write_check() looks in dur for
+ *    its marks: PB C of every session column (STD), M4b I (BCV), I at
+ *    every data position the write does not reach, and the activity-log
+ *    bit of its region if it goes to more than one position.  If one is
+ *    missing, the write waits: the worker writes the dirty 4 KiB blocks
+ *    (dur | marks) to every leg with FUA, updates dur and sends it.  A
+ *    later write finding its marks in dur costs no metadata I/O; one
+ *    finding them queued waits for the same commit.
+ *  - a write that failed somewhere makes its new I bits durable before the
+ *    host hears of it (__bcv_meta_error_marks()).
+ *  - U/V bits (copies done, idle regions) reach the disk lazily, every
+ *    BCV_META_CKPT_SECS s, in a checkpoint: the positions are flushed
+ *    first, so a V on disk never vouches for data still in a cache.
+ *
+ * Locking: bcv_meta.lock (a mutex) serialises all metadata writes of one
+ * volume (the worker, commands, stop); writers sleep.  bcv_meta.wlock (a
+ * spinlock, irq-safe; taken inside bcv_volume.lock) protects dur[], the
+ * activity log bits and the open batch, so that the I/O path can look
+ * at them from any context.
  */
 #ifndef BCV_META_H
 #define BCV_META_H
@@ -34,6 +55,43 @@
 
 struct bcv_volume;
 struct block_device;
+
+#define BCV_META_AL		(BCV_FMT_POSITIONS + 1)	/* after BCV_TM_PB */
+#define BCV_META_TABLES		(BCV_META_AL + 1)
+#define BCV_META_MARKS		64	/* marks per batch */
+#define BCV_META_STAGE		16	/* 4 KiB blocks per write round */
+#define BCV_META_CKPT_SECS	5
+
+/*
+ * Someone waiting for a commit (a host write).  @fn is called from the
+ * worker (process context) with 0 (the marks are on disk), -EAGAIN (the
+ * batch was full: check again) or an I/O error.
+ */
+struct bcv_meta_waiter {
+	struct list_head node;
+	void (*fn)(struct bcv_meta_waiter *w, int err);
+};
+
+/* A mark to make durable: see bcv_meta.c. */
+struct bcv_meta_mark {
+	u8 kind;
+	u8 table;
+	u64 first, last;		/* tracks, or regions for the AL */
+};
+
+struct bcv_meta_batch {
+	struct bcv_meta_mark marks[BCV_META_MARKS];
+	unsigned int nr;
+	struct list_head waiters;
+};
+
+/* A 4 KiB block of a table being written. */
+struct bcv_meta_stage {
+	int table;			/* -1: free */
+	u64 block;
+	unsigned long *w;		/* the new words (a page) */
+	void *buf;			/* little-endian image (a page) */
+};
 
 /* A BCV's session as its own superblock tells it (bcv_sb.link). */
 struct bcv_meta_link {
@@ -63,6 +121,25 @@ struct bcv_meta {
 	struct bcv_meta_link link;
 	bool dead;			/* stopped/removed: work does nothing */
 	struct work_struct work;	/* bcv_meta_schedule() */
+
+	/* Write intent, see above. */
+	spinlock_t wlock;		/* protects dur, al, open */
+	bool running;			/* dur is set up: the I/O path uses it */
+	unsigned long *dur[BCV_META_TABLES]; /* on-disk image; al = dur[AL] */
+	u64 words[BCV_META_TABLES];	/* their lengths in words */
+	unsigned long *touched;		/* AL regions written since a pass */
+	u64 regions;			/* AL regions */
+	unsigned int al_shift;		/* log2 tracks per AL region */
+	struct bcv_meta_batch open;	/* marks waiting for the worker */
+	struct bcv_meta_batch busy;	/* worker: the batch it writes */
+	struct list_head retry;		/* waiters the full batch left out */
+	struct work_struct io_work;	/* commits and checkpoints */
+	struct delayed_work ckpt_work;	/* arms a checkpoint */
+	bool ckpt_due;			/* worker: run a checkpoint */
+	bool copied;			/* copies done since the last checkpoint */
+	struct bcv_meta_stage stage[BCV_META_STAGE]; /* worker, under lock */
+	u64 recovered_tracks;		/* tracks recovery marked */
+	atomic64_t writes;		/* metadata blocks written */
 };
 
 /* A superblock read from one device, checked. */
@@ -116,11 +193,15 @@ int bcv_meta_read_sb(struct block_device *bdev, struct bcv_meta_sb *out);
  * @vol: a volume being assembled: legs open, tables allocated, its
  *	sessions loaded (bcv_tm_sess_load()), not listed
  * @pos: the leg to read
+ * @merge: OR its C/I bits into what is loaded (the union of the legs)
+ *
+ * Also ORs the leg's activity log into the durable image's (bcv_meta_alloc()
+ * first).
  *
  * Context: may sleep; bcv_lock held.
  * Return: 0 or an error.
  */
-int bcv_meta_load_tables(struct bcv_volume *vol, int pos);
+int bcv_meta_load_tables(struct bcv_volume *vol, int pos, bool merge);
 
 /**
  * bcv_meta_write_sb() - write the superblock of @vol to every leg
@@ -188,6 +269,112 @@ void bcv_meta_schedule(struct bcv_volume *vol);
  * Context: process (the engine's worker); no lock needed.
  */
 void bcv_meta_synced(struct bcv_volume *vol);
+
+/**
+ * bcv_meta_alloc() - the durable image of @vol's tables
+ * @vol: a volume whose tables are set up (create, assembly)
+ *
+ * Context: may sleep.
+ * Return: 0 or -ENOMEM.
+ */
+int bcv_meta_alloc(struct bcv_volume *vol);
+
+/**
+ * bcv_meta_write_check() - may a host write go to the legs now?
+ * @vol: the volume
+ * @first: first track it covers
+ * @last: last track
+ * @targets: positions it goes to (bit p)
+ * @w: the waiter to queue if not
+ *
+ * The write was marked in the tables (bcv_tm_write()).
+ *
+ * Context: any; no lock held.
+ * Return: true if its marks are durable; else false, and @w->fn will be
+ * called once they are.
+ */
+bool bcv_meta_write_check(struct bcv_volume *vol, u64 first, u64 last,
+			  unsigned int targets, struct bcv_meta_waiter *w);
+
+/**
+ * __bcv_meta_error_marks() - make a failed write's I bits durable
+ * @vol: the volume
+ * @pos: positions that became I for tracks [@first, @last] (in the tables)
+ * @whole: positions that became I everywhere (a failed flush)
+ * @first: first track
+ * @last: last track
+ * @w: the waiter to queue
+ *
+ * Context: any; caller holds vol->lock.
+ * Return: true if @w was queued (the host must wait for @w->fn; with
+ * -EAGAIN it calls this again).
+ */
+bool __bcv_meta_error_marks(struct bcv_volume *vol, unsigned int pos,
+			    unsigned int whole, u64 first, u64 last,
+			    struct bcv_meta_waiter *w);
+
+/**
+ * bcv_meta_copied() - the copy engine marked tracks V: a checkpoint will
+ *	write them
+ * @vol: the volume
+ *
+ * Context: any.
+ */
+void bcv_meta_copied(struct bcv_volume *vol);
+
+/**
+ * bcv_meta_commit() - write what a command changed: new C/I bits of both
+ *	volumes' tables, then their superblocks, then their U/V bits
+ * @a: a held volume
+ * @b: the other held volume, or NULL
+ *
+ * Context: may sleep; bcv_lock held.
+ * Return: 0 or the first error.
+ */
+int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b);
+
+/**
+ * bcv_meta_recover() - the crash rule: add the activity log's regions to
+ *	the tables (bcv_tm_recover_regions())
+ * @vol: a volume being assembled after an unclean stop, its tables and
+ *	activity log loaded
+ *
+ * Context: may sleep; bcv_lock held.
+ * Return: the tracks whose marks it added.
+ */
+u64 bcv_meta_recover(struct bcv_volume *vol);
+
+/**
+ * bcv_meta_rewrite() - write all tables and an empty activity log to every
+ *	leg that has not failed; the durable image is then the tables
+ * @vol: a volume being assembled (no I/O yet)
+ *
+ * Context: may sleep; bcv_lock held.
+ * Return: 0 or an error.
+ */
+int bcv_meta_rewrite(struct bcv_volume *vol);
+
+int bcv_meta_module_init(void);
+void bcv_meta_module_exit(void);
+
+/**
+ * bcv_meta_start() - the I/O path and the worker use the metadata now
+ * @vol: a volume just published (its region gate set up)
+ *
+ * Context: any.
+ */
+void bcv_meta_start(struct bcv_volume *vol);
+
+/**
+ * bcv_meta_barrier() - wait for a metadata round of @vol in progress
+ * @vol: the volume
+ *
+ * A checkpoint flushes the devices of attached BCVs; a caller that takes
+ * one away (stop of a BCV) waits for it after the unlink.
+ *
+ * Context: may sleep.
+ */
+void bcv_meta_barrier(struct bcv_volume *vol);
 
 /**
  * bcv_meta_exit() - no more superblock writes: wait for a scheduled one

@@ -7,6 +7,7 @@
 #include <linux/lockdep.h>
 
 #include "bcv_region.h"
+#include "uapi/linux/bcv_format.h"
 
 /* See bcv_region.h.  Context: may sleep. */
 int bcv_regions_init(struct bcv_regions *rg, spinlock_t *lock, u64 tracks,
@@ -14,8 +15,11 @@ int bcv_regions_init(struct bcv_regions *rg, spinlock_t *lock, u64 tracks,
 {
 	memset(rg, 0, sizeof(*rg));
 	rg->lock = lock;
-	/* At least 16 tracks and 1 MiB: the longest copy job. */
-	rg->shift = track_shift >= 16 ? 4 : 20 - track_shift;
+	/*
+	 * At least 16 tracks and 1 MiB: the longest copy job.  The same
+	 * regions are the activity log's (bcv_meta.c).
+	 */
+	rg->shift = bcv_fmt_al_shift(track_shift);
 	rg->state = kvcalloc((tracks >> rg->shift) + 1, sizeof(*rg->state),
 			     GFP_KERNEL | __GFP_NOWARN);
 	return rg->state ? 0 : -ENOMEM;

@@ -266,10 +266,8 @@ static int __bcv_terminate(struct bcv_volume *std, struct bcv_volume *bcv)
 	bcv_state_lock(std);
 	ret = bcv_tm_terminate(&std->tm, &bcv->tm, &freed);
 	mutex_unlock(&std->state_lock);
-	if (!ret) {
-		bcv_meta_write_sb(std, false);
-		bcv_meta_write_sb(bcv, false);
-	}
+	if (!ret)
+		bcv_meta_commit(std, bcv);
 	bcv_unhold(bcv);
 	bcv_unhold(std);
 	if (ret)
@@ -566,15 +564,14 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	if (!ret)
 		bcv_update_features(std);
 	/*
-	 * The superblocks say what the command did before either volume
-	 * takes I/O again: a split BCV's users write nothing that a reboot
-	 * would take for an attached mirror's, and no copy reaches a BCV
-	 * that a reboot would take for a split one.
+	 * The tables and superblocks say what the command did before either
+	 * volume takes I/O again (bcv_meta_commit(): new C/I bits, then the
+	 * superblocks, then new U/V bits): a split BCV's users write
+	 * nothing that a reboot would take for an attached mirror's, and no
+	 * copy reaches a BCV that a reboot would take for a split one.
 	 */
-	if (!ret) {
-		bcv_meta_write_sb(std, false);
-		bcv_meta_write_sb(bcv, false);
-	}
+	if (!ret)
+		bcv_meta_commit(std, bcv);
 
 	bcv_unhold(bcv);
 	bcv_unhold(std);
@@ -792,8 +789,10 @@ static void __bcv_link(struct bcv_session *s, struct bcv_volume *bcv)
 		bcv->meta.link.used = false;
 	}
 	mutex_unlock(&std->state_lock);
-	if (!ret)
+	if (!ret) {
 		bcv_update_features(std);
+		bcv_meta_commit(std, bcv);
+	}
 	bcv_unhold(bcv);
 	bcv_unhold(std);
 	mutex_unlock(&bcv->open_lock);
@@ -946,6 +945,8 @@ int bcv_stop_cmd(const char *name)
 		mutex_unlock(&peer->state_lock);
 		bcv_update_features(peer);
 		bcv_unhold(peer);
+		/* A checkpoint of the STD may still flush our device. */
+		bcv_meta_barrier(peer);
 		pr_info("%s: %s stopped: %s tracks what it misses\n",
 			peer->name, vol->name, peer->name);
 	}
@@ -1153,22 +1154,42 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 		why = "no leg is current";
 		goto out_sessions;
 	}
-	ret = bcv_meta_load_tables(vol, src);
+	/*
+	 * The union of the legs' tables and activity logs: a mark is
+	 * durable once one leg holds it (a leg may have missed metadata
+	 * writes that failed on it).  After a clean stop every current leg
+	 * got the same tables; after a crash a stale leg's marks count too
+	 * (they only add copies), if they can be read.
+	 */
+	ret = bcv_meta_load_tables(vol, src, false);
+	for (i = 0; i < nr && !ret; i++) {
+		if ((int)i == src || (clean && (stale & (1U << i))))
+			continue;
+		ret = bcv_meta_load_tables(vol, i, true);
+		if (ret && (stale & (1U << i))) {
+			pr_warn("assemble %s: cannot read the tables of stale leg M%u\n",
+				vol->name, i + 1);
+			ret = 0;
+		}
+	}
 	if (ret) {
 		why = "cannot read its tables";
 		goto out_sessions;
 	}
 	bcv_tm_tables_loaded(&vol->tm);
 	if (!clean) {
-		if (insync < 0)
-			pr_warn("%s: no leg was known to be in sync; trusting M%d\n",
-				vol->name, src + 1);
-		bcv_tm_recover(&vol->tm, src);
 		vol->meta.recovered = true;
+		bcv_meta_recover(vol);
 	}
 	for (i = 0; i < nr; i++)
 		if (stale & (1U << i))
 			bcv_tm_leg_stale(&vol->tm, i);
+	/* What recovery and stale legs added is on every leg now. */
+	ret = bcv_meta_rewrite(vol);
+	if (ret) {
+		why = "cannot write its tables";
+		goto out_sessions;
+	}
 	if (vol->role == BCV_ROLE_STD) {
 		mutex_lock(&vol->state_lock);
 		bcv_tm_set_state_hook(&vol->tm, bcv_session_state_hook);
@@ -1193,10 +1214,15 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 			pr_warn("%s: no sysfs directory for session %u\n",
 				vol->disk->disk_name, i);
 	}
-	pr_info("%s: assembled %s %s from %u legs%s%s\n", vol->disk->disk_name,
-		bcv_role_name(vol->role), vol->name, nr,
-		clean ? "" : ", recovered after an unclean shutdown (full copies)",
-		stale ? ", stale legs resync" : "");
+	if (clean)
+		pr_info("%s: assembled %s %s from %u legs%s\n",
+			vol->disk->disk_name, bcv_role_name(vol->role),
+			vol->name, nr, stale ? ", stale legs resync" : "");
+	else
+		pr_info("%s: assembled %s %s from %u legs, recovered after an unclean shutdown: %llu tracks marked to copy%s\n",
+			vol->disk->disk_name, bcv_role_name(vol->role),
+			vol->name, nr, vol->meta.recovered_tracks,
+			stale ? ", stale legs resync" : "");
 	__bcv_link_peers(vol);
 	if (vol->role == BCV_ROLE_STD) {
 		bcv_hold(vol);

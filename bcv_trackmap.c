@@ -1229,6 +1229,91 @@ void bcv_tm_leg_stale(struct bcv_tm_vol *v, int pos)
 		bm_fill(v->inv[pos], v->tracks);
 }
 
+unsigned int bcv_tm_data_positions(const struct bcv_tm_vol *v)
+{
+	return data_positions(v);
+}
+
+/* The MM of a restore in progress, or BCV_NO_POS. */
+static int restore_source(const struct bcv_tm_vol *v)
+{
+	unsigned int c;
+
+	for (c = 0; v->is_std && c < BCV_SESSIONS; c++)
+		if (v->sess[c] && v->sess[c]->state == BCV_RESTINPROG &&
+		    v->sess[c]->mm != BCV_NO_POS)
+			return v->sess[c]->mm;
+	return BCV_NO_POS;
+}
+
+u64 bcv_tm_recover_regions(struct bcv_tm_vol *v, const unsigned long *al,
+			   u64 nr_regions, unsigned int shift)
+{
+	unsigned int data = data_positions(v), p;
+	unsigned long cols = v->is_std ? v->alloc & COLS_ALL : 0;
+	u64 r, t, added = 0;
+
+	for (r = 0; r < nr_regions; r++) {
+		u64 first = r << shift, last;
+
+		if (!test_bit(r, al))
+			continue;
+		if (first >= v->tracks)
+			break;
+		last = min(v->tracks - 1, first + (1ULL << shift) - 1);
+		for (t = first; t <= last; t++) {
+			u64 i = t / BPL;
+			unsigned long b = 1UL << (t % BPL);
+			int src = first_valid_bit(v, data, i, b);
+			bool changed = false;
+
+			for (p = 0; p < BCV_POSITIONS; p++) {
+				if (!(data & (1U << p)) || (int)p == src ||
+				    (v->inv[p][i] & b))
+					continue;
+				v->inv[p][i] |= b;
+				changed = true;
+			}
+			if (cols) {
+				unsigned long w = ((unsigned long)cols) <<
+						  ((t % ROWS) * 16);
+
+				if ((v->pb[t / ROWS] & w) != w) {
+					v->pb[t / ROWS] |= w;
+					changed = true;
+				}
+			}
+			added += changed;
+		}
+	}
+	return added;
+}
+
+u64 bcv_tm_recover_sources(struct bcv_tm_vol *v)
+{
+	unsigned int data = data_positions(v), legs = leg_positions(v);
+	int src = restore_source(v), p;
+	u64 i, n = bm_longs(v->tracks), fixed = 0;
+
+	if (src == BCV_NO_POS) {
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if ((legs & ~v->failed) & (1U << p))
+				break;
+		src = p < BCV_POSITIONS ? p : 0;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned long none = ~valid_at(v, data, i);
+
+		if (i == n - 1)
+			none &= bm_tail(v->tracks);
+		if (!none)
+			continue;
+		fixed += hweight_long(none);
+		v->inv[src][i] &= ~none;
+	}
+	return fixed;
+}
+
 bool bcv_tm_pos_clean(const struct bcv_tm_vol *v, int pos)
 {
 	return !bm_any(v->inv[pos], v->tracks);

@@ -795,6 +795,39 @@ void bcv_tm_leg_stale(struct bcv_tm_vol *v, int pos);
  */
 void bcv_tm_recover(struct bcv_tm_vol *v, int src);
 /**
+ * bcv_tm_recover_regions() - the crash rule with an activity log
+ * @v: the tables as loaded (their sessions loaded, not linked)
+ * @al: bitmap of the regions that may have had writes in flight
+ * @nr_regions: bits in @al
+ * @shift: log2 of the tracks per region
+ *
+ * For every track of an active region, one data position that is V for it
+ * stays the source (an own leg first, the restore's BCV if it is the only
+ * one) and every other data position becomes I; on a STD every allocated
+ * PB column becomes C.  Over-marking costs copies, never data.
+ *
+ * Context: any.
+ * Return: the number of tracks whose marks it added.
+ */
+u64 bcv_tm_recover_regions(struct bcv_tm_vol *v, const unsigned long *al,
+			   u64 nr_regions, unsigned int shift);
+/**
+ * bcv_tm_recover_sources() - give every track a valid data position
+ * @v: the tables as loaded
+ *
+ * The tables on disk may call a track invalid everywhere (a crash in the
+ * middle of a command, whose new I bits are written before its new V
+ * bits).  Such a track's source is the BCV of a restore in progress, else
+ * the first own leg that has not failed: where the data was when the
+ * command began.
+ *
+ * Context: any; whole-table pass.
+ * Return: the number of tracks it changed.
+ */
+u64 bcv_tm_recover_sources(struct bcv_tm_vol *v);
+/* Positions that hold the volume's data: own legs and attached MMs. */
+unsigned int bcv_tm_data_positions(const struct bcv_tm_vol *v);
+/**
  * bcv_tm_pos_clean() - does position @pos hold every track?
  * @v: the tables
  * @pos: the position

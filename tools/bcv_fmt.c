@@ -199,6 +199,8 @@ static void decode(const struct bcv_sb *in, struct bcv_fmt_sb *o)
 	for (i = 0; i < BCV_FMT_POSITIONS; i++)
 		o->layout.inv_offset[i] = le64toh(in->inv_offset[i]);
 	o->layout.inv_sectors = le64toh(in->inv_sectors);
+	o->layout.al_offset = le64toh(in->al_offset);
+	o->layout.al_sectors = le64toh(in->al_sectors);
 	for (i = 0; i < BCV_FMT_LEGS; i++) {
 		memcpy(o->legs[i].uuid, in->legs[i].uuid, BCV_FMT_UUID_LEN);
 		o->legs[i].flags = le32toh(in->legs[i].flags);
@@ -260,7 +262,8 @@ static enum bcv_fmt_status check_fields(const struct bcv_fmt_sb *sb,
 			   (uint64_t)s->dev_sectors, dev_sectors);
 	if (s->data_sectors != l.data_sectors ||
 	    s->tracks_cap != l.tracks_cap || s->pb_offset != l.pb_offset ||
-	    s->pb_sectors != l.pb_sectors || s->inv_sectors != l.inv_sectors)
+	    s->pb_sectors != l.pb_sectors || s->inv_sectors != l.inv_sectors ||
+	    s->al_offset != l.al_offset || s->al_sectors != l.al_sectors)
 		return bad(c, BCV_FMT_BAD_LAYOUT, "table layout does not match "
 			   "the device size");
 	for (p = 0; p < BCV_FMT_POSITIONS; p++)
@@ -536,6 +539,11 @@ int bcv_fmt_summary(int fd, const struct bcv_fmt_sb *sb,
 	for (p = 0; !err && p < BCV_FMT_POSITIONS; p++)
 		err = count_bitmap(fd, buf, sb->layout.inv_offset[p],
 				   sb->tracks, &s->invalid[p]);
+	s->region_tracks = 1ULL << bcv_fmt_al_shift(sb->track_shift);
+	if (!err)
+		err = count_bitmap(fd, buf, sb->layout.al_offset,
+				   (sb->tracks >> bcv_fmt_al_shift(sb->track_shift)) + 1,
+				   &s->active_regions);
 	free(buf);
 	return err;
 }

@@ -21,7 +21,7 @@
 #include <uapi/linux/bcv_format.h>
 
 /* The smallest device that can hold metadata and one 4 KiB data block. */
-#define BCV_FMT_MIN_SECTORS	64
+#define BCV_FMT_MIN_SECTORS	72
 #define BCV_FMT_SHIFT_MIN	9	/* 512-byte tracks */
 #define BCV_FMT_SHIFT_MAX	24	/* BCV_TRACK_SIZE_MAX, 16 MiB */
 #define BCV_FMT_NO_MM		0xffffffffU	/* bcv_sb_sess.mm: not attached */
@@ -131,6 +131,8 @@ struct bcv_fmt_summary {
 	uint64_t invalid[BCV_FMT_POSITIONS];	/* Track ID bits set: M1..M4
 						 * (M4b on a BCV) */
 	uint64_t changed[BCV_FMT_SESSIONS];	/* PB column bits set */
+	uint64_t active_regions;		/* activity log bits set */
+	uint64_t region_tracks;			/* tracks per AL region */
 };
 
 /* Read the tables of @sb (valid, from the device at @fd); 0 or -errno. */

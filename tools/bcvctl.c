@@ -3047,6 +3047,7 @@ static const char *feature_names(uint64_t features, char *buf, size_t len)
 		{ BCV_FEAT_MIRRORS, "mirrors" },
 		{ BCV_FEAT_LEG_POS, "leg-pos" },
 		{ BCV_FEAT_META, "meta" },
+		{ BCV_FEAT_INTENT, "intent" },
 	};
 	uint64_t rest = features;
 	size_t i, n = 0;

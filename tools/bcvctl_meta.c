@@ -249,6 +249,10 @@ static void examine_text(const char *path, const struct bcv_fmt_read *r,
 		printf("\n  bcv changed:     %" PRIu64 " tracks (M4b)\n",
 		       sum->invalid[3]);
 	}
+	printf("  activity log:    %" PRIu64 " active regions of %" PRIu64
+	       " tracks%s\n", sum->active_regions, sum->region_tracks,
+	       sum->active_regions && !(sb->flags & BCV_SB_F_CLEAN) ?
+	       " (resynced by a recovery)" : "");
 }
 
 static void json_copies(const struct bcv_fmt_read *r)
@@ -322,8 +326,10 @@ static void examine_json(const char *path, const struct bcv_fmt_read *r,
 	       (uint64_t)l->pb_sectors);
 	for (i = 0; i < BCV_FMT_POSITIONS; i++)
 		printf("%s%" PRIu64, i ? "," : "", (uint64_t)l->inv_offset[i]);
-	printf("],\"inv_sectors\":%" PRIu64 "},\"legs\":[",
-	       (uint64_t)l->inv_sectors);
+	printf("],\"inv_sectors\":%" PRIu64 ",\"al_offset\":%" PRIu64
+	       ",\"al_sectors\":%" PRIu64 "},\"legs\":[",
+	       (uint64_t)l->inv_sectors, (uint64_t)l->al_offset,
+	       (uint64_t)l->al_sectors);
 	for (i = 0; i < sb->nr_legs; i++) {
 		const struct bcv_fmt_leg *g = &sb->legs[i];
 
@@ -366,6 +372,8 @@ static void examine_json(const char *path, const struct bcv_fmt_read *r,
 			printf(",\"bcv_changed_tracks\":%" PRIu64,
 			       sum->invalid[3]);
 		}
+		printf(",\"active_regions\":%" PRIu64 ",\"region_tracks\":%"
+		       PRIu64, sum->active_regions, sum->region_tracks);
 	}
 	fputs("}\n", stdout);
 }
@@ -409,7 +417,8 @@ const char examine_help[] =
 "                      \"nr_legs\", \"leg_pos\" (0 is M1), \"layout\":\n"
 "                      {\"dev_sectors\", \"data_sectors\", \"meta_sectors\",\n"
 "                      \"tracks_cap\", \"pb_offset\", \"pb_sectors\",\n"
-"                      \"inv_offset\":[M1..M4], \"inv_sectors\"}, \"legs\":\n"
+"                      \"inv_offset\":[M1..M4], \"inv_sectors\", \"al_offset\",\n"
+"                      \"al_sectors\"}, \"legs\":\n"
 "                      [{\"position\", \"uuid\", \"failed\", \"syncing\",\n"
 "                      \"this\"}], \"invalid_tracks\":[M1, M2, M3, M4]};\n"
 "                      a std volume adds \"sessions\":[{\"id\", \"bcv\",\n"

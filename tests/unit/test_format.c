@@ -100,6 +100,8 @@ static void make_sb(uint8_t block[BCV_SB_SIZE], uint64_t seq, uint64_t events)
 		sb.inv_offset[p] = htole64(lay.inv_offset[p]);
 	sb.pb_sectors = htole64(lay.pb_sectors);
 	sb.inv_sectors = htole64(lay.inv_sectors);
+	sb.al_offset = htole64(lay.al_offset);
+	sb.al_sectors = htole64(lay.al_sectors);
 	memset(sb.legs[0].uuid, 0xa0, 16);
 	memset(sb.legs[1].uuid, 0xa1, 16);
 	sb.legs[1].flags = htole32(BCV_SB_LEG_SYNCING);
@@ -163,8 +165,12 @@ static void test_layout(void)
 	CHECK(lay.data_sectors >= VOL_SECTORS, "the volume fits the data area");
 	CHECK_EQ("PB table right after the data", lay.pb_offset,
 		 lay.data_sectors);
-	CHECK_EQ("M4 bitmap ends where the superblocks start",
-		 lay.inv_offset[3] + lay.inv_sectors, lay.sb_offset[0]);
+	CHECK_EQ("the activity log right after the M4 bitmap",
+		 lay.al_offset, lay.inv_offset[3] + lay.inv_sectors);
+	CHECK_EQ("the activity log ends where the superblocks start",
+		 lay.al_offset + lay.al_sectors, lay.sb_offset[0]);
+	CHECK_EQ("one 4 KiB block of activity log for a small device",
+		 lay.al_sectors, 8);
 	CHECK(bcv_fmt_layout(BCV_FMT_MIN_SECTORS - 1, 9, &(struct bcv_fmt_layout){0}),
 	      "a device below BCV_FMT_MIN_SECTORS has no layout");
 	CHECK(!bcv_fmt_layout(BCV_FMT_MIN_SECTORS, 9, &(struct bcv_fmt_layout){0}),
@@ -244,11 +250,11 @@ static void test_copies(void)
 
 	/* Good crc but wrong version, unknown features, bad fields, layout. */
 	make_sb(a, 4, 4);
-	((struct bcv_sb *)a)->version = htole32(2);
+	((struct bcv_sb *)a)->version = htole32(BCV_SB_VERSION + 1);
 	reseal(a);
 	put_copy(0, a);
 	CHECK(read_img(&r, DEV_SECTORS) < 0 &&
-	      r.copy[0].status == BCV_FMT_BAD_VERSION, "version 2 refused: %s",
+	      r.copy[0].status == BCV_FMT_BAD_VERSION, "version 3 refused: %s",
 	      r.copy[0].why);
 	make_sb(a, 4, 4);
 	((struct bcv_sb *)a)->features = htole64(1ULL << 5);

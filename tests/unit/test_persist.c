@@ -100,7 +100,7 @@ static u64 io_write(struct bcv_tm_vol *v, u64 sector, u64 nr, bool discard)
 static void test_table_sizes(void)
 {
 	static const u64 tracks[] = { 1, 3, 4, 5, 63, 64, 65, 128, 200, 4097 };
-	static const u64 devs[] = { 64, 1000, 2048 + 5, 524288, 2097152 + 17 };
+	static const u64 devs[] = { 72, 1000, 2048 + 5, 524288, 2097152 + 17 };
 	static const unsigned int shifts[] = { 9, 12, 16, 20 };
 	struct bcv_tm_vol std, bcv;
 	struct bcv_tm_sess *s = new_sess();
@@ -146,10 +146,13 @@ static void test_table_sizes(void)
 			fits &= nr * 8 <= l.inv_sectors * 512;
 			bcv_tm_table(&std, BCV_TM_PB, &nr);
 			fits &= nr * 8 <= l.pb_sectors * 512;
+			/* The activity log: a bit per region, in whole words. */
+			nr = ((std.tracks >> bcv_fmt_al_shift(shifts[k])) + 1 + 63) / 64;
+			fits &= nr * 8 <= l.al_sectors * 512;
 			tm_vfree(&std);
 		}
 	}
-	CHECK(fits, "every table fits its room in bcv_fmt_layout()");
+	CHECK(fits, "every table and the activity log fit their room in bcv_fmt_layout()");
 
 	/* Word order: track t is bit t % 64 of word t / 64; PB row t is
 	 * bits 16 * (t % 4).. of word t / 4, column c its bit c. */
@@ -844,6 +847,83 @@ static void test_link_restore_source(void)
 	tm_vfree(&std);		/* frees its sessions */
 }
 
+/*
+ * The crash rule with an activity log: only the tracks of active regions
+ * get marks, one valid position stays their source; a track the tables
+ * call invalid everywhere gets a source back.
+ */
+static void test_recover_regions(void)
+{
+	const unsigned int shift = bcv_fmt_al_shift(TS_SHIFT);	/* 16 tracks */
+	const u64 sectors = SECT(NT - 1) + 9;	/* partial last track */
+	unsigned long al[1] = { 0 };
+	struct bcv_tm_vol std, bcv;
+	struct bcv_tm_sess *a = new_sess(), *b = new_sess(), *r = new_sess();
+	u64 n, rt = 1ULL << shift, last_r = (NT - 1) >> shift;
+
+	tm_vinit(&std, sectors, TS_SHIFT, true, 2);
+	CHECK(bcv_tm_sess_load(&std, a, 0, BCV_SYNCHRONIZED, 2) == 0 &&
+	      bcv_tm_sess_load(&std, b, 3, BCV_SPLIT, BCV_NO_POS) == 0,
+	      "a STD with sessions 0 (synchronized, M3) and 3 (split)");
+	n = bcv_tm_recover_regions(&std, al, last_r + 1, shift);
+	CHECK(n == 0 && ninv(&std, 0) == 0 && ninv(&std, 1) == 0 &&
+	      nchg(&std, 0) == 0 && nchg(&std, 3) == 0,
+	      "no active region: nothing marked");
+	/* Regions 1 and the last (partial); track 20 already I at M2. */
+	al[0] = (1UL << 1) | (1UL << last_r);
+	bcv_tm_leg_error(&std, 1, SECT(20), SECT(1));
+	n = bcv_tm_recover_regions(&std, al, last_r + 1, shift);
+	CHECK(n == rt + (NT - last_r * rt),
+	      "every track of the two regions gained marks: %llu",
+	      (unsigned long long)n);
+	CHECK(ninv(&std, 0) == 0 && ninv(&std, 1) == n && ninv(&std, 2) == n &&
+	      bcv_tm_invalid(&std, 1, rt) && bcv_tm_invalid(&std, 2, 2 * rt - 1) &&
+	      !bcv_tm_invalid(&std, 1, 2 * rt) && bcv_tm_invalid(&std, 2, NT - 1),
+	      "M1 stays the source; M2 and the MM I on the regions' tracks");
+	CHECK(nchg(&std, 0) == ninv(&std, 1) && nchg(&std, 3) == ninv(&std, 1) &&
+	      !pb_tail_garbage(&std),
+	      "both PB columns C there, nothing past the last track");
+	n = bcv_tm_recover_regions(&std, al, last_r + 1, shift);
+	CHECK(n == 0, "a second pass adds nothing");
+	tm_vfree(&std);
+
+	/* A restore in progress: unrestored tracks keep the BCV as source. */
+	tm_vinit(&std, sectors, TS_SHIFT, true, 2);
+	CHECK(bcv_tm_sess_load(&std, r, 1, BCV_RESTINPROG, 2) == 0,
+	      "a STD restoring from the BCV at M3");
+	bcv_tm_leg_stale(&std, 0);
+	bcv_tm_leg_stale(&std, 1);	/* nothing restored yet */
+	al[0] = 1UL;			/* region 0 */
+	n = bcv_tm_recover_regions(&std, al, last_r + 1, shift);
+	CHECK(ninv(&std, 2) == 0 && ninv(&std, 0) == NT && ninv(&std, 1) == NT,
+	      "the MM stays V: the only source of every track");
+	CHECK(n == rt && nchg(&std, 1) == rt,
+	      "the restore's column C on region 0 (%llu tracks)",
+	      (unsigned long long)n);
+	tm_vfree(&std);
+
+	/* No valid position: restore source, else the first leg. */
+	tm_vinit(&std, sectors, TS_SHIFT, true, 2);
+	r = new_sess();
+	CHECK(bcv_tm_sess_load(&std, r, 1, BCV_RESTINPROG, 2) == 0,
+	      "again a STD restoring from M3");
+	bcv_tm_leg_stale(&std, 0);
+	bcv_tm_leg_stale(&std, 1);
+	std.inv[2][0] |= 0xf0;		/* tracks 4-7 I everywhere */
+	n = bcv_tm_recover_sources(&std);
+	CHECK(n == 4 && ninv(&std, 2) == 0 && ninv(&std, 0) == NT,
+	      "tracks invalid everywhere: the restore's BCV is their source");
+	tm_vfree(&std);
+	tm_vinit(&bcv, sectors, TS_SHIFT, false, 2);
+	bcv_tm_leg_stale(&bcv, 0);
+	bcv_tm_leg_stale(&bcv, 1);
+	n = bcv_tm_recover_sources(&bcv);
+	CHECK(n == NT && ninv(&bcv, 0) == 0 && ninv(&bcv, 1) == NT &&
+	      ninv(&bcv, BCV_M4B) == 0,
+	      "a BCV with no valid leg: M1 is the source, M4b untouched");
+	tm_vfree(&bcv);
+}
+
 int main(void)
 {
 	test_table_sizes();
@@ -852,6 +932,7 @@ int main(void)
 	test_absent_link_unlink();
 	test_recover();
 	test_link_restore_source();
+	test_recover_regions();
 	test_round_trip();
 	return tm_done();
 }

@@ -309,19 +309,28 @@ json_leg_field() {
 # TRACK_SIZE is in bytes (a power of two, 512 or more).
 
 bcv_layout() {
-	local dev=$(($1 / 8 * 8)) ts=$2 tsec tc pb inv area
+	local dev=$(($1 / 8 * 8)) ts=$2 tsec tc pb inv al ash area
 	[ "$ts" -ge 512 ] && [ $((ts & (ts - 1))) -eq 0 ] || return 2
 	tsec=$((ts / 512))
 	tc=$(( (dev + tsec - 1) / tsec ))
 	pb=$(( (tc * 2 + 4095) / 4096 * 4096 / 512 ))
 	inv=$(( ((tc + 7) / 8 + 4095) / 4096 * 4096 / 512 ))
-	area=$((pb + 4 * inv + 2 * 8))
+	# The activity log: a bit per region of 16 tracks and 1 MiB or more.
+	if [ "$ts" -ge 65536 ]; then ash=4; else ash=$((20 - $(_log2 "$ts"))); fi
+	al=$(( (((tc >> ash) + 1 + 7) / 8 + 4095) / 4096 * 4096 / 512 ))
+	area=$((pb + 4 * inv + al + 2 * 8))
 	[ "$dev" -ge $((area + 8)) ] || return 1
 	LAYOUT_DATA=$((dev - area))
 	LAYOUT_META=$area
 	# shellcheck disable=SC2034	# for the tests
 	LAYOUT_TRACKS_CAP=$tc
 	LAYOUT_SB=$((dev - 16))
+}
+
+_log2() {
+	local n=$1 l=0
+	while [ "$n" -gt 1 ]; do n=$((n / 2)); l=$((l + 1)); done
+	echo "$l"
 }
 
 bcv_data_sectors() {

@@ -6,7 +6,7 @@
 # remove, the last sectors of a device whose size is not a track multiple,
 # discard, write-zeroes, flushes, and ext4.
 #
-# disks: 256M 65568K 256M 256M
+# disks: 256M 65572K 256M 256M
 #
 # A volume is its disk less the metadata area at the disk's end
 # (include/uapi/linux/bcv_format.h): its data are the disk's first bytes.
@@ -18,7 +18,7 @@ need_disks 3
 need bcvctl fio blockdev sha256sum dd mkfs.ext4 e2fsck
 
 d_fio=${DISKS[0]}
-d_odd=${DISKS[1]}	# 65568 KiB, less 28 KiB of metadata: 1024 tracks of
+d_odd=${DISKS[1]}	# 65572 KiB, less 32 KiB of metadata: 1024 tracks of
 			# 64 KiB and 4 KiB
 d_fs=${DISKS[2]}
 

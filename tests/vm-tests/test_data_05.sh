@@ -17,11 +17,11 @@
 #   - The patent's FIG. 10 (SPEC section 7) with real data on one track,
 #     with a fixed mirror leg (BFM) on B2 when `create --mirror` works.
 #
-# disks: 4156K 5M 5M 5M 4156K
+# disks: 4160K 5M 5M 5M 4160K
 #
 # A volume is its disk less the metadata area at the disk's end
 # (include/uapi/linux/bcv_format.h).  DISKS[0] (the STD) is 4 MiB + 60
-# KiB: less its 28 KiB of metadata, 4 MiB + 32 KiB of data, 65 tracks of
+# KiB: less its 32 KiB of metadata, 4 MiB + 32 KiB of data, 65 tracks of
 # 64 KiB, the last one partial.  The BCVs are larger; their tails must
 # stay untouched.
 # DISKS[4] is the STD's own fixed mirror leg (the patent's FIG. 9 gives

@@ -15,10 +15,10 @@
 # first and the one that goes second; B1 goes first in the odd-numbered
 # scenarios, B2 in the even ones.  Each starts where the previous ended.
 #
-# disks: 2076K 3100K 3100K
+# disks: 2080K 3104K 3104K
 #
 # A volume is its disk less the metadata area at the disk's end
-# (include/uapi/linux/bcv_format.h), here 28 KiB: the STD is 2 MiB, 32
+# (include/uapi/linux/bcv_format.h), here 32 KiB: the STD is 2 MiB, 32
 # whole tracks, and the BCVs are 1 MiB larger: the part past the STD's
 # size holds a pattern that no command may touch.
 

@@ -25,11 +25,11 @@
 #     reads as them, every 32 KiB piece is old or new data.
 # Copies are slowed down deterministically (see below).
 #
-# disks: 4124K 4124K 4124K 4124K 4124K 4124K 4124K 4124K 4124K 4124K 4124K 4124K 4124K 4124K 4124K
+# disks: 4128K 4128K 4128K 4128K 4128K 4128K 4128K 4128K 4128K 4128K 4128K 4128K 4128K 4128K 4128K
 #
 # A volume is its disk less the metadata area at the disk's end
-# (include/uapi/linux/bcv_format.h): 4124 KiB disks hold 4 MiB of data,
-# 64 whole tracks, and 28 KiB of metadata past them, so that the last
+# (include/uapi/linux/bcv_format.h): 4128 KiB disks hold 4 MiB of data,
+# 64 whole tracks, and 32 KiB of metadata past them, so that the last
 # track (where the test makes a leg fail) holds no metadata.
 
 # shellcheck source=tests/vm-tests/test_common.sh

@@ -5,11 +5,11 @@
 # capacity and queue limits, remove, many create/remove cycles, a 4K-sector
 # backing device, and module unload/reload.
 #
-# disks: 256M 100M 65568K 256M
+# disks: 256M 100M 65572K 256M
 #
 # A volume is its disk less the metadata area at the disk's end
-# (include/uapi/linux/bcv_format.h).  DISKS[2] is 65568 KiB: with 64 KiB
-# tracks the area takes 28 KiB, which leaves 65540 KiB of data: 1024 tracks
+# (include/uapi/linux/bcv_format.h).  DISKS[2] is 65572 KiB: with 64 KiB
+# tracks the area takes 32 KiB, which leaves 65540 KiB of data: 1024 tracks
 # of 64 KiB and a partial 4 KiB one.
 
 # shellcheck source=tests/vm-tests/test_common.sh

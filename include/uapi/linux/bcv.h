@@ -49,7 +49,7 @@
 #define BCV_DISK_PREFIX		"bcv"		/* volumes are /dev/bcvN */
 
 #define BCV_VERSION_MAJOR	0
-#define BCV_VERSION_MINOR	5
+#define BCV_VERSION_MINOR	6
 #define BCV_VERSION_PATCH	0
 
 #define BCV_NAME_LEN		32	/* volume name, including the NUL */
@@ -70,6 +70,7 @@
 #define BCV_FEAT_MIRRORS	(1ULL << 2)	/* fixed mirror legs, LEG */
 #define BCV_FEAT_LEG_POS	(1ULL << 3)	/* leg_flags, LEG remove by @pos */
 #define BCV_FEAT_META		(1ULL << 4)	/* on-disk metadata, STOP, ASSEMBLE */
+#define BCV_FEAT_INTENT		(1ULL << 5)	/* write intent: cheap crash recovery */
 
 #define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
 
@@ -178,6 +179,10 @@ struct bcv_remove {
  * @vol_flags:	BCV_VOL_F_* bits
  * @uuid:	the volume's UUID (its metadata's)
  * @events:	the generation its superblocks carry
+ * @recovered_tracks: tracks the crash recovery of its assembly marked to
+ *		copy (its activity log's regions; 0 after a clean stop)
+ * @meta_writes: 4 KiB metadata blocks written since assembly or create
+ *		(write-intent marks, checkpoints, commands), counted per leg
  */
 struct bcv_vol_info {
 	char name[BCV_NAME_LEN];
@@ -202,6 +207,8 @@ struct bcv_vol_info {
 	__u32 __pad4;
 	__u8 uuid[16];
 	__u64 events;
+	__u64 recovered_tracks;
+	__u64 meta_writes;
 };
 
 /*

@@ -8,9 +8,9 @@
  * so that data starts at offset 0 and a split BCV's disk is a plain image
  * (as md's 1.0 superblock and DRBD's internal metadata do):
  *
- *   0                     data_sectors                         dev_sectors
- *   | data (the volume)   | PB table | M1 | M2 | M3 | M4 | sb 0 | sb 1 |
- *                         ^ pb_offset ^ inv_offset[0..3]  ^ dev_sectors - 16
+ *   0                   data_sectors                              dev_sectors
+ *   | data (the volume) | PB table | M1 | M2 | M3 | M4 | AL | sb 0 | sb 1 |
+ *                       ^ pb_offset ^ inv_offset[0..3]  ^ al_offset
  *
  * All offsets and sizes are in 512-byte sectors and multiples of 8 (4 KiB).
  * The layout depends only on the device's size and the track size
@@ -28,6 +28,16 @@
  *  - Track ID table: four bitmaps, one per mirror position M1..M4, bit t of
  *    byte t / 8 (bit t % 8) = track t invalid; 32768 tracks per 4 KiB
  *    block.  On a BCV the fourth is M4b (1 = written by the BCV's users).
+ *  - Activity log (AL): a bitmap of regions of 2^bcv_fmt_al_shift() tracks,
+ *    bit r = region r may have mirrored writes in flight (its positions may
+ *    differ); 32768 regions per 4 KiB block.
+ *
+ * Write intent (Documentation/bcv-format.rst, "Crash consistency"): while
+ * a volume runs, the tables on disk are a superset of its changed and
+ * invalid marks: a C or I bit is on disk before the data it describes is
+ * written, a U or V bit only after the data it vouches for was flushed,
+ * and a region's AL bit is on disk before a mirrored write to it.  After a
+ * crash the tables plus the active regions say everything that can differ.
  *
  * Generation: @events rises on every superblock write of the volume (a
  * state change, a stop, an assembly); all legs are written with the same
@@ -40,7 +50,7 @@
 #include <linux/types.h>
 
 #define BCV_SB_MAGIC		"BCVSUPER"	/* 8 bytes, no NUL */
-#define BCV_SB_VERSION		1
+#define BCV_SB_VERSION		2
 #define BCV_SB_SIZE		4096		/* bytes per copy */
 #define BCV_SB_COPIES		2
 #define BCV_FMT_ALIGN		8		/* sectors: 4 KiB */
@@ -123,7 +133,9 @@ struct bcv_sb {
 	struct bcv_sb_leg legs[BCV_FMT_LEGS];
 	struct bcv_sb_sess sess[BCV_FMT_SESSIONS];	/* STD */
 	struct bcv_sb_sess link;			/* BCV */
-	__le64	reserved[16];
+	__le64	al_offset;		/* activity log */
+	__le64	al_sectors;		/* its size */
+	__le64	reserved[14];
 };
 
 /*
@@ -139,8 +151,26 @@ struct bcv_fmt_layout {
 	__u64 pb_sectors;
 	__u64 inv_offset[BCV_FMT_POSITIONS];
 	__u64 inv_sectors;
+	__u64 al_offset;
+	__u64 al_sectors;
 	__u64 sb_offset[BCV_SB_COPIES];
 };
+
+/*
+ * log2 of the tracks per AL region: regions of at least 16 tracks and at
+ * least 1 MiB (the module's region gate uses the same regions).
+ */
+static inline unsigned int bcv_fmt_al_shift(unsigned int track_shift)
+{
+	return track_shift >= 16 ? 4 : 20 - track_shift;
+}
+
+/* AL regions a table of @tracks_cap tracks has room for. */
+static inline __u64 bcv_fmt_al_regions(__u64 tracks_cap,
+				       unsigned int track_shift)
+{
+	return (tracks_cap >> bcv_fmt_al_shift(track_shift)) + 1;
+}
 
 static inline __u64 bcv_fmt_round_up(__u64 x, __u64 a)
 {
@@ -161,8 +191,11 @@ static inline int bcv_fmt_layout(__u64 dev_sectors, unsigned int track_shift,
 	l->tracks_cap = (dev + tsec - 1) / tsec;
 	l->pb_sectors = bcv_fmt_round_up(l->tracks_cap * 2, 4096) / 512;
 	l->inv_sectors = bcv_fmt_round_up((l->tracks_cap + 7) / 8, 4096) / 512;
+	l->al_sectors = bcv_fmt_round_up((bcv_fmt_al_regions(l->tracks_cap,
+							     track_shift) + 7) / 8,
+					 4096) / 512;
 	area = l->pb_sectors + BCV_FMT_POSITIONS * l->inv_sectors +
-	       BCV_SB_COPIES * BCV_FMT_ALIGN;
+	       l->al_sectors + BCV_SB_COPIES * BCV_FMT_ALIGN;
 	if (dev < area + BCV_FMT_ALIGN)
 		return -1;
 	l->data_sectors = dev - area;
@@ -170,6 +203,7 @@ static inline int bcv_fmt_layout(__u64 dev_sectors, unsigned int track_shift,
 	for (p = 0; p < BCV_FMT_POSITIONS; p++)
 		l->inv_offset[p] = l->pb_offset + l->pb_sectors +
 				   p * l->inv_sectors;
+	l->al_offset = l->inv_offset[BCV_FMT_POSITIONS - 1] + l->inv_sectors;
 	/* The two copies sit in the last 8 KiB of the (aligned) device. */
 	l->sb_offset[0] = dev - 2 * BCV_FMT_ALIGN;
 	l->sb_offset[1] = dev - BCV_FMT_ALIGN;

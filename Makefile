@@ -10,6 +10,7 @@
 #                        the shutdown unit
 #   make check           unit tests + VM suite on the 6.1 and 6.12 kernels
 #   make check-debug     VM suite on a KASAN + lockdep + kmemleak kernel
+#   make check-crash     100 power cuts at random points (host_crash_12)
 #   make bench           benchmarks (timings; never pass/fail)
 #   make demo            boot a guest and walk through bcvctl
 #
@@ -38,10 +39,11 @@ PROBES := $(basename $(notdir $(wildcard $(TOP)/compat/have_*.c)))
 CC ?= cc
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wshadow -Wformat=2 -I$(TOP)/include
-TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test
+TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test tests/bin/log_replay
 
 .PHONY: all module tools install check check-debug unit vmcheck demo clean \
-	deps help checkpatch sparse bench bench-trackmap bench-io
+	deps help checkpatch sparse bench bench-trackmap bench-io check-crash \
+	bench-meta
 
 all: module tools
 
@@ -128,13 +130,24 @@ check: deps
 	@$(MAKE) --no-print-directory -s module KVER=6.12
 	@$(TOP)/tests/check --unit --kernel 6.1 --kernel 6.12 -j 2
 
+# Power cuts at 100 random points (host_crash_12.sh), from a random seed
+# printed first (BCV_CRASH_BASE=N repeats a run).
+check-crash: deps
+	@$(MAKE) --no-print-directory tools
+	@$(MAKE) --no-print-directory -s module KVER=6.1
+	@base=$${BCV_CRASH_BASE:-$$(( $$(od -An -N2 -tu2 /dev/urandom) + 1 ))}; \
+	echo "check-crash: BCV_CRASH_BASE=$$base BCV_CRASH_SEEDS=$${BCV_CRASH_SEEDS:-100}"; \
+	BCV_CRASH_BASE=$$base BCV_CRASH_SEEDS=$${BCV_CRASH_SEEDS:-100} \
+	BCV_CHECK_TIMEOUT=$${BCV_CHECK_TIMEOUT:-14400} \
+		$(TOP)/tests/check --kernel 6.1 crash_12
+
 check-debug: deps
 	@$(MAKE) --no-print-directory tools
 	@$(MAKE) --no-print-directory -s module KVER=debug
 	@$(TOP)/tests/check --kernel debug -j 2
 
 # Timings only: nothing here passes or fails on a number.
-bench: bench-trackmap bench-io
+bench: bench-trackmap bench-io bench-meta
 
 bench-trackmap:
 	@mkdir -p build
@@ -147,6 +160,13 @@ bench-io: deps
 	@$(MAKE) --no-print-directory -s tools module
 	@$(TOP)/tests/vm/run --disk 256M --disk 256M --disk 256M --mem 2048 --timeout 900 \
 		$(TOP)/tests/bench/bench_io.sh
+
+# Write intent's cost: first and warm writes after 16 splits, mirrored
+# writes, each with and without it, and md raid1 with a bitmap.
+bench-meta: deps
+	@$(MAKE) --no-print-directory -s tools module
+	@$(TOP)/tests/vm/run --disk 160M --disk 160M --disk 160M --disk 160M \
+		--disk 160M --mem 2048 --timeout 1800 $(TOP)/tests/bench/bench_meta.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory -s tools module

@@ -161,7 +161,7 @@ static bool bcv_sb_ok(struct bcv_sb *sb, sector_t dev_sectors)
 	if (shift < 9 || shift > ilog2(BCV_TRACK_SIZE_MAX) ||
 	    nr_legs < 1 || nr_legs > BCV_MAX_LEGS || pos >= nr_legs)
 		return false;
-	if (le32_to_cpu(sb->flags) & ~BCV_SB_F_CLEAN)
+	if (le32_to_cpu(sb->flags) & ~(BCV_SB_F_CLEAN | BCV_SB_F_NO_INTENT))
 		return false;
 	if (!bcv_fmt_name_ok(sb->name))
 		return false;
@@ -288,7 +288,8 @@ static void bcv_meta_build(struct bcv_volume *vol, int pos, struct bcv_sb *sb,
 	memcpy(sb->vol_uuid, m->uuid, BCV_FMT_UUID_LEN);
 	strscpy(sb->name, vol->name, sizeof(sb->name));
 	sb->role = cpu_to_le32(vol->role);
-	sb->flags = cpu_to_le32(clean ? BCV_SB_F_CLEAN : 0);
+	sb->flags = cpu_to_le32((clean ? BCV_SB_F_CLEAN : 0) |
+				(m->intent ? 0 : BCV_SB_F_NO_INTENT));
 	sb->track_shift = cpu_to_le32(bcv_vol_track_shift(vol));
 	sb->nr_legs = cpu_to_le32(vol->nr_legs);
 	sb->leg_pos = cpu_to_le32(pos);
@@ -507,6 +508,16 @@ static int bcv_meta_save_tables(struct bcv_volume *vol, int pos)
 
 static struct workqueue_struct *bcv_meta_wq;
 
+/*
+ * Off: volumes created or assembled from then on keep no write intent
+ * (no metadata I/O on the data path; tables written at stop only; a crash
+ * costs full copies), as md without a bitmap.  For comparisons.
+ */
+static bool bcv_write_intent = true;
+module_param_named(write_intent, bcv_write_intent, bool, 0644);
+MODULE_PARM_DESC(write_intent,
+		 "keep the on-disk tables crash-consistent (default Y; read at create and assembly)");
+
 #define BCV_BLOCK_WORDS		(BCV_SB_SIZE / sizeof(unsigned long))
 static_assert(PAGE_SIZE == BCV_SB_SIZE, "a table block is a page");
 
@@ -607,7 +618,7 @@ static void bcv_meta_kick(struct bcv_meta *m)
 
 static void bcv_meta_arm(struct bcv_meta *m)
 {
-	if (!READ_ONCE(m->dead))
+	if (!READ_ONCE(m->dead) && m->intent)
 		queue_delayed_work(bcv_meta_wq, &m->ckpt_work,
 				   BCV_META_CKPT_SECS * HZ);
 }
@@ -623,7 +634,7 @@ bool bcv_meta_write_check(struct bcv_volume *vol, u64 first, u64 last,
 	unsigned int need_pos = 0;
 	u64 rf = 0, rl = 0, r;
 
-	if (!READ_ONCE(m->running))
+	if (!READ_ONCE(m->running) || !m->intent)
 		return true;
 	if (hweight32(targets) > 1) {
 		rf = first >> m->al_shift;
@@ -681,7 +692,7 @@ bool __bcv_meta_error_marks(struct bcv_volume *vol, unsigned int pos,
 	lockdep_assert_held(&vol->lock);
 	pos &= bcv_tm_data_positions(&vol->tm);
 	whole &= bcv_tm_data_positions(&vol->tm);
-	if (!READ_ONCE(m->running) || !(pos | whole))
+	if (!READ_ONCE(m->running) || !m->intent || !(pos | whole))
 		return false;
 	spin_lock_irqsave(&m->wlock, flags);
 	/* All or nothing, as for bcv_meta_write_check(). */
@@ -913,7 +924,7 @@ static int bcv_meta_sync(struct bcv_volume *vol, bool exact)
 	int t, ret = 0;
 
 	lockdep_assert_held(&m->lock);
-	if (!m->running)
+	if (!m->running || !m->intent)
 		return 0;
 	for (t = 0; t <= BCV_TM_PB && !ret; t++) {
 		unsigned long *live = bcv_meta_live(vol, t), *dur = m->dur[t];
@@ -1086,6 +1097,14 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 	}
 	spin_lock_irq(&vol->lock);
 	spin_lock(&m->wlock);
+	if (vol->held) {
+		/* A command is changing the tables: later. */
+		spin_unlock(&m->wlock);
+		spin_unlock_irq(&vol->lock);
+		mutex_unlock(&m->lock);
+		bcv_meta_arm(m);
+		return;
+	}
 	copied = m->copied;
 	m->copied = false;
 	for (r = 0; r < m->regions; r++) {
@@ -1142,6 +1161,16 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 
 	spin_lock_irq(&vol->lock);
 	spin_lock(&m->wlock);
+	/*
+	 * A command holds the volume and may be changing its tables (it
+	 * waits for meta.lock to write them): the V bits wait for the next
+	 * checkpoint.
+	 */
+	if (vol->held) {
+		if (nr > n)
+			again = true;
+		nr = n;
+	}
 	for (k = n; k < nr; k++) {
 		struct bcv_meta_stage *st = &m->stage[k];
 		unsigned long *live = bcv_meta_live(vol, st->table);
@@ -1261,6 +1290,7 @@ int bcv_meta_alloc(struct bcv_volume *vol)
 	struct bcv_meta *m = &vol->meta;
 	int t, k;
 
+	m->intent = READ_ONCE(bcv_write_intent);
 	m->al_shift = bcv_fmt_al_shift(bcv_vol_track_shift(vol));
 	m->regions = (bcv_vol_tracks(vol) >> m->al_shift) + 1;
 	for (t = 0; t < BCV_META_TABLES; t++) {

@@ -125,6 +125,7 @@ struct bcv_meta {
 	/* Write intent, see above. */
 	spinlock_t wlock;		/* protects dur, al, open */
 	bool running;			/* dur is set up: the I/O path uses it */
+	bool intent;			/* write intent on (bcv.write_intent) */
 	unsigned long *dur[BCV_META_TABLES]; /* on-disk image; al = dur[AL] */
 	u64 words[BCV_META_TABLES];	/* their lengths in words */
 	unsigned long *touched;		/* AL regions written since a pass */

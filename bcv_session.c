@@ -1177,7 +1177,12 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 		goto out_sessions;
 	}
 	bcv_tm_tables_loaded(&vol->tm);
-	if (!clean) {
+	if (!clean && (le32_to_cpu(best->flags) & BCV_SB_F_NO_INTENT)) {
+		/* Run without write intent: nothing on disk is current. */
+		vol->meta.recovered = true;
+		bcv_tm_recover(&vol->tm, src);
+		vol->meta.recovered_tracks = bcv_vol_tracks(vol);
+	} else if (!clean) {
 		vol->meta.recovered = true;
 		bcv_meta_recover(vol);
 	}

@@ -60,6 +60,22 @@ static ssize_t recovered_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(recovered);
 
+static ssize_t recovered_tracks_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", (unsigned long long)
+			  bcv_dev_volume(dev)->meta.recovered_tracks);
+}
+static DEVICE_ATTR_RO(recovered_tracks);
+
+static ssize_t meta_writes_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", (unsigned long long)
+			  atomic64_read(&bcv_dev_volume(dev)->meta.writes));
+}
+static DEVICE_ATTR_RO(meta_writes);
+
 static ssize_t backing_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
@@ -204,6 +220,8 @@ static struct attribute *bcv_disk_attrs[] = {
 	&dev_attr_uuid.attr,
 	&dev_attr_events.attr,
 	&dev_attr_recovered.attr,
+	&dev_attr_recovered_tracks.attr,
+	&dev_attr_meta_writes.attr,
 	NULL,
 };
 

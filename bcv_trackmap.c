@@ -1201,8 +1201,15 @@ int bcv_tm_sess_link(struct bcv_tm_sess *s, struct bcv_tm_vol *bcv)
 	 * ready), and marking it I would leave some tracks valid nowhere.
 	 */
 	n = bm_longs(std->tracks);
+	/*
+	 * Never at a track that no other position holds: after a restore
+	 * (restored, or back to syncinprog) the BCV's old M4b bits are
+	 * tracks the restore copied from it, which the STD's legs may not
+	 * have on disk yet (lazily written V bits).
+	 */
 	for (i = 0; i < n && s->state != BCV_RESTINPROG; i++)
-		std->inv[s->mm][i] |= bcv->inv[BCV_M4B][i];
+		std->inv[s->mm][i] |= bcv->inv[BCV_M4B][i] &
+			valid_at(std, data_positions(std) & ~(1U << s->mm), i);
 	if (n)
 		std->inv[s->mm][n - 1] &= bm_tail(std->tracks);
 	std->failed &= ~(1U << s->mm);

@@ -717,10 +717,12 @@ static void vol_json_meta(const struct bcv_vol_info *v)
 		fputs(",\"uuid\":null", stdout);
 	else
 		printf(",\"uuid\":\"%s\"", bcv_fmt_uuid_str(v->uuid, u));
-	printf(",\"events\":%" PRIu64 ",\"recovered\":%s,\"peer_absent\":%s",
+	printf(",\"events\":%" PRIu64 ",\"recovered\":%s,\"peer_absent\":%s"
+	       ",\"recovered_tracks\":%" PRIu64 ",\"meta_writes\":%" PRIu64,
 	       (uint64_t)v->events,
 	       v->vol_flags & BCV_VOL_F_RECOVERED ? "true" : "false",
-	       v->vol_flags & BCV_VOL_F_PEER_ABSENT ? "true" : "false");
+	       v->vol_flags & BCV_VOL_F_PEER_ABSENT ? "true" : "false",
+	       (uint64_t)v->recovered_tracks, (uint64_t)v->meta_writes);
 }
 
 /*
@@ -743,9 +745,11 @@ static void vol_notes(const struct bcv_vol_info *vols, uint32_t n)
 		if (first)
 			putchar('\n');
 		first = false;
-		printf("%.*s: %s%s%s\n", fixed_len(v->name, sizeof(v->name)),
-		       v->name, rec ? "recovered after an unclean shutdown" : "",
-		       rec && absent ? "; " : "",
+		printf("%.*s: ", fixed_len(v->name, sizeof(v->name)), v->name);
+		if (rec)
+			printf("recovered after an unclean shutdown (%" PRIu64
+			       " tracks marked to copy)", (uint64_t)v->recovered_tracks);
+		printf("%s%s\n", rec && absent ? "; " : "",
 		       absent ? "a session's other volume is not assembled" :
 		       "");
 	}
@@ -2936,10 +2940,11 @@ HELP_OPT
 "with remove-leg NAME Mn).\n"
 "\n"
 "Last, after a blank line, one line for each volume concerned (NAME, or\n"
-"all) that has a flag: \"NAME: recovered after an unclean shutdown\" (its\n"
-"tables were made whole at assembly: copies redo what they could not vouch\n"
-"for), \"NAME: a session's other volume is not assembled\", or both\n"
-"separated by \"; \".\n"
+"all) that has a flag: \"NAME: recovered after an unclean shutdown (N\n"
+"tracks marked to copy)\" (its tables held every change already; recovery\n"
+"marked the N tracks of the regions that had writes in flight),\n"
+"\"NAME: a session's other volume is not assembled\", or both separated\n"
+"by \"; \".\n"
 "\n"
 "Options:\n"
 "  --json              print one JSON object: {\"sessions\":[{\"std\", \"bcv\",\n"
@@ -2948,7 +2953,8 @@ HELP_OPT
 "                      \"invalid_tracks\", \"std_changed_tracks\",\n"
 "                      \"bcv_changed_tracks\", \"copied_tracks\", \"errors\",\n"
 "                      \"percent_done\"}], \"volumes\":[{\"name\",\n"
-"                      \"uuid\", \"events\", \"recovered\", \"peer_absent\"}]\n"
+"                      \"uuid\", \"events\", \"recovered\", \"peer_absent\",\n"
+"                      \"recovered_tracks\", \"meta_writes\"}]\n"
 "                      (the volume NAME, or every volume)}, and for a volume\n"
 "                      NAME with mirrors \"legs\":[{\"device\", \"position\"\n"
 "                      (0 is M1), \"invalid_tracks\", \"failed\"\n"
@@ -2974,7 +2980,7 @@ HELP_OPT,
 "misses N tracks and \"(failed)\" after a leg whose device went away or\n"
 "shrank (it gets no I/O; remove it with remove-leg NAME Mn).  Below the\n"
 "table, after a blank line, one line per volume with a flag:\n"
-"  NAME: recovered after an unclean shutdown\n"
+"  NAME: recovered after an unclean shutdown (N tracks marked to copy)\n"
 "  NAME: a session's other volume is not assembled\n"
 "(both, separated by \"; \", when both apply).\n"
 "\n"
@@ -2986,7 +2992,9 @@ HELP_OPT,
 "                      \"events\" (its generation), \"recovered\" (assembled\n"
 "                      after an unclean shutdown), \"peer_absent\" (a\n"
 "                      session's other volume is not assembled),\n"
-"                      \"legs\":[{\"device\", \"major\", \"minor\",\n"
+"                      \"recovered_tracks\" (tracks its crash recovery\n"
+"                      marked), \"meta_writes\" (4 KiB metadata blocks\n"
+"                      written, per leg), \"legs\":[{\"device\", \"major\", \"minor\",\n"
 "                      \"position\" (0 is M1), \"invalid_tracks\",\n"
 "                      \"failed\" (true/false)}]}]}\n"
 HELP_OPT,

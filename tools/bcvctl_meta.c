@@ -172,6 +172,8 @@ static void examine_text(const char *path, const struct bcv_fmt_read *r,
 	printf("  clean:           %s\n", sb->flags & BCV_SB_F_CLEAN ?
 	       "yes (stopped cleanly)" :
 	       "no (assembled, or not stopped: recovered at assembly)");
+	printf("  write intent:    %s\n", sb->flags & BCV_SB_F_NO_INTENT ?
+	       "off (a crash costs full copies)" : "on");
 	fmt_time(sb->ctime, t, sizeof(t));
 	printf("  created:         %s\n", t);
 	fmt_time(sb->utime, t, sizeof(t));
@@ -309,12 +311,14 @@ static void examine_json(const char *path, const struct bcv_fmt_read *r,
 	       bcv_fmt_uuid_str(sb->vol_uuid, u));
 	json_string("", sb->name, sizeof(sb->name));
 	printf(",\"role\":\"%s\",\"seq\":%" PRIu64 ",\"events\":%" PRIu64
-	       ",\"clean\":%s,\"ctime\":%" PRIu64 ",\"utime\":%" PRIu64
+	       ",\"clean\":%s,\"write_intent\":%s,\"ctime\":%" PRIu64
+	       ",\"utime\":%" PRIu64
 	       ",\"track_size\":%" PRIu64 ",\"sectors\":%" PRIu64
 	       ",\"size_bytes\":%" PRIu64 ",\"tracks\":%" PRIu64
 	       ",\"nr_legs\":%" PRIu32 ",\"leg_pos\":%" PRIu32,
 	       role_name(sb->role), sb->seq, sb->events,
-	       sb->flags & BCV_SB_F_CLEAN ? "true" : "false", sb->ctime,
+	       sb->flags & BCV_SB_F_CLEAN ? "true" : "false",
+	       sb->flags & BCV_SB_F_NO_INTENT ? "false" : "true", sb->ctime,
 	       sb->utime, (uint64_t)1 << sb->track_shift, sb->sectors,
 	       sb->sectors * 512, sb->tracks, sb->nr_legs, sb->leg_pos);
 	printf(",\"layout\":{\"dev_sectors\":%" PRIu64 ",\"data_sectors\":%"
@@ -412,6 +416,7 @@ const char examine_help[] =
 "                      field\", \"bad layout\", \"read error\"), \"why\", \"seq\"\n"
 "                      (null without the magic), \"used\"}], \"used_copy\",\n"
 "                      \"uuid\", \"name\", \"role\", \"seq\", \"events\", \"clean\",\n"
+"                      \"write_intent\",\n"
 "                      \"ctime\", \"utime\" (seconds since the epoch),\n"
 "                      \"track_size\", \"sectors\", \"size_bytes\", \"tracks\",\n"
 "                      \"nr_legs\", \"leg_pos\" (0 is M1), \"layout\":\n"

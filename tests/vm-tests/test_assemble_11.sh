@@ -46,7 +46,7 @@ predict=$(union_tracks $S s11b2)	# 5: 7 8 9 400 600
 snap() {
 	{
 		bcvctl list --json | tr -d '[:space:]' |
-			sed -E 's/"(index|device|major|minor|open_count|events)":("[^"]*"|[0-9]+),?//g'
+			sed -E 's/"(index|device|major|minor|open_count|events|meta_writes)":("[^"]*"|[0-9]+),?//g'
 		echo
 		for b in s11b1 s11b2; do
 			sess_line $S $b | sed -E 's/"(copied_tracks|errors|percent_done)":[0-9]+,?//g'

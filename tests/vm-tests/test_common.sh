@@ -711,7 +711,7 @@ bcv_snapshot() {
 		bcvctl query --json
 		bcvctl list --json
 	} 2>&1 | tr -d '[:space:]' |
-		sed -E 's/"(open_count|invalid_tracks|copied_tracks|percent_done|errors)":[0-9.]*,?//g'
+		sed -E 's/"(open_count|invalid_tracks|copied_tracks|percent_done|errors|meta_writes)":[0-9.]*,?//g'
 }
 
 # _refused CODE ARGS...

@@ -62,6 +62,10 @@
 
 /* bcv_sb.flags */
 #define BCV_SB_F_CLEAN		(1U << 0)	/* stopped cleanly: tables exact */
+/* Written without write intent (bcv.write_intent=0): the tables on disk
+ * are exact only after a clean stop; a crash costs full copies.
+ */
+#define BCV_SB_F_NO_INTENT	(1U << 1)
 
 /* bcv_sb_leg.flags */
 #define BCV_SB_LEG_FAILED	(1U << 0)	/* leg failed: holds nothing */

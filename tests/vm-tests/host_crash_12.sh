@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Power cuts at random points (issue 12, SPEC section 10: the crash rule
+# with write intent).  Each seed is one boot that first checks what the
+# previous cut left and then runs a workload drawn from the seed until the
+# guest cuts its own power (persist/crash_run.sh):
+#   - flushed 8 KiB writes to the STD p12s (two legs) and to the split BCV
+#     p12b1, each logged as "@@ flushed WHO I SHA" once fsync returned;
+#   - commands on p12b2 drawn from the seed: reestablish, split,
+#     incremental restore (forced: the STD is in use), with throttled
+#     copies so that some are running at the cut;
+#   - the cut after a number of rounds drawn from the seed.
+# After each cut, here on the host: every logged write is in the images
+# (both legs of p12s, p12b1's) -- for p12s only those since the last
+# restore began, since a restore replaces the STD's data.  In the next
+# boot, in the guest: the volumes say they were recovered and how many
+# tracks recovery marked; p12b1's reestablish copies at most the tracks
+# written since the last clean state (this boot's writes and what a
+# restore marked) plus the tracks recovery marked (economy), and leaves
+# p12b1 byte-identical to p12s (soundness: a track the tables called
+# unchanged but different would survive the copy); p12b2 ends identical
+# too, and both legs of p12s.
+#
+# Seeds: BCV_CRASH_SEEDS (default 5) seeds from BCV_CRASH_BASE (default 1):
+# make check runs 5, make check-crash 100 from a random base, printed.
+
+# shellcheck source=tests/vm-tests/host_common.sh
+. "$(dirname "$0")/host_common.sh"
+
+SEEDS=${BCV_CRASH_SEEDS:-5}
+BASE=${BCV_CRASH_BASE:-1}
+KILL=$((240 * SLOW))	# an upper bound: the guest cuts first
+TS=65536
+REG=8192
+note "seeds $BASE to $((BASE + SEEDS - 1)) (BCV_CRASH_BASE=$BASE BCV_CRASH_SEEDS=$SEEDS)"
+
+D=()
+for d in s0 s1 b1 b2; do
+	# shellcheck disable=SC2207
+	D+=($(disk $d 64M))
+done
+
+# check_flushed TAG WHO FROM IMG...: every "@@ flushed WHO I SHA" of boot
+# TAG with I >= FROM is in each image at BASE + I * 8 KiB.  Prints "N BAD
+# LAST [first bad]" (LAST: the highest I logged, -1 if none).
+check_flushed() {
+	python3 - "$BCV_TMP/$1.out" "$2" "$3" "${@:4}" <<'PY'
+import hashlib, sys
+out, who, frm, imgs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+base, regs, last = None, {}, -1
+for line in open(out, errors="replace"):
+    f = line.split()
+    if len(f) == 4 and f[:3] == ["@@", "base", who]:
+        base = int(f[3])
+    if len(f) == 5 and f[:3] == ["@@", "flushed", who] and len(f[4]) == 64:
+        last = max(last, int(f[3]))
+        if int(f[3]) >= frm:
+            regs[int(f[3])] = f[4]
+bad = []
+for img in imgs:
+    with open(img, "rb") as fh:
+        for i, sha in sorted(regs.items()):
+            fh.seek(base + i * 8192)
+            if hashlib.sha256(fh.read(8192)).hexdigest() != sha:
+                bad.append("%s:%d" % (img.rsplit("/", 1)[-1], i))
+print(len(regs), len(bad), last, " ".join(bad[:10]))
+PY
+}
+
+# guest_failures TAG: the guest's own FAIL lines (a boot that ends in a
+# power cut never reaches pass()).
+guest_failures() {
+	local n
+	n=$(grep -c '^FAIL' "$BCV_TMP/$1.out")
+	if [ "$n" != 0 ]; then
+		_bad "boot $1: $n check(s) failed in the guest: $(grep -m 3 '^FAIL' "$BCV_TMP/$1.out" | tr '\n' '|')"
+	else
+		ok "boot $1: the guest's checks passed"
+	fi
+}
+
+boot_ok setup "${D[@]}" -- persist/crash_setup.sh
+check_eq "the setup stopped every volume" "$(val setup stopped)" yes
+
+bound=0
+for ((k = 0; k < SEEDS; k++)); do
+	seed=$((BASE + k))
+	tag=seed$seed
+	boot "$tag" "${D[@]}" --kill-after "$KILL" -- persist/crash_run.sh "$seed" "$bound"
+	[ "$BOOT_RC" = 137 ] || _bad "boot $tag exited $BOOT_RC, want 137 (the power cut)"
+	has "$tag" cut_now || _bad "boot $tag: the guest did not cut its power"
+	guest_failures "$tag"
+	[ "$k" = 0 ] || check_eq "boot $tag: the volumes say they were recovered" \
+		"$(val "$tag" recovered)" true
+	note "seed $seed: $(val "$tag" rounds) rounds, commands: $(vals "$tag" cmd | tr '\n' ',') recovered tracks: $(val "$tag" rt.p12s) (p12s), copied by p12b1's reestablish: $(val "$tag" copied.b1)"
+
+	# The STD's writes from the last restore's start on must be there.
+	from=0
+	r=$(vals "$tag" cmd | awk '$2 == "restore" { n = $1 } END { print n + 0 }')
+	[ "$r" -gt 0 ] && from=$r
+	read -r n bad lastS first < <(check_flushed "$tag" S "$from" "$(img s0)" "$(img s1)")
+	if [ "$bad" != 0 ]; then
+		_bad "boot $tag: $bad flushed writes of p12s missing from its legs' images: $first"
+	else
+		ok "boot $tag: the $n flushed writes of p12s since round $from are on both legs"
+	fi
+	read -r n bad lastB first < <(check_flushed "$tag" B1 0 "$(img b1)")
+	if [ "$bad" != 0 ]; then
+		_bad "boot $tag: $bad flushed writes of p12b1 missing from its image: $first"
+	else
+		ok "boot $tag: the $n flushed writes of p12b1 are in its image"
+	fi
+	# What the next boot's reestablish of p12b1 may copy, besides what
+	# recovery marks: the tracks written here (a round in flight at
+	# most, a track more for alignment) and what restores marked.
+	marks=$(vals "$tag" restore_marks | awk '{ s += $1 } END { print s + 0 }')
+	bound=$(( ((lastS + 2) * REG + TS - 1) / TS + 1 + \
+		  ((lastB + 2) * REG + TS - 1) / TS + 1 + marks ))
+done
+
+boot final "${D[@]}" -- persist/crash_run.sh 0 "$bound"
+[ "$BOOT_RC" = 0 ] || _bad "the last boot exited $BOOT_RC, want 0"
+check_eq "the last boot: the volumes say they were recovered" "$(val final recovered)" true
+check_eq "the last boot stopped every volume" "$(val final stopped)" yes
+pass

@@ -6,7 +6,8 @@
  * ------
  * Calls run one way: bcv_ioctl.c -> bcv_session.c (commands, query, wait)
  * -> bcv_core.c (volumes, legs) -> bcv_io.c (bio path, gate) / bcv_copy.c
- * (copy engine) / bcv_region.c (region gate) -> bcv_trackmap.c (tables).
+ * (copy engine) / bcv_region.c (region gate) / bcv_meta.c (on-disk
+ * metadata, write intent) -> bcv_trackmap.c (tables).
  *
  * Locking
  * -------
@@ -15,7 +16,14 @@
  *   bcv_lock -> open_lock(BCV) -> open_lock(STD) -> state_lock(STD)
  *   bcv_lock -> leg_lock
  *   bcv_lock -> state_lock
- *   any of them -> bcv_volume.lock (innermost, a spinlock)
+ *   bcv_lock -> bcv_meta.lock -> state_lock (superblocks read states)
+ *   bcv_meta.lock -> bcv_volume.lock -> bcv_meta.wlock (checkpoints)
+ *   any of them -> bcv_volume.lock (a spinlock) -> bcv_meta.wlock
+ *
+ *  - bcv_meta.lock (mutex) and bcv_meta.wlock (spinlock, innermost):
+ *    bcv_meta.h.  The metadata worker, which host writes may wait for,
+ *    never takes bcv_lock nor waits for a held volume; commands hold a
+ *    volume before they take bcv_meta.lock.
  *
  *  - bcv_lock (mutex, bcv_core.c) serialises the control operations (create,
  *    remove, list, every session command, query) and protects the list of

@@ -1107,12 +1107,9 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 	}
 	copied = m->copied;
 	m->copied = false;
-	for (r = 0; r < m->regions; r++) {
-		unsigned long *al = m->dur[BCV_META_AL];
+	for_each_set_bit(r, m->dur[BCV_META_AL], m->regions) {
 		struct bcv_meta_stage *st;
 
-		if (!test_bit(r, al))
-			continue;
 		if (__bcv_region_has_writes(&vol->regions, r) ||
 		    test_bit(r, m->touched)) {
 			clear_bit(r, m->touched);
@@ -1125,11 +1122,18 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 			again = true;
 			break;
 		}
-		__clear_bit(r, al);
+		__clear_bit(r, m->dur[BCV_META_AL]);
 		__clear_bit(r % (BCV_BLOCK_WORDS * BITS_PER_LONG), st->w);
 	}
+	spin_unlock(&m->wlock);
+	spin_unlock_irq(&vol->lock);
 	n = nr;
-	/* Track ID: blocks where dur vouches less than the tables do now. */
+
+	/*
+	 * Track ID: blocks where dur vouches less than the tables do now,
+	 * snapshotted without a lock: a bit read V was marked V (its copy
+	 * done) before the flush below.  dur changes only under meta.lock.
+	 */
 	for (t = 0; copied && t < BCV_POSITIONS; t++) {
 		unsigned long *live = bcv_meta_live(vol, t), *dur = m->dur[t];
 		int role = bcv_tm_pos_role(&vol->tm, t);
@@ -1138,6 +1142,7 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 			continue;
 		for (i = 0; i < m->words[t]; i++) {
 			struct bcv_meta_stage *st;
+			u64 j, end;
 
 			if (!(dur[i] & ~READ_ONCE(live[i])))
 				continue;
@@ -1147,14 +1152,13 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 				break;
 			}
 			/* st->w: the snapshot of the live block */
-			memcpy(st->w, live + st->block * BCV_BLOCK_WORDS,
-			       min_t(u64, PAGE_SIZE, (m->words[t] - st->block *
-				     BCV_BLOCK_WORDS) * sizeof(long)));
-			i = (st->block + 1) * BCV_BLOCK_WORDS - 1;
+			j = st->block * BCV_BLOCK_WORDS;
+			end = min_t(u64, m->words[t], j + BCV_BLOCK_WORDS);
+			for (; j < end; j++)
+				st->w[j % BCV_BLOCK_WORDS] = READ_ONCE(live[j]);
+			i = end - 1;
 		}
 	}
-	spin_unlock(&m->wlock);
-	spin_unlock_irq(&vol->lock);
 
 	if (nr)
 		bcv_meta_flush_positions(vol);

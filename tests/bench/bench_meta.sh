@@ -36,7 +36,7 @@ SECS=${BCV_BENCH_SECS:-5}
 P=/sys/module/bcv/parameters/write_intent
 [ -w $P ] || skip "no bcv.write_intent parameter"
 
-modprobe null_blk nr_devices=16 gb=1 memory_backed=0 bs=4096 ||
+modprobe null_blk nr_devices=16 gb=1 memory_backed=0 bs=512 ||
 	skip "no null_blk"
 on_exit 'rmmod null_blk 2>/dev/null'
 udevadm settle
@@ -44,12 +44,10 @@ udevadm settle
 # The STD with 16 split sessions.
 create_vol std bm16 "${DISKS[0]}" --track-size 4K > /dev/null
 S16=$VOL
+# Three mirror positions are free: one BCV at a time.
 for i in $(seq 0 15); do
-	create_vol bcv "bmb$i" /dev/nullb$i > /dev/null
-	bcv_must establish bm16 "bmb$i"
-done
-for i in $(seq 0 15); do
-	bcv_must wait bm16 "bmb$i"
+	create_vol bcv "bmb$i" /dev/nullb$i --track-size 4K > /dev/null
+	bcv_must establish bm16 "bmb$i" --wait
 	bcv_must split bm16 "bmb$i"
 done
 # The mirrored STD.
@@ -60,17 +58,18 @@ bcv_must establish bmm bmmb --wait
 # md raid1 with an internal bitmap on two more disks of the same size.
 MD=
 if command -v mdadm > /dev/null; then
-	mdadm --create /dev/md/bench --run --level=1 --raid-devices=2 \
+	# /dev/md0: mdadm makes the node itself (no md udev rules here).
+	mdadm --create /dev/md0 --run --level=1 --raid-devices=2 \
 		--bitmap=internal --assume-clean --metadata=1.2 \
 		"${DISKS[3]}" "${DISKS[4]}" > /dev/null 2>&1 &&
-		MD=/dev/md/bench
+		[ -b /dev/md0 ] && MD=/dev/md0
 fi
 [ -n "$MD" ] || note "no mdadm (or md raid1): no md anchor"
 on_exit '[ -z "$MD" ] || mdadm --stop "$MD" > /dev/null 2>&1'
 
 ts16=4096
 slice=$((IOS * ts16))
-nslices=$(( $(vol_bytes bm16) / slice ))
+nslices=$(( $(dev_size "$S16") / slice ))
 [ "$nslices" -ge "$ROUNDS" ] || fail "bm16 has $nslices slices of $IOS tracks, want $ROUNDS"
 
 # fio_w DEV OFF SIZE [MODE]: 4k randwrite qd 16, prints IOPS.  MODE "n":

@@ -131,7 +131,8 @@ check: deps
 	@$(TOP)/tests/check --unit --kernel 6.1 --kernel 6.12 -j 2
 
 # Power cuts at 100 random points (host_crash_12.sh), from a random seed
-# printed first (BCV_CRASH_BASE=N repeats a run).
+# printed first (BCV_CRASH_BASE=N repeats a run); then the dm-log-writes
+# replay at every flush point (test_logwrites_12.sh all).
 check-crash: deps
 	@$(MAKE) --no-print-directory tools
 	@$(MAKE) --no-print-directory -s module KVER=6.1
@@ -140,6 +141,8 @@ check-crash: deps
 	BCV_CRASH_BASE=$$base BCV_CRASH_SEEDS=$${BCV_CRASH_SEEDS:-100} \
 	BCV_CHECK_TIMEOUT=$${BCV_CHECK_TIMEOUT:-14400} \
 		$(TOP)/tests/check --kernel 6.1 crash_12
+	@$(TOP)/tests/vm/run --disk 64M --disk 256M --disk 64M --disk 64M \
+		--timeout 7200 $(TOP)/tests/vm-tests/test_logwrites_12.sh all
 
 check-debug: deps
 	@$(MAKE) --no-print-directory tools

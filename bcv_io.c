@@ -404,6 +404,8 @@ static int bcv_read_pos(struct bcv_volume *vol, sector_t sector,
 static void bcv_io_issue(struct bcv_io *io)
 {
 	struct bcv_volume *vol = io->vol;
+	/* Once the last clone is submitted, @io may complete and go. */
+	unsigned int targets = io->targets;
 	int p;
 
 	/*
@@ -415,7 +417,7 @@ static void bcv_io_issue(struct bcv_io *io)
 		struct bcv_clone *c;
 		struct bio *clone;
 
-		if (!(io->targets & (1U << p)))
+		if (!(targets & (1U << p)))
 			continue;
 		clone = bio_alloc_clone(bcv_pos_bdev(vol, p), io->orig,
 					GFP_NOIO, &bcv_bio_set);

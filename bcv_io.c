@@ -287,10 +287,8 @@ static void bcv_io_complete(struct bcv_io *io)
 	struct bcv_volume *vol = io->vol;
 	blk_status_t status = io->status;
 	unsigned int newly = 0;
-	unsigned long flags, failed;
-	bool good, deferred = false;
-	const char *what;
-	sector_t sector;
+	unsigned long flags;
+	bool good, marks = false, deferred;
 	int p;
 
 	if (!io->write && !io->flush && io->failed && bcv_read_retry(io))
@@ -308,33 +306,35 @@ static void bcv_io_complete(struct bcv_io *io)
 			status = good ? BLK_STS_OK : (status ?: BLK_STS_IOERR);
 			/* Stale positions: the copy engine has work. */
 			io->kick = io->failed || io->discard;
-			if (io->failed) {
-				io->err_pos = io->write ? io->failed : 0;
-				io->err_whole = io->flush ? io->failed : 0;
-				io->mw.fn = bcv_io_meta_done;
-				io->status = status;
-				deferred = __bcv_meta_error_marks(vol, io->err_pos,
-								  io->err_whole,
-								  io->first,
-								  io->last,
-								  &io->mw);
-			}
+			marks = io->failed;
 		} else if (!status) {
 			status = BLK_STS_IOERR;
 		}
-		/* Once queued, @io is the worker's: keep what the log needs. */
-		failed = io->failed;
-		sector = io->sector;
-		what = io->write ? (io->discard ? "discard" : "write") :
-		       io->flush ? "flush" : "read";
 		spin_unlock_irqrestore(&vol->lock, flags);
 		bcv_report_failed(vol, newly);
-		for_each_set_bit(p, &failed, BCV_POSITIONS)
-			bcv_fail_leg(vol, p, sector, what);
+		for_each_set_bit(p, &io->failed, BCV_POSITIONS)
+			bcv_fail_leg(vol, p, io->sector, io->write ?
+				     (io->discard ? "discard" : "write") :
+				     io->flush ? "flush" : "read");
+	}
+	io->status = status;
+	if (marks) {
+		/*
+		 * The I bits the failure left go to disk before the host
+		 * hears (the write still holds its regions: no copy clears
+		 * them meanwhile).  Once queued, @io is the worker's.
+		 */
+		io->err_pos = io->write ? io->failed : 0;
+		io->err_whole = io->flush ? io->failed : 0;
+		io->mw.fn = bcv_io_meta_done;
+		spin_lock_irqsave(&vol->lock, flags);
+		deferred = __bcv_meta_error_marks(vol, io->err_pos,
+						  io->err_whole, io->first,
+						  io->last, &io->mw);
+		spin_unlock_irqrestore(&vol->lock, flags);
 		if (deferred)
 			return;
 	}
-	io->status = status;
 	bcv_io_finish(io);
 }
 

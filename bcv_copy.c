@@ -270,10 +270,11 @@ static void bcv_engine_idle(struct bcv_volume *vol)
 
 /*
  * Start a kcopyd job for @c (at most one region).  Called with vol->lock
- * held and the region free of writes; drops and retakes the lock.  Returns
- * false if no memory (the worker retries shortly).
+ * held; drops and retakes the lock if the job starts.  Returns 0, -EBUSY
+ * if a host write is in flight in the region (nothing started: the caller
+ * wants the region), or -ENOMEM (the worker retries shortly).
  */
-static bool bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
+static int bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 	__must_hold(&vol->lock)
 {
 	struct dm_io_region from, to[BCV_POSITIONS];
@@ -283,9 +284,12 @@ static bool bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 	lockdep_assert_held(&vol->lock);
 	job = kmalloc(sizeof(*job), GFP_ATOMIC | __GFP_NOWARN);
 	if (!job)
-		return false;
-	__bcv_region_copy_begin(&vol->regions,
-				bcv_region_of(&vol->regions, c->start));
+		return -ENOMEM;
+	if (!__bcv_region_copy_begin(&vol->regions,
+				     bcv_region_of(&vol->regions, c->start))) {
+		kfree(job);
+		return -EBUSY;
+	}
 	vol->jobs++;
 	spin_unlock_irq(&vol->lock);
 
@@ -299,7 +303,7 @@ static bool bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 	dm_kcopyd_copy(vol->kc, &from, n, to, 0, bcv_job_done, job);
 
 	spin_lock_irq(&vol->lock);
-	return true;
+	return 0;
 }
 
 /* The first copy inside region @r, clipped to it. */
@@ -335,18 +339,54 @@ static bool bcv_process_wants(struct bcv_volume *vol)
 
 	lockdep_assert_held(&vol->lock);
 	while (i < rg->nr_want && vol->jobs < bcv_jobs_max()) {
-		if (__bcv_region_has_writes(rg, rg->want[i])) {
+		r = rg->want[i];
+		if (bcv_region_has_writes(rg, r)) {
 			i++;
 			continue;
 		}
-		/* The copy (if any) starts before the lock is dropped. */
-		r = __bcv_region_unwant(rg, i);
-		if (bcv_next_in_region(vol, r * bcv_region_tracks(rg), r, &c) &&
-		    bcv_start_job(vol, &c))
-			continue;
+		/*
+		 * The copy (if any) starts while the region is still wanted:
+		 * only a write that is leaving again can get in its way.
+		 */
+		if (bcv_next_in_region(vol, r * bcv_region_tracks(rg), r, &c)) {
+			int ret = bcv_start_job(vol, &c);
+
+			if (ret == -EBUSY) {
+				i++;	/* that write's leave kicks us */
+				continue;
+			}
+			/* The want list may have moved meanwhile. */
+			for (i = 0; i < rg->nr_want && rg->want[i] != r; i++)
+				;
+			if (i < rg->nr_want)
+				__bcv_region_unwant(rg, i);
+			i = 0;
+			if (!ret)
+				continue;
+		} else {
+			__bcv_region_unwant(rg, i);
+		}
 		release = true;
 	}
 	return release;
+}
+
+/*
+ * Caller holds vol->lock.  Region @r has host writes in flight: new ones
+ * wait (if the want list has room) and the engine comes back when they
+ * are done.  The last write's leave sees BCV_REGION_WANT and kicks the
+ * engine, unless it left before the flag was set: then the region is
+ * idle now (the flag is set with a fully ordered atomic before the count
+ * is read again), and the engine is kicked here.
+ */
+static void bcv_want(struct bcv_volume *vol, u64 r)
+	__must_hold(&vol->lock)
+{
+	lockdep_assert_held(&vol->lock);
+	vol->rescan = true;
+	if (__bcv_region_want(&vol->regions, r) &&
+	    !bcv_region_has_writes(&vol->regions, r) && !vol->dead)
+		mod_delayed_work(system_wq, &vol->engine, 0);
 }
 
 /*
@@ -383,6 +423,7 @@ static void bcv_engine_work(struct work_struct *work)
 	unsigned long next = 0;
 	unsigned int avoid;
 	struct bcv_tm_copy c;
+	int ret;
 	u64 r;
 
 	spin_lock_irq(&vol->lock);
@@ -415,15 +456,20 @@ static void bcv_engine_work(struct work_struct *work)
 			vol->rescan = true;
 			continue;
 		}
-		if (__bcv_region_has_writes(&vol->regions, r)) {
+		if (bcv_region_has_writes(&vol->regions, r)) {
 			/* Host writes in flight: hold new ones, come back. */
-			__bcv_region_want(&vol->regions, r);
-			vol->rescan = true;
+			bcv_want(vol, r);
 			continue;
 		}
 		if (!bcv_next_in_region(vol, c.start, r, &c))
 			continue;
-		if (!bcv_start_job(vol, &c)) {
+		ret = bcv_start_job(vol, &c);
+		if (ret == -EBUSY) {
+			/* A write got in after all. */
+			bcv_want(vol, r);
+			continue;
+		}
+		if (ret) {
 			vol->cursor = c.start;
 			mod_delayed_work(system_wq, &vol->engine, HZ / 10);
 			break;

@@ -227,7 +227,10 @@ static struct bcv_volume *bcv_volume_alloc(void)
 	mutex_init(&vol->state_lock);
 	mutex_init(&vol->leg_lock);
 	spin_lock_init(&vol->lock);
-	bcv_io_vol_init(vol);
+	if (bcv_io_vol_init(vol)) {
+		kfree(vol);
+		return NULL;
+	}
 	bcv_meta_init(vol);
 	vol->index = -1;
 	return vol;
@@ -256,6 +259,7 @@ struct bcv_volume *__bcv_volume_open(const char (*paths)[BCV_PATH_LEN],
 		return ERR_PTR(-ENOMEM);
 	ret = __bcv_open_legs(vol, paths, nr);
 	if (ret) {
+		bcv_io_vol_exit(vol);
 		kfree(vol);
 		return ERR_PTR(ret);
 	}
@@ -313,6 +317,7 @@ void bcv_volume_discard(struct bcv_volume *vol)
 	bcv_meta_exit(vol);
 	bcv_tm_vol_free(&vol->tm);
 	bcv_close_legs(vol);
+	bcv_io_vol_exit(vol);
 	kfree(vol);
 }
 
@@ -506,7 +511,7 @@ out_unlock:
 void bcv_volume_free(struct bcv_volume *vol)
 {
 	cancel_delayed_work_sync(&vol->engine);
-	wait_event(vol->wait, bcv_idle(vol));
+	bcv_quiesce_dead(vol);
 	cancel_work_sync(&vol->retry_work);
 	cancel_delayed_work_sync(&vol->engine);
 	bcv_fail_deferred(vol);
@@ -516,6 +521,7 @@ void bcv_volume_free(struct bcv_volume *vol)
 	bcv_regions_exit(&vol->regions);
 	bcv_tm_vol_free(&vol->tm);
 	bcv_close_legs(vol);
+	bcv_io_vol_exit(vol);
 	ida_free(&bcv_index_ida, vol->index);
 	kfree(vol);
 	module_put(THIS_MODULE);

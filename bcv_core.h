@@ -79,6 +79,8 @@
 #include <linux/workqueue.h>
 #include <linux/wait.h>
 #include <linux/kobject.h>
+#include <linux/completion.h>
+#include <linux/percpu-refcount.h>
 #include <linux/dm-kcopyd.h>
 #include "uapi/linux/bcv.h"
 #include "bcv_compat.h"
@@ -125,11 +127,19 @@ struct bcv_volume {
 	struct kobject *legs_kobj;	/* /sys/block/bcvN/legs */
 	struct bcv_leg_kobj *leg_kobj[BCV_MAX_LEGS]; /* legs/Mn; bcv_lock */
 
+	/*
+	 * Bios past the gate (bcv_io.c, "I/O path"): killed by bcv_hold()
+	 * and a remove, revived by bcv_unhold(); io_drained completes when
+	 * it drops to zero after a kill.
+	 */
+	struct percpu_ref ioref;
+	struct completion io_drained;
+
 	/* I/O gate, regions and copy engine: all under lock */
 	spinlock_t lock;
 	bool held;			/* a command holds the volume's I/O */
+	bool io_killed;			/* ioref killed, not revived yet */
 	struct bio_list deferred;	/* bios waiting for !held or a region */
-	unsigned int nr_io;		/* bios past the gate, not completed */
 	struct bcv_regions regions;	/* writes and copies per region */
 	unsigned int jobs;		/* copies in flight */
 	u64 cursor;			/* next track the engine looks at */
@@ -148,7 +158,7 @@ struct bcv_volume {
 	/* bcv_leg.c: I/O errors per position, episodes being reported */
 	atomic64_t pos_errors[BCV_POSITIONS];
 	unsigned long err_episode;	/* bit p: atomic bitops */
-	wait_queue_head_t wait;		/* nr_io and jobs reaching zero */
+	wait_queue_head_t wait;		/* jobs reaching zero, progress */
 
 	struct delayed_work engine;	/* the copy engine's worker */
 	/* bcv_io.c's bcv_kick_deferred(), handed to the engine at init */

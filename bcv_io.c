@@ -16,22 +16,23 @@
 #include <linux/blkdev.h>
 #include <linux/bio.h>
 #include <linux/slab.h>
-#include <linux/mempool.h>
+#include <linux/percpu-refcount.h>
 
 #include "bcv_core.h"
 #include "bcv_io.h"
 #include "bcv_trackmap.h"
 
-static struct bio_set bcv_bio_set;	/* clones, with a bcv_clone in front */
+static struct bio_set bcv_io_set;	/* first clones, with a bcv_io_clone */
+static struct bio_set bcv_bio_set;	/* other clones, with a bcv_clone */
 static struct bio_set bcv_split_set;	/* reads split at a track boundary */
 
 /*------------------------------------------------------------------------
  * I/O path
  *
- * Every host bio passes the volume's gate (bcv_volume.lock): it waits on
- * vol->deferred while a command holds the volume, and a write also waits
- * while a copy runs in one of its regions (see bcv_core.h).  Past the gate
- * it is counted in nr_io and cloned to its targets:
+ * Every host bio passes the volume's gate: it waits on vol->deferred while
+ * a command holds the volume, and a write also waits while a copy runs in
+ * one of its regions.  Past the gate it holds a reference on vol->ioref
+ * and is cloned to its targets:
  *
  *   STD write:   every own leg and every attached BCV (MM);  PB marked first
  *   BCV write:   every own leg (split only);                 M4b marked first
@@ -50,7 +51,7 @@ static struct bio_set bcv_split_set;	/* reads split at a track boundary */
  * host hears of it (bcv_io_meta_done()).
  *
  * The host bio completes when all clones have.  What the write left where
- * is decided in one place, bcv_tm_write_done(), under vol->lock: per track
+ * is decided in one place, bcv_tm_write_done(): per track
  * the positions that hold the new data stay or become valid, every other
  * position becomes invalid, and a track that no position could take keeps
  * its old data at one position at least, and the host sees an error.  A
@@ -58,12 +59,36 @@ static struct bio_set bcv_split_set;	/* reads split at a track boundary */
  * stale wherever another one holds the data.  A read that failed on an own
  * leg is requeued through the gate once another position holds its range
  * (bcv_read_retry()).
+ *
+ * The gate takes no lock on the way in nor out for a bio that nothing
+ * holds back and that completes cleanly (as dm's per-CPU in-flight counts
+ * and md's barrier buckets, so that CPUs do not bounce one cache line):
+ *
+ *  - vol->ioref, a percpu_ref, counts the bios past the gate.  bcv_hold()
+ *    sets vol->held under vol->lock and then kills the ref, so a bio
+ *    either got its reference before (and is waited for) or fails
+ *    percpu_ref_tryget_live() and retries under vol->lock, where it sees
+ *    held and waits on vol->deferred.  bcv_unhold() revives the ref before
+ *    it clears held: under vol->lock, !held means the ref is live.
+ *  - a data write enters its regions with atomics (bcv_region.h); one
+ *    that finds a copy there retries under vol->lock, where the copy flags
+ *    cannot change, and waits on vol->deferred if the copy still runs.
+ *  - a write that reached every data position and failed nowhere marks
+ *    tracks V only, which bcv_tm_write_done() does with atomics beside the
+ *    serialised paths (bcv_trackmap.h, Concurrency); a write that failed
+ *    somewhere, a discard and a write that skipped a position take
+ *    vol->lock for it.
+ *
+ * The per-bio state (struct bcv_io) lives in the front pad of the first
+ * clone, so a bio costs no allocation besides its clones.
  */
 
-/* Per host bio: the parent of its clones. */
+/* Per host bio: the parent of its clones, in front of the first one. */
 struct bcv_io {
 	struct bcv_volume *vol;		/* owner of the original bio */
 	struct bio *orig;		/* the bio the host submitted */
+	struct bio *first_clone;	/* holds this struct: put last */
+	int first_pos;			/* the position it goes to */
 	unsigned long start;		/* io accounting start time */
 	sector_t sector;		/* what orig covers, saved at submit */
 	unsigned int nr_sectors;
@@ -89,7 +114,11 @@ struct bcv_clone {
 	struct bio bio;			/* must be last: the bio_set allocates it */
 };
 
-static mempool_t *bcv_io_pool;		/* struct bcv_io, one per host bio */
+/* The first clone of a host bio carries the bcv_io. */
+struct bcv_io_clone {
+	struct bcv_io io;
+	struct bcv_clone c;		/* must be last */
+};
 
 static unsigned int bcv_leg_positions(struct bcv_volume *vol)
 {
@@ -117,17 +146,40 @@ static void bcv_bio_tracks(struct bcv_volume *vol, sector_t sector,
 }
 
 /*
- * Any context.  The last step of every bio that passed the gate: after
- * it, nothing may touch @vol (a remove waits for nr_io to reach zero and
- * then frees it), so callers end the host bio before.
+ * Any context, vol->lock not held (the release may run here).  The last
+ * step of every bio that passed the gate: after it, nothing may touch
+ * @vol (a remove waits for the ref to drain and then frees it), so
+ * callers end the host bio before.
  */
 static void bcv_io_put(struct bcv_volume *vol)
+{
+	percpu_ref_put(&vol->ioref);
+}
+
+/* The ref dropped to zero after bcv_hold() or a remove killed it. */
+static void bcv_io_ref_release(struct percpu_ref *ref)
+{
+	struct bcv_volume *vol = container_of(ref, struct bcv_volume, ioref);
+
+	/* The waiter may free @vol once woken: complete_all() is the end. */
+	complete_all(&vol->io_drained);
+}
+
+/* Free a bio's bcv_io (with its first clone, which holds it). */
+static void bcv_io_free(struct bcv_io *io)
+{
+	bio_put(io->first_clone);
+}
+
+/* Any context, vol->lock held or not.  Let the copy engine look again. */
+static void bcv_engine_poke(struct bcv_volume *vol)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&vol->lock, flags);
-	if (!--vol->nr_io)
-		wake_up(&vol->wait);
+	vol->rescan = true;
+	if (!vol->dead)
+		mod_delayed_work(system_wq, &vol->engine, 0);
 	spin_unlock_irqrestore(&vol->lock, flags);
 }
 
@@ -163,15 +215,14 @@ static bool bcv_read_retry(struct bcv_io *io)
 	bcv_report_failed(vol, newly);
 	bcv_fail_leg(vol, p, io->sector, "read (retried on another leg)");
 	bio_end_io_acct(orig, io->start);
-	mempool_free(io, bcv_io_pool);
+	bcv_io_free(io);
 	/* Requeued, it counts as not past the gate; resubmitted by a worker. */
 	spin_lock_irqsave(&vol->lock, flags);
 	bio_list_add(&vol->deferred, orig);
 	if (!vol->dead)
 		queue_work(system_wq, &vol->retry_work);
-	if (!--vol->nr_io)
-		wake_up(&vol->wait);
 	spin_unlock_irqrestore(&vol->lock, flags);
+	bcv_io_put(vol);
 	return true;
 }
 
@@ -185,8 +236,20 @@ static void bcv_retry_work(struct work_struct *work)
 }
 
 /*
- * Caller holds vol->lock.  The tables after a write-like bio or a flush;
- * returns whether the host may be told it succeeded.
+ * A clean write: it reached every data position and failed nowhere, so
+ * bcv_tm_write_done() only marks tracks V, without vol->lock.
+ */
+static bool bcv_io_clean(struct bcv_io *io)
+{
+	unsigned int d = bcv_tm_data_positions(&io->vol->tm);
+
+	return !io->failed && !io->discard && (io->targets & d) == d;
+}
+
+/*
+ * Caller holds vol->lock, or @io is clean (bcv_io_clean()).  The tables
+ * after a write-like bio or a flush; returns whether the host may be told
+ * it succeeded.
  */
 static bool __bcv_io_tables(struct bcv_io *io)
 {
@@ -195,7 +258,6 @@ static bool __bcv_io_tables(struct bcv_io *io)
 	bool good = true;
 	u64 kept = 0;
 
-	lockdep_assert_held(&vol->lock);
 	/*
 	 * A cache flush failed: what the position acknowledged since its
 	 * last flush may be lost, and nothing says which tracks.  It is
@@ -226,24 +288,17 @@ static void bcv_io_finish(struct bcv_io *io)
 	struct bcv_volume *vol = io->vol;
 	struct bio *orig = io->orig;
 	bool kick = io->kick;
-	unsigned long flags;
 
-	if (io->write || kick) {
-		spin_lock_irqsave(&vol->lock, flags);
-		if (io->write &&
-		    __bcv_regions_write_put(&vol->regions, io->first, io->last) &&
-		    (vol->rescan || vol->regions.nr_want))
-			kick = true;
-		if (kick)
-			vol->rescan = true;	/* the engine may be idle */
-		if (kick && !vol->dead)
-			mod_delayed_work(system_wq, &vol->engine, 0);
-		spin_unlock_irqrestore(&vol->lock, flags);
-	}
+	/* The engine may want a region this write leaves idle. */
+	if (io->write &&
+	    bcv_regions_write_put(&vol->regions, io->first, io->last))
+		kick = true;
+	if (kick)
+		bcv_engine_poke(vol);
 	orig->bi_status = io->status;
 	bio_end_io_acct(orig, io->start);
 	bio_endio(orig);
-	mempool_free(io, bcv_io_pool);
+	bcv_io_free(io);
 	bcv_io_put(vol);
 }
 
@@ -297,7 +352,11 @@ static void bcv_io_complete(struct bcv_io *io)
 		status = BLK_STS_OK;
 	io->kick = false;
 
-	if (io->failed || io->write || io->flush) {
+	if (io->write && bcv_io_clean(io)) {
+		/* Marks tracks V only: no lock (see "I/O path" above). */
+		if (!__bcv_io_tables(io))
+			status = BLK_STS_IOERR;
+	} else if (io->failed || io->write || io->flush) {
 		spin_lock_irqsave(&vol->lock, flags);
 		if (io->failed)
 			newly = __bcv_check_legs(vol, io->failed);
@@ -348,7 +407,9 @@ static void bcv_clone_endio(struct bio *bio)
 		WRITE_ONCE(io->status, bio->bi_status);
 		set_bit(c->pos, &io->failed);
 	}
-	bio_put(bio);
+	/* The first clone holds @io: bcv_io_free() puts it. */
+	if (bio != io->first_clone)
+		bio_put(bio);
 	if (atomic_dec_and_test(&io->remaining))
 		bcv_io_complete(io);
 }
@@ -369,11 +430,8 @@ static void bcv_io_fail(struct bcv_volume *vol, struct bio *bio,
 static void bcv_io_refuse(struct bcv_volume *vol, struct bio *bio,
 			  bool data_write, u64 first, u64 last)
 {
-	if (data_write) {
-		spin_lock_irq(&vol->lock);
-		__bcv_regions_write_put(&vol->regions, first, last);
-		spin_unlock_irq(&vol->lock);
-	}
+	if (data_write && bcv_regions_write_put(&vol->regions, first, last))
+		bcv_engine_poke(vol);
 	bcv_io_fail(vol, bio, BLK_STS_IOERR);
 }
 
@@ -419,12 +477,16 @@ static void bcv_io_issue(struct bcv_io *io)
 
 		if (!(targets & (1U << p)))
 			continue;
-		clone = bio_alloc_clone(bcv_pos_bdev(vol, p), io->orig,
-					GFP_NOIO, &bcv_bio_set);
+		if (p == io->first_pos) {
+			clone = io->first_clone;
+		} else {
+			clone = bio_alloc_clone(bcv_pos_bdev(vol, p), io->orig,
+						GFP_NOIO, &bcv_bio_set);
+			clone->bi_end_io = bcv_clone_endio;
+		}
 		c = container_of(clone, struct bcv_clone, bio);
 		c->io = io;
 		c->pos = p;
-		clone->bi_end_io = bcv_clone_endio;
 		submit_bio_noacct(clone);
 	}
 }
@@ -454,11 +516,53 @@ static void bcv_io_meta_ready(struct bcv_meta_waiter *w, int err)
 	bcv_io_finish(io);
 }
 
+/*
+ * The way in (see "I/O path" above): true with a reference on vol->ioref
+ * and, for a data write, its regions entered; false if @bio now waits on
+ * vol->deferred.  Process context.
+ */
+static bool bcv_gate_enter(struct bcv_volume *vol, struct bio *bio,
+			   bool data_write, u64 first, u64 last)
+{
+	unsigned int g = 0;
+
+	if (likely(percpu_ref_tryget_live(&vol->ioref))) {
+		if (!data_write)
+			return true;
+		g = bcv_regions_write_get(&vol->regions, first, last);
+		if (!g)
+			return true;
+		bcv_io_put(vol);
+	}
+	/* Held, or a copy in a region: again where neither can change. */
+	spin_lock_irq(&vol->lock);
+	if (g & BCV_GATE_KICK) {
+		/* Leaving again emptied a region the engine waits for. */
+		vol->rescan = true;
+		if (!vol->dead)
+			mod_delayed_work(system_wq, &vol->engine, 0);
+	}
+	g = 0;
+	if (!vol->held && data_write) {
+		/* The flags are stable here: no bump to undo, no kick. */
+		g = bcv_regions_write_get(&vol->regions, first, last);
+	}
+	if (vol->held || g) {
+		bio_list_add(&vol->deferred, bio);
+		spin_unlock_irq(&vol->lock);
+		return false;
+	}
+	/* Not held under the lock: the ref is live (bcv_unhold()). */
+	percpu_ref_get(&vol->ioref);
+	spin_unlock_irq(&vol->lock);
+	return true;
+}
+
 /**
  * bcv_submit_bio() - the volume's ->submit_bio
  * @bio: a host bio
  *
- * Context: process; may sleep (GFP_NOIO mempool and bio set allocations,
+ * Context: process; may sleep (GFP_NOIO bio set allocations,
  * which never fail).
  */
 void bcv_submit_bio(struct bio *bio)
@@ -471,19 +575,14 @@ void bcv_submit_bio(struct bio *bio)
 	bool discard = bio_op(bio) == REQ_OP_DISCARD ||
 		       bio_op(bio) == REQ_OP_SECURE_ERASE;
 	unsigned int targets;
+	struct bio *clone;
 	struct bcv_io *io;
 	u64 first, last;
 	int p;
 
 	bcv_bio_tracks(vol, sector, nr, &first, &last);
-	spin_lock_irq(&vol->lock);
-	if (vol->held || (data_write && !__bcv_regions_write_get(&vol->regions, first, last))) {
-		bio_list_add(&vol->deferred, bio);
-		spin_unlock_irq(&vol->lock);
+	if (!bcv_gate_enter(vol, bio, data_write, first, last))
 		return;
-	}
-	vol->nr_io++;
-	spin_unlock_irq(&vol->lock);
 
 	/* Past the gate, roles and sessions are stable until we complete. */
 	if (bcv_not_ready(vol)) {
@@ -519,7 +618,14 @@ void bcv_submit_bio(struct bio *bio)
 		return;
 	}
 
-	io = mempool_alloc(bcv_io_pool, GFP_NOIO);
+	/* The first clone, with @io in front; the others come at issue. */
+	p = __ffs(targets);
+	clone = bio_alloc_clone(bcv_pos_bdev(vol, p), bio, GFP_NOIO,
+				&bcv_io_set);
+	clone->bi_end_io = bcv_clone_endio;
+	io = &container_of(clone, struct bcv_io_clone, c.bio)->io;
+	io->first_clone = clone;
+	io->first_pos = p;
 	io->vol = vol;
 	io->orig = bio;
 	io->sector = sector;
@@ -549,19 +655,42 @@ void bcv_submit_bio(struct bio *bio)
  * The gate, for commands
  */
 
-/**
- * bcv_idle() - no host bio and no copy job in flight on @vol?
- * @vol: the volume
- *
- * Context: any but hardirq; takes vol->lock.
- * Return: true if idle (a wait_event() condition).
+/*
+ * Context: may sleep.  Stop new bios from passing the gate's fast path
+ * (vol->held or vol->dead is set already) and wait until every bio past
+ * it has completed.  Idempotent until bcv_io_revive().
  */
-bool bcv_idle(struct bcv_volume *vol)
+static void bcv_io_drain(struct bcv_volume *vol)
+{
+	bool kill;
+
+	spin_lock_irq(&vol->lock);
+	kill = !vol->io_killed;
+	vol->io_killed = true;
+	spin_unlock_irq(&vol->lock);
+	if (kill) {
+		reinit_completion(&vol->io_drained);
+		percpu_ref_kill(&vol->ioref);
+	}
+	wait_for_completion(&vol->io_drained);
+}
+
+/* Context: may sleep.  After bcv_io_drain(): the fast path opens again. */
+static void bcv_io_revive(struct bcv_volume *vol)
+{
+	percpu_ref_resurrect(&vol->ioref);
+	spin_lock_irq(&vol->lock);
+	vol->io_killed = false;
+	spin_unlock_irq(&vol->lock);
+}
+
+/* Context: any but hardirq; takes vol->lock.  No copy job in flight. */
+static bool bcv_no_jobs(struct bcv_volume *vol)
 {
 	bool idle;
 
 	spin_lock_irq(&vol->lock);
-	idle = !vol->nr_io && !vol->jobs;
+	idle = !vol->jobs;
 	spin_unlock_irq(&vol->lock);
 	return idle;
 }
@@ -582,7 +711,20 @@ void bcv_hold(struct bcv_volume *vol)
 	vol->paused = true;
 	spin_unlock_irq(&vol->lock);
 	cancel_delayed_work_sync(&vol->engine);
-	wait_event(vol->wait, bcv_idle(vol));
+	bcv_io_drain(vol);
+	wait_event(vol->wait, bcv_no_jobs(vol));
+}
+
+/**
+ * bcv_quiesce_dead() - wait for a removed volume's bios and copies
+ * @vol: a volume __bcv_volume_unlist() marked dead
+ *
+ * Context: may sleep; bcv_lock not held.
+ */
+void bcv_quiesce_dead(struct bcv_volume *vol)
+{
+	bcv_io_drain(vol);
+	wait_event(vol->wait, bcv_no_jobs(vol));
 }
 
 /**
@@ -619,6 +761,8 @@ void bcv_kick_deferred(struct bcv_volume *vol)
 void bcv_unhold(struct bcv_volume *vol)
 {
 	lockdep_assert_held(&bcv_lock);
+	/* Live again before !held can be seen (bcv_gate_enter()). */
+	bcv_io_revive(vol);
 	spin_lock_irq(&vol->lock);
 	vol->held = false;
 	vol->paused = false;
@@ -656,16 +800,31 @@ void bcv_fail_deferred(struct bcv_volume *vol)
  * Set-up
  */
 
-/* Context: may sleep.  The per-volume parts of the I/O path. */
-void bcv_io_vol_init(struct bcv_volume *vol)
+/**
+ * bcv_io_vol_init() - the per-volume parts of the I/O path
+ * @vol: a new volume
+ *
+ * Context: may sleep.
+ * Return: 0 or -ENOMEM.
+ */
+int bcv_io_vol_init(struct bcv_volume *vol)
 {
 	INIT_WORK(&vol->retry_work, bcv_retry_work);
 	bio_list_init(&vol->deferred);
 	init_waitqueue_head(&vol->wait);
+	init_completion(&vol->io_drained);
+	return percpu_ref_init(&vol->ioref, bcv_io_ref_release,
+			       PERCPU_REF_ALLOW_REINIT, GFP_KERNEL);
+}
+
+/* Context: may sleep.  @vol's I/O path is drained (or was never used). */
+void bcv_io_vol_exit(struct bcv_volume *vol)
+{
+	percpu_ref_exit(&vol->ioref);
 }
 
 /**
- * bcv_io_init() - the module's pools for the I/O path
+ * bcv_io_init() - the module's bio sets for the I/O path
  *
  * Context: module init; may sleep.
  * Return: 0 or a negative errno.
@@ -674,19 +833,19 @@ int bcv_io_init(void)
 {
 	int ret;
 
-	bcv_io_pool = mempool_create_kmalloc_pool(BIO_POOL_SIZE,
-						  sizeof(struct bcv_io));
-	if (!bcv_io_pool)
-		return -ENOMEM;
 	/*
-	 * Both bio sets allocate while earlier clones of the same host bio
+	 * The bio sets allocate while earlier clones of the same host bio
 	 * wait on current->bio_list: the rescuer keeps that from deadlocking
 	 * when the pools run dry.
 	 */
+	ret = bioset_init(&bcv_io_set, BIO_POOL_SIZE,
+			  offsetof(struct bcv_io_clone, c.bio), BIOSET_NEED_RESCUER);
+	if (ret)
+		return ret;
 	ret = bioset_init(&bcv_bio_set, BIO_POOL_SIZE,
 			  offsetof(struct bcv_clone, bio), BIOSET_NEED_RESCUER);
 	if (ret)
-		goto out_pool;
+		goto out_io;
 	ret = bioset_init(&bcv_split_set, BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER);
 	if (ret)
 		goto out_clones;
@@ -694,8 +853,8 @@ int bcv_io_init(void)
 
 out_clones:
 	bioset_exit(&bcv_bio_set);
-out_pool:
-	mempool_destroy(bcv_io_pool);
+out_io:
+	bioset_exit(&bcv_io_set);
 	return ret;
 }
 
@@ -704,5 +863,5 @@ void bcv_io_exit(void)
 {
 	bioset_exit(&bcv_split_set);
 	bioset_exit(&bcv_bio_set);
-	mempool_destroy(bcv_io_pool);
+	bioset_exit(&bcv_io_set);
 }

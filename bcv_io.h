@@ -11,7 +11,8 @@ struct work_struct;
 
 int bcv_io_init(void);
 void bcv_io_exit(void);
-void bcv_io_vol_init(struct bcv_volume *vol);
+int bcv_io_vol_init(struct bcv_volume *vol);
+void bcv_io_vol_exit(struct bcv_volume *vol);
 
 /* Context: process (the block layer's ->submit_bio); may sleep. */
 void bcv_submit_bio(struct bio *bio);
@@ -28,7 +29,7 @@ void bcv_unhold(struct bcv_volume *vol);
 void bcv_kick_deferred(struct bcv_volume *vol);
 /* Context: any.  Fail the bios deferred at a removed volume's gate. */
 void bcv_fail_deferred(struct bcv_volume *vol);
-/* Context: any; takes vol->lock.  No host bio and no copy in flight. */
-bool bcv_idle(struct bcv_volume *vol);
+/* Context: may sleep.  Wait for a removed volume's bios and copies. */
+void bcv_quiesce_dead(struct bcv_volume *vol);
 
 #endif /* BCV_IO_H */

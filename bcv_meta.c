@@ -557,7 +557,10 @@ static unsigned long *bcv_meta_live(struct bcv_volume *vol, int t)
 	return t == BCV_META_AL ? NULL : bcv_tm_table(&vol->tm, t, &nr);
 }
 
-/* Are bits [@first, @last] all set in @map?  Caller holds wlock. */
+/*
+ * Are bits [@first, @last] all set in @map?  Caller holds wlock, or knows
+ * that the bits it relies on are not cleared meanwhile.
+ */
 static bool bcv_bits_set(const unsigned long *map, u64 first, u64 last)
 {
 	u64 i;
@@ -565,7 +568,7 @@ static bool bcv_bits_set(const unsigned long *map, u64 first, u64 last)
 	for (i = first / BITS_PER_LONG; i <= last / BITS_PER_LONG; i++) {
 		unsigned long m = bcv_word_mask(i, first, last);
 
-		if ((map[i] & m) != m)
+		if ((READ_ONCE(map[i]) & m) != m)
 			return false;
 	}
 	return true;
@@ -581,7 +584,7 @@ static bool bcv_pb_set(const unsigned long *pb, unsigned long cols,
 	for (j = first / 4; j <= last / 4; j++) {
 		unsigned long m = all & bcv_pb_row_mask(j, first, last);
 
-		if ((pb[j] & m) != m)
+		if ((READ_ONCE(pb[j]) & m) != m)
 			return false;
 	}
 	return true;
@@ -635,6 +638,18 @@ bool bcv_meta_write_check(struct bcv_volume *vol, u64 first, u64 last,
 	u64 rf = 0, rl = 0, r;
 
 	if (!READ_ONCE(m->running) || !m->intent)
+		return true;
+	/*
+	 * Without the lock when the write needs only PB C bits (a STD) or
+	 * M4b I bits (a split BCV), as most writes do: those bits leave dur
+	 * only in commands, which hold the volume, so one seen set stays on
+	 * disk while this write is in flight.  A bit is set in dur after
+	 * its block reached the disk.  Activity-log and position bits go
+	 * under wlock: the checkpoint clears them (bcv_meta_checkpoint()).
+	 */
+	if (!other && hweight32(targets) <= 1 &&
+	    (tm->is_std ? !cols || bcv_pb_set(m->dur[BCV_TM_PB], cols, first, last) :
+	     bcv_bits_set(m->dur[BCV_M4B], first, last)))
 		return true;
 	if (hweight32(targets) > 1) {
 		rf = first >> m->al_shift;
@@ -1042,7 +1057,7 @@ static unsigned long bcv_meta_busy_bits(struct bcv_volume *vol, u64 i)
 
 		if (a >= bcv_vol_tracks(vol))
 			break;
-		if (__bcv_region_has_writes(&vol->regions, r))
+		if (bcv_region_has_writes(&vol->regions, r))
 			bits |= bcv_word_mask(0, a - t, b - 1 - t);
 	}
 	return bits;
@@ -1110,7 +1125,7 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 	for_each_set_bit(r, m->dur[BCV_META_AL], m->regions) {
 		struct bcv_meta_stage *st;
 
-		if (__bcv_region_has_writes(&vol->regions, r) ||
+		if (bcv_region_has_writes(&vol->regions, r) ||
 		    test_bit(r, m->touched)) {
 			clear_bit(r, m->touched);
 			again = true;

@@ -32,79 +32,120 @@ void bcv_regions_exit(struct bcv_regions *rg)
 	rg->state = NULL;
 }
 
+#define BCV_REGION_HOLD		(BCV_REGION_COPY | BCV_REGION_WANT)
+
+/*
+ * Leave region @r (a write counted in it).  Returns BCV_GATE_KICK if that
+ * was its last write and the engine wants it.
+ */
+static unsigned int bcv_region_leave(struct bcv_regions *rg, u64 r)
+{
+	int v = atomic_dec_return(&rg->state[r]);
+
+	return !(v & BCV_REGION_WRITES) && (v & BCV_REGION_WANT) ?
+	       BCV_GATE_KICK : 0;
+}
+
 /**
- * __bcv_regions_write_get() - let a write to tracks [@first, @last] in
+ * bcv_regions_write_get() - let a write to tracks [@first, @last] in
  * @rg: the gate
  * @first: first track of the write
  * @last: last track of the write
  *
- * Context: any; caller holds the gate's lock.
- * Return: true, with the write counted in every region it covers; false,
- * with nothing counted, if a copy runs in one of them or the engine wants
- * one (the caller defers the write and tries again when the copy ends).
+ * The write is counted in every region it covers, then the flags are
+ * looked at (see Locking in bcv_region.h).  A write that finds one set
+ * leaves again; its caller retries under the owner's lock and, if a flag
+ * is still set, defers the write until the copy ends.
+ *
+ * Context: any; no lock needed.
+ * Return: 0, with the write counted; BCV_GATE_BUSY, with nothing counted,
+ * plus BCV_GATE_KICK if leaving again made a wanted region idle (the
+ * caller wakes the engine).
  */
-bool __bcv_regions_write_get(struct bcv_regions *rg, u64 first, u64 last)
+unsigned int bcv_regions_write_get(struct bcv_regions *rg, u64 first, u64 last)
 {
 	u64 r, rf = first >> rg->shift, rl = last >> rg->shift;
+	unsigned int ret = BCV_GATE_BUSY;
 
-	lockdep_assert_held(rg->lock);
-	for (r = rf; r <= rl; r++)
-		if (rg->state[r] & (BCV_REGION_COPY | BCV_REGION_WANT))
-			return false;
-	for (r = rf; r <= rl; r++)
-		rg->state[r]++;
-	return true;
+	for (r = rf; r <= rl; r++) {
+		/* Cheap test first: no count bump on a region being copied. */
+		if (atomic_read(&rg->state[r]) & BCV_REGION_HOLD)
+			break;
+		if (atomic_inc_return(&rg->state[r]) & BCV_REGION_HOLD) {
+			ret |= bcv_region_leave(rg, r);
+			break;
+		}
+	}
+	if (r > rl)
+		return 0;
+	while (r > rf)
+		ret |= bcv_region_leave(rg, --r);
+	return ret;
 }
 
 /**
- * __bcv_regions_write_put() - a write counted by __bcv_regions_write_get()
+ * bcv_regions_write_put() - a write counted by bcv_regions_write_get()
  * completed
  * @rg: the gate
  * @first: first track of the write
  * @last: last track of the write
  *
- * Context: any; caller holds the gate's lock.
- * Return: true if a region it covered has no write in flight any more (the
- * engine may want it).
+ * Context: any; no lock needed.
+ * Return: BCV_GATE_KICK if a region it covered has no write in flight any
+ * more and the engine wants it (the caller wakes the engine), else 0.
  */
-bool __bcv_regions_write_put(struct bcv_regions *rg, u64 first, u64 last)
+unsigned int bcv_regions_write_put(struct bcv_regions *rg, u64 first, u64 last)
 {
 	u64 r, rf = first >> rg->shift, rl = last >> rg->shift;
-	bool idle = false;
+	unsigned int ret = 0;
 
-	lockdep_assert_held(rg->lock);
 	for (r = rf; r <= rl; r++)
-		if (!(--rg->state[r] & BCV_REGION_WRITES))
-			idle = true;
-	return idle;
+		ret |= bcv_region_leave(rg, r);
+	return ret;
 }
 
 /* Context: caller holds the gate's lock.  A copy runs in @r or is wanted. */
 bool __bcv_region_busy(const struct bcv_regions *rg, u64 r)
 {
 	lockdep_assert_held(rg->lock);
-	return rg->state[r] & (BCV_REGION_COPY | BCV_REGION_WANT);
+	return atomic_read(&rg->state[r]) & BCV_REGION_HOLD;
 }
 
-/* Context: caller holds the gate's lock.  Host writes are in flight in @r. */
-bool __bcv_region_has_writes(const struct bcv_regions *rg, u64 r)
+/*
+ * Context: any.  Host writes are in flight in @r (a hint unless a flag
+ * holds new writes back, or the caller orders it after a full barrier:
+ * see bcv_meta.c's checkpoint).
+ */
+bool bcv_region_has_writes(const struct bcv_regions *rg, u64 r)
 {
-	lockdep_assert_held(rg->lock);
-	return rg->state[r] & BCV_REGION_WRITES;
+	return atomic_read(&rg->state[r]) & BCV_REGION_WRITES;
 }
 
-/* Context: caller holds the gate's lock; @r has no write in flight. */
-void __bcv_region_copy_begin(struct bcv_regions *rg, u64 r)
+/**
+ * __bcv_region_copy_begin() - a copy job wants to start in region @r
+ * @rg: the gate
+ * @r: the region, not busy
+ *
+ * Context: any; caller holds the gate's lock.
+ * Return: true with BCV_REGION_COPY set: no write is in flight in @r and
+ * new ones wait; false, with nothing changed, if a write got in.
+ */
+bool __bcv_region_copy_begin(struct bcv_regions *rg, u64 r)
 {
 	lockdep_assert_held(rg->lock);
-	rg->state[r] |= BCV_REGION_COPY;
+	/* Fully ordered: pairs with the count bump in write_get(). */
+	if (!(atomic_fetch_or(BCV_REGION_COPY, &rg->state[r]) &
+	      BCV_REGION_WRITES))
+		return true;
+	atomic_andnot(BCV_REGION_COPY, &rg->state[r]);
+	return false;
 }
 
 /* Context: caller holds the gate's lock.  Writes to @r may go again. */
 void __bcv_region_copy_end(struct bcv_regions *rg, u64 r)
 {
 	lockdep_assert_held(rg->lock);
-	rg->state[r] &= ~BCV_REGION_COPY;
+	atomic_andnot(BCV_REGION_COPY, &rg->state[r]);
 }
 
 /**
@@ -121,7 +162,8 @@ bool __bcv_region_want(struct bcv_regions *rg, u64 r)
 	lockdep_assert_held(rg->lock);
 	if (rg->nr_want == BCV_MAX_WANT)
 		return false;
-	rg->state[r] |= BCV_REGION_WANT;
+	/* Fully ordered: the caller then sees the count (has_writes()). */
+	atomic_fetch_or(BCV_REGION_WANT, &rg->state[r]);
 	rg->want[rg->nr_want++] = r;
 	return true;
 }
@@ -142,7 +184,7 @@ u64 __bcv_region_unwant(struct bcv_regions *rg, unsigned int i)
 
 	lockdep_assert_held(rg->lock);
 	rg->want[i] = rg->want[--rg->nr_want];
-	rg->state[r] &= ~BCV_REGION_WANT;
+	atomic_andnot(BCV_REGION_WANT, &rg->state[r]);
 	return r;
 }
 

@@ -22,9 +22,18 @@
  *    in want[].
  *  - the count: a copy starts only in a region whose count is zero.
  *
- * Locking: everything here is protected by the owner's spinlock (a
- * volume's bcv_volume.lock, irq-safe), which the caller holds for every
- * __ function; they never sleep.  bcv_regions_init()/exit() may sleep.
+ * Locking.  The state words are atomic_t.  A host write enters and leaves
+ * its regions without a lock (bcv_regions_write_get()/_put()): it adds
+ * itself to the count and then looks at the flags, while the engine sets
+ * a flag and then looks at the count (__bcv_region_copy_begin()); both
+ * steps are fully ordered atomics, so at least one side sees the other and
+ * a copy never runs beside a write.  The flags are set and cleared only
+ * under the owner's spinlock (a volume's bcv_volume.lock, irq-safe), and
+ * the want list is protected by it: a write that finds a flag set retries
+ * under that lock, where the flags cannot change, before it waits on the
+ * owner's deferred list, so it cannot miss the end of the copy.  The __
+ * functions need the lock; none of them sleeps.  bcv_regions_init()/exit()
+ * may sleep.
  */
 #ifndef BCV_REGION_H
 #define BCV_REGION_H
@@ -41,7 +50,7 @@
 struct bcv_regions {
 	spinlock_t *lock;		/* the owner's lock, for lockdep */
 	unsigned int shift;		/* log2 of tracks per region */
-	u32 *state;			/* per region: BCV_REGION_* */
+	atomic_t *state;		/* per region: BCV_REGION_* */
 	u64 want[BCV_MAX_WANT];		/* regions marked BCV_REGION_WANT */
 	unsigned int nr_want;
 };
@@ -73,11 +82,15 @@ static inline u64 bcv_region_tracks(const struct bcv_regions *rg)
 	return 1ULL << rg->shift;
 }
 
-bool __bcv_regions_write_get(struct bcv_regions *rg, u64 first, u64 last);
-bool __bcv_regions_write_put(struct bcv_regions *rg, u64 first, u64 last);
+/* What bcv_regions_write_get() and _put() report (bit flags). */
+#define BCV_GATE_BUSY	BIT(0)	/* a copy runs or is wanted: not entered */
+#define BCV_GATE_KICK	BIT(1)	/* a wanted region has no write left */
+
+unsigned int bcv_regions_write_get(struct bcv_regions *rg, u64 first, u64 last);
+unsigned int bcv_regions_write_put(struct bcv_regions *rg, u64 first, u64 last);
 bool __bcv_region_busy(const struct bcv_regions *rg, u64 r);
-bool __bcv_region_has_writes(const struct bcv_regions *rg, u64 r);
-void __bcv_region_copy_begin(struct bcv_regions *rg, u64 r);
+bool bcv_region_has_writes(const struct bcv_regions *rg, u64 r);
+bool __bcv_region_copy_begin(struct bcv_regions *rg, u64 r);
 void __bcv_region_copy_end(struct bcv_regions *rg, u64 r);
 bool __bcv_region_want(struct bcv_regions *rg, u64 r);
 u64 __bcv_region_unwant(struct bcv_regions *rg, unsigned int i);

@@ -52,18 +52,22 @@
  *    path and the copy engine, which only run while it is not held, read
  *    them without a lock.
  *
- *  - bcv_volume.lock (spinlock, irq-safe) protects the I/O gate (held,
- *    deferred, nr_io), the region gate (bcv_region.h), the copy engine's
- *    bookkeeping (jobs, cursor, back-offs, flags), and serialises the
- *    table updates that mark positions invalid (bcv_tm_write_done(),
- *    bcv_tm_mark_stale(), bcv_tm_leg_fail()).
+ *  - bcv_volume.lock (spinlock, irq-safe) protects the I/O gate's slow
+ *    path (held, io_killed, deferred), the region gate's flags and want
+ *    list (bcv_region.h), the copy engine's bookkeeping (jobs, cursor,
+ *    back-offs, flags), and serialises the table updates that mark
+ *    positions invalid (bcv_tm_write_done() of a write that failed or
+ *    skipped a position, bcv_tm_mark_stale(), bcv_tm_leg_fail()).  A
+ *    bio that nothing holds back takes no lock at all: bcv_io.c, "I/O
+ *    path", says how the per-CPU reference (ioref) and the atomic region
+ *    counts keep the same guarantees.
  *
  * The Track ID and PB bits are otherwise changed lock-free by the I/O path
  * (bcv_trackmap.h, Concurrency); whole-table passes run only while the
  * volumes involved are held: no host I/O in flight, no copy in flight, the
  * engine's worker stopped (bcv_hold()).
  *
- * Lifetimes: a host bio counts in nr_io and a copy job in jobs until its
+ * Lifetimes: a host bio holds ioref and a copy job counts in jobs until its
  * completion's very last step, and commands and removes wait for both to
  * reach zero before they change or free what those read (sessions, legs,
  * the volume itself).

@@ -647,10 +647,6 @@ bool bcv_meta_write_check(struct bcv_volume *vol, u64 first, u64 last,
 	 * its block reached the disk.  Activity-log and position bits go
 	 * under wlock: the checkpoint clears them (bcv_meta_checkpoint()).
 	 */
-	if (!other && hweight32(targets) <= 1 &&
-	    (tm->is_std ? !cols || bcv_pb_set(m->dur[BCV_TM_PB], cols, first, last) :
-	     bcv_bits_set(m->dur[BCV_M4B], first, last)))
-		return true;
 	if (hweight32(targets) > 1) {
 		rf = first >> m->al_shift;
 		rl = last >> m->al_shift;
@@ -658,6 +654,26 @@ bool bcv_meta_write_check(struct bcv_volume *vol, u64 first, u64 last,
 		for (r = rf; r <= rl; r++)
 			if (!test_bit(r, m->touched))
 				set_bit(r, m->touched);
+	}
+	if (!other &&
+	    (tm->is_std ? !cols || bcv_pb_set(m->dur[BCV_TM_PB], cols, first, last) :
+	     bcv_bits_set(m->dur[BCV_M4B], first, last))) {
+		unsigned int seq;
+		bool al;
+
+		if (hweight32(targets) <= 1)
+			return true;
+		/*
+		 * A mirrored write: its activity-log bits, which a checkpoint
+		 * may be retiring.  The write counts in its regions already
+		 * (a fully ordered atomic) and the checkpoint bumps al_seq
+		 * and then reads the counts (smp_mb()): either it sees this
+		 * write and keeps the regions, or this read sees al_seq move.
+		 */
+		seq = read_seqcount_begin(&m->al_seq);
+		al = bcv_bits_set(m->dur[BCV_META_AL], rf, rl);
+		if (al && !read_seqcount_retry(&m->al_seq, seq))
+			return true;
 	}
 
 	spin_lock_irqsave(&m->wlock, flags);
@@ -1122,6 +1138,9 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 	}
 	copied = m->copied;
 	m->copied = false;
+	/* Mirrored writes that checked their bits without wlock retry. */
+	write_seqcount_begin(&m->al_seq);
+	smp_mb();	/* the counts below are read after the bump */
 	for_each_set_bit(r, m->dur[BCV_META_AL], m->regions) {
 		struct bcv_meta_stage *st;
 
@@ -1140,6 +1159,7 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 		__clear_bit(r, m->dur[BCV_META_AL]);
 		__clear_bit(r % (BCV_BLOCK_WORDS * BITS_PER_LONG), st->w);
 	}
+	write_seqcount_end(&m->al_seq);
 	spin_unlock(&m->wlock);
 	spin_unlock_irq(&vol->lock);
 	n = nr;
@@ -1438,6 +1458,7 @@ void bcv_meta_init(struct bcv_volume *vol)
 	mutex_init(&m->lock);
 	INIT_WORK(&m->work, bcv_meta_work);
 	spin_lock_init(&m->wlock);
+	seqcount_init(&m->al_seq);
 	INIT_LIST_HEAD(&m->open.waiters);
 	INIT_LIST_HEAD(&m->busy.waiters);
 	INIT_LIST_HEAD(&m->retry);

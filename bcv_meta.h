@@ -43,13 +43,18 @@
  * volume (the worker, commands, stop); writers sleep.  bcv_meta.wlock (a
  * spinlock, irq-safe; taken inside bcv_volume.lock) protects dur[], the
  * activity log bits and the open batch, so that the I/O path can look
- * at them from any context.
+ * at them from any context.  The common writes look without it: bits
+ * that only commands clear (PB C, M4b I; a command holds the volume, so
+ * no write is in flight) are read directly, and a mirrored write reads
+ * its activity-log bit under al_seq, which a checkpoint makes odd while
+ * it retires regions (bcv_meta_write_check()).
  */
 #ifndef BCV_META_H
 #define BCV_META_H
 
 #include <linux/types.h>
 #include <linux/mutex.h>
+#include <linux/seqlock.h>
 #include <linux/workqueue.h>
 #include "uapi/linux/bcv_format.h"
 
@@ -124,6 +129,12 @@ struct bcv_meta {
 
 	/* Write intent, see above. */
 	spinlock_t wlock;		/* protects dur, al, open */
+	/*
+	 * Odd while a checkpoint retires activity-log regions (under
+	 * wlock): a mirrored write checks its region's bit without wlock
+	 * and takes it only if the count moved (bcv_meta_write_check()).
+	 */
+	seqcount_t al_seq;
 	bool running;			/* dur is set up: the I/O path uses it */
 	bool intent;			/* write intent on (bcv.write_intent) */
 	unsigned long *dur[BCV_META_TABLES]; /* on-disk image; al = dur[AL] */

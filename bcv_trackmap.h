@@ -41,7 +41,8 @@
  * bcv_tm_mark_stale(), bcv_tm_leg_fail()) decide from several positions'
  * bits at once, so the caller serialises them with each other (per
  * volume); they still run concurrently with the lock-free ones, which only
- * ever mark positions V or PB bits C.  Commands and whole-table operations
+ * ever mark positions V or PB bits C (bcv_tm_write_done() of a write that
+ * every data position took is one of those).  Commands and whole-table operations
  * (bcv_tm_establish() ... bcv_tm_update_states(), the counters) are plain
  * word-at-a-time passes: the caller serialises them per STD and holds host
  * writes and copy completions to the volumes involved while they run.
@@ -388,7 +389,9 @@ void bcv_tm_write(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
  * other positions are made copies of it).
  *
  * Context: any; caller serialises it with bcv_tm_mark_stale() and
- * bcv_tm_leg_fail() on @v (see Concurrency).
+ * bcv_tm_leg_fail() on @v (see Concurrency), except for a defined write
+ * that every data position took (@ok covers them all): that one only marks
+ * tracks V, with atomics, and may run without the lock.
  * Return: the number of tracks the write could not reach (for a discard
  * only those that lost their old data too): the bio fails to the host iff
  * it is not zero.

@@ -111,11 +111,37 @@ MODULE_PARM_DESC(copy_throttle,
 #define BCV_BACKOFF_MIN_MS	100
 #define BCV_BACKOFF_MAX_MS	5000
 
-/* One kcopyd job. */
+/*
+ * One copy job.  A job of at most BCV_BIO_COPY_MAX bytes on an unthrottled
+ * volume is copied with plain bios through one buffer of contiguous pages
+ * (read, then one write per destination, all sharing the buffer): dm-kcopyd
+ * gathers a job from single pages and costs more CPU per byte, which is
+ * what bounds a copy on fast devices.  Larger jobs, throttled volumes and
+ * a buffer the page allocator cannot give at once go to kcopyd, which
+ * honours the throttle.  Both end in bcv_job_done().
+ */
 struct bcv_job {
 	struct bcv_volume *vol;
 	struct bcv_tm_copy c;
+	/* Plain-bio copies only: */
+	struct page *buf;		/* 2^order contiguous pages */
+	unsigned int order;
+	struct dm_io_region from, to[BCV_POSITIONS];
+	unsigned int nr_to;
+	struct bcv_job_dst {
+		struct bcv_job *job;
+		unsigned int i;		/* index in to[] */
+	} dst[BCV_POSITIONS];		/* the write bios' bi_private */
+	atomic_t pending;		/* write bios in flight */
+	int read_err;
+	unsigned long write_err;	/* bit i: destination to[i] failed */
+	struct work_struct work;	/* writes, then the end, in process context */
 };
+
+#define BCV_BIO_COPY_MAX	(1U << 20)
+
+/* Runs the plain-bio copies' process-context steps (WQ_MEM_RECLAIM). */
+static struct workqueue_struct *bcv_copy_wq;
 
 static unsigned int bcv_jobs_max(void)
 {
@@ -268,8 +294,104 @@ static void bcv_engine_idle(struct bcv_volume *vol)
 	mutex_unlock(&vol->state_lock);
 }
 
+/* Process context (bcv_copy_wq): the copy is over, either way. */
+static void bcv_bio_copy_end(struct work_struct *work)
+{
+	struct bcv_job *job = container_of(work, struct bcv_job, work);
+
+	__free_pages(job->buf, job->order);
+	bcv_job_done(job->read_err, job->write_err, job);
+}
+
+/* Interrupt context: one destination's write ended. */
+static void bcv_bio_copy_write_end(struct bio *bio)
+{
+	struct bcv_job_dst *d = bio->bi_private;
+	struct bcv_job *job = d->job;
+
+	if (bio->bi_status)
+		set_bit(d->i, &job->write_err);
+	bio_put(bio);
+	if (atomic_dec_and_test(&job->pending)) {
+		INIT_WORK(&job->work, bcv_bio_copy_end);
+		queue_work(bcv_copy_wq, &job->work);
+	}
+}
+
+/* A bio over @job's buffer for region @r.  May sleep (GFP_NOIO). */
+static struct bio *bcv_bio_copy_bio(struct bcv_job *job,
+				    const struct dm_io_region *r, blk_opf_t opf)
+{
+	struct bio *bio = bio_alloc(r->bdev, 1, opf, GFP_NOIO);
+
+	bio->bi_iter.bi_sector = r->sector;
+	/* One multi-page bvec: the pages are contiguous. */
+	__bio_add_page(bio, job->buf, r->count << SECTOR_SHIFT, 0);
+	return bio;
+}
+
+/* Process context (bcv_copy_wq): the read is in; write every destination. */
+static void bcv_bio_copy_write(struct work_struct *work)
+{
+	struct bcv_job *job = container_of(work, struct bcv_job, work);
+	unsigned int i;
+
+	if (job->read_err) {
+		bcv_bio_copy_end(work);
+		return;
+	}
+	atomic_set(&job->pending, job->nr_to);
+	for (i = 0; i < job->nr_to; i++) {
+		struct bio *bio = bcv_bio_copy_bio(job, &job->to[i], REQ_OP_WRITE);
+
+		job->dst[i].job = job;
+		job->dst[i].i = i;
+		bio->bi_private = &job->dst[i];
+		bio->bi_end_io = bcv_bio_copy_write_end;
+		submit_bio_noacct(bio);
+	}
+}
+
+/* Interrupt context: the source read ended. */
+static void bcv_bio_copy_read_end(struct bio *bio)
+{
+	struct bcv_job *job = bio->bi_private;
+
+	job->read_err = bio->bi_status ? 1 : 0;
+	bio_put(bio);
+	INIT_WORK(&job->work, bcv_bio_copy_write);
+	queue_work(bcv_copy_wq, &job->work);
+}
+
 /*
- * Start a kcopyd job for @c (at most one region).  Called with vol->lock
+ * Copy @job with plain bios if it qualifies (see struct bcv_job) and a
+ * buffer is to be had at once.  May sleep.  Returns false if kcopyd
+ * must do it.
+ */
+static bool bcv_bio_copy(struct bcv_job *job)
+{
+	struct bcv_volume *vol = job->vol;
+	u64 bytes = (u64)job->from.count << SECTOR_SHIFT;
+	struct bio *bio;
+
+	if (bytes > BCV_BIO_COPY_MAX || READ_ONCE(vol->throttle.throttle) < 100)
+		return false;
+	job->order = get_order(bytes);
+	job->buf = alloc_pages(GFP_NOIO | __GFP_NOWARN | __GFP_NORETRY,
+			       job->order);
+	if (!job->buf)
+		return false;
+	job->read_err = 0;
+	job->write_err = 0;
+	bio = bcv_bio_copy_bio(job, &job->from, REQ_OP_READ);
+	bio->bi_private = job;
+	bio->bi_end_io = bcv_bio_copy_read_end;
+	submit_bio_noacct(bio);
+	return true;
+}
+
+/*
+ * Start a copy job for @c (at most one region).  Called with vol->lock
  * held; drops and retakes the lock if the job starts.  Returns 0, -EBUSY
  * if a host write is in flight in the region (nothing started: the caller
  * wants the region), or -ENOMEM (the worker retries shortly).
@@ -277,7 +399,6 @@ static void bcv_engine_idle(struct bcv_volume *vol)
 static int bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 	__must_hold(&vol->lock)
 {
-	struct dm_io_region from, to[BCV_POSITIONS];
 	struct bcv_job *job;
 	unsigned int p, n;
 
@@ -296,11 +417,14 @@ static int bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 	job->vol = vol;
 	job->c = *c;
 	bcv_tm_copy_begin(&vol->tm, c);
-	bcv_job_region(&from, vol, c->src, c);
+	bcv_job_region(&job->from, vol, c->src, c);
 	for (n = 0, p = 0; p < BCV_POSITIONS; p++)
 		if (c->dst & (1U << p))
-			bcv_job_region(&to[n++], vol, p, c);
-	dm_kcopyd_copy(vol->kc, &from, n, to, 0, bcv_job_done, job);
+			bcv_job_region(&job->to[n++], vol, p, c);
+	job->nr_to = n;
+	if (!bcv_bio_copy(job))
+		dm_kcopyd_copy(vol->kc, &job->from, n, job->to, 0,
+			       bcv_job_done, job);
 
 	spin_lock_irq(&vol->lock);
 	return 0;
@@ -575,6 +699,25 @@ int bcv_engine_init(struct bcv_volume *vol,
 		return ret;
 	}
 	return 0;
+}
+
+/**
+ * bcv_copy_init() - the module's workqueue for plain-bio copies
+ *
+ * Context: module init; may sleep.
+ * Return: 0 or -ENOMEM.
+ */
+int bcv_copy_init(void)
+{
+	/* Host writes may wait for a copy: it must progress under reclaim. */
+	bcv_copy_wq = alloc_workqueue("bcv_copy", WQ_MEM_RECLAIM, 0);
+	return bcv_copy_wq ? 0 : -ENOMEM;
+}
+
+/* Context: module exit; no volume (so no job) exists. */
+void bcv_copy_exit(void)
+{
+	destroy_workqueue(bcv_copy_wq);
 }
 
 /**

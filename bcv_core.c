@@ -869,9 +869,12 @@ static int __init bcv_init(void)
 	ret = bcv_io_init();
 	if (ret)
 		return ret;
-	ret = bcv_meta_module_init();
+	ret = bcv_copy_init();
 	if (ret)
 		goto out_io;
+	ret = bcv_meta_module_init();
+	if (ret)
+		goto out_copy;
 	ret = register_blkdev(0, BCV_DISK_PREFIX);
 	if (ret < 0)
 		goto out_meta;
@@ -890,6 +893,8 @@ out_blkdev:
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
 out_meta:
 	bcv_meta_module_exit();
+out_copy:
+	bcv_copy_exit();
 out_io:
 	bcv_io_exit();
 	return ret;
@@ -902,6 +907,7 @@ static void __exit bcv_exit(void)
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
 	ida_destroy(&bcv_index_ida);
 	bcv_meta_module_exit();
+	bcv_copy_exit();
 	bcv_io_exit();
 }
 

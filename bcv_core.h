@@ -294,6 +294,8 @@ int bcv_parse_percent(const char *buf);
 int bcv_engine_init(struct bcv_volume *vol,
 		    void (*dispatch_deferred)(struct bcv_volume *vol));
 void bcv_engine_exit(struct bcv_volume *vol);
+int bcv_copy_init(void);
+void bcv_copy_exit(void);
 void bcv_engine_kick(struct bcv_volume *vol);
 bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout);
 

@@ -4,10 +4,12 @@
  *
  * Each volume has a worker (a delayed work item on system_wq) that scans
  * its Track ID table from a cursor for runs of tracks that some position
- * needs (bcv_tm_next_copy()) and hands each run to dm-kcopyd: one job reads
+ * needs (bcv_tm_next_copy()) and starts a job for each run: one job reads
  * the run from a valid source position and writes it to every position
- * that needs it.  A run never crosses a region (bcv_core.h), so a job is at
- * most one region long (1 MiB or 16 tracks, whichever is more).
+ * that needs it, with plain bios through one buffer or through dm-kcopyd
+ * (struct bcv_job says which).  A run never crosses a region (bcv_core.h),
+ * so a job is at most one region long (1 MiB or 16 tracks, whichever is
+ * more).
  *
  * Ordering with host writes: before a job starts, its region must have no
  * host write in flight; the region is then marked BCV_REGION_COPY and host
@@ -24,7 +26,8 @@
  * restored) under the STD's state_lock; the session layer hears of it
  * through the STD's on_state hook.
  *
- * The worker and the job completions (kcopyd's thread) take vol->lock only
+ * The worker and the job completions (kcopyd's thread or bcv_copy_wq)
+ * take vol->lock only
  * briefly; commands stop the engine with bcv_hold() (paused, worker
  * cancelled, jobs drained) before they touch the tables.
  */
@@ -34,6 +37,7 @@
 #include <linux/slab.h>
 #include <linux/jiffies.h>
 #include <linux/dm-io.h>
+#include <linux/sizes.h>
 
 #include "bcv_core.h"
 
@@ -138,7 +142,7 @@ struct bcv_job {
 	struct work_struct work;	/* writes, then the end, in process context */
 };
 
-#define BCV_BIO_COPY_MAX	(1U << 20)
+#define BCV_BIO_COPY_MAX	SZ_1M
 
 /* Runs the plain-bio copies' process-context steps (WQ_MEM_RECLAIM). */
 static struct workqueue_struct *bcv_copy_wq;
@@ -196,7 +200,7 @@ static void __bcv_backoff(struct bcv_volume *vol, unsigned int p)
 }
 
 /*
- * kcopyd's thread (process context).  A job ended:
+ * kcopyd's thread or bcv_copy_wq (process context).  A job ended:
  *  1. Under vol->lock: the destinations it reached become V (those that
  *     failed stay I and back off; a source that failed to read is stale
  *     for the run where another position holds it, and backs off), legs
@@ -217,7 +221,7 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 	u64 copied = 0;
 	char what[96];
 
-	/* kcopyd's write_err has bit i set for destination i. */
+	/* write_err has bit i set for destination i (kcopyd's convention). */
 	for (p = 0; p < BCV_POSITIONS; p++) {
 		if (!(c->dst & (1U << p)))
 			continue;

@@ -675,9 +675,19 @@ static void bcv_io_drain(struct bcv_volume *vol)
 	wait_for_completion(&vol->io_drained);
 }
 
-/* Context: may sleep.  After bcv_io_drain(): the fast path opens again. */
+/*
+ * Context: may sleep; serialised with bcv_io_drain() by bcv_lock.  After
+ * bcv_io_drain(): the fast path opens again.
+ */
 static void bcv_io_revive(struct bcv_volume *vol)
 {
+	bool killed;
+
+	spin_lock_irq(&vol->lock);
+	killed = vol->io_killed;
+	spin_unlock_irq(&vol->lock);
+	if (!killed)
+		return;
 	percpu_ref_resurrect(&vol->ioref);
 	spin_lock_irq(&vol->lock);
 	vol->io_killed = false;

@@ -12,6 +12,7 @@
 #   make check-debug     VM suite on a KASAN + lockdep + kmemleak kernel
 #   make check-crash     100 power cuts at random points (host_crash_12)
 #   make bench           benchmarks (timings; never pass/fail)
+#   make bench-compare   bcv next to dm-linear, md raid1 and dm-mirror
 #   make demo            boot a guest and walk through bcvctl
 #
 # Each kernel gets its own object directory, build/$(KVER)/, holding
@@ -43,12 +44,12 @@ TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test tests/bin/log_replay
 
 .PHONY: all module tools install check check-debug unit vmcheck demo clean \
 	deps help checkpatch sparse bench bench-trackmap bench-io check-crash \
-	bench-meta
+	bench-meta bench-compare
 
 all: module tools
 
 help:
-	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(TOP)/tests/install-deps
@@ -170,6 +171,42 @@ bench-meta: deps
 	@$(MAKE) --no-print-directory -s tools module
 	@$(TOP)/tests/vm/run --disk 160M --disk 160M --disk 160M --disk 160M \
 		--disk 160M --mem 2048 --timeout 1800 $(TOP)/tests/bench/bench_meta.sh
+
+# bcv next to dm-linear, md raid1 and dm-mirror, in one guest boot
+# (tests/bench/bench_compare.sh): 4k random I/O on null_blk and on virtio
+# disks, copies (dd, resyncs, ESTABLISH, RESTORE, REESTABLISH), host I/O
+# during an ESTABLISH per copy_throttle; bench-trackmap's lines first.
+# Tables of medians of interleaved rounds; never passes or fails on them.
+#   BCV_BENCH_ROUNDS  rounds (default 5)     BCV_BENCH_SECS  s per fio run (3)
+#   BCV_BENCH_SMP     guest vCPUs (default: the host's)
+#   BCV_BENCH_QUICK=1 a smoke run: 1 round of 1 s (unless set otherwise)
+#   BCV_BENCH_SECTIONS  some of io,copy,thr (default: all three)
+# The 20 disks are written full of zeros here first (build/bench-compare,
+# removed afterwards): the guest's writes then never allocate host blocks.
+BENCH_COMPARE_DISKS := 160 160 160 160 160 160 160 160 160 160 160 160 \
+	160 160 160 160 129 129 1536 1536
+bench-compare: deps bench-trackmap
+	@$(MAKE) --no-print-directory -s tools module
+	@echo "bench-compare: $$(git -C $(TOP) describe --always --dirty 2>/dev/null)," \
+		"host $$(nproc) CPUs, load average $$(cut -d' ' -f1-3 /proc/loadavg)"
+	@start=$$(date +%s); \
+	d=$(TOP)/build/bench-compare; rm -rf $$d && mkdir -p $$d || exit 1; \
+	disks=; i=0; \
+	for mb in $(BENCH_COMPARE_DISKS); do \
+		f=$$d/disk$$i.img; i=$$((i + 1)); \
+		dd if=/dev/zero of=$$f bs=1M count=$$mb status=none || exit 1; \
+		disks="$$disks --disk-file $$f"; \
+	done; \
+	r=$${BCV_BENCH_ROUNDS:-}; s=$${BCV_BENCH_SECS:-}; q=$${BCV_BENCH_QUICK:-0}; \
+	[ "$$q" = 1 ] && t=$$((1800 + $${r:-1} * $${s:-1} * 400)) || \
+		t=$$((1800 + $${r:-5} * $${s:-3} * 400)); \
+	$(TOP)/tests/vm/run $$disks --smp $${BCV_BENCH_SMP:-$$(nproc)} --mem 4096 \
+		--timeout $$t $(TOP)/tests/bench/bench_compare.sh \
+		ROUNDS=$$r SECS=$$s QUICK=$$q SECTIONS=$${BCV_BENCH_SECTIONS:-}; \
+	rc=$$?; rm -rf $$d; \
+	echo "bench-compare: $$(( $$(date +%s) - start )) s from the guest's" \
+		"disks to here; host load average now $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	exit $$rc
 
 demo: deps
 	@$(MAKE) --no-print-directory -s tools module

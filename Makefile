@@ -183,8 +183,16 @@ bench-meta: deps
 #   BCV_BENCH_SECTIONS  some of io,copy,thr (default: all three)
 # The 20 disks are written full of zeros here first (build/bench-compare,
 # removed afterwards): the guest's writes then never allocate host blocks.
-BENCH_COMPARE_DISKS := 160 160 160 160 160 160 160 160 160 160 160 160 \
-	160 160 160 160 129 129 1536 1536
+#   BCV_BENCH_COPY_MB size of the copies' devices (default 1025: a GiB of
+#                     data; the guest gets 8 times that in RAM for null_blk)
+BCV_BENCH_COPY_MB ?= 1025
+BENCH_COPY_MB := $(BCV_BENCH_COPY_MB)
+BENCH_CP_MB := $(shell m=$$(($(BENCH_COPY_MB) + 32)); [ $$m -gt 160 ] && echo $$m || echo 160)
+BENCH_COMPARE_DISKS := 160 160 160 160 160 160 160 160 \
+	$(BENCH_CP_MB) $(BENCH_CP_MB) $(BENCH_CP_MB) $(BENCH_CP_MB) \
+	$(BENCH_CP_MB) $(BENCH_CP_MB) 160 160 \
+	$(BENCH_COPY_MB) $(BENCH_COPY_MB) 1536 1536
+BENCH_MEM_MB := $(shell echo $$((4096 + 8 * $(BENCH_CP_MB))))
 bench-compare: deps bench-trackmap
 	@$(MAKE) --no-print-directory -s tools module
 	@echo "bench-compare: $$(git -C $(TOP) describe --always --dirty 2>/dev/null)," \
@@ -198,11 +206,12 @@ bench-compare: deps bench-trackmap
 		disks="$$disks --disk-file $$f"; \
 	done; \
 	r=$${BCV_BENCH_ROUNDS:-}; s=$${BCV_BENCH_SECS:-}; q=$${BCV_BENCH_QUICK:-0}; \
-	[ "$$q" = 1 ] && t=$$((1800 + $${r:-1} * $${s:-1} * 400)) || \
-		t=$$((1800 + $${r:-5} * $${s:-3} * 400)); \
-	$(TOP)/tests/vm/run $$disks --smp $${BCV_BENCH_SMP:-$$(nproc)} --mem 4096 \
+	[ "$$q" = 1 ] && t=$$((1800 + $${r:-1} * ($${s:-1} * 400 + $(BENCH_COPY_MB) / 2))) || \
+		t=$$((1800 + $${r:-5} * ($${s:-3} * 400 + $(BENCH_COPY_MB) / 2))); \
+	$(TOP)/tests/vm/run $$disks --smp $${BCV_BENCH_SMP:-$$(nproc)} --mem $(BENCH_MEM_MB) \
 		--timeout $$t $(TOP)/tests/bench/bench_compare.sh \
-		ROUNDS=$$r SECS=$$s QUICK=$$q SECTIONS=$${BCV_BENCH_SECTIONS:-}; \
+		ROUNDS=$$r SECS=$$s QUICK=$$q SECTIONS=$${BCV_BENCH_SECTIONS:-} \
+		COPYMB=$(BENCH_COPY_MB); \
 	rc=$$?; rm -rf $$d; \
 	echo "bench-compare: $$(( $$(date +%s) - start )) s from the guest's" \
 		"disks to here; host load average now $$(cut -d' ' -f1-3 /proc/loadavg)"; \

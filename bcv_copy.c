@@ -123,13 +123,18 @@ MODULE_PARM_DESC(copy_throttle,
  * what bounds a copy on fast devices.  Larger jobs, throttled volumes and
  * a buffer the page allocator cannot give at once go to kcopyd, which
  * honours the throttle.  Both end in bcv_job_done().
+ *
+ * The buffers (BCV_BIO_COPY_MAX each) go back to the volume's stash when a
+ * job ends and are freed when the engine runs out of work: a kernel built
+ * with init_on_alloc (Debian's are) zeroes every page it hands out, which
+ * per job cost as much CPU as the copy itself.  At most bcv_copy_jobs_max
+ * buffers are kept per volume.
  */
 struct bcv_job {
 	struct bcv_volume *vol;
 	struct bcv_tm_copy c;
 	/* Plain-bio copies only: */
-	struct page *buf;		/* 2^order contiguous pages */
-	unsigned int order;
+	struct page *buf;		/* BCV_BIO_COPY_ORDER, contiguous */
 	struct dm_io_region from, to[BCV_POSITIONS];
 	unsigned int nr_to;
 	struct bcv_job_dst {
@@ -143,6 +148,7 @@ struct bcv_job {
 };
 
 #define BCV_BIO_COPY_MAX	SZ_1M
+#define BCV_BIO_COPY_ORDER	get_order(BCV_BIO_COPY_MAX)
 
 /* Runs the plain-bio copies' process-context steps (WQ_MEM_RECLAIM). */
 static struct workqueue_struct *bcv_copy_wq;
@@ -283,12 +289,71 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 }
 
 /*
+ * A copy buffer from @vol's stash, or a new one (NULL if the page allocator
+ * has none at once).  May sleep (GFP_NOIO).
+ */
+static struct page *bcv_copy_buf_get(struct bcv_volume *vol)
+{
+	struct page *page;
+
+	spin_lock_irq(&vol->lock);
+	page = vol->copy_bufs;
+	if (page) {
+		vol->copy_bufs = (struct page *)page_private(page);
+		vol->nr_copy_bufs--;
+		set_page_private(page, 0);
+	}
+	spin_unlock_irq(&vol->lock);
+	if (page)
+		return page;
+	return alloc_pages(GFP_NOIO | __GFP_NOWARN | __GFP_NORETRY,
+			   BCV_BIO_COPY_ORDER);
+}
+
+/* Any context but hardirq: @page back to @vol's stash, or freed. */
+static void bcv_copy_buf_put(struct bcv_volume *vol, struct page *page)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vol->lock, flags);
+	if (vol->nr_copy_bufs < bcv_jobs_max() && !vol->dead) {
+		set_page_private(page, (unsigned long)vol->copy_bufs);
+		vol->copy_bufs = page;
+		vol->nr_copy_bufs++;
+		page = NULL;
+	}
+	spin_unlock_irqrestore(&vol->lock, flags);
+	if (page)
+		__free_pages(page, BCV_BIO_COPY_ORDER);
+}
+
+/* Context: may sleep; takes vol->lock.  Free @vol's stash of buffers. */
+static void bcv_copy_bufs_free(struct bcv_volume *vol)
+{
+	struct page *page;
+
+	spin_lock_irq(&vol->lock);
+	page = vol->copy_bufs;
+	vol->copy_bufs = NULL;
+	vol->nr_copy_bufs = 0;
+	spin_unlock_irq(&vol->lock);
+	while (page) {
+		struct page *next = (struct page *)page_private(page);
+
+		set_page_private(page, 0);
+		__free_pages(page, BCV_BIO_COPY_ORDER);
+		page = next;
+	}
+}
+
+/*
  * Nothing left to copy: move sessions along (the STD's on_state hook,
  * which the session layer installs, logs the change and wakes waiters).
  * Context: the worker; takes the STD's state_lock.
  */
 static void bcv_engine_idle(struct bcv_volume *vol)
 {
+	bcv_copy_bufs_free(vol);
 	/* A leg that finished its resync is no longer "syncing" on disk. */
 	bcv_meta_synced(vol);
 	if (vol->role != BCV_ROLE_STD)
@@ -303,7 +368,7 @@ static void bcv_bio_copy_end(struct work_struct *work)
 {
 	struct bcv_job *job = container_of(work, struct bcv_job, work);
 
-	__free_pages(job->buf, job->order);
+	bcv_copy_buf_put(job->vol, job->buf);
 	bcv_job_done(job->read_err, job->write_err, job);
 }
 
@@ -380,9 +445,7 @@ static bool bcv_bio_copy(struct bcv_job *job)
 
 	if (bytes > BCV_BIO_COPY_MAX || READ_ONCE(vol->throttle.throttle) < 100)
 		return false;
-	job->order = get_order(bytes);
-	job->buf = alloc_pages(GFP_NOIO | __GFP_NOWARN | __GFP_NORETRY,
-			       job->order);
+	job->buf = bcv_copy_buf_get(vol);
 	if (!job->buf)
 		return false;
 	job->read_err = 0;
@@ -739,6 +802,7 @@ void bcv_engine_exit(struct bcv_volume *vol)
 	spin_unlock_irq(&vol->lock);
 	cancel_delayed_work_sync(&vol->engine);
 	wait_event(vol->wait, !READ_ONCE(vol->jobs));
+	bcv_copy_bufs_free(vol);
 	dm_kcopyd_client_destroy(vol->kc);
 	vol->kc = NULL;
 }

@@ -59,6 +59,10 @@ static void bcv_release(BCV_RELEASE_ARGS)
 
 	mutex_lock(&vol->open_lock);
 	vol->open_count--;
+	/* A BCV left out of its session because it was open: try again. */
+	if (!vol->open_count && !vol->dying && vol->role == BCV_ROLE_BCV &&
+	    READ_ONCE(vol->meta.link.used))
+		queue_work(system_wq, &vol->link_work);
 	mutex_unlock(&vol->open_lock);
 }
 
@@ -227,6 +231,7 @@ static struct bcv_volume *bcv_volume_alloc(void)
 	mutex_init(&vol->state_lock);
 	mutex_init(&vol->leg_lock);
 	spin_lock_init(&vol->lock);
+	INIT_WORK(&vol->link_work, bcv_link_work);
 	if (bcv_io_vol_init(vol)) {
 		kfree(vol);
 		return NULL;
@@ -513,6 +518,7 @@ void bcv_volume_free(struct bcv_volume *vol)
 	cancel_delayed_work_sync(&vol->engine);
 	bcv_quiesce_dead(vol);
 	cancel_work_sync(&vol->retry_work);
+	cancel_work_sync(&vol->link_work);	/* it finds the volume dead */
 	cancel_delayed_work_sync(&vol->engine);
 	bcv_fail_deferred(vol);
 	bcv_meta_exit(vol);

@@ -119,6 +119,7 @@ struct bcv_volume {
 	struct bcv_leg legs[BCV_MAX_LEGS];
 	atomic64_t leg_copied[BCV_MAX_LEGS]; /* tracks copied to each leg */
 	struct work_struct retry_work;	/* resubmits reads after a leg failed */
+	struct work_struct link_work;	/* BCV: bcv_link_work() */
 	struct gendisk *disk;		/* the block device users see */
 
 	struct mutex open_lock;		/* protects the two fields below */
@@ -169,6 +170,12 @@ struct bcv_volume {
 	void (*dispatch_deferred)(struct bcv_volume *vol);
 	struct dm_kcopyd_client *kc;
 	struct dm_kcopyd_throttle throttle; /* .throttle: copy_throttle % */
+	/*
+	 * Plain-bio copy buffers kept from one job to the next (bcv_copy.c),
+	 * chained through page_private; under lock.
+	 */
+	struct page *copy_bufs;
+	unsigned int nr_copy_bufs;
 
 	struct bcv_meta meta;		/* on-disk metadata (bcv_meta.h) */
 };
@@ -304,6 +311,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c);
 int bcv_session_query(const char *name, struct bcv_sess_info __user *out,
 		      u32 info_size, u32 capacity, u32 *count);
 int bcv_session_wait(struct bcv_wait *w);
+void bcv_link_work(struct work_struct *work);
 /* Tell waiters that a session's state changed (any context but hardirq). */
 void bcv_state_changed(void);
 /* BCV_IOC_REMOVE: end split sessions if asked, then remove.  Sleeps. */

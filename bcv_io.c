@@ -69,7 +69,9 @@ static struct bio_set bcv_split_set;	/* reads split at a track boundary */
  *    either got its reference before (and is waited for) or fails
  *    percpu_ref_tryget_live() and retries under vol->lock, where it sees
  *    held and waits on vol->deferred.  bcv_unhold() revives the ref before
- *    it clears held: under vol->lock, !held means the ref is live.
+ *    it clears held: under vol->lock, !held means the ref is live.  A kill
+ *    lets the ref reach zero only after an RCU grace period, so a command
+ *    on two volumes kills both refs before it waits (bcv_hold_pair()).
  *  - a data write enters its regions with atomics (bcv_region.h); one
  *    that finds a copy there retries under vol->lock, where the copy flags
  *    cannot change, and waits on vol->deferred if the copy still runs.
@@ -660,7 +662,7 @@ void bcv_submit_bio(struct bio *bio)
  * (vol->held or vol->dead is set already) and wait until every bio past
  * it has completed.  Idempotent until bcv_io_revive().
  */
-static void bcv_io_drain(struct bcv_volume *vol)
+static void bcv_io_kill(struct bcv_volume *vol)
 {
 	bool kill;
 
@@ -672,6 +674,11 @@ static void bcv_io_drain(struct bcv_volume *vol)
 		reinit_completion(&vol->io_drained);
 		percpu_ref_kill(&vol->ioref);
 	}
+}
+
+static void bcv_io_drain(struct bcv_volume *vol)
+{
+	bcv_io_kill(vol);
 	wait_for_completion(&vol->io_drained);
 }
 
@@ -705,6 +712,17 @@ static bool bcv_no_jobs(struct bcv_volume *vol)
 	return idle;
 }
 
+/* Context: may sleep.  The first half of bcv_hold(): no wait for bios. */
+static void bcv_hold_start(struct bcv_volume *vol)
+{
+	spin_lock_irq(&vol->lock);
+	vol->held = true;
+	vol->paused = true;
+	spin_unlock_irq(&vol->lock);
+	cancel_delayed_work_sync(&vol->engine);
+	bcv_io_kill(vol);
+}
+
 /**
  * bcv_hold() - stop @vol's host I/O and copies, and wait for those in flight
  * @vol: the volume
@@ -716,13 +734,31 @@ static bool bcv_no_jobs(struct bcv_volume *vol)
 void bcv_hold(struct bcv_volume *vol)
 {
 	lockdep_assert_held(&bcv_lock);
-	spin_lock_irq(&vol->lock);
-	vol->held = true;
-	vol->paused = true;
-	spin_unlock_irq(&vol->lock);
-	cancel_delayed_work_sync(&vol->engine);
+	bcv_hold_start(vol);
 	bcv_io_drain(vol);
 	wait_event(vol->wait, bcv_no_jobs(vol));
+}
+
+/**
+ * bcv_hold_pair() - bcv_hold() @a and @b, in about the time of one
+ * @a: a volume
+ * @b: another volume
+ *
+ * Killing a percpu_ref waits an RCU grace period before the ref can reach
+ * zero (tens of milliseconds on a slow machine): both refs are killed
+ * before either is waited for, so that the two grace periods overlap.
+ *
+ * Context: may sleep; caller holds bcv_lock.
+ */
+void bcv_hold_pair(struct bcv_volume *a, struct bcv_volume *b)
+{
+	lockdep_assert_held(&bcv_lock);
+	bcv_hold_start(a);
+	bcv_hold_start(b);
+	bcv_io_drain(a);
+	bcv_io_drain(b);
+	wait_event(a->wait, bcv_no_jobs(a));
+	wait_event(b->wait, bcv_no_jobs(b));
 }
 
 /**

@@ -24,6 +24,7 @@ void bcv_submit_bio(struct bio *bio);
  * bcv_lock.
  */
 void bcv_hold(struct bcv_volume *vol);
+void bcv_hold_pair(struct bcv_volume *a, struct bcv_volume *b);
 void bcv_unhold(struct bcv_volume *vol);
 /* Context: process, vol->lock not held.  Resubmit deferred bios. */
 void bcv_kick_deferred(struct bcv_volume *vol);

@@ -261,8 +261,7 @@ static int __bcv_terminate(struct bcv_volume *std, struct bcv_volume *bcv)
 	int ret;
 
 	lockdep_assert_held(&bcv_lock);
-	bcv_hold(std);
-	bcv_hold(bcv);
+	bcv_hold_pair(std, bcv);
 	bcv_state_lock(std);
 	ret = bcv_tm_terminate(&std->tm, &bcv->tm, &freed);
 	mutex_unlock(&std->state_lock);
@@ -380,6 +379,14 @@ int bcv_remove_cmd(const char *name, unsigned int flags)
 	return ret;
 }
 
+static void __bcv_link_peers(struct bcv_volume *vol);
+
+/*
+ * Caller holds bcv_lock.  The pair called @sname and @bname.  A BCV that
+ * its STD's session waits for but that was open when either was assembled
+ * (udev probing the new disk is enough) is linked now if nobody holds it
+ * open any more, so that a command on the pair finds the session.
+ */
 static int bcv_find_pair(const char *sname, const char *bname,
 			 struct bcv_volume **std, struct bcv_volume **bcv)
 {
@@ -389,7 +396,31 @@ static int bcv_find_pair(const char *sname, const char *bname,
 		return -ENOENT;
 	if ((*std)->role != BCV_ROLE_STD || (*bcv)->role != BCV_ROLE_BCV)
 		return -EINVAL;
+	if ((*bcv)->meta.link.used)
+		__bcv_link_peers(*bcv);
 	return 0;
+}
+
+/**
+ * bcv_link_work() - link a BCV its STD waits for, after its last close
+ * @work: the volume's link_work
+ *
+ * Assembly links a BCV with its STD's session only while nobody holds the
+ * BCV open (bcv_link(): users of a BCV that stood alone as split must not
+ * see it change under them); ->release queues this when the last opener
+ * goes, so that a restore or a resync waiting for it goes on by itself.
+ *
+ * Context: system_wq; takes bcv_lock.  bcv_volume_free() cancels it.
+ */
+void bcv_link_work(struct work_struct *work)
+{
+	struct bcv_volume *vol = container_of(work, struct bcv_volume,
+					      link_work);
+
+	mutex_lock(&bcv_lock);
+	if (!vol->dead && vol->meta.link.used)
+		__bcv_link_peers(vol);
+	mutex_unlock(&bcv_lock);
 }
 
 /*
@@ -505,8 +536,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	if (c->cmd == BCV_CMD_SPLIT)
 		mutex_unlock(&bcv->open_lock);
 
-	bcv_hold(std);
-	bcv_hold(bcv);
+	bcv_hold_pair(std, bcv);
 	ts = bcv_tm_session(&std->tm, &bcv->tm);
 	if (c->cmd == BCV_CMD_SPLIT && ts && bcv_tm_sess_mm(ts) != BCV_NO_POS &&
 	    (bcv_tm_sess_state(ts) == BCV_SYNCHRONIZED ||
@@ -757,7 +787,8 @@ int bcv_session_wait(struct bcv_wait *w)
  * Caller holds bcv_lock.  @bcv is assembled and its session @s of a STD
  * has no BCV: link them, with both volumes held.  A BCV that its users
  * opened while it stood alone as split stays apart if the STD wants it
- * attached.
+ * attached, until it is closed (bcv_link_work()) or a command names the
+ * pair (bcv_find_pair()).
  */
 static void __bcv_link(struct bcv_session *s, struct bcv_volume *bcv)
 {
@@ -776,17 +807,16 @@ static void __bcv_link(struct bcv_session *s, struct bcv_volume *bcv)
 	if (bcv_tm_sess_mm(&s->tm) != BCV_NO_POS && bcv->open_count &&
 	    bcv->meta.link.state == BCV_STATE_SPLIT) {
 		mutex_unlock(&bcv->open_lock);
-		pr_warn("%s: %s is open: not re-attached to %s\n", bcv->name,
+		pr_warn("%s: open: re-attached to %s once it is closed\n",
 			bcv->name, std->name);
 		return;
 	}
-	bcv_hold(std);
-	bcv_hold(bcv);
+	bcv_hold_pair(std, bcv);
 	mutex_lock(&std->state_lock);
 	ret = bcv_tm_sess_link(&s->tm, &bcv->tm);
 	if (!ret) {
 		s->bcv = bcv;
-		bcv->meta.link.used = false;
+		WRITE_ONCE(bcv->meta.link.used, false);
 	}
 	mutex_unlock(&std->state_lock);
 	if (!ret) {

@@ -7,7 +7,7 @@
 # still fails the run).
 #
 #   tests/vm/run ... bench_compare.sh [ROUNDS=N] [SECS=N] [QUICK=1]
-#                    [SECTIONS=io,copy,thr]
+#                    [SECTIONS=io,copy,thr] [COPYMB=N]
 #
 # ROUNDS (default 5; 1 with QUICK=1) rounds; in each, every configuration
 # is measured once, in turn (the starting one rotates from round to round),
@@ -23,12 +23,12 @@
 #   vdb          STD with 16 split sessions    160M (BCVs: null_blk)
 #   vdc vdd      STD + 1 synchronized BCV      160M
 #   vde-vdh      STD + 3 synchronized BCVs     160M
-#   vdi vdj      md raid1 of 2 (copies: dd)    160M
+#   vdi vdj      md raid1 of 2 (copies: dd)    160M, or COPYMB+32M if more
 #   vdk-vdn      md raid1 of 4 (copies: md resync on vdk vdl, dm-mirror
-#                resync on vdm vdn)            160M
+#                resync on vdm vdn)            160M, or COPYMB+32M if more
 #   vdo vdp      dm-mirror of 2 (disk log on the tail of vdp)  160M
-#   vdq          raw and dm-linear (copies: bcv STD)           129M
-#   vdr          (copies: bcv BCV)                             129M
+#   vdq          raw and dm-linear (copies: bcv STD)           COPYMB
+#   vdr          (copies: bcv BCV)                             COPYMB
 #   vds vdt      host I/O during a copy: STD and BCV           1536M
 # The null_blk side has the same configurations on memory-backed null_blk
 # devices made through configfs (the 16 split BCVs store nothing).
@@ -37,24 +37,29 @@
 #  1. 4k random write and read, 1 job and one job per vCPU, iodepth QD per
 #     job, on the first 128 MiB of each configuration; IOPS relative to
 #     dm-linear over a device of the same kind.
-#  2. Copies of C bytes, C the capacity of a bcv volume on a 129 MiB device
-#     (128.96 MiB with 64 KiB tracks): dd, md raid1 resync, dm-mirror
+#  2. Copies of C bytes, C the capacity of a bcv volume on a COPYMB MiB
+#     device (default 129: 128.96 MiB with 64 KiB tracks; `make
+#     bench-compare` passes 1025, a GiB): dd, md raid1 resync, dm-mirror
 #     resync, bcv ESTABLISH, RESTORE and REESTABLISH after 1, 10 and 50 % of
-#     the tracks changed; seconds relative to dd (and to ESTABLISH).
+#     the tracks changed; seconds relative to dd (and to ESTABLISH).  Each
+#     bcvctl command has a fixed cost (the tool's start, an RCU grace period
+#     to drain the volumes, the metadata's flushes: 50-80 ms in a TCG
+#     guest), which a small volume's REESTABLISH mostly measures.
 #  3. Host 4k randwrite IOPS on a STD while an ESTABLISH runs, per
 #     copy_throttle, relative to the same fio with the BCV synchronized.
 
 # shellcheck source=tests/vm-tests/test_common.sh
 . "$BCV_TESTS/vm-tests/test_common.sh"
 
-ROUNDS='' SECS='' QUICK=0 SECTIONS=''
+ROUNDS='' SECS='' QUICK=0 SECTIONS='' COPYMB=129
 for a in "$@"; do
 	case $a in
 	ROUNDS=*) ROUNDS=${a#*=} ;;
 	SECS=*) SECS=${a#*=} ;;
 	QUICK=*) QUICK=${a#*=} ;;
 	SECTIONS=*) SECTIONS=${a#*=} ;;
-	*) fail "unknown argument '$a' (ROUNDS=N SECS=N QUICK=0|1 SECTIONS=io,copy,thr)" ;;
+	COPYMB=*) COPYMB=${a#*=} ;;
+	*) fail "unknown argument '$a' (ROUNDS=N SECS=N QUICK=0|1 SECTIONS=io,copy,thr COPYMB=N)" ;;
 	esac
 done
 SECTIONS=${SECTIONS:-io,copy,thr}
@@ -72,6 +77,8 @@ else
 fi
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || fail "bad ROUNDS '$ROUNDS'"
 [[ "$SECS" =~ ^[1-9][0-9]*$ ]] || fail "bad SECS '$SECS'"
+[[ "$COPYMB" =~ ^[1-9][0-9]*$ ]] && [ "$COPYMB" -ge 129 ] ||
+	fail "bad COPYMB '$COPYMB' (at least 129)"
 
 need_disks 20
 need fio dd dmsetup mdadm awk
@@ -81,7 +88,9 @@ NJ=$(nproc)		# jobs of the "one job per vCPU" runs
 QD=16			# iodepth per job
 REGION=$((128 << 20))	# fio's region: the first 128 MiB
 NBMB=160		# null_blk devices, like the 160M disks
-CMB=129			# the bcv copy volumes' devices
+CMB=$COPYMB		# the bcv copy volumes' devices
+# dd's, md's and dm-mirror's copy devices: C bytes and dm-mirror's log
+CPMB=$((CMB + 32 > NBMB ? CMB + 32 : NBMB))
 TH_LIST="100 50 25 10"
 MIB=$((1 << 20))
 R=$T/results		# one line per measurement, read by the report
@@ -261,6 +270,10 @@ for i in $(seq 0 15); do
 	[ "$(dev_size "$(vd $i)")" -ge $((NBMB * MIB)) ] ||
 		fail "$(vd $i) is smaller than ${NBMB}M"
 done
+for i in $(seq 8 13); do
+	[ "$(dev_size "$(vd $i)")" -ge $((CPMB * MIB)) ] ||
+		fail "$(vd $i) is smaller than ${CPMB}M"
+done
 for i in 16 17; do
 	[ "$(dev_size "$(vd $i)")" = $((CMB * MIB)) ] ||
 		fail "$(vd $i) is not ${CMB}M"
@@ -407,8 +420,8 @@ setup_copy() {
 	local k=$1
 	if [ "$k" = nb ]; then
 		for i in dda ddb mda mdb dma dmb; do
-			nb_new "nbc$i" $NBMB 1
-			fill "/dev/nbc$i" $((NBMB * MIB))
+			nb_new "nbc$i" $CPMB 1
+			fill "/dev/nbc$i" $((CPMB * MIB))
 		done
 		nb_new nbcstd $CMB 1; nb_new nbcbcv $CMB 1
 		fill /dev/nbcstd $((CMB * MIB)); fill /dev/nbcbcv $((CMB * MIB))

@@ -600,6 +600,35 @@ static unsigned int __bcv_avoid(struct bcv_volume *vol, unsigned long *next)
 }
 
 /*
+ * Caller holds vol->lock.  Positions whose copies a paused session stops
+ * (bcv_session.c, __bcv_pause()): on a STD the mirror position of each
+ * paused session's attached BCV (as a destination and, for a restore, as
+ * the source), on a BCV in a paused session every position (its
+ * fixed-mirror sync).  Sessions and positions do not change while the
+ * worker runs: commands hold the volume.
+ */
+static unsigned int __bcv_paused_positions(struct bcv_volume *vol)
+{
+	struct bcv_tm_sess *ts;
+	unsigned int c, mask = 0;
+
+	lockdep_assert_held(&vol->lock);
+	if (vol->role == BCV_ROLE_BCV) {
+		ts = bcv_tm_vol_session(&vol->tm);
+		if (ts && READ_ONCE(bcv_tm_session_of(ts)->paused))
+			mask = BIT(BCV_POSITIONS) - 1;
+		return mask;
+	}
+	for (c = 0; c < BCV_SESSIONS; c++) {
+		ts = bcv_tm_column(&vol->tm, c);
+		if (ts && READ_ONCE(bcv_tm_session_of(ts)->paused) &&
+		    bcv_tm_sess_mm(ts) != BCV_NO_POS)
+			mask |= 1U << bcv_tm_sess_mm(ts);
+	}
+	return mask;
+}
+
+/*
  * The worker.  Starts jobs until bcv_copy_jobs_max are in flight or a whole
  * pass over the table found nothing more to start.  Positions that back
  * off after errors are left out of the pass (bcv_tm_next_copy_avoid()), so
@@ -623,12 +652,14 @@ static void bcv_engine_work(struct work_struct *work)
 		return;
 	}
 	avoid = __bcv_avoid(vol, &next);
-	vol->avoid = avoid;
+	/* Paused positions are left out like backing-off ones, without a timer. */
+	vol->avoid = avoid | __bcv_paused_positions(vol);
 	release = bcv_process_wants(vol);
 	if (!vol->cursor)
 		vol->rescan = false;
 	while (vol->jobs < bcv_jobs_max() && !vol->paused) {
-		if (!bcv_tm_next_copy_avoid(&vol->tm, vol->cursor, 1, avoid, &c)) {
+		if (!bcv_tm_next_copy_avoid(&vol->tm, vol->cursor, 1, vol->avoid,
+					    &c)) {
 			/* End of the table: once around, then stop. */
 			if (vol->cursor && !wrapped) {
 				wrapped = true;

@@ -193,6 +193,11 @@ struct bcv_session {
 	char bcv_name[BCV_NAME_LEN];
 	atomic64_t copied;		/* tracks copied since the command */
 	atomic64_t errors;		/* copy errors since the command */
+	/*
+	 * BCV_CMD_PAUSE: the engines copy nothing for the session.  Written
+	 * under bcv_lock with both volumes held, read by the engines.
+	 */
+	bool paused;
 	struct kobject kobj;		/* sessions/ID */
 	bool kobj_added;
 };

@@ -195,7 +195,8 @@ static int bcv_ioc_version(void __user *uarg)
 	v.minor = BCV_VERSION_MINOR;
 	v.patch = BCV_VERSION_PATCH;
 	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS | BCV_FEAT_MIRRORS |
-		     BCV_FEAT_LEG_POS | BCV_FEAT_META | BCV_FEAT_INTENT;
+		     BCV_FEAT_LEG_POS | BCV_FEAT_META | BCV_FEAT_INTENT |
+		     BCV_FEAT_PAUSE;
 	return bcv_copy_out(uarg, &v, sizeof(v), usize);
 }
 
@@ -362,6 +363,8 @@ static const u32 bcv_cmd_flags[] = {
 	[BCV_CMD_REESTABLISH]	= 0,
 	[BCV_CMD_RESTORE]	= BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE,
 	[BCV_CMD_TERMINATE]	= 0,
+	[BCV_CMD_PAUSE]		= 0,
+	[BCV_CMD_RESUME]	= 0,
 };
 
 /* Two names that may name volumes: bad syntax cannot, so ENOENT. */
@@ -385,7 +388,7 @@ static int bcv_ioc_session(void __user *uarg)
 		return ret;
 	if (c.state || !bcv_zero(c.reserved, sizeof(c.reserved)))
 		return -EINVAL;
-	if (c.cmd < BCV_CMD_ESTABLISH || c.cmd > BCV_CMD_TERMINATE ||
+	if (c.cmd < BCV_CMD_ESTABLISH || c.cmd > BCV_CMD_RESUME ||
 	    (c.flags & ~bcv_cmd_flags[c.cmd]))
 		return -EINVAL;
 	ret = bcv_check_pair_names(c.std, c.bcv);

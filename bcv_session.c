@@ -131,6 +131,7 @@ BCV_SESS_ATTR(bcv_changed_tracks);
 BCV_SESS_ATTR(copied_tracks);
 BCV_SESS_ATTR(errors);
 BCV_SESS_ATTR(progress);
+BCV_SESS_ATTR(paused);
 
 static ssize_t bcv_show(struct bcv_session *s, char *buf)
 {
@@ -186,6 +187,11 @@ static ssize_t progress_show(struct bcv_session *s, char *buf)
 	return sysfs_emit(buf, "%u\n", bcv_percent(s));
 }
 
+static ssize_t paused_show(struct bcv_session *s, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(s->paused));
+}
+
 static struct attribute *bcv_sess_attrs[] = {
 	&bcv_sess_attr_bcv.attr,
 	&bcv_sess_attr_state.attr,
@@ -195,6 +201,7 @@ static struct attribute *bcv_sess_attrs[] = {
 	&bcv_sess_attr_copied_tracks.attr,
 	&bcv_sess_attr_errors.attr,
 	&bcv_sess_attr_progress.attr,
+	&bcv_sess_attr_paused.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(bcv_sess);
@@ -469,6 +476,41 @@ static int bcv_session_sysfs_add(struct bcv_volume *std, struct bcv_session *s)
 	return ret;
 }
 
+/*
+ * Caller holds bcv_lock.  PAUSE or RESUME (@pause) the session of @std and
+ * @bcv: its copies stop (the engines leave its positions out: the BCV's
+ * mirror position on the STD, every position of the BCV's own fixed-mirror
+ * sync) or go on from the tables.  Nothing else changes: host writes are
+ * tracked as ever, and a command on the session keeps the flag (a
+ * REESTABLISH of a paused session copies nothing until RESUME).  Both
+ * volumes are held while the flag changes, so the jobs in flight have
+ * ended when PAUSE returns.  The flag is not on disk: an assembled session
+ * copies.
+ */
+static int __bcv_pause(struct bcv_volume *std, struct bcv_volume *bcv,
+		       bool pause, u32 *state)
+{
+	struct bcv_tm_sess *ts = bcv_tm_session(&std->tm, &bcv->tm);
+	struct bcv_session *s;
+
+	lockdep_assert_held(&bcv_lock);
+	if (!ts)
+		return -ENOENT;
+	s = bcv_tm_session_of(ts);
+	bcv_hold_pair(std, bcv);
+	WRITE_ONCE(s->paused, pause);
+	mutex_lock(&std->state_lock);
+	*state = bcv_tm_sess_state(ts);
+	mutex_unlock(&std->state_lock);
+	bcv_unhold(bcv);	/* kick the engines */
+	bcv_unhold(std);
+	pr_info("%s: %s %s/%s (session %u): %s\n", std->disk->disk_name,
+		pause ? "pause" : "resume", std->name, bcv->name,
+		bcv_tm_sess_id(ts), bcv_state_name(*state));
+	bcv_state_changed();
+	return 0;
+}
+
 /**
  * bcv_session_cmd() - BCV_IOC_SESSION: ESTABLISH, SPLIT, REESTABLISH,
  * RESTORE or TERMINATE on a STD/BCV pair
@@ -512,6 +554,10 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	if (c->cmd == BCV_CMD_TERMINATE) {
 		ret = __bcv_terminate(std, bcv);
 		c->state = 0;
+		goto out;
+	}
+	if (c->cmd == BCV_CMD_PAUSE || c->cmd == BCV_CMD_RESUME) {
+		ret = __bcv_pause(std, bcv, c->cmd == BCV_CMD_PAUSE, &c->state);
 		goto out;
 	}
 	if (c->cmd != BCV_CMD_SPLIT) {
@@ -656,6 +702,7 @@ static void bcv_fill_sess(struct bcv_session *s, struct bcv_sess_info *i)
 				bcv_tm_count_invalid(&s->bcv->tm, BCV_M4B) : 0;
 	i->copied_tracks = atomic64_read(&s->copied);
 	i->errors = atomic64_read(&s->errors);
+	i->flags = READ_ONCE(s->paused) ? BCV_SESS_F_PAUSED : 0;
 }
 
 /**

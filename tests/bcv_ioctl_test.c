@@ -2348,6 +2348,8 @@ static const char *cmd_name(uint32_t cmd)
 	case BCV_CMD_REESTABLISH:	return "REESTABLISH";
 	case BCV_CMD_RESTORE:		return "RESTORE";
 	case BCV_CMD_TERMINATE:		return "TERMINATE";
+	case BCV_CMD_PAUSE:		return "PAUSE";
+	case BCV_CMD_RESUME:		return "RESUME";
 	}
 	snprintf(buf, sizeof(buf), "cmd %u", cmd);
 	return buf;
@@ -2660,7 +2662,7 @@ TEST(session_state_nonzero)
 TEST(session_unknown_cmd)
 {
 	static const uint32_t cmds[] = {
-		0, BCV_CMD_TERMINATE + 1, 7, 0x100, 0x80000001U, UINT32_MAX,
+		0, BCV_CMD_RESUME + 1, 9, 0x100, 0x80000001U, UINT32_MAX,
 	};
 	struct bcv_session_cmd c;
 	size_t i;
@@ -2678,6 +2680,8 @@ static const uint32_t cmd_flags[] = {
 	[BCV_CMD_REESTABLISH]	= 0,
 	[BCV_CMD_RESTORE]	= BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE,
 	[BCV_CMD_TERMINATE]	= 0,
+	[BCV_CMD_PAUSE]		= 0,
+	[BCV_CMD_RESUME]	= 0,
 };
 
 /*
@@ -2689,7 +2693,7 @@ TEST(session_flags_invalid)
 {
 	uint32_t cmd, bit;
 
-	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_TERMINATE; cmd++) {
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_RESUME; cmd++) {
 		for (bit = 0; bit < 32; bit++) {
 			if (cmd_flags[cmd] & (1U << bit))
 				continue;
@@ -2749,7 +2753,7 @@ TEST(session_same_name)
 {
 	uint32_t cmd;
 
-	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_TERMINATE; cmd++) {
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_RESUME; cmd++) {
 		SESS_NAMES_EXPECT(EINVAL, cmd, 0, STD_NAME, STD_NAME);
 		SESS_NAMES_EXPECT(EINVAL, cmd, 0, BCV2_NAME, BCV2_NAME);
 	}
@@ -2759,7 +2763,7 @@ TEST(session_no_such_volume)
 {
 	uint32_t cmd;
 
-	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_TERMINATE; cmd++) {
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_RESUME; cmd++) {
 		SESS_NAMES_EXPECT(ENOENT, cmd, 0, "bcvt_nosuch", BCV2_NAME);
 		SESS_NAMES_EXPECT(ENOENT, cmd, 0, STD_NAME, "bcvt_nosuch");
 		SESS_NAMES_EXPECT(ENOENT, cmd, 0, "bcvt_nosuch", "bcvt_nosuch2");
@@ -2773,7 +2777,7 @@ TEST(session_wrong_roles)
 {
 	uint32_t cmd;
 
-	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_TERMINATE; cmd++) {
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_RESUME; cmd++) {
 		/* both roles swapped */
 		SESS_NAMES_EXPECT(EINVAL, cmd, 0, BCV2_NAME, STD_NAME);
 		/* a BCV where the STD is expected */
@@ -2859,6 +2863,8 @@ TEST(session_no_session)
 			  BCV2_NAME);
 	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_TERMINATE, 0, STD_NAME, BCV2_NAME);
 	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_TERMINATE, 0, STD_NAME, BCV_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_PAUSE, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_RESUME, 0, STD_NAME, BCV2_NAME);
 }
 
 TEST(session_establish_bcv_open_busy)

@@ -2370,6 +2370,16 @@ static int run_terminate(const struct cmd_args *a)
 	return session_cmd(a, BCV_CMD_TERMINATE, 0, false, false);
 }
 
+static int run_pause(const struct cmd_args *a)
+{
+	return session_cmd(a, BCV_CMD_PAUSE, 0, false, false);
+}
+
+static int run_resume(const struct cmd_args *a)
+{
+	return session_cmd(a, BCV_CMD_RESUME, 0, false, false);
+}
+
 enum { WAIT_TIMEOUT };
 
 #define WAIT_TIMEOUT_MAX	(100U * 365 * 24 * 3600)	/* seconds */
@@ -2434,14 +2444,15 @@ static void query_json(const struct bcv_sess_info *sess, uint32_t n,
 		       ",\"std_changed_tracks\":%" PRIu64
 		       ",\"bcv_changed_tracks\":%" PRIu64
 		       ",\"copied_tracks\":%" PRIu64 ",\"errors\":%" PRIu64
-		       ",\"percent_done\":%u}",
+		       ",\"percent_done\":%u,\"paused\":%s}",
 		       s->id, state_name(s->state), (int32_t)s->mm,
 		       (uint64_t)s->tracks, s->track_size,
 		       (uint64_t)s->invalid_tracks,
 		       (uint64_t)s->std_changed_tracks,
 		       (uint64_t)s->bcv_changed_tracks,
 		       (uint64_t)s->copied_tracks, (uint64_t)s->errors,
-		       percent_done(s->copied_tracks, s->invalid_tracks));
+		       percent_done(s->copied_tracks, s->invalid_tracks),
+		       s->flags & BCV_SESS_F_PAUSED ? "true" : "false");
 	}
 	fputs("]", stdout);
 	/* The volumes asked about: their metadata's uuid and flags. */
@@ -2467,6 +2478,28 @@ static void query_json(const struct bcv_sess_info *sess, uint32_t n,
 		fputs("]", stdout);
 	}
 	fputs("}\n", stdout);
+}
+
+/* After the table of query: a line for each paused session. */
+static void sess_notes(const struct bcv_sess_info *sess, uint32_t n)
+{
+	bool first = true;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct bcv_sess_info *s = &sess[i];
+
+		if (!(s->flags & BCV_SESS_F_PAUSED))
+			continue;
+		if (first)
+			putchar('\n');
+		first = false;
+		printf("%.*s/%.*s: paused (bcvctl resume %.*s %.*s)\n",
+		       fixed_len(s->std, sizeof(s->std)), s->std,
+		       fixed_len(s->bcv, sizeof(s->bcv)), s->bcv,
+		       fixed_len(s->std, sizeof(s->std)), s->std,
+		       fixed_len(s->bcv, sizeof(s->bcv)), s->bcv);
+	}
 }
 
 /* After the table of `query NAME`: the legs of a volume with mirrors. */
@@ -2617,6 +2650,7 @@ static int run_query(const struct cmd_args *a)
 		query_table(sess, n);
 		if (have_vol)
 			query_legs(&vol);
+		sess_notes(sess, n);
 		vol_notes(name ? &vol : vols, nvols);
 	}
 	free(vols);
@@ -2892,6 +2926,43 @@ HELP_OPT
 		.run = run_terminate,
 	},
 	{
+		.name = "pause",
+		.synopsis = "STD BCV",
+		.summary = "stop the copies of a session, keeping its progress",
+		.help =
+"Stop the copies of the session of STD and BCV: an establish, reestablish\n"
+"or restore, and the sync of the BCV's fixed mirrors after a split.  The\n"
+"state stays what it is (syncinprog, restinprog); writes to STD are tracked\n"
+"as ever, and commands on the session keep the pause (a reestablish of a\n"
+"paused session copies nothing until resume).  Copies in flight have ended\n"
+"when it returns.  A pause does not outlive a stop or reboot.  query shows\n"
+"it (\"paused\" in --json); wait waits on.\n"
+"\n"
+"Options:\n"
+HELP_OPT
+"\n"
+"Prints: pause STD BCV: STATE\n",
+		.pos = { "STD", "BCV" },
+		.min_pos = 2, .max_pos = 2,
+		.run = run_pause,
+	},
+	{
+		.name = "resume",
+		.synopsis = "STD BCV",
+		.summary = "let the copies of a paused session go on",
+		.help =
+"Let the copies of the session of STD and BCV go on from where the tables\n"
+"say they are (a session that is not paused stays as it is).\n"
+"\n"
+"Options:\n"
+HELP_OPT
+"\n"
+"Prints: resume STD BCV: STATE\n",
+		.pos = { "STD", "BCV" },
+		.min_pos = 2, .max_pos = 2,
+		.run = run_resume,
+	},
+	{
 		.name = "wait",
 		.synopsis = "STD BCV [--timeout SECONDS]",
 		.summary = "wait until the copy of a session has finished",
@@ -2939,6 +3010,9 @@ HELP_OPT
 "\"(primary)\" and \"(failed)\" (device gone or shrunk: no I/O; remove it\n"
 "with remove-leg NAME Mn).\n"
 "\n"
+"Then, after a blank line, \"STD/BCV: paused (bcvctl resume STD BCV)\" for\n"
+"each paused session.\n"
+"\n"
 "Last, after a blank line, one line for each volume concerned (NAME, or\n"
 "all) that has a flag: \"NAME: recovered after an unclean shutdown (N\n"
 "tracks marked to copy)\" (its tables held every change already; recovery\n"
@@ -2952,7 +3026,8 @@ HELP_OPT
 "                      attached, else -1), \"tracks\", \"track_size\",\n"
 "                      \"invalid_tracks\", \"std_changed_tracks\",\n"
 "                      \"bcv_changed_tracks\", \"copied_tracks\", \"errors\",\n"
-"                      \"percent_done\"}], \"volumes\":[{\"name\",\n"
+"                      \"percent_done\", \"paused\" (true/false)}],\n"
+"                      \"volumes\":[{\"name\",\n"
 "                      \"uuid\", \"events\", \"recovered\", \"peer_absent\",\n"
 "                      \"recovered_tracks\", \"meta_writes\"}]\n"
 "                      (the volume NAME, or every volume)}, and for a volume\n"
@@ -3056,6 +3131,7 @@ static const char *feature_names(uint64_t features, char *buf, size_t len)
 		{ BCV_FEAT_LEG_POS, "leg-pos" },
 		{ BCV_FEAT_META, "meta" },
 		{ BCV_FEAT_INTENT, "intent" },
+		{ BCV_FEAT_PAUSE, "pause" },
 	};
 	uint64_t rest = features;
 	size_t i, n = 0;

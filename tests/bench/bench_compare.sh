@@ -190,17 +190,6 @@ dm_insync() {
 		awk '{ split($7, a, "/"); exit !(a[2] > 0 && a[1] == a[2]) }'
 }
 
-sess_dir() {	# STD BCV: /sys/block/bcvN/sessions/ID
-	local s d b
-	s=$(vol_sysfs "$1") || return 1
-	for d in "$s"/sessions/*; do
-		[ -r "$d/bcv" ] || continue
-		read -r b < "$d/bcv"
-		[ "$b" = "$2" ] && { echo "$d"; return 0; }
-	done
-	return 1
-}
-
 vol_attr() {	# NAME ATTR: /sys/block/bcvN/bcv/ATTR
 	local s v
 	s=$(vol_sysfs "$1") || return 1

@@ -632,6 +632,18 @@ sess_field() {
 	_field "$l" "$3"
 }
 
+# sess_dir STD BCV: the session's sysfs directory, /sys/block/bcvN/sessions/ID.
+sess_dir() {
+	local s d b
+	s=$(vol_sysfs "$1") || return 1
+	for d in "$s"/sessions/*; do
+		[ -r "$d/bcv" ] || continue
+		read -r b < "$d/bcv"
+		[ "$b" = "$2" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
 sess_count() {
 	sess_lines "$@" | grep -c '^"std":'
 }

@@ -71,6 +71,7 @@
 #define BCV_FEAT_LEG_POS	(1ULL << 3)	/* leg_flags, LEG remove by @pos */
 #define BCV_FEAT_META		(1ULL << 4)	/* on-disk metadata, STOP, ASSEMBLE */
 #define BCV_FEAT_INTENT		(1ULL << 5)	/* write intent: cheap crash recovery */
+#define BCV_FEAT_PAUSE		(1ULL << 6)	/* PAUSE, RESUME; sess_info @flags */
 
 #define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
 
@@ -254,6 +255,8 @@ struct bcv_list {
 #define BCV_CMD_REESTABLISH	3
 #define BCV_CMD_RESTORE		4
 #define BCV_CMD_TERMINATE	5
+#define BCV_CMD_PAUSE		6	/* stop the session's copies (keeps state) */
+#define BCV_CMD_RESUME		7	/* let them go on */
 
 /* struct bcv_session_cmd.flags */
 #define BCV_CMD_F_DIFF		(1U << 0)	/* SPLIT: differential */
@@ -309,6 +312,7 @@ struct bcv_session_cmd {
  * @copied_tracks:	tracks copied since the last ESTABLISH, REESTABLISH or
  *			RESTORE of this session
  * @errors:		copy I/O errors since that command
+ * @flags:		BCV_SESS_F_* (BCV_FEAT_PAUSE; zero from older modules)
  * @reserved:		zero
  */
 struct bcv_sess_info {
@@ -324,8 +328,12 @@ struct bcv_sess_info {
 	__u64 bcv_changed_tracks;
 	__u64 copied_tracks;
 	__u64 errors;
-	__u64 reserved[6];
+	__u64 flags;
+	__u64 reserved[5];
 };
+
+/* struct bcv_sess_info.flags */
+#define BCV_SESS_F_PAUSED	(1ULL << 0)	/* BCV_CMD_PAUSE: copies stopped */
 
 /**
  * struct bcv_query - BCV_IOC_QUERY: report sessions.

@@ -359,7 +359,7 @@ static int bcv_ioc_list(void __user *uarg)
 /* Flags each command accepts. */
 static const u32 bcv_cmd_flags[] = {
 	[BCV_CMD_ESTABLISH]	= 0,
-	[BCV_CMD_SPLIT]		= BCV_CMD_F_DIFF,
+	[BCV_CMD_SPLIT]		= BCV_CMD_F_DIFF | BCV_CMD_F_FORCE,
 	[BCV_CMD_REESTABLISH]	= 0,
 	[BCV_CMD_RESTORE]	= BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE,
 	[BCV_CMD_TERMINATE]	= 0,

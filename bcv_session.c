@@ -584,7 +584,8 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 
 	bcv_hold_pair(std, bcv);
 	ts = bcv_tm_session(&std->tm, &bcv->tm);
-	if (c->cmd == BCV_CMD_SPLIT && ts && bcv_tm_sess_mm(ts) != BCV_NO_POS &&
+	if (c->cmd == BCV_CMD_SPLIT && !tc.force && ts &&
+	    bcv_tm_sess_mm(ts) != BCV_NO_POS &&
 	    (bcv_tm_sess_state(ts) == BCV_SYNCHRONIZED ||
 	     bcv_tm_sess_state(ts) == BCV_RESTORED))
 		bcv_catch_up(std, bcv_tm_sess_mm(ts), 30 * HZ);
@@ -667,10 +668,11 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 			[BCV_CMD_RESTORE] = "restore",
 		};
 
-		pr_info("%s: %s%s%s %s/%s (session %u): %s\n",
+		pr_info("%s: %s%s%s%s %s/%s (session %u): %s\n",
 			std->disk->disk_name, names[c->cmd],
 			tc.diff ? " --diff" : "",
 			tc.incremental ? " --incremental" : "",
+			tc.force ? " --force" : "",
 			std->name, bcv->name, bcv_tm_sess_id(&s->tm),
 			bcv_state_name(bcv_tm_sess_state(&s->tm)));
 		bcv_state_changed();

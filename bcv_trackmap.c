@@ -651,7 +651,7 @@ int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos)
 /* Legal moves: the states each state may go to (bcv_trackmap.h). */
 static const unsigned int state_moves[] = {
 	[BCV_NOSESSION]		= ST(SYNCINPROG),
-	[BCV_SYNCINPROG]	= ST(SYNCHRONIZED),
+	[BCV_SYNCINPROG]	= ST(SYNCHRONIZED) | ST(SPLIT),
 	[BCV_SYNCHRONIZED]	= ST(SPLIT) | ST(SYNCINPROG),
 	[BCV_SPLIT]		= ST(SYNCINPROG) | ST(RESTINPROG) | ST(NOSESSION),
 	[BCV_RESTINPROG]	= ST(RESTORED) | ST(SYNCINPROG),
@@ -799,11 +799,17 @@ int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 
 	if (!s)
 		return -ENOENT;
-	if (s->state != BCV_SYNCHRONIZED && s->state != BCV_RESTORED)
-		return -EBUSY;
-	/* The BCV must hold every track before it becomes a copy. */
-	if (bm_any(std->inv[s->mm], std->tracks))
-		return -EBUSY;
+	if (cmd->force) {
+		if (s->state != BCV_SYNCHRONIZED && s->state != BCV_RESTORED &&
+		    s->state != BCV_SYNCINPROG)
+			return -EBUSY;
+	} else {
+		if (s->state != BCV_SYNCHRONIZED && s->state != BCV_RESTORED)
+			return -EBUSY;
+		/* The BCV must hold every track before it becomes a copy. */
+		if (bm_any(std->inv[s->mm], std->tracks))
+			return -EBUSY;
+	}
 	/*
 	 * Nor may it take away the only good copy of a track: after a write
 	 * failed on every own leg of the STD, the MM alone holds it.
@@ -823,6 +829,15 @@ int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	bm_zero(bcv->inv[0], bcv->tracks);
 	bm_zero(bcv->inv[BCV_M4B], bcv->tracks);
 	pb_update_all(std, 0, 1UL << s->id);
+	if (cmd->force) {
+		/* What the BCV never got differs: changed on both sides. */
+		const unsigned long *mm = std->inv[s->mm];
+
+		for (i = 0; i < bm_longs(std->tracks); i++) {
+			bcv->inv[BCV_M4B][i] = mm[i];
+			pb_update_word(std, i, mm[i], 1UL << s->id, 0);
+		}
+	}
 	detach(s);
 	bcv_tm_set_state(s, BCV_SPLIT);
 	return 0;

@@ -111,6 +111,7 @@ enum bcv_pos_role {
  *     split --ESTABLISH, REESTABLISH--> syncinprog
  *   split --RESTORE--> restinprog --copy done--> restored --SPLIT--> split
  *   synchronized, restored, restinprog --the MM lost tracks--> syncinprog
+ *   syncinprog --SPLIT --force--> split
  *   split --TERMINATE--> none
  */
 enum bcv_state {
@@ -282,7 +283,8 @@ static inline void bcv_tm_set_state_hook(struct bcv_tm_vol *v,
 struct bcv_tm_cmd {
 	bool diff;		/* SPLIT: differential */
 	bool incremental;	/* RESTORE: incremental */
-	bool force;		/* RESTORE: even though the STD is open */
+	bool force;		/* RESTORE: even though the STD is open;
+				 * SPLIT: even though not synchronized */
 	bool std_open;		/* the STD volume has openers */
 	bool bcv_open;		/* the BCV volume has openers */
 };
@@ -528,6 +530,13 @@ int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
  * @std: the STD's tables
  * @bcv: the BCV's tables
  * @cmd: options and facts
+ *
+ * With @cmd->force the session may also be syncinprog (a copy that cannot
+ * finish: the BCV's disk failed): every track invalid at the MM is marked
+ * changed on both sides (PB C, M4b I), so that the BCV, no point-in-time
+ * copy then, is repaired by the next REESTABLISH and no incremental
+ * RESTORE takes those tracks for copies.  A restinprog session is refused
+ * even so: its STD needs the BCV for the tracks not restored yet.
  *
  * Context: see "Commands" above.
  * Return: see "Commands" above.

@@ -2039,7 +2039,7 @@ static const char *busy_reason(uint32_t cmd)
 		       "another STD) or the STD has no free mirror position";
 	case BCV_CMD_SPLIT:
 		return "session is not synchronized or restored (copy still "
-		       "in progress?)";
+		       "in progress? --force splits a syncinprog one)";
 	case BCV_CMD_REESTABLISH:
 		return "session is not split, BCV is open, or no free mirror "
 		       "position";
@@ -2334,13 +2334,21 @@ static int run_establish(const struct cmd_args *a)
 			   opt_flag(a, ESTABLISH_WAIT));
 }
 
-enum { SPLIT_DIFF, SPLIT_WAIT };
+enum { SPLIT_DIFF, SPLIT_WAIT, SPLIT_FORCE };
 
 static int run_split(const struct cmd_args *a)
 {
-	return session_cmd(a, BCV_CMD_SPLIT,
-			   opt_flag(a, SPLIT_DIFF) ? BCV_CMD_F_DIFF : 0,
-			   opt_flag(a, SPLIT_WAIT), false);
+	uint32_t flags = 0;
+
+	if (opt_flag(a, SPLIT_FORCE) && opt_flag(a, SPLIT_WAIT))
+		return usage_error(a->cmd, "--force splits without waiting: "
+				   "give --force or --wait, not both");
+	if (opt_flag(a, SPLIT_DIFF))
+		flags |= BCV_CMD_F_DIFF;
+	if (opt_flag(a, SPLIT_FORCE))
+		flags |= BCV_CMD_F_FORCE;
+	return session_cmd(a, BCV_CMD_SPLIT, flags, opt_flag(a, SPLIT_WAIT),
+			   false);
 }
 
 enum { REESTABLISH_WAIT };
@@ -2840,7 +2848,7 @@ HELP_OPT
 	},
 	{
 		.name = "split",
-		.synopsis = "STD BCV [--diff] [--wait]",
+		.synopsis = "STD BCV [--diff] [--wait | --force]",
 		.summary = "detach BCV as a point-in-time copy of STD",
 		.help =
 "Split BCV off STD: BCV becomes an independent, writable copy of STD as of\n"
@@ -2851,6 +2859,12 @@ HELP_OPT
 "                      on BCV's fixed mirror legs\n"
 "  --wait              first wait until the copy has finished (synchronized\n"
 "                      or restored), with a progress bar on a terminal\n"
+"  --force             split also while syncinprog (a copy that cannot\n"
+"                      finish, e.g. BCV's disk failed): BCV is then no\n"
+"                      point-in-time copy; every track it has not received\n"
+"                      is marked changed on both volumes, so the next\n"
+"                      reestablish repairs it.  Refused while restinprog\n"
+"                      (STD needs BCV for the tracks not restored yet)\n"
 HELP_OPT
 "\n"
 "Prints: split STD BCV: split\n",
@@ -2859,6 +2873,7 @@ HELP_OPT
 		.opts = {
 			[SPLIT_DIFF] = { "diff", OPT_FLAG, 1 },
 			[SPLIT_WAIT] = { "wait", OPT_FLAG, 1 },
+			[SPLIT_FORCE] = { "force", OPT_FLAG, 1 },
 		},
 		.run = run_split,
 	},

@@ -425,6 +425,54 @@ static void test_split(void)
 	world_free();
 }
 
+/*
+ * SPLIT --force (SPEC section 13): also while syncinprog; the tracks the
+ * BCV has not received are changed on both sides, and the next
+ * REESTABLISH copies exactly them.  Refused when split or restinprog.
+ */
+static void test_split_force(void)
+{
+	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *B = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *B2 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_cmd force = { .force = true };
+	struct bcv_tm_copy c;
+	unsigned int id;
+
+	REFUSED(ENOENT, bcv_tm_split(S, B, &force), "SPLIT --force S,B: no session: ENOENT");
+	OK(establish(S, B, &none), "ESTABLISH S,B");
+	id = bcv_tm_sess_id(bcv_tm_session(S, B));
+	CHECK(bcv_tm_next_copy(S, 0, TRACKS / 2, &c) && c.start == 0 &&
+	      c.len == TRACKS / 2, "a copy run of the first half");
+	bcv_tm_copy_begin(S, &c);
+	bcv_tm_copy_done(S, &c, true);
+	bcv_tm_update_states(S);
+	CHECK(state(S, B) == BCV_SYNCINPROG, "half copied: syncinprog");
+	OK(bcv_tm_split(S, B, &force), "SPLIT --force half copied");
+	CHECK(state(S, B) == BCV_SPLIT, "split");
+	CHECK(bcv_tm_count_changed(S, id) == TRACKS - TRACKS / 2,
+	      "the %llu tracks not copied are changed on the STD (%llu)",
+	      TRACKS - TRACKS / 2, (unsigned long long)bcv_tm_count_changed(S, id));
+	CHECK(bcv_tm_count_invalid(B, BCV_M4B) == TRACKS - TRACKS / 2,
+	      "... and on the BCV (%llu)",
+	      (unsigned long long)bcv_tm_count_invalid(B, BCV_M4B));
+	REFUSED(EBUSY, bcv_tm_split(S, B, &force), "SPLIT --force: already split: EBUSY");
+	OK(bcv_tm_reestablish(S, B, &none), "REESTABLISH");
+	CHECK(tm_copy_all(S, 64) == TRACKS - TRACKS / 2,
+	      "REESTABLISH copies exactly the tracks the BCV had not received");
+	CHECK(state(S, B) == BCV_SYNCHRONIZED, "synchronized");
+	OK(bcv_tm_split(S, B, &force), "SPLIT --force when synchronized");
+	CHECK(bcv_tm_count_changed(S, id) == 0 && bcv_tm_count_invalid(B, BCV_M4B) == 0,
+	      "... marks nothing");
+
+	OK(split_session(S, B2), "S,B2 split");
+	OK(restore(S, B2, false, false, false, false), "RESTORE S,B2");
+	CHECK(state(S, B2) == BCV_RESTINPROG, "restinprog");
+	REFUSED(EBUSY, bcv_tm_split(S, B2, &force),
+		"SPLIT --force while restinprog: EBUSY (the STD needs the BCV)");
+	world_free();
+}
+
 /* ---- REESTABLISH ---- */
 
 static void test_reestablish(void)
@@ -621,6 +669,7 @@ int main(void)
 	test_establish();
 	test_sessions();
 	test_split();
+	test_split_force();
 	test_reestablish();
 	test_restore(false);
 	test_restore(true);

@@ -45,7 +45,7 @@ int main(void)
 	/* from -> the states it may go to, as documented */
 	static const char * const moves[] = {
 		[BCV_NOSESSION]		= "1",
-		[BCV_SYNCINPROG]	= "2",
+		[BCV_SYNCINPROG]	= "23",
 		[BCV_SYNCHRONIZED]	= "31",
 		[BCV_SPLIT]		= "140",
 		[BCV_RESTINPROG]	= "51",

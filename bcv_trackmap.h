@@ -111,8 +111,8 @@ enum bcv_pos_role {
  *     split --ESTABLISH, REESTABLISH--> syncinprog
  *   split --RESTORE--> restinprog --copy done--> restored --SPLIT--> split
  *   synchronized, restored, restinprog --the MM lost tracks--> syncinprog
- *   syncinprog --SPLIT --force--> split
  *   split --TERMINATE--> none
+ *   syncinprog --SPLIT --force--> split
  */
 enum bcv_state {
 	/* no session (before ESTABLISH, after TERMINATE) */
@@ -283,8 +283,8 @@ static inline void bcv_tm_set_state_hook(struct bcv_tm_vol *v,
 struct bcv_tm_cmd {
 	bool diff;		/* SPLIT: differential */
 	bool incremental;	/* RESTORE: incremental */
-	bool force;		/* RESTORE: even though the STD is open;
-				 * SPLIT: even though not synchronized */
+	/* RESTORE: even though the STD is open; SPLIT: not synchronized */
+	bool force;
 	bool std_open;		/* the STD volume has openers */
 	bool bcv_open;		/* the BCV volume has openers */
 };

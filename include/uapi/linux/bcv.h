@@ -261,9 +261,8 @@ struct bcv_list {
 /* struct bcv_session_cmd.flags */
 #define BCV_CMD_F_DIFF		(1U << 0)	/* SPLIT: differential */
 #define BCV_CMD_F_INCREMENTAL	(1U << 1)	/* RESTORE: incremental */
-#define BCV_CMD_F_FORCE		(1U << 2)	/* RESTORE: STD may be open;
-						 * SPLIT: not synchronized
-						 * (BCV_FEAT_PAUSE) */
+/* RESTORE: STD may be open; SPLIT (BCV_FEAT_PAUSE): not synchronized */
+#define BCV_CMD_F_FORCE		(1U << 2)
 
 /**
  * struct bcv_session_cmd - BCV_IOC_SESSION: run a command on a STD/BCV pair.

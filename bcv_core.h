@@ -198,6 +198,11 @@ struct bcv_session {
 	 * under bcv_lock with both volumes held, read by the engines.
 	 */
 	bool paused;
+	/* The last SPLIT (seconds since the epoch, 0: none) and how long it
+	 * held the STD's writes; under bcv_lock.
+	 */
+	time64_t split_time;
+	u64 split_hold_ns;
 	struct kobject kobj;		/* sessions/ID */
 	bool kobj_added;
 };
@@ -316,6 +321,8 @@ int bcv_session_cmd(struct bcv_session_cmd *c);
 int bcv_session_query(const char *name, struct bcv_sess_info __user *out,
 		      u32 info_size, u32 capacity, u32 *count);
 int bcv_session_wait(struct bcv_wait *w);
+int bcv_session_split_group(struct bcv_split_group *g,
+			    const struct bcv_pair *pairs);
 void bcv_link_work(struct work_struct *work);
 /* Tell waiters that a session's state changed (any context but hardirq). */
 void bcv_state_changed(void);

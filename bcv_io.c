@@ -752,13 +752,31 @@ void bcv_hold(struct bcv_volume *vol)
  */
 void bcv_hold_pair(struct bcv_volume *a, struct bcv_volume *b)
 {
+	struct bcv_volume *v[2] = { a, b };
+
+	bcv_hold_many(v, 2);
+}
+
+/**
+ * bcv_hold_many() - bcv_hold() @n volumes, in about the time of one
+ * @vols: distinct volumes
+ * @n: how many
+ *
+ * As bcv_hold_pair(): every ref is killed before any is waited for.
+ *
+ * Context: may sleep; caller holds bcv_lock.
+ */
+void bcv_hold_many(struct bcv_volume **vols, unsigned int n)
+{
+	unsigned int i;
+
 	lockdep_assert_held(&bcv_lock);
-	bcv_hold_start(a);
-	bcv_hold_start(b);
-	bcv_io_drain(a);
-	bcv_io_drain(b);
-	wait_event(a->wait, bcv_no_jobs(a));
-	wait_event(b->wait, bcv_no_jobs(b));
+	for (i = 0; i < n; i++)
+		bcv_hold_start(vols[i]);
+	for (i = 0; i < n; i++)
+		bcv_io_drain(vols[i]);
+	for (i = 0; i < n; i++)
+		wait_event(vols[i]->wait, bcv_no_jobs(vols[i]));
 }
 
 /**

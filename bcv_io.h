@@ -25,6 +25,7 @@ void bcv_submit_bio(struct bio *bio);
  */
 void bcv_hold(struct bcv_volume *vol);
 void bcv_hold_pair(struct bcv_volume *a, struct bcv_volume *b);
+void bcv_hold_many(struct bcv_volume **vols, unsigned int n);
 void bcv_unhold(struct bcv_volume *vol);
 /* Context: process, vol->lock not held.  Resubmit deferred bios. */
 void bcv_kick_deferred(struct bcv_volume *vol);

@@ -40,6 +40,7 @@
 #define BCV_LEG_SIZE_VER0	304
 #define BCV_STOP_SIZE_VER0	40	/* version 0.5 */
 #define BCV_ASSEMBLE_SIZE_VER0	832	/* version 0.5 */
+#define BCV_SPLIT_GROUP_SIZE_VER0 64	/* version 0.7 */
 /* ... and of the entries BCV_IOC_LIST and BCV_IOC_QUERY write (@info_size). */
 #define BCV_VOL_INFO_SIZE_VER0	256
 #define BCV_SESS_INFO_SIZE_VER0	128
@@ -196,7 +197,7 @@ static int bcv_ioc_version(void __user *uarg)
 	v.patch = BCV_VERSION_PATCH;
 	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS | BCV_FEAT_MIRRORS |
 		     BCV_FEAT_LEG_POS | BCV_FEAT_META | BCV_FEAT_INTENT |
-		     BCV_FEAT_PAUSE;
+		     BCV_FEAT_PAUSE | BCV_FEAT_GROUP;
 	return bcv_copy_out(uarg, &v, sizeof(v), usize);
 }
 
@@ -405,6 +406,51 @@ static int bcv_ioc_session(void __user *uarg)
 	return ret;
 }
 
+/*
+ * BCV_IOC_SPLIT_GROUP.  The pairs are checked for syntax here (@failed
+ * names the first bad one); the session layer checks the rest.  @failed
+ * is copied back on errors too, once the struct was read.
+ */
+static int bcv_ioc_split_group(void __user *uarg)
+{
+	struct bcv_split_group g;
+	struct bcv_pair *pairs;
+	u32 usize, i;
+	int ret;
+
+	ret = bcv_copy_in(&g, sizeof(g), BCV_SPLIT_GROUP_SIZE_VER0, uarg,
+			  &usize);
+	if (ret)
+		return ret;
+	if (g.failed || g.hold_ns || !bcv_zero(g.reserved, sizeof(g.reserved)) ||
+	    (g.flags & ~BCV_CMD_F_DIFF) || !g.nr_pairs ||
+	    g.nr_pairs > BCV_GROUP_MAX)
+		return -EINVAL;
+	pairs = memdup_user(u64_to_user_ptr(g.pairs),
+			    array_size(g.nr_pairs, sizeof(*pairs)));
+	if (IS_ERR(pairs))
+		return PTR_ERR(pairs);
+	g.failed = U32_MAX;
+	for (i = 0; i < g.nr_pairs; i++) {
+		ret = bcv_check_pair_names(pairs[i].std, pairs[i].bcv);
+		if (!ret && !strcmp(pairs[i].std, pairs[i].bcv))
+			ret = -EINVAL;
+		if (ret) {
+			g.failed = i;
+			goto out;
+		}
+	}
+	ret = bcv_probe_out(uarg, &g, sizeof(g), usize);
+	if (ret)
+		goto out_free;
+	ret = bcv_session_split_group(&g, pairs);
+out:
+	bcv_copy_out_done(uarg, &g, sizeof(g), usize);
+out_free:
+	kfree(pairs);
+	return ret;
+}
+
 static int bcv_ioc_query(void __user *uarg)
 {
 	struct bcv_query q;
@@ -548,6 +594,8 @@ static long bcv_ctl_ioctl(struct file *file, unsigned int cmd,
 		return bcv_ioc_wait(uarg);
 	case _IOC_NR(BCV_IOC_LEG):
 		return bcv_ioc_leg(uarg);
+	case _IOC_NR(BCV_IOC_SPLIT_GROUP):
+		return bcv_ioc_split_group(uarg);
 	default:
 		return -ENOTTY;
 	}

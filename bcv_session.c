@@ -533,6 +533,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		.force = c->flags & BCV_CMD_F_FORCE,
 	};
 	bool new_session = false;
+	u64 held;
 	int ret;
 
 	if (c->cmd == BCV_CMD_ESTABLISH) {
@@ -582,6 +583,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	if (c->cmd == BCV_CMD_SPLIT)
 		mutex_unlock(&bcv->open_lock);
 
+	held = ktime_get_ns();
 	bcv_hold_pair(std, bcv);
 	ts = bcv_tm_session(&std->tm, &bcv->tm);
 	if (c->cmd == BCV_CMD_SPLIT && !tc.force && ts &&
@@ -652,6 +654,10 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 
 	bcv_unhold(bcv);
 	bcv_unhold(std);
+	if (!ret && c->cmd == BCV_CMD_SPLIT) {
+		s->split_time = ktime_get_real_seconds();
+		s->split_hold_ns = ktime_get_ns() - held;
+	}
 	if (c->cmd == BCV_CMD_RESTORE)
 		mutex_unlock(&std->open_lock);
 	if (c->cmd != BCV_CMD_SPLIT)
@@ -683,6 +689,117 @@ out:
 	return ret;
 }
 
+/**
+ * bcv_session_split_group() - BCV_IOC_SPLIT_GROUP: a consistent split
+ * @g: the request (syntax checked by bcv_ioctl.c); @g->failed and
+ *     @g->hold_ns are filled in
+ * @pairs: its @g->nr_pairs pairs
+ *
+ * Every volume named is held at once (bcv_hold_many(): the STDs' writes
+ * in flight drain, new ones wait), stale tracks of synchronized BCVs are
+ * caught up as SPLIT does, every pair is checked (bcv_tm_split_check()),
+ * and only if all pass is every BCV detached and the metadata written;
+ * then all are released.  So the BCVs hold their STDs as of one instant.
+ *
+ * Context: may sleep; takes bcv_lock and the STDs' state_locks.
+ * Return: 0, or the errno of the pair @g->failed (-ENOENT, -EINVAL for a
+ * wrong role or a BCV or pair named twice, -EBUSY for a state, as SPLIT),
+ * or -ENOMEM; nothing is split then.
+ */
+int bcv_session_split_group(struct bcv_split_group *g,
+			    const struct bcv_pair *pairs)
+{
+	struct bcv_tm_cmd tc = { .diff = g->flags & BCV_CMD_F_DIFF };
+	struct bcv_volume **vols, *std, *bcv;
+	struct bcv_tm_sess *ts;
+	unsigned int i, j, n = 0, nr = g->nr_pairs;
+	u64 held;
+	int ret = 0;
+
+	/* Each pair's STD and BCV, then the distinct volumes at the end. */
+	vols = kcalloc(3 * nr, sizeof(*vols), GFP_KERNEL);
+	if (!vols)
+		return -ENOMEM;
+
+	mutex_lock(&bcv_lock);
+	for (i = 0; i < nr; i++) {
+		ret = bcv_find_pair(pairs[i].std, pairs[i].bcv, &std, &bcv);
+		if (!ret && bcv->meta.link.used)
+			ret = -EBUSY;	/* its STD is not assembled */
+		if (!ret && !bcv_tm_session(&std->tm, &bcv->tm))
+			ret = -ENOENT;
+		for (j = 0; !ret && j < i; j++)
+			if (vols[2 * j + 1] == bcv)
+				ret = -EINVAL;	/* a BCV (or pair) twice */
+		if (ret) {
+			g->failed = i;
+			goto out;
+		}
+		vols[2 * i] = std;
+		vols[2 * i + 1] = bcv;
+	}
+	for (i = 0; i < 2 * nr; i++) {
+		for (j = 0; j < n && vols[2 * nr + j] != vols[i]; j++)
+			;
+		if (j == n)
+			vols[2 * nr + n++] = vols[i];
+	}
+
+	held = ktime_get_ns();
+	bcv_hold_many(vols + 2 * nr, n);
+	for (i = 0; i < nr; i++) {
+		std = vols[2 * i];
+		bcv = vols[2 * i + 1];
+		ts = bcv_tm_session(&std->tm, &bcv->tm);
+		if (bcv_tm_sess_mm(ts) != BCV_NO_POS &&
+		    (bcv_tm_sess_state(ts) == BCV_SYNCHRONIZED ||
+		     bcv_tm_sess_state(ts) == BCV_RESTORED))
+			bcv_catch_up(std, bcv_tm_sess_mm(ts), 30 * HZ);
+	}
+	for (i = 0; i < nr && !ret; i++) {
+		std = vols[2 * i];
+		mutex_lock(&std->state_lock);
+		ret = bcv_tm_split_check(&std->tm, &vols[2 * i + 1]->tm, &tc);
+		mutex_unlock(&std->state_lock);
+		if (ret)
+			g->failed = i;
+	}
+	for (i = 0; i < nr && !ret; i++) {
+		std = vols[2 * i];
+		bcv = vols[2 * i + 1];
+		mutex_lock(&std->state_lock);
+		WARN_ON_ONCE(bcv_tm_split(&std->tm, &bcv->tm, &tc));
+		mutex_unlock(&std->state_lock);
+		bcv_drop_cache(bcv);
+		bcv_update_features(std);
+		/* Before any volume takes I/O again, as bcv_session_cmd(). */
+		bcv_meta_commit(std, bcv);
+	}
+	for (i = 0; i < n; i++)
+		bcv_unhold(vols[2 * nr + i]);
+	g->hold_ns = ktime_get_ns() - held;
+	for (i = 0; i < nr && !ret; i++) {
+		struct bcv_session *s;
+
+		std = vols[2 * i];
+		bcv = vols[2 * i + 1];
+		ts = bcv_tm_session(&std->tm, &bcv->tm);
+		s = bcv_tm_session_of(ts);
+		s->split_time = ktime_get_real_seconds();
+		s->split_hold_ns = g->hold_ns;
+		pr_info("%s: split --consistent%s %s/%s (session %u, %u of %u): %s\n",
+			std->disk->disk_name, tc.diff ? " --diff" : "",
+			std->name, bcv->name, bcv_tm_sess_id(ts), i + 1, nr,
+			bcv_state_name(bcv_tm_sess_state(ts)));
+	}
+	if (!ret)
+		bcv_state_changed();
+out:
+	mutex_unlock(&bcv_lock);
+	kfree(vols);
+	return ret;
+}
+
 /*------------------------------------------------------------------------
  * Query and wait
  */
@@ -705,6 +822,8 @@ static void bcv_fill_sess(struct bcv_session *s, struct bcv_sess_info *i)
 	i->copied_tracks = atomic64_read(&s->copied);
 	i->errors = atomic64_read(&s->errors);
 	i->flags = READ_ONCE(s->paused) ? BCV_SESS_F_PAUSED : 0;
+	i->split_time = s->split_time;
+	i->split_hold_ns = s->split_hold_ns;
 }
 
 /**

@@ -790,12 +790,10 @@ static bool std_keeps_data(const struct bcv_tm_vol *std, int gone)
 	return true;
 }
 
-int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
-		 const struct bcv_tm_cmd *cmd)
+int bcv_tm_split_check(const struct bcv_tm_vol *std,
+		       const struct bcv_tm_vol *bcv, const struct bcv_tm_cmd *cmd)
 {
 	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
-	unsigned int p;
-	u64 i;
 
 	if (!s)
 		return -ENOENT;
@@ -816,6 +814,20 @@ int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	 */
 	if (!std_keeps_data(std, s->mm))
 		return -EBUSY;
+	return 0;
+}
+
+int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		 const struct bcv_tm_cmd *cmd)
+{
+	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
+	unsigned int p;
+	u64 i;
+	int ret;
+
+	ret = bcv_tm_split_check(std, bcv, cmd);
+	if (ret)
+		return ret;
 
 	/* BFM: stale where the BCV's primary took data while attached. */
 	for (p = 1; p < bcv->nr_legs; p++) {

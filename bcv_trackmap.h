@@ -544,6 +544,20 @@ int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		 const struct bcv_tm_cmd *cmd);
 /**
+ * bcv_tm_split_check() - would bcv_tm_split() accept?
+ * @std: the STD's tables
+ * @bcv: the BCV's tables
+ * @cmd: options and facts
+ *
+ * Changes nothing.  A consistent split of several pairs checks every pair
+ * before it splits any.
+ *
+ * Context: see "Commands" above.
+ * Return: 0 or the errno bcv_tm_split() would return.
+ */
+int bcv_tm_split_check(const struct bcv_tm_vol *std,
+		       const struct bcv_tm_vol *bcv, const struct bcv_tm_cmd *cmd);
+/**
  * bcv_tm_reestablish() - REESTABLISH
  * @std: the STD's tables
  * @bcv: the BCV's tables

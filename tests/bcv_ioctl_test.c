@@ -1171,7 +1171,7 @@ TEST(remove_flags_undefined)
 /* Numbers past the last command: ENOTTY whatever size they encode. */
 TEST(unknown_ioctl_number)
 {
-	static const unsigned int nrs[] = { 0x0a, 0x0b, 0x7f, 0x80, 0xff };
+	static const unsigned int nrs[] = { 0x0b, 0x0c, 0x7f, 0x80, 0xff };
 	struct bcv_version v = { .size = sizeof(v) };
 	size_t i;
 
@@ -2676,13 +2676,95 @@ TEST(session_unknown_cmd)
 
 static const uint32_t cmd_flags[] = {
 	[BCV_CMD_ESTABLISH]	= 0,
-	[BCV_CMD_SPLIT]		= BCV_CMD_F_DIFF,
+	[BCV_CMD_SPLIT]		= BCV_CMD_F_DIFF | BCV_CMD_F_FORCE,
 	[BCV_CMD_REESTABLISH]	= 0,
 	[BCV_CMD_RESTORE]	= BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE,
 	[BCV_CMD_TERMINATE]	= 0,
 	[BCV_CMD_PAUSE]		= 0,
 	[BCV_CMD_RESUME]	= 0,
 };
+
+/* BCV_IOC_SPLIT_GROUP of @g (its pairs at @p); the errno, @g updated. */
+static int group_ioctl(struct bcv_split_group *g, struct bcv_pair *p)
+{
+	g->pairs = (uintptr_t)p;
+	errno = 0;
+	return ioctl(ctl, BCV_IOC_SPLIT_GROUP, g) ? errno : 0;
+}
+
+static void group_init(struct bcv_split_group *g, struct bcv_pair *p,
+		       uint32_t n)
+{
+	uint32_t i;
+
+	memset(g, 0, sizeof(*g));
+	g->size = sizeof(*g);
+	g->nr_pairs = n;
+	memset(p, 0, n * sizeof(*p));
+	for (i = 0; i < n; i++) {
+		snprintf(p[i].std, sizeof(p[i].std), "%s", STD_NAME);
+		snprintf(p[i].bcv, sizeof(p[i].bcv), "%s", BCV2_NAME);
+	}
+}
+
+/*
+ * BCV_IOC_SPLIT_GROUP: the struct's checks (EINVAL, EFAULT), then each
+ * pair's, with @failed naming the first bad one (copied back on errors).
+ */
+TEST(split_group_args)
+{
+	static struct bcv_pair p[BCV_GROUP_MAX + 1];
+	struct bcv_split_group g;
+
+	group_init(&g, p, 1);
+	g.nr_pairs = 0;
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	group_init(&g, p, BCV_GROUP_MAX + 1);
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	group_init(&g, p, 1);
+	g.flags = BCV_CMD_F_FORCE;
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	group_init(&g, p, 1);
+	g.flags = 1U << 31;
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	group_init(&g, p, 1);
+	g.reserved[3] = 1;
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	group_init(&g, p, 1);
+	g.failed = 1;
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	group_init(&g, p, 1);
+	g.hold_ns = 1;
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	group_init(&g, p, 1);
+	g.size = 16;
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	group_init(&g, p, 2);
+	EXPECT_EQ(EFAULT, group_ioctl(&g, NULL));
+
+	/* The second pair is bad: @failed is 1. */
+	group_init(&g, p, 2);
+	memset(p[1].bcv, 'n', sizeof(p[1].bcv));
+	EXPECT_EQ(ENAMETOOLONG, group_ioctl(&g, p));
+	EXPECT_EQ(1, g.failed);
+	group_init(&g, p, 2);
+	snprintf(p[1].bcv, sizeof(p[1].bcv), "%s", STD_NAME);
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	EXPECT_EQ(1, g.failed);
+	group_init(&g, p, 2);
+	snprintf(p[0].bcv, sizeof(p[0].bcv), "bcvt_nosuch");
+	EXPECT_EQ(ENOENT, group_ioctl(&g, p));
+	EXPECT_EQ(0, g.failed);
+	/* Roles swapped, then a pair in no session. */
+	group_init(&g, p, 1);
+	snprintf(p[0].std, sizeof(p[0].std), "%s", BCV2_NAME);
+	snprintf(p[0].bcv, sizeof(p[0].bcv), "%s", STD_NAME);
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	EXPECT_EQ(0, g.failed);
+	group_init(&g, p, 1);
+	EXPECT_EQ(ENOENT, group_ioctl(&g, p));
+	EXPECT_EQ(0, g.failed);
+}
 
 /*
  * Every flag a command does not define is refused.  Only ESTABLISH would
@@ -2710,7 +2792,7 @@ TEST(session_flags_invalid)
 			  STD_NAME, BCV2_NAME);
 	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_SPLIT, BCV_CMD_F_INCREMENTAL,
 			  STD_NAME, BCV2_NAME);
-	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_SPLIT, BCV_CMD_F_FORCE,
+	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_PAUSE, BCV_CMD_F_FORCE,
 			  STD_NAME, BCV2_NAME);
 	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_RESTORE, BCV_CMD_F_DIFF,
 			  STD_NAME, BCV2_NAME);
@@ -4576,6 +4658,7 @@ static const struct test tests[] = {
 	T(session_reserved_nonzero, 0),
 	T(session_state_nonzero, 0),
 	T(session_unknown_cmd, 0),
+	T(split_group_args, 0),
 	T(session_flags_invalid, 0),
 	T(session_bad_names, 0),
 	T(session_same_name, 0),

@@ -2334,12 +2334,172 @@ static int run_establish(const struct cmd_args *a)
 			   opt_flag(a, ESTABLISH_WAIT));
 }
 
-enum { SPLIT_DIFF, SPLIT_WAIT, SPLIT_FORCE };
+enum { SPLIT_DIFF, SPLIT_WAIT, SPLIT_FORCE, SPLIT_CONSISTENT, SPLIT_GROUP };
+
+/* Is @bcv the BCV of one of the first @n of @pairs? */
+static bool bcv_named(const struct bcv_pair *pairs, uint32_t n,
+		      const char *bcv)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strncmp(pairs[i].bcv, bcv, sizeof(pairs[i].bcv)))
+			return true;
+	return false;
+}
+
+/* Append the pair @std @bcv to @pairs (*@n of them so far). */
+static int add_pair(const struct cmd_args *a, struct bcv_pair *pairs,
+		    uint32_t *n, const char *std, const char *bcv)
+{
+	int ret;
+
+	if (*n >= BCV_GROUP_MAX)
+		return usage_error(a->cmd, "at most %u pairs split together",
+				   BCV_GROUP_MAX);
+	ret = check_name(a->cmd, "STD name", std);
+	if (!ret)
+		ret = check_name(a->cmd, "BCV name", bcv);
+	if (!ret && !no_client_checks && !strcmp(std, bcv))
+		ret = usage_error(a->cmd, "STD and BCV must be different "
+				  "volumes ('%s')", std);
+	if (!ret && !no_client_checks && bcv_named(pairs, *n, bcv))
+		ret = usage_error(a->cmd, "BCV %s named twice", bcv);
+	if (ret)
+		return ret;
+	copy_fixed(pairs[*n].std, sizeof(pairs[*n].std), std);
+	copy_fixed(pairs[*n].bcv, sizeof(pairs[*n].bcv), bcv);
+	(*n)++;
+	return 0;
+}
+
+/* --group FILE: "STD BCV" a line; blank lines and '#' comments. */
+static int read_group(const struct cmd_args *a, const char *path,
+		      struct bcv_pair *pairs, uint32_t *n)
+{
+	char *line = NULL, *save, *std, *bcv, *hash;
+	unsigned int lineno = 0;
+	size_t cap = 0;
+	int ret = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f)
+		return usage_error(a->cmd, "--group: cannot read %s: %s", path,
+				   strerror(errno));
+	while (!ret && getline(&line, &cap, f) >= 0) {
+		lineno++;
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		std = strtok_r(line, " \t\r\n", &save);
+		if (!std)
+			continue;
+		bcv = strtok_r(NULL, " \t\r\n", &save);
+		if (!bcv || strtok_r(NULL, " \t\r\n", &save))
+			ret = usage_error(a->cmd, "--group: %s line %u: want "
+					  "\"STD BCV\"", path, lineno);
+		else
+			ret = add_pair(a, pairs, n, std, bcv);
+	}
+	if (!ret && ferror(f))
+		ret = usage_error(a->cmd, "--group: cannot read %s", path);
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+/*
+ * split --consistent / --group: BCV_IOC_SPLIT_GROUP over every pair, after
+ * waiting for each copy to end with --wait.  Prints "split STD BCV: split"
+ * per pair, then how long the STDs' writes were held.
+ */
+static int split_group(const struct cmd_args *a, uint32_t flags)
+{
+	static struct bcv_pair pairs[BCV_GROUP_MAX];
+	const char *verb = "split --consistent", *file;
+	struct bcv_split_group g;
+	uint32_t n = 0, i, state;
+	struct pair p;
+	bool waited;
+	int fd, err, ret = 0;
+
+	if (opt_flag(a, SPLIT_FORCE))
+		return usage_error(a->cmd, "--force does not go with "
+				   "--consistent or --group");
+	if (a->npos % 2)
+		return usage_error(a->cmd, "--consistent takes STD BCV pairs: "
+				   "'%s' has no BCV", a->pos[a->npos - 1]);
+	for (i = 0; !ret && i < a->npos; i += 2)
+		ret = add_pair(a, pairs, &n, a->pos[i], a->pos[i + 1]);
+	file = opt_value(a, SPLIT_GROUP);
+	if (!ret && file)
+		ret = read_group(a, file, pairs, &n);
+	if (ret)
+		return ret;
+	if (!n)
+		return usage_error(a->cmd, "missing STD");
+
+	fd = open_ctl();
+	if (fd < 0)
+		return EXIT_FAIL;
+	for (i = 0; opt_flag(a, SPLIT_WAIT) && i < n; i++) {
+		p.std = pairs[i].std;
+		p.bcv = pairs[i].bcv;
+		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited);
+		if (err) {
+			ret = wait_error(fd, verb, &p, BCV_CMD_SPLIT, err,
+					 waited, 0);
+			close(fd);
+			return ret;
+		}
+	}
+	memset(&g, 0, sizeof(g));
+	g.size = sizeof(g);
+	g.flags = flags;
+	g.nr_pairs = n;
+	g.pairs = (uintptr_t)pairs;
+	err = xioctl(fd, BCV_IOC_SPLIT_GROUP, &g);
+	if (err) {
+		if (g.failed < n && err == EINVAL &&
+		    bcv_named(pairs, g.failed, pairs[g.failed].bcv)) {
+			errmsg("%s %s %s: BCV %s named twice", verb,
+			       pairs[g.failed].std, pairs[g.failed].bcv,
+			       pairs[g.failed].bcv);
+			ret = EXIT_FAIL;
+		} else if (g.failed < n) {
+			p.std = pairs[g.failed].std;
+			p.bcv = pairs[g.failed].bcv;
+			ret = session_error(fd, verb, &p, BCV_CMD_SPLIT, err);
+		} else {
+			errmsg("%s: %s", verb, strerror(err));
+			ret = refusal_status(err);
+		}
+		close(fd);
+		return ret;
+	}
+	close(fd);
+	for (i = 0; i < n; i++)
+		printf("split %s %s: split\n", pairs[i].std, pairs[i].bcv);
+	printf("split --consistent: %u pair%s split at one instant, writes "
+	       "held %.3f ms\n", n, n == 1 ? "" : "s", g.hold_ns / 1e6);
+	return EXIT_OK;
+}
 
 static int run_split(const struct cmd_args *a)
 {
 	uint32_t flags = 0;
 
+	if (opt_flag(a, SPLIT_CONSISTENT) || opt_value(a, SPLIT_GROUP))
+		return split_group(a, opt_flag(a, SPLIT_DIFF) ?
+					 BCV_CMD_F_DIFF : 0);
+	if (a->npos < 1)
+		return usage_error(a->cmd, "missing STD");
+	if (a->npos < 2)
+		return usage_error(a->cmd, "missing BCV");
+	if (a->npos > 2)
+		return usage_error(a->cmd, "unexpected argument '%s' (more "
+				   "pairs need --consistent)", a->pos[2]);
 	if (opt_flag(a, SPLIT_FORCE) && opt_flag(a, SPLIT_WAIT))
 		return usage_error(a->cmd, "--force splits without waiting: "
 				   "give --force or --wait, not both");
@@ -2452,7 +2612,7 @@ static void query_json(const struct bcv_sess_info *sess, uint32_t n,
 		       ",\"std_changed_tracks\":%" PRIu64
 		       ",\"bcv_changed_tracks\":%" PRIu64
 		       ",\"copied_tracks\":%" PRIu64 ",\"errors\":%" PRIu64
-		       ",\"percent_done\":%u,\"paused\":%s}",
+		       ",\"percent_done\":%u,\"paused\":%s",
 		       s->id, state_name(s->state), (int32_t)s->mm,
 		       (uint64_t)s->tracks, s->track_size,
 		       (uint64_t)s->invalid_tracks,
@@ -2461,6 +2621,12 @@ static void query_json(const struct bcv_sess_info *sess, uint32_t n,
 		       (uint64_t)s->copied_tracks, (uint64_t)s->errors,
 		       percent_done(s->copied_tracks, s->invalid_tracks),
 		       s->flags & BCV_SESS_F_PAUSED ? "true" : "false");
+		if (s->split_time)
+			printf(",\"split_time\":%" PRId64 ",\"split_hold_us\":%" PRIu64
+			       "}", (int64_t)s->split_time,
+			       (uint64_t)s->split_hold_ns / 1000);
+		else
+			fputs(",\"split_time\":null,\"split_hold_us\":null}", stdout);
 	}
 	fputs("]", stdout);
 	/* The volumes asked about: their metadata's uuid and flags. */
@@ -2848,7 +3014,8 @@ HELP_OPT
 	},
 	{
 		.name = "split",
-		.synopsis = "STD BCV [--diff] [--wait | --force]",
+		.synopsis = "STD BCV [--diff] [--wait | --force | --consistent "
+			    "[STD BCV]... [--group FILE]]",
 		.summary = "detach BCV as a point-in-time copy of STD",
 		.help =
 "Split BCV off STD: BCV becomes an independent, writable copy of STD as of\n"
@@ -2865,15 +3032,28 @@ HELP_OPT
 "                      is marked changed on both volumes, so the next\n"
 "                      reestablish repairs it.  Refused while restinprog\n"
 "                      (STD needs BCV for the tracks not restored yet)\n"
+"  --consistent        split every pair given (up to 64, on one STD or\n"
+"                      several) at one instant: writes to every STD are\n"
+"                      drained and held, every BCV detached, then all are\n"
+"                      released; a write acknowledged on any STD before the\n"
+"                      command started is on its BCV, none issued after it\n"
+"                      returned is.  All or nothing: if a pair cannot split,\n"
+"                      none is, and the message names that pair.  Prints a\n"
+"                      line per pair and how long writes were held\n"
+"  --group FILE        (implies --consistent) the pairs of FILE too, \"STD\n"
+"                      BCV\" a line; blank lines and # comments are skipped\n"
 HELP_OPT
 "\n"
-"Prints: split STD BCV: split\n",
+"Prints: split STD BCV: split (a line per pair), and with --consistent\n"
+"\"split --consistent: N pairs split at one instant, writes held X ms\"\n",
 		.pos = { "STD", "BCV" },
-		.min_pos = 2, .max_pos = 2,
+		.min_pos = 0, .max_pos = MAX_POS,
 		.opts = {
 			[SPLIT_DIFF] = { "diff", OPT_FLAG, 1 },
 			[SPLIT_WAIT] = { "wait", OPT_FLAG, 1 },
 			[SPLIT_FORCE] = { "force", OPT_FLAG, 1 },
+			[SPLIT_CONSISTENT] = { "consistent", OPT_FLAG, 1 },
+			[SPLIT_GROUP] = { "group", OPT_VALUE, 1 },
 		},
 		.run = run_split,
 	},
@@ -3041,7 +3221,11 @@ HELP_OPT
 "                      attached, else -1), \"tracks\", \"track_size\",\n"
 "                      \"invalid_tracks\", \"std_changed_tracks\",\n"
 "                      \"bcv_changed_tracks\", \"copied_tracks\", \"errors\",\n"
-"                      \"percent_done\", \"paused\" (true/false)}],\n"
+"                      \"percent_done\", \"paused\" (true/false),\n"
+"                      \"split_time\" (the last split, seconds since the\n"
+"                      epoch, null if none since the STD was created or\n"
+"                      assembled), \"split_hold_us\" (how long that split\n"
+"                      held the STD's writes, null likewise)}],\n"
 "                      \"volumes\":[{\"name\",\n"
 "                      \"uuid\", \"events\", \"recovered\", \"peer_absent\",\n"
 "                      \"recovered_tracks\", \"meta_writes\"}]\n"

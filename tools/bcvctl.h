@@ -44,8 +44,8 @@ extern bool no_client_checks;	/* BCV_NO_CLIENT_CHECKS=1, see bcvctl.c */
 
 /* --- the command table and the argument parser -------------------------- */
 
-#define MAX_POS		3
-#define MAX_OPTS	4
+#define MAX_POS		(2 * BCV_GROUP_MAX)	/* split --consistent pairs */
+#define MAX_OPTS	6
 #define MAX_OPT_VALUES	MAX_MIRRORS	/* the most any list option takes */
 
 enum opt_kind {

@@ -17,7 +17,8 @@
  *    copied back up to min(@size, kernel size).
  *  - The first published sizes, accepted by every later kernel: version
  *    24, create 832, remove 40, list 24, session_cmd 80, query 56, wait
- *    80, leg_cmd 304; from version 0.5, stop 40 and assemble 832.  Fields
+ *    80, leg_cmd 304; from version 0.5, stop 40 and assemble 832; from
+ *    0.7, split_group 64.  Fields
  *    are only ever added at the end, or by taking
  *    them from @reserved, where zero keeps the old meaning.
  *  - The same holds for the entries BCV_IOC_LIST and BCV_IOC_QUERY write:
@@ -49,7 +50,7 @@
 #define BCV_DISK_PREFIX		"bcv"		/* volumes are /dev/bcvN */
 
 #define BCV_VERSION_MAJOR	0
-#define BCV_VERSION_MINOR	6
+#define BCV_VERSION_MINOR	7
 #define BCV_VERSION_PATCH	0
 
 #define BCV_NAME_LEN		32	/* volume name, including the NUL */
@@ -72,6 +73,7 @@
 #define BCV_FEAT_META		(1ULL << 4)	/* on-disk metadata, STOP, ASSEMBLE */
 #define BCV_FEAT_INTENT		(1ULL << 5)	/* write intent: cheap crash recovery */
 #define BCV_FEAT_PAUSE		(1ULL << 6)	/* PAUSE, RESUME; sess_info @flags */
+#define BCV_FEAT_GROUP		(1ULL << 7)	/* SPLIT_GROUP; sess_info split times */
 
 #define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
 
@@ -314,6 +316,9 @@ struct bcv_session_cmd {
  *			RESTORE of this session
  * @errors:		copy I/O errors since that command
  * @flags:		BCV_SESS_F_* (BCV_FEAT_PAUSE; zero from older modules)
+ * @split_time:		the last SPLIT, seconds since the epoch; 0 if none
+ *			since the STD was created or assembled (BCV_FEAT_GROUP)
+ * @split_hold_ns:	how long that SPLIT held the STD's writes, in ns
  * @reserved:		zero
  */
 struct bcv_sess_info {
@@ -330,7 +335,9 @@ struct bcv_sess_info {
 	__u64 copied_tracks;
 	__u64 errors;
 	__u64 flags;
-	__u64 reserved[5];
+	__s64 split_time;
+	__u64 split_hold_ns;
+	__u64 reserved[3];
 };
 
 /* struct bcv_sess_info.flags */
@@ -357,6 +364,43 @@ struct bcv_query {
 	__u32 count;
 	char name[BCV_NAME_LEN];
 	__u64 sessions;
+	__u64 reserved[4];
+};
+
+#define BCV_GROUP_MAX		64	/* pairs in one BCV_IOC_SPLIT_GROUP */
+
+/* One STD/BCV pair of BCV_IOC_SPLIT_GROUP. */
+struct bcv_pair {
+	char std[BCV_NAME_LEN];
+	char bcv[BCV_NAME_LEN];
+};
+
+/**
+ * struct bcv_split_group - BCV_IOC_SPLIT_GROUP: split several pairs at one
+ *	instant (a consistent split).
+ * @size:	in: sizeof(struct bcv_split_group)
+ * @flags:	in: BCV_CMD_F_DIFF or 0, for every pair
+ * @nr_pairs:	in: 1..BCV_GROUP_MAX
+ * @failed:	out: the index of the pair that was refused, or 0xffffffff
+ *		(copied back on errors too); must be zero on input
+ * @pairs:	in: user pointer to @nr_pairs struct bcv_pair
+ * @hold_ns:	out: how long the STDs' writes were held; zero on input
+ * @reserved:	in: must be zero
+ *
+ * Writes to every STD named are drained and held, every pair is checked
+ * as SPLIT checks it, every BCV is detached, then all are released: a
+ * write acknowledged on any STD before the command started is on its BCV,
+ * none issued after it returned is.  All or nothing: if any pair cannot
+ * split, none is, and @failed names it.  Errors as BCV_IOC_SESSION's
+ * SPLIT, and EINVAL for a BCV or a pair named twice.
+ */
+struct bcv_split_group {
+	__u32 size;
+	__u32 flags;
+	__u32 nr_pairs;
+	__u32 failed;
+	__u64 pairs;
+	__u64 hold_ns;
 	__u64 reserved[4];
 };
 
@@ -495,5 +539,6 @@ struct bcv_assemble {
 #define BCV_IOC_LEG		_IOWR(BCV_IOCTL_TYPE, 0x07, struct bcv_leg_cmd)
 #define BCV_IOC_STOP		_IOWR(BCV_IOCTL_TYPE, 0x08, struct bcv_stop)
 #define BCV_IOC_ASSEMBLE	_IOWR(BCV_IOCTL_TYPE, 0x09, struct bcv_assemble)
+#define BCV_IOC_SPLIT_GROUP	_IOWR(BCV_IOCTL_TYPE, 0x0a, struct bcv_split_group)
 
 #endif /* _UAPI_LINUX_BCV_H */

@@ -366,6 +366,7 @@ static const u32 bcv_cmd_flags[] = {
 	[BCV_CMD_TERMINATE]	= 0,
 	[BCV_CMD_PAUSE]		= 0,
 	[BCV_CMD_RESUME]	= 0,
+	[BCV_CMD_ABORT]		= 0,
 };
 
 /* Two names that may name volumes: bad syntax cannot, so ENOENT. */
@@ -389,7 +390,7 @@ static int bcv_ioc_session(void __user *uarg)
 		return ret;
 	if (c.state || !bcv_zero(c.reserved, sizeof(c.reserved)))
 		return -EINVAL;
-	if (c.cmd < BCV_CMD_ESTABLISH || c.cmd > BCV_CMD_RESUME ||
+	if (c.cmd < BCV_CMD_ESTABLISH || c.cmd > BCV_CMD_ABORT ||
 	    (c.flags & ~bcv_cmd_flags[c.cmd]))
 		return -EINVAL;
 	ret = bcv_check_pair_names(c.std, c.bcv);

@@ -532,7 +532,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		.incremental = c->flags & BCV_CMD_F_INCREMENTAL,
 		.force = c->flags & BCV_CMD_F_FORCE,
 	};
-	bool new_session = false;
+	bool new_session = false, detach;
 	u64 held;
 	int ret;
 
@@ -561,7 +561,8 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		ret = __bcv_pause(std, bcv, c->cmd == BCV_CMD_PAUSE, &c->state);
 		goto out;
 	}
-	if (c->cmd != BCV_CMD_SPLIT) {
+	detach = c->cmd == BCV_CMD_SPLIT || c->cmd == BCV_CMD_ABORT;
+	if (!detach) {
 		ret = __bcv_check_attach(std, bcv);
 		if (ret)
 			goto out;
@@ -580,7 +581,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	tc.bcv_open = bcv->open_count;
 	if (c->cmd != BCV_CMD_RESTORE)
 		mutex_unlock(&std->open_lock);
-	if (c->cmd == BCV_CMD_SPLIT)
+	if (detach)
 		mutex_unlock(&bcv->open_lock);
 
 	held = ktime_get_ns();
@@ -625,17 +626,20 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	case BCV_CMD_RESTORE:
 		ret = bcv_tm_restore(&std->tm, &bcv->tm, &tc);
 		break;
+	case BCV_CMD_ABORT:
+		ret = bcv_tm_abort(&std->tm, &bcv->tm);
+		break;
 	default:
 		ret = -EINVAL;
 	}
 	ts = bcv_tm_session(&std->tm, &bcv->tm);
 	s = ts ? bcv_tm_session_of(ts) : NULL;
-	if (!ret && s && c->cmd != BCV_CMD_SPLIT)
+	if (!ret && s && !detach)
 		bcv_reset_counters(s);
 	c->state = s ? bcv_tm_sess_state(&s->tm) : 0;
 	mutex_unlock(&std->state_lock);
 
-	if (!ret && c->cmd == BCV_CMD_SPLIT)
+	if (!ret && detach)
 		bcv_drop_cache(bcv);
 	if (!ret && c->cmd == BCV_CMD_RESTORE)
 		bcv_drop_cache(std);
@@ -660,7 +664,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	}
 	if (c->cmd == BCV_CMD_RESTORE)
 		mutex_unlock(&std->open_lock);
-	if (c->cmd != BCV_CMD_SPLIT)
+	if (!detach)
 		mutex_unlock(&bcv->open_lock);
 
 	if (!ret && new_session && bcv_session_sysfs_add(std, s))
@@ -672,6 +676,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 			[BCV_CMD_SPLIT] = "split",
 			[BCV_CMD_REESTABLISH] = "reestablish",
 			[BCV_CMD_RESTORE] = "restore",
+			[BCV_CMD_ABORT] = "abort",
 		};
 
 		pr_info("%s: %s%s%s%s %s/%s (session %u): %s\n",

@@ -855,6 +855,38 @@ int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	return 0;
 }
 
+int bcv_tm_abort(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv)
+{
+	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
+	const unsigned long *mm;
+	unsigned int p;
+	u64 i;
+
+	if (!s)
+		return -ENOENT;
+	if (s->state != BCV_SYNCINPROG)
+		return -EBUSY;
+	if (!std_keeps_data(std, s->mm))
+		return -EBUSY;
+
+	mm = std->inv[s->mm];
+	/* The BCV's fixed mirrors missed what its primary took meanwhile. */
+	for (p = 1; p < bcv->nr_legs; p++)
+		bm_fill(bcv->inv[p], bcv->tracks);
+	bm_zero(bcv->inv[0], bcv->tracks);
+	/*
+	 * What the copy was to write, written or not, differs from what the
+	 * BCV held: its column is C there already (ESTABLISH set it all,
+	 * REESTABLISH where it copies), the BCV side gets M4b I.
+	 */
+	bm_zero(bcv->inv[BCV_M4B], bcv->tracks);
+	for (i = 0; i < bm_longs(std->tracks); i++)
+		bcv->inv[BCV_M4B][i] = pb_column_word(std, i, s->id) | mm[i];
+	detach(s);
+	bcv_tm_set_state(s, BCV_SPLIT);
+	return 0;
+}
+
 int bcv_tm_reestablish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		       const struct bcv_tm_cmd *cmd)
 {

@@ -112,7 +112,7 @@ enum bcv_pos_role {
  *   split --RESTORE--> restinprog --copy done--> restored --SPLIT--> split
  *   synchronized, restored, restinprog --the MM lost tracks--> syncinprog
  *   split --TERMINATE--> none
- *   syncinprog --SPLIT --force--> split
+ *   syncinprog --SPLIT --force, ABORT--> split
  */
 enum bcv_state {
 	/* no session (before ESTABLISH, after TERMINATE) */
@@ -543,6 +543,21 @@ int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
  */
 int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		 const struct bcv_tm_cmd *cmd);
+/**
+ * bcv_tm_abort() - ABORT an ESTABLISH or REESTABLISH in progress
+ * @std: the STD's tables
+ * @bcv: the BCV's tables
+ *
+ * The BCV is detached and the session split again.  Every track the copy
+ * was to write (PB C in the session's column, which stays) is marked
+ * changed on the BCV (M4b I), copied already or not: the BCV holds a mix,
+ * and the next REESTABLISH copies exactly those tracks again.  Only
+ * syncinprog is accepted (a restinprog session's STD needs the BCV).
+ *
+ * Context: see "Commands" above.
+ * Return: see "Commands" above.
+ */
+int bcv_tm_abort(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv);
 /**
  * bcv_tm_split_check() - would bcv_tm_split() accept?
  * @std: the STD's tables

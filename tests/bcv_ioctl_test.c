@@ -2350,6 +2350,7 @@ static const char *cmd_name(uint32_t cmd)
 	case BCV_CMD_TERMINATE:		return "TERMINATE";
 	case BCV_CMD_PAUSE:		return "PAUSE";
 	case BCV_CMD_RESUME:		return "RESUME";
+	case BCV_CMD_ABORT:		return "ABORT";
 	}
 	snprintf(buf, sizeof(buf), "cmd %u", cmd);
 	return buf;
@@ -2662,7 +2663,7 @@ TEST(session_state_nonzero)
 TEST(session_unknown_cmd)
 {
 	static const uint32_t cmds[] = {
-		0, BCV_CMD_RESUME + 1, 9, 0x100, 0x80000001U, UINT32_MAX,
+		0, BCV_CMD_ABORT + 1, 10, 0x100, 0x80000001U, UINT32_MAX,
 	};
 	struct bcv_session_cmd c;
 	size_t i;
@@ -2682,6 +2683,7 @@ static const uint32_t cmd_flags[] = {
 	[BCV_CMD_TERMINATE]	= 0,
 	[BCV_CMD_PAUSE]		= 0,
 	[BCV_CMD_RESUME]	= 0,
+	[BCV_CMD_ABORT]		= 0,
 };
 
 /* BCV_IOC_SPLIT_GROUP of @g (its pairs at @p); the errno, @g updated. */
@@ -2775,7 +2777,7 @@ TEST(session_flags_invalid)
 {
 	uint32_t cmd, bit;
 
-	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_RESUME; cmd++) {
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_ABORT; cmd++) {
 		for (bit = 0; bit < 32; bit++) {
 			if (cmd_flags[cmd] & (1U << bit))
 				continue;
@@ -2835,7 +2837,7 @@ TEST(session_same_name)
 {
 	uint32_t cmd;
 
-	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_RESUME; cmd++) {
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_ABORT; cmd++) {
 		SESS_NAMES_EXPECT(EINVAL, cmd, 0, STD_NAME, STD_NAME);
 		SESS_NAMES_EXPECT(EINVAL, cmd, 0, BCV2_NAME, BCV2_NAME);
 	}
@@ -2845,7 +2847,7 @@ TEST(session_no_such_volume)
 {
 	uint32_t cmd;
 
-	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_RESUME; cmd++) {
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_ABORT; cmd++) {
 		SESS_NAMES_EXPECT(ENOENT, cmd, 0, "bcvt_nosuch", BCV2_NAME);
 		SESS_NAMES_EXPECT(ENOENT, cmd, 0, STD_NAME, "bcvt_nosuch");
 		SESS_NAMES_EXPECT(ENOENT, cmd, 0, "bcvt_nosuch", "bcvt_nosuch2");
@@ -2859,7 +2861,7 @@ TEST(session_wrong_roles)
 {
 	uint32_t cmd;
 
-	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_RESUME; cmd++) {
+	for (cmd = BCV_CMD_ESTABLISH; cmd <= BCV_CMD_ABORT; cmd++) {
 		/* both roles swapped */
 		SESS_NAMES_EXPECT(EINVAL, cmd, 0, BCV2_NAME, STD_NAME);
 		/* a BCV where the STD is expected */
@@ -2947,6 +2949,7 @@ TEST(session_no_session)
 	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_TERMINATE, 0, STD_NAME, BCV_NAME);
 	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_PAUSE, 0, STD_NAME, BCV2_NAME);
 	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_RESUME, 0, STD_NAME, BCV2_NAME);
+	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_ABORT, 0, STD_NAME, BCV2_NAME);
 }
 
 TEST(session_establish_bcv_open_busy)

@@ -2049,6 +2049,9 @@ static const char *busy_reason(uint32_t cmd)
 		       "--force for an open STD)";
 	case BCV_CMD_TERMINATE:
 		return "session is not split";
+	case BCV_CMD_ABORT:
+		return "no establish or reestablish in progress (a restore "
+		       "cannot be aborted: pause it or let it finish)";
 	default:
 		return NULL;
 	}
@@ -2546,6 +2549,11 @@ static int run_pause(const struct cmd_args *a)
 static int run_resume(const struct cmd_args *a)
 {
 	return session_cmd(a, BCV_CMD_RESUME, 0, false, false);
+}
+
+static int run_abort(const struct cmd_args *a)
+{
+	return session_cmd(a, BCV_CMD_ABORT, 0, false, false);
 }
 
 enum { WAIT_TIMEOUT };
@@ -3156,6 +3164,27 @@ HELP_OPT
 		.pos = { "STD", "BCV" },
 		.min_pos = 2, .max_pos = 2,
 		.run = run_resume,
+	},
+	{
+		.name = "abort",
+		.synopsis = "STD BCV",
+		.summary = "stop an establish or reestablish in progress",
+		.help =
+"Stop the establish or reestablish of the session of STD and BCV that is\n"
+"in progress (syncinprog) and split BCV off again.  BCV then holds a mix of\n"
+"its old data and what was copied: every track the copy was to write,\n"
+"copied yet or not, is marked changed on both volumes, so the next\n"
+"reestablish copies exactly those tracks.  STD keeps all its data.  A\n"
+"restore cannot be aborted (STD reads BCV for the tracks not restored\n"
+"yet): pause it, or let it finish.\n"
+"\n"
+"Options:\n"
+HELP_OPT
+"\n"
+"Prints: abort STD BCV: split\n",
+		.pos = { "STD", "BCV" },
+		.min_pos = 2, .max_pos = 2,
+		.run = run_abort,
 	},
 	{
 		.name = "wait",

@@ -473,6 +473,57 @@ static void test_split_force(void)
 	world_free();
 }
 
+/*
+ * ABORT (SPEC section 13) of an ESTABLISH and of a REESTABLISH: split
+ * again, every track the copy was to write changed on the BCV; refused
+ * unless syncinprog.
+ */
+static void test_abort(void)
+{
+	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *B = mk(SECT, SHIFT, false, 2);
+	struct bcv_tm_vol *B2 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_copy c;
+	unsigned int id;
+
+	REFUSED(ENOENT, bcv_tm_abort(S, B), "ABORT S,B: no session: ENOENT");
+	OK(establish(S, B, &none), "ESTABLISH S,B");
+	id = bcv_tm_sess_id(bcv_tm_session(S, B));
+	CHECK(bcv_tm_next_copy(S, 0, TRACKS / 2, &c), "a copy run");
+	bcv_tm_copy_begin(S, &c);
+	bcv_tm_copy_done(S, &c, true);
+	OK(bcv_tm_abort(S, B), "ABORT the ESTABLISH half copied");
+	CHECK(state(S, B) == BCV_SPLIT, "split");
+	CHECK(bcv_tm_count_invalid(B, BCV_M4B) == TRACKS &&
+	      bcv_tm_count_changed(S, id) == TRACKS,
+	      "every track changed on both sides");
+	CHECK(bcv_tm_count_invalid(B, 1) == TRACKS, "the BCV's fixed mirror is stale");
+	REFUSED(EBUSY, bcv_tm_abort(S, B), "ABORT when split: EBUSY");
+	OK(bcv_tm_reestablish(S, B, &none), "REESTABLISH");
+	CHECK(tm_copy_all(S, 64) == TRACKS, "copies every track");
+	OK(bcv_tm_split(S, B, &none), "SPLIT");
+	tm_copy_all(B, 64);
+
+	/* A REESTABLISH of 3 changed tracks, aborted before any copy. */
+	bcv_tm_write(S, 0, SPT, 0);
+	bcv_tm_write(S, 10 * SPT, SPT, 0);
+	bcv_tm_write(B, 20 * SPT, SPT, 0);
+	OK(bcv_tm_reestablish(S, B, &none), "REESTABLISH with 3 tracks changed");
+	OK(bcv_tm_abort(S, B), "ABORT it");
+	CHECK(bcv_tm_count_invalid(B, BCV_M4B) == 3 && bcv_tm_count_changed(S, id) == 3,
+	      "exactly the 3 tracks changed on both sides (%llu, %llu)",
+	      (unsigned long long)bcv_tm_count_invalid(B, BCV_M4B),
+	      (unsigned long long)bcv_tm_count_changed(S, id));
+	OK(bcv_tm_reestablish(S, B, &none), "REESTABLISH");
+	CHECK(tm_copy_all(S, 64) == 3, "copies exactly them");
+
+	OK(split_session(S, B2), "S,B2 split");
+	OK(bcv_tm_split(S, B, &none), "SPLIT S,B");
+	OK(restore(S, B2, false, false, false, false), "RESTORE S,B2");
+	REFUSED(EBUSY, bcv_tm_abort(S, B2), "ABORT a RESTORE: EBUSY");
+	world_free();
+}
+
 /* ---- REESTABLISH ---- */
 
 static void test_reestablish(void)
@@ -670,6 +721,7 @@ int main(void)
 	test_sessions();
 	test_split();
 	test_split_force();
+	test_abort();
 	test_reestablish();
 	test_restore(false);
 	test_restore(true);

@@ -72,7 +72,8 @@
 #define BCV_FEAT_LEG_POS	(1ULL << 3)	/* leg_flags, LEG remove by @pos */
 #define BCV_FEAT_META		(1ULL << 4)	/* on-disk metadata, STOP, ASSEMBLE */
 #define BCV_FEAT_INTENT		(1ULL << 5)	/* write intent: cheap crash recovery */
-#define BCV_FEAT_PAUSE		(1ULL << 6)	/* PAUSE, RESUME; sess_info @flags */
+/* PAUSE, RESUME, ABORT, SPLIT with BCV_CMD_F_FORCE; sess_info @flags */
+#define BCV_FEAT_PAUSE		(1ULL << 6)
 #define BCV_FEAT_GROUP		(1ULL << 7)	/* SPLIT_GROUP; sess_info split times */
 
 #define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
@@ -259,6 +260,7 @@ struct bcv_list {
 #define BCV_CMD_TERMINATE	5
 #define BCV_CMD_PAUSE		6	/* stop the session's copies (keeps state) */
 #define BCV_CMD_RESUME		7	/* let them go on */
+#define BCV_CMD_ABORT		8	/* stop an ESTABLISH or REESTABLISH: split */
 
 /* struct bcv_session_cmd.flags */
 #define BCV_CMD_F_DIFF		(1U << 0)	/* SPLIT: differential */

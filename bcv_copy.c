@@ -133,6 +133,7 @@ MODULE_PARM_DESC(copy_throttle,
 struct bcv_job {
 	struct bcv_volume *vol;
 	struct bcv_tm_copy c;
+	unsigned long start;		/* jiffies, for a session's throttle */
 	/* Plain-bio copies only: */
 	struct page *buf;		/* BCV_BIO_COPY_ORDER, contiguous */
 	struct dm_io_region from, to[BCV_POSITIONS];
@@ -193,6 +194,56 @@ static void bcv_job_account(struct bcv_volume *vol, const struct bcv_tm_copy *c,
 		if (error)
 			atomic64_inc(&s->errors);
 	}
+}
+
+/*
+ * Any context, vol->lock held.  A session's copy_throttle below 100: after
+ * a job of its positions took d, none starts there for d * (100 - T) / T,
+ * so that its copies run about T % of the time (as kcopyd throttles a
+ * volume, but per session and for plain-bio jobs too).  On a STD its
+ * positions are the MMs of throttled sessions the job read or wrote; on a
+ * BCV (its fixed mirrors' sync) every position the job wrote.
+ */
+static void __bcv_job_throttle(struct bcv_volume *vol, const struct bcv_job *job)
+{
+	unsigned long d = max(jiffies - job->start, 1UL), until;
+	unsigned int p, t, touched = job->c.dst | (1U << job->c.src);
+	struct bcv_tm_sess *ts;
+
+	lockdep_assert_held(&vol->lock);
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		if (!(touched & (1U << p)))
+			continue;
+		ts = vol->role == BCV_ROLE_BCV ? bcv_tm_vol_session(&vol->tm) :
+		     bcv_tm_mm_session(&vol->tm, p);
+		if (!ts)
+			continue;
+		t = READ_ONCE(bcv_tm_session_of(ts)->throttle);
+		if (t >= 100 || !t)
+			continue;
+		until = jiffies + d * (100 - t) / t;
+		if (!vol->thr_until[p] || time_after(until, vol->thr_until[p]))
+			vol->thr_until[p] = until;
+	}
+}
+
+/**
+ * bcv_copy_throttle_changed() - a session's copy_throttle changed
+ * @vol: one of its volumes
+ *
+ * The waits the old setting imposed end; the engine looks again.
+ *
+ * Context: any but hardirq; takes vol->lock.
+ */
+void bcv_copy_throttle_changed(struct bcv_volume *vol)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vol->lock, flags);
+	memset(vol->thr_until, 0, sizeof(vol->thr_until));
+	if (!vol->dead)
+		mod_delayed_work(system_wq, &vol->engine, 0);
+	spin_unlock_irqrestore(&vol->lock, flags);
 }
 
 /* Any context, vol->lock held: position @p's copies failed (again). */
@@ -256,6 +307,7 @@ static void bcv_job_done(int read_err, unsigned long write_err, void *context)
 	}
 	__bcv_region_copy_end(&vol->regions,
 			      bcv_region_of(&vol->regions, c->start));
+	__bcv_job_throttle(vol, job);
 	spin_unlock_irq(&vol->lock);
 
 	bcv_job_account(vol, c, copied, bad != 0);
@@ -483,6 +535,7 @@ static int bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 
 	job->vol = vol;
 	job->c = *c;
+	job->start = jiffies;
 	bcv_tm_copy_begin(&vol->tm, c);
 	bcv_job_region(&job->from, vol, c->src, c);
 	for (n = 0, p = 0; p < BCV_POSITIONS; p++)
@@ -581,8 +634,9 @@ static void bcv_want(struct bcv_volume *vol, u64 r)
 }
 
 /*
- * Caller holds vol->lock.  Positions that are backing off now (bit p), and
- * in *@next the jiffies at which the first of them may be tried again.
+ * Caller holds vol->lock.  Positions that are backing off, or that a
+ * session's copy_throttle holds back, now (bit p), and in *@next the
+ * jiffies at which the first of them may be tried again.
  */
 static unsigned int __bcv_avoid(struct bcv_volume *vol, unsigned long *next)
 {
@@ -590,10 +644,17 @@ static unsigned int __bcv_avoid(struct bcv_volume *vol, unsigned long *next)
 
 	lockdep_assert_held(&vol->lock);
 	for (p = 0; p < BCV_POSITIONS; p++) {
-		if (!vol->backoff[p] || time_after_eq(jiffies, vol->retry_at[p]))
+		unsigned long until = 0;
+
+		if (vol->backoff[p] && time_before(jiffies, vol->retry_at[p]))
+			until = vol->retry_at[p];
+		if (vol->thr_until[p] && time_before(jiffies, vol->thr_until[p]) &&
+		    (!until || time_after(vol->thr_until[p], until)))
+			until = vol->thr_until[p];
+		if (!until)
 			continue;
-		if (!avoid || time_before(vol->retry_at[p], *next))
-			*next = vol->retry_at[p];
+		if (!avoid || time_before(until, *next))
+			*next = until;
 		avoid |= 1U << p;
 	}
 	return avoid;

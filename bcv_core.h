@@ -160,6 +160,8 @@ struct bcv_volume {
 	 */
 	unsigned long retry_at[BCV_POSITIONS];
 	unsigned int backoff[BCV_POSITIONS];	/* ms, 0: none */
+	/* A throttled session's positions: no copy before (jiffies), 0: none */
+	unsigned long thr_until[BCV_POSITIONS];
 	/* bcv_leg.c: I/O errors per position, episodes being reported */
 	atomic64_t pos_errors[BCV_POSITIONS];
 	unsigned long err_episode;	/* bit p: atomic bitops */
@@ -198,6 +200,12 @@ struct bcv_session {
 	 * under bcv_lock with both volumes held, read by the engines.
 	 */
 	bool paused;
+	/*
+	 * sessions/ID/copy_throttle: percent of the time the session's copies
+	 * may run, 1-100 (bcv_copy.c, bcv_job_throttle()).  Written under the
+	 * STD's state_lock, read by the engines.
+	 */
+	unsigned int throttle;
 	/* The last SPLIT (seconds since the epoch, 0: none) and how long it
 	 * held the STD's writes; under bcv_lock.
 	 */
@@ -314,6 +322,7 @@ void bcv_engine_exit(struct bcv_volume *vol);
 int bcv_copy_init(void);
 void bcv_copy_exit(void);
 void bcv_engine_kick(struct bcv_volume *vol);
+void bcv_copy_throttle_changed(struct bcv_volume *vol);
 bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout);
 
 /* bcv_session.c: commands, query, wait, sessions in sysfs.  Sleep. */

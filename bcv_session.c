@@ -97,6 +97,7 @@ static void bcv_session_state_hook(const struct bcv_tm_sess *ts,
 struct bcv_sess_attr {
 	struct attribute attr;
 	ssize_t (*show)(struct bcv_session *s, char *buf);
+	ssize_t (*store)(struct bcv_session *s, const char *buf, size_t len);
 };
 
 static ssize_t bcv_sess_attr_show(struct kobject *kobj, struct attribute *attr,
@@ -112,8 +113,25 @@ static ssize_t bcv_sess_attr_show(struct kobject *kobj, struct attribute *attr,
 	return ret;
 }
 
+static ssize_t bcv_sess_attr_store(struct kobject *kobj,
+				   struct attribute *attr, const char *buf,
+				   size_t len)
+{
+	struct bcv_session *s = container_of(kobj, struct bcv_session, kobj);
+	struct bcv_sess_attr *a = container_of(attr, struct bcv_sess_attr, attr);
+	ssize_t ret;
+
+	if (!a->store)
+		return -EIO;
+	mutex_lock(&s->std->state_lock);
+	ret = a->store(s, buf, len);
+	mutex_unlock(&s->std->state_lock);
+	return ret;
+}
+
 static const struct sysfs_ops bcv_sess_sysfs_ops = {
 	.show	= bcv_sess_attr_show,
+	.store	= bcv_sess_attr_store,
 };
 
 #define BCV_SESS_ATTR(_name)						\
@@ -132,6 +150,15 @@ BCV_SESS_ATTR(copied_tracks);
 BCV_SESS_ATTR(errors);
 BCV_SESS_ATTR(progress);
 BCV_SESS_ATTR(paused);
+
+static ssize_t copy_throttle_show(struct bcv_session *s, char *buf);
+static ssize_t copy_throttle_store(struct bcv_session *s, const char *buf,
+				   size_t len);
+static struct bcv_sess_attr bcv_sess_attr_copy_throttle = {
+	.attr = { .name = "copy_throttle", .mode = 0644 },
+	.show = copy_throttle_show,
+	.store = copy_throttle_store,
+};
 
 static ssize_t bcv_show(struct bcv_session *s, char *buf)
 {
@@ -192,6 +219,31 @@ static ssize_t paused_show(struct bcv_session *s, char *buf)
 	return sysfs_emit(buf, "%d\n", READ_ONCE(s->paused));
 }
 
+static ssize_t copy_throttle_show(struct bcv_session *s, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(s->throttle));
+}
+
+/* Caller holds the STD's state_lock (bcv_sess_attr_store()). */
+static ssize_t copy_throttle_store(struct bcv_session *s, const char *buf,
+				   size_t len)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(buf, 10, &v);
+	if (ret)
+		return ret;
+	if (v < 1 || v > 100)
+		return -EINVAL;
+	WRITE_ONCE(s->throttle, v);
+	/* A wait the old setting imposed ends now. */
+	bcv_copy_throttle_changed(s->std);
+	if (s->bcv)
+		bcv_copy_throttle_changed(s->bcv);
+	return len;
+}
+
 static struct attribute *bcv_sess_attrs[] = {
 	&bcv_sess_attr_bcv.attr,
 	&bcv_sess_attr_state.attr,
@@ -202,6 +254,7 @@ static struct attribute *bcv_sess_attrs[] = {
 	&bcv_sess_attr_errors.attr,
 	&bcv_sess_attr_progress.attr,
 	&bcv_sess_attr_paused.attr,
+	&bcv_sess_attr_copy_throttle.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(bcv_sess);
@@ -221,8 +274,10 @@ static struct bcv_session *bcv_session_alloc(void)
 {
 	struct bcv_session *s = kzalloc(sizeof(*s), GFP_KERNEL);
 
-	if (s)
+	if (s) {
 		kobject_init(&s->kobj, &bcv_sess_ktype);
+		s->throttle = 100;
+	}
 	return s;
 }
 

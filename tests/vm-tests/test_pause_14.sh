@@ -17,6 +17,9 @@
 #     note; pause of no session (exit 3), of a BCV named as STD (exit 1),
 #     without the BCV (exit 2) change nothing; resume of a running
 #     session is a no-op.
+#  5. sessions/ID/copy_throttle: values outside 1-100 refused; at 1 no
+#     second job starts within 3 s of the first (which takes DELAY_MS or
+#     more); back at 100 the copy ends with exact counts and data.
 #
 # The copies are made slow deterministically: copy_jobs=1 (one region of
 # 16 tracks at a time) and a delay of DELAY_MS on reads and writes of the
@@ -178,6 +181,31 @@ bcv_refused pause p14b p14s
 bcv_usage pause p14s
 bcv_do resume p14s p14b
 check_sess p14s p14b state=split paused=false
+
+# --- 5. a session's copy_throttle ---------------------------------------------------
+
+sd=$(sess_dir p14s p14b) || fail "no sysfs directory for p14s/p14b"
+for v in 0 101 abc -1 ""; do
+	expect_exit 1 sh -c "echo '$v' > $sd/copy_throttle"
+done
+expect "copy_throttle stays 100" test "$(cat "$sd/copy_throttle")" = 100
+# Three whole regions changed: with copy_throttle 1, after the first job
+# (at least DELAY_MS) no other starts for 99 times as long.
+for ((t = 0; t < 3 * RT; t++)); do
+	track_write "$T/w" "$S" "$t" 0 $TS
+done
+echo 1 > "$sd/copy_throttle" || fail "cannot set copy_throttle 1"
+bcv_must reestablish p14s p14b
+wait_secs 60 copied_at_least $RT || fail "reestablish: no region copied in 60 s"
+c1=$(field copied_tracks)
+sleep 3
+expect "copy_throttle 1: one region copied in the 3 s after the first ($c1)" \
+	test "$(field copied_tracks)" = $RT
+echo 100 > "$sd/copy_throttle" || fail "cannot set copy_throttle 100"
+bcv_must wait p14s p14b
+check_sess p14s p14b state=synchronized copied_tracks=$((3 * RT))
+bcv_must split p14s p14b
+same_data "reestablish under a session's copy_throttle"
 bcv_must terminate p14s p14b
 bcv_missing pause p14s p14b
 

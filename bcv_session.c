@@ -776,8 +776,11 @@ int bcv_session_split_group(struct bcv_split_group *g,
 	u64 held;
 	int ret = 0;
 
-	/* Each pair's STD and BCV, then the distinct volumes at the end. */
-	vols = kcalloc(3 * nr, sizeof(*vols), GFP_KERNEL);
+	/*
+	 * Each pair's STD and BCV (2 * nr), then the distinct ones among
+	 * them (at most 2 * nr more).
+	 */
+	vols = kcalloc(4 * nr, sizeof(*vols), GFP_KERNEL);
 	if (!vols)
 		return -ENOMEM;
 

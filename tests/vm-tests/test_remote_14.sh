@@ -51,6 +51,7 @@ link_up() { ln -s $N/subsystems/$SUB $N/ports/14/subsystems/$SUB; }
 link_down() { rm $N/ports/14/subsystems/$SUB; }
 link_up || fail "cannot enable the nvmet port"
 nvme connect -t tcp -a 127.0.0.1 -s 4420 -n $SUB --hostnqn=$HOSTNQN \
+	--hostid=${HOSTNQN##*:uuid:} \
 	--reconnect-delay=1 --ctrl-loss-tmo=600 > /dev/null ||
 	fail "nvme connect failed"
 nvme_cleanup() {

@@ -43,13 +43,15 @@ wr /dev/bcv/s11b2 d $((600 * TS)) $TS
 check_sess $S s11b2 state=split std_changed_tracks=4 bcv_changed_tracks=2
 predict=$(union_tracks $S s11b2)	# 5: 7 8 9 400 600
 
+# What must come back: volumes, sessions and data; not the counters of the
+# last command nor the last split's time (bcv.rst: not kept on disk).
 snap() {
 	{
 		bcvctl list --json | tr -d '[:space:]' |
 			sed -E 's/"(index|device|major|minor|open_count|events|meta_writes)":("[^"]*"|[0-9]+),?//g'
 		echo
 		for b in s11b1 s11b2; do
-			sess_line $S $b | sed -E 's/"(copied_tracks|errors|percent_done)":[0-9]+,?//g'
+			sess_line $S $b | sed -E 's/"(copied_tracks|errors|percent_done|split_time|split_hold_us)":([0-9]+|null),?//g'
 		done
 		echo "sum $(dev_sum /dev/bcv/$S) $(dev_sum /dev/bcv/s11b2)"
 	} > "$1"

@@ -29,7 +29,7 @@ TS=65536
 DSZ=$(blockdev --getsz "${DISKS[1]}")
 SIZE=$(( $(bcv_data_sectors "$DSZ" $TS) * 512 ))
 NT=$(( (SIZE + TS - 1) / TS ))	# the last track may be partial
-DELAY_MS=150
+DELAY_MS=1000
 RT=16
 
 JOBS=/sys/module/bcv/parameters/copy_jobs
@@ -52,8 +52,13 @@ table() {
 	printf '%s\n' "$@" | dmsetup load a14d && dmsetup resume a14d ||
 		fail "cannot load a14d: $*"
 }
+# The first region is not delayed, the rest of the data area is (see
+# test_pause_14.sh): the copy is still running when a command follows the
+# first region's copy, whatever the guest's speed.
+rs=$((RT * TS / 512))
 slow() {
-	table "0 $ds delay $d 0 $DELAY_MS $d 0 $DELAY_MS $d 0 0" \
+	table "0 $rs linear $d 0" \
+		"$rs $((ds - rs)) delay $d $rs $DELAY_MS $d $rs $DELAY_MS $d $rs 0" \
 		"$ds $((DSZ - ds)) linear $d $ds"
 }
 healthy() { table "0 $DSZ linear $d 0"; }

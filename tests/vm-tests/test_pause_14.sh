@@ -23,8 +23,8 @@
 #
 # The copies are made slow deterministically: copy_jobs=1 (one region of
 # 16 tracks at a time) and a delay of DELAY_MS on reads and writes of the
-# BCV's data area (dm-delay; flushes and the metadata area are not
-# delayed, so that commands are not held up).
+# BCV's data area past its first region (dm-delay; flushes and the
+# metadata area are not delayed, so that commands are not held up).
 #
 # disks: 16M 16M
 
@@ -40,7 +40,7 @@ TS=65536
 DSZ=$(blockdev --getsz "${DISKS[1]}")
 SIZE=$(( $(bcv_data_sectors "$DSZ" $TS) * 512 ))
 NT=$(( (SIZE + TS - 1) / TS ))	# the last track may be partial
-DELAY_MS=150
+DELAY_MS=1000
 RT=16				# tracks per region (64 KiB tracks)
 
 JOBS=/sys/module/bcv/parameters/copy_jobs
@@ -58,9 +58,14 @@ B=/dev/bcv/p14b
 T=$(mktemp -d)
 on_exit "rm -rf $T"
 
+# The first region is not delayed, the rest of the data area is: the
+# first job ends at once, each later one takes DELAY_MS or more, so that a
+# command issued once the first region is copied finds the copy running
+# whatever the guest's speed.
 slow() {
-	local d=${_dm_dev[p14d]} ds=$((SIZE / 512))
-	printf '%s\n' "0 $ds delay $d 0 $DELAY_MS $d 0 $DELAY_MS $d 0 0" \
+	local d=${_dm_dev[p14d]} ds=$((SIZE / 512)) rs=$((RT * TS / 512))
+	printf '%s\n' "0 $rs linear $d 0" \
+		"$rs $((ds - rs)) delay $d $rs $DELAY_MS $d $rs $DELAY_MS $d $rs 0" \
 		"$ds $((DSZ - ds)) linear $d $ds" | dmsetup load p14d &&
 		dmsetup resume p14d || fail "cannot slow down p14d"
 }
@@ -189,9 +194,9 @@ for v in 0 101 abc -1 ""; do
 	expect_exit 1 sh -c "echo '$v' > $sd/copy_throttle"
 done
 expect "copy_throttle stays 100" test "$(cat "$sd/copy_throttle")" = 100
-# Three whole regions changed: with copy_throttle 1, after the first job
-# (at least DELAY_MS) no other starts for 99 times as long.
-for ((t = 0; t < 3 * RT; t++)); do
+# Regions 1-3 changed: with copy_throttle 1, after the first job (at least
+# DELAY_MS) no other starts for 99 times as long.
+for ((t = RT; t < 4 * RT; t++)); do
 	track_write "$T/w" "$S" "$t" 0 $TS
 done
 echo 1 > "$sd/copy_throttle" || fail "cannot set copy_throttle 1"

@@ -72,14 +72,22 @@ slow() {
 
 field() { sess_field p14s p14b "$1"; }
 copied_at_least() { [ "$(field copied_tracks)" -ge "$1" ]; }
-# same_data: the STD's and the BCV's data areas are identical.
+fast() {
+	local d=${_dm_dev[p14d]}
+	echo "0 $DSZ linear $d 0" | dmsetup load p14d &&
+		dmsetup resume p14d || fail "cannot speed up p14d"
+}
+# same_data: the STD's and the BCV's data areas are identical (read
+# without the delay, which would make it a minute).
 same_data() {
+	fast
 	blockdev --flushbufs "$S" "$B" 2>/dev/null
 	if cmp -s -n "$SIZE" "$S" "$B"; then
 		ok "$1: BCV and STD hold the same $SIZE bytes"
 	else
 		_bad "$1: BCV and STD differ: $(cmp -n "$SIZE" "$S" "$B" 2>&1 | head -1)"
 	fi
+	slow
 }
 # still T_COPIED WHAT: for a second, no track is copied.
 still() {

@@ -29,7 +29,7 @@ TS=65536
 DSZ=$(blockdev --getsz "${DISKS[1]}")
 SIZE=$(( $(bcv_data_sectors "$DSZ" $TS) * 512 ))
 NT=$(( (SIZE + TS - 1) / TS ))	# the last track may be partial
-DELAY_MS=1000
+DELAY_MS=500
 RT=16
 
 JOBS=/sys/module/bcv/parameters/copy_jobs

@@ -32,11 +32,7 @@ NT=$(( (SIZE + TS - 1) / TS ))	# the last track may be partial
 DELAY_MS=500
 RT=16
 
-JOBS=/sys/module/bcv/parameters/copy_jobs
-[ -w $JOBS ] || skip "no $JOBS"
-old_jobs=$(cat $JOBS)
-on_exit "echo $old_jobs > $JOBS"
-echo 1 > $JOBS || fail "cannot set copy_jobs to 1"
+one_copy_job
 
 dm_linear a14d "${DISKS[1]}" || fail "cannot make dm-linear a14d"
 create_vol std a14s "${DISKS[0]}" --track-size 64K
@@ -66,12 +62,7 @@ healthy() { table "0 $DSZ linear $d 0"; }
 field() { sess_field a14s a14b "$1"; }
 copied_at_least() { [ "$(field copied_tracks)" -ge "$1" ]; }
 same_data() {
-	blockdev --flushbufs "$S" "$B" 2>/dev/null
-	if cmp -s -n "$SIZE" "$S" "$B"; then
-		ok "$1: BCV and STD hold the same $SIZE bytes"
-	else
-		_bad "$1: BCV and STD differ: $(cmp -n "$SIZE" "$S" "$B" 2>&1 | head -1)"
-	fi
+	vols_same "$1" "$S" "$B" "$SIZE"
 }
 track_write() {	# FILE DEV TRACK: a whole track of FILE
 	dd if="$1" of="$2" bs=64K seek="$3" count=1 oflag=direct \

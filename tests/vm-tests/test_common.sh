@@ -632,6 +632,27 @@ sess_field() {
 	_field "$l" "$3"
 }
 
+# vols_same WHAT A B SIZE: the first SIZE bytes of volumes A and B are
+# identical (ok), or say where they differ.
+vols_same() {
+	blockdev --flushbufs "$2" "$3" 2>/dev/null
+	if cmp -s -n "$4" "$2" "$3"; then
+		ok "$1: BCV and STD hold the same $4 bytes"
+	else
+		_bad "$1: BCV and STD differ: $(cmp -n "$4" "$2" "$3" 2>&1 | head -1)"
+	fi
+}
+
+# one_copy_job: copy_jobs=1 for this test (restored on exit): the engine
+# copies one region at a time, in order.
+one_copy_job() {
+	local j=/sys/module/bcv/parameters/copy_jobs old
+	[ -w $j ] || skip "no $j"
+	old=$(cat $j)
+	on_exit "echo $old > $j"
+	echo 1 > $j || fail "cannot set copy_jobs to 1"
+}
+
 # sess_dir STD BCV: the session's sysfs directory, /sys/block/bcvN/sessions/ID.
 sess_dir() {
 	local s d b

@@ -43,11 +43,7 @@ NT=$(( (SIZE + TS - 1) / TS ))	# the last track may be partial
 DELAY_MS=500
 RT=16				# tracks per region (64 KiB tracks)
 
-JOBS=/sys/module/bcv/parameters/copy_jobs
-[ -w $JOBS ] || skip "no $JOBS"
-old_jobs=$(cat $JOBS)
-on_exit "echo $old_jobs > $JOBS"
-echo 1 > $JOBS || fail "cannot set copy_jobs to 1"
+one_copy_job
 
 dm_linear p14d "${DISKS[1]}" || fail "cannot make dm-linear p14d"
 BDEV=$DM
@@ -81,12 +77,7 @@ fast() {
 # without the delay, which would make it a minute).
 same_data() {
 	fast
-	blockdev --flushbufs "$S" "$B" 2>/dev/null
-	if cmp -s -n "$SIZE" "$S" "$B"; then
-		ok "$1: BCV and STD hold the same $SIZE bytes"
-	else
-		_bad "$1: BCV and STD differ: $(cmp -n "$SIZE" "$S" "$B" 2>&1 | head -1)"
-	fi
+	vols_same "$1" "$S" "$B" "$SIZE"
 	slow
 }
 # still T_COPIED WHAT: for a second, no track is copied.

@@ -82,12 +82,7 @@ on_exit "rm -rf $T"
 
 field() { sess_field r14s r14b "$1"; }
 same_data() {
-	blockdev --flushbufs "$S" "$B" 2>/dev/null
-	if cmp -s -n "$SIZE" "$S" "$B"; then
-		ok "$1: BCV and STD hold the same $SIZE bytes"
-	else
-		_bad "$1: BCV and STD differ: $(cmp -n "$SIZE" "$S" "$B" 2>&1 | head -1)"
-	fi
+	vols_same "$1" "$S" "$B" "$SIZE"
 }
 track_write() {	# FILE DEV TRACK
 	dd if="$1" of="$2" bs=64K seek="$3" count=1 oflag=direct \

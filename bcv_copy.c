@@ -552,12 +552,12 @@ static int bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 
 /* The first copy inside region @r, clipped to it. */
 static bool bcv_next_in_region(struct bcv_volume *vol, u64 from, u64 r,
-			       struct bcv_tm_copy *c)
+			       unsigned int avoid, struct bcv_tm_copy *c)
 {
 	u64 rend = (r + 1) * bcv_region_tracks(&vol->regions);
 
 	if (!bcv_tm_next_copy_avoid(&vol->tm, from,
-				    bcv_region_tracks(&vol->regions), vol->avoid, c))
+				    bcv_region_tracks(&vol->regions), avoid, c))
 		return false;
 	if (c->start >= rend)
 		return false;
@@ -572,6 +572,73 @@ static bool bcv_next_in_region(struct bcv_volume *vol, u64 from, u64 r,
  * Once their writes drained, start their copy, or give them back.
  * Caller holds vol->lock; returns true if deferred bios may go again.
  */
+/*
+ * Caller holds vol->lock.  Is region @r one that a host write waits for
+ * (__bcv_fill_request())?  It is taken off the list: the caller starts its
+ * copy or gives it up now.
+ */
+static bool __bcv_fill_drop(struct bcv_volume *vol, u64 r)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&vol->lock);
+	for (i = 0; i < vol->nr_fill; i++)
+		if (vol->fill[i] == r) {
+			vol->fill[i] = vol->fill[--vol->nr_fill];
+			return true;
+		}
+	return false;
+}
+
+/**
+ * __bcv_fill_request() - a host write waits for track @t (protected restore)
+ * @vol: the STD
+ * @t: a track the write covers in part that only the BCV holds
+ *     (bcv_tm_fill_track())
+ *
+ * Its region is wanted, so that the engine copies it before the rest of
+ * the restore and new writes to it wait, and the engine is kicked; the
+ * caller then defers the write, which goes again when the copy ends.
+ * Pause and copy_throttle do not hold such a copy back: a host write
+ * waits for it.
+ *
+ * Context: any; caller holds vol->lock.
+ * Return: false if the copy cannot run now (the BCV's position or every
+ * position a write reaches backs off after errors): the write fails.
+ */
+bool __bcv_fill_request(struct bcv_volume *vol, u64 t)
+{
+	struct bcv_regions *rg = &vol->regions;
+	unsigned int to = bcv_tm_write_targets(&vol->tm), p, ok = 0;
+	u64 r = bcv_region_of(rg, t), i;
+	bool src = false;
+
+	lockdep_assert_held(&vol->lock);
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		bool off = vol->backoff[p] && time_before(jiffies, vol->retry_at[p]);
+
+		if ((to & (1U << p)) && !off)
+			ok |= 1U << p;
+		if (!(to & (1U << p)) && !bcv_tm_invalid(&vol->tm, p, t) && !off &&
+		    !bcv_tm_pos_absent(&vol->tm, p))
+			src = true;
+	}
+	if (!ok || !src)
+		return false;
+	for (i = 0; i < vol->nr_fill && vol->fill[i] != r; i++)
+		;
+	if (i == vol->nr_fill && vol->nr_fill < BCV_MAX_WANT &&
+	    (__bcv_region_busy(rg, r) || __bcv_region_want(rg, r))) {
+		/* A copy running there now dispatches the write when done. */
+		if (!(atomic_read(&rg->state[r]) & BCV_REGION_COPY))
+			vol->fill[vol->nr_fill++] = r;
+	}
+	vol->rescan = true;
+	if (!vol->dead)
+		mod_delayed_work(system_wq, &vol->engine, 0);
+	return true;
+}
+
 static bool bcv_process_wants(struct bcv_volume *vol)
 	__must_hold(&vol->lock)
 {
@@ -583,16 +650,22 @@ static bool bcv_process_wants(struct bcv_volume *vol)
 
 	lockdep_assert_held(&vol->lock);
 	while (i < rg->nr_want && vol->jobs < bcv_jobs_max()) {
+		unsigned int avoid = vol->avoid;
+
 		r = rg->want[i];
 		if (bcv_region_has_writes(rg, r)) {
 			i++;
 			continue;
 		}
+		/* A write waits for it: only errors hold its copy back. */
+		if (__bcv_fill_drop(vol, r))
+			avoid = vol->avoid_err;
 		/*
 		 * The copy (if any) starts while the region is still wanted:
 		 * only a write that is leaving again can get in its way.
 		 */
-		if (bcv_next_in_region(vol, r * bcv_region_tracks(rg), r, &c)) {
+		if (bcv_next_in_region(vol, r * bcv_region_tracks(rg), r, avoid,
+				       &c)) {
 			int ret = bcv_start_job(vol, &c);
 
 			if (ret == -EBUSY) {
@@ -643,11 +716,14 @@ static unsigned int __bcv_avoid(struct bcv_volume *vol, unsigned long *next)
 	unsigned int p, avoid = 0;
 
 	lockdep_assert_held(&vol->lock);
+	vol->avoid_err = 0;
 	for (p = 0; p < BCV_POSITIONS; p++) {
 		unsigned long until = 0;
 
-		if (vol->backoff[p] && time_before(jiffies, vol->retry_at[p]))
+		if (vol->backoff[p] && time_before(jiffies, vol->retry_at[p])) {
 			until = vol->retry_at[p];
+			vol->avoid_err |= 1U << p;
+		}
 		if (vol->thr_until[p] && time_before(jiffies, vol->thr_until[p]) &&
 		    (!until || time_after(vol->thr_until[p], until)))
 			until = vol->thr_until[p];
@@ -744,7 +820,7 @@ static void bcv_engine_work(struct work_struct *work)
 			bcv_want(vol, r);
 			continue;
 		}
-		if (!bcv_next_in_region(vol, c.start, r, &c))
+		if (!bcv_next_in_region(vol, c.start, r, vol->avoid, &c))
 			continue;
 		ret = bcv_start_job(vol, &c);
 		if (ret == -EBUSY) {

@@ -556,6 +556,7 @@ void __bcv_volume_unlist(struct bcv_volume *vol)
 	vol->dead = true;
 	vol->paused = true;
 	__bcv_regions_unwant_all(&vol->regions);
+	vol->nr_fill = 0;
 	spin_unlock_irq(&vol->lock);
 	bcv_kick_deferred(vol);
 
@@ -881,9 +882,12 @@ static int __init bcv_init(void)
 	ret = bcv_meta_module_init();
 	if (ret)
 		goto out_copy;
+	ret = bcv_session_init();
+	if (ret)
+		goto out_meta_mod;
 	ret = register_blkdev(0, BCV_DISK_PREFIX);
 	if (ret < 0)
-		goto out_meta;
+		goto out_session;
 	bcv_major = ret;
 
 	ret = bcv_ctl_init();
@@ -897,7 +901,9 @@ static int __init bcv_init(void)
 
 out_blkdev:
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
-out_meta:
+out_session:
+	bcv_session_exit();
+out_meta_mod:
 	bcv_meta_module_exit();
 out_copy:
 	bcv_copy_exit();
@@ -910,6 +916,8 @@ out_io:
 static void __exit bcv_exit(void)
 {
 	bcv_ctl_exit();
+	/* A protected restore's split may still be queued: it finds nothing. */
+	bcv_session_exit();
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
 	ida_destroy(&bcv_index_ida);
 	bcv_meta_module_exit();

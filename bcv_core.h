@@ -152,6 +152,14 @@ struct bcv_volume {
 	bool dead;			/* removed: engine never runs again */
 	bool rescan;			/* skipped a busy region this pass */
 	unsigned int avoid;		/* positions left out of this pass */
+	unsigned int avoid_err;		/* of those, the ones backing off */
+	/*
+	 * Wanted regions that host writes wait for (a protected restore,
+	 * __bcv_fill_request()): their copies go even for a paused or
+	 * throttled session.
+	 */
+	u64 fill[BCV_MAX_WANT];
+	unsigned int nr_fill;
 	/*
 	 * Per mirror position whose copies failed: no copy reads or writes
 	 * it before retry_at (jiffies); the back-off doubles from 100 ms to
@@ -211,6 +219,14 @@ struct bcv_session {
 	 */
 	time64_t split_time;
 	u64 split_hold_ns;
+	/*
+	 * The last RESTORE (for an ABORT of it, bcv_tm_abort()): the STD
+	 * positions that held every track when it began, and the STD's I/O
+	 * errors then; under bcv_lock, in memory only (after an assembly a
+	 * restore cannot be aborted).
+	 */
+	unsigned int restore_kept;
+	u64 restore_errs;
 	struct kobject kobj;		/* sessions/ID */
 	bool kobj_added;
 };
@@ -322,11 +338,14 @@ void bcv_engine_exit(struct bcv_volume *vol);
 int bcv_copy_init(void);
 void bcv_copy_exit(void);
 void bcv_engine_kick(struct bcv_volume *vol);
+bool __bcv_fill_request(struct bcv_volume *vol, u64 t);
 void bcv_copy_throttle_changed(struct bcv_volume *vol);
 bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout);
 
 /* bcv_session.c: commands, query, wait, sessions in sysfs.  Sleep. */
 int bcv_session_cmd(struct bcv_session_cmd *c);
+int bcv_session_init(void);
+void bcv_session_exit(void);
 int bcv_session_query(const char *name, struct bcv_sess_info __user *out,
 		      u32 info_size, u32 capacity, u32 *count);
 int bcv_session_wait(struct bcv_wait *w);

@@ -519,6 +519,36 @@ static void bcv_io_meta_ready(struct bcv_meta_waiter *w, int err)
 }
 
 /*
+ * A write during a protected restore covers in part track @t, which only
+ * the BCV holds and which it does not reach (bcv_tm_fill_track()): it
+ * leaves its regions and waits on vol->deferred until the engine has
+ * copied the track to the STD (__bcv_fill_request()), then goes through the
+ * gate again; or fails, changing nothing, if that copy cannot run.
+ * Process context (the submit path).
+ */
+static void bcv_io_fill_wait(struct bcv_volume *vol, struct bio *bio,
+			     u64 first, u64 last, u64 t)
+{
+	bool kick = bcv_regions_write_put(&vol->regions, first, last);
+	bool ok;
+
+	spin_lock_irq(&vol->lock);
+	ok = __bcv_fill_request(vol, t);
+	if (ok)
+		bio_list_add(&vol->deferred, bio);
+	else if (kick && !vol->dead)
+		mod_delayed_work(system_wq, &vol->engine, 0);
+	spin_unlock_irq(&vol->lock);
+	if (!ok) {
+		bcv_fail_leg(vol, BCV_NO_POS, bio->bi_iter.bi_sector,
+			     "write (the restore source backs off after errors)");
+		bcv_io_fail(vol, bio, BLK_STS_IOERR);
+		return;
+	}
+	bcv_io_put(vol);
+}
+
+/*
  * The way in (see "I/O path" above): true with a reference on vol->ioref
  * and, for a data write, its regions entered; false if @bio now waits on
  * vol->deferred.  Process context.
@@ -592,6 +622,15 @@ void bcv_submit_bio(struct bio *bio)
 		return;
 	}
 
+	if (data_write && !discard) {
+		/* A protected restore: a track written in part needs its data. */
+		u64 t = bcv_tm_fill_track(&vol->tm, sector, nr);
+
+		if (unlikely(t != BCV_NO_TRACK)) {
+			bcv_io_fill_wait(vol, bio, first, last, t);
+			return;
+		}
+	}
 	if (write) {
 		targets = bcv_tm_write_targets(&vol->tm);
 		if (discard)

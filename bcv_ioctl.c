@@ -197,7 +197,7 @@ static int bcv_ioc_version(void __user *uarg)
 	v.patch = BCV_VERSION_PATCH;
 	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS | BCV_FEAT_MIRRORS |
 		     BCV_FEAT_LEG_POS | BCV_FEAT_META | BCV_FEAT_INTENT |
-		     BCV_FEAT_PAUSE | BCV_FEAT_GROUP;
+		     BCV_FEAT_PAUSE | BCV_FEAT_GROUP | BCV_FEAT_PROTECT;
 	return bcv_copy_out(uarg, &v, sizeof(v), usize);
 }
 
@@ -362,7 +362,8 @@ static const u32 bcv_cmd_flags[] = {
 	[BCV_CMD_ESTABLISH]	= 0,
 	[BCV_CMD_SPLIT]		= BCV_CMD_F_DIFF | BCV_CMD_F_FORCE,
 	[BCV_CMD_REESTABLISH]	= 0,
-	[BCV_CMD_RESTORE]	= BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE,
+	[BCV_CMD_RESTORE]	= BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE |
+				  BCV_CMD_F_PROTECT,
 	[BCV_CMD_TERMINATE]	= 0,
 	[BCV_CMD_PAUSE]		= 0,
 	[BCV_CMD_RESUME]	= 0,

@@ -125,10 +125,14 @@ static bool bcv_sess_rec_ok(const struct bcv_sb_sess *r, unsigned int max_id)
 
 	if (!(flags & BCV_SB_SESS_USED))
 		return !memchr_inv(r, 0, sizeof(*r));
-	if (flags & ~BCV_SB_SESS_USED || le32_to_cpu(r->id) >= max_id ||
+	if (flags & ~(BCV_SB_SESS_USED | BCV_SB_SESS_PROTECT) ||
+	    le32_to_cpu(r->id) >= max_id ||
 	    !bcv_fmt_name_ok(r->peer_name))
 		return false;
 	if (state < BCV_STATE_SYNCINPROG || state > BCV_STATE_RESTORED)
+		return false;
+	if ((flags & BCV_SB_SESS_PROTECT) && state != BCV_STATE_RESTINPROG &&
+	    state != BCV_STATE_RESTORED)
 		return false;
 	if (state == BCV_STATE_SPLIT)
 		return mm == BCV_SB_NO_POS;
@@ -331,6 +335,9 @@ static void bcv_meta_build(struct bcv_volume *vol, int pos, struct bcv_sb *sb,
 			s = bcv_tm_session_of(ts);
 			bcv_sess_rec(&sb->sess[i], s->bcv_uuid, s->bcv_name, i,
 				     bcv_tm_sess_state(ts), bcv_tm_sess_mm(ts));
+			if (bcv_tm_sess_protected(ts))
+				sb->sess[i].flags |=
+					cpu_to_le32(BCV_SB_SESS_PROTECT);
 		}
 		mutex_unlock(&vol->state_lock);
 		return;

@@ -63,6 +63,78 @@ static const char *bcv_state_name(enum bcv_state st)
 	return bcv_state_names[st];
 }
 
+/* A protected restore is done: split it (bcv_protect_done()). */
+struct bcv_protect_work {
+	struct work_struct work;
+	char std[BCV_NAME_LEN];
+	char bcv[BCV_NAME_LEN];
+};
+
+static struct workqueue_struct *bcv_session_wq;
+
+/*
+ * bcv_session_wq.  The SPLIT that ends a protected restore, as a command:
+ * under bcv_lock with both volumes held, so that no bio is in flight to
+ * the BCV's position when it goes.  Refused (the state moved on meanwhile,
+ * a volume went away) it changes nothing: an administrator's SPLIT does
+ * the same.
+ */
+static void bcv_protect_work_fn(struct work_struct *work)
+{
+	struct bcv_protect_work *w = container_of(work, struct bcv_protect_work,
+						  work);
+	struct bcv_session_cmd c = { .cmd = BCV_CMD_SPLIT };
+	int ret;
+
+	strscpy(c.std, w->std, sizeof(c.std));
+	strscpy(c.bcv, w->bcv, sizeof(c.bcv));
+	ret = bcv_session_cmd(&c);
+	if (ret && ret != -EBUSY && ret != -ENOENT)
+		pr_warn("%s: the split after a protected restore from %s failed (%d): split it by hand\n",
+			w->std, w->bcv, ret);
+	kfree(w);
+}
+
+/* Any context but hardirq.  Queue the SPLIT that ends a protected restore. */
+static void bcv_protect_done(const char *std, const char *bcv)
+{
+	struct bcv_protect_work *w = kzalloc(sizeof(*w), GFP_ATOMIC);
+
+	if (!w || !bcv_session_wq) {
+		pr_warn("%s: no memory to split after the protected restore from %s: split it by hand\n",
+			std, bcv);
+		kfree(w);
+		return;
+	}
+	INIT_WORK(&w->work, bcv_protect_work_fn);
+	strscpy(w->std, std, sizeof(w->std));
+	strscpy(w->bcv, bcv, sizeof(w->bcv));
+	queue_work(bcv_session_wq, &w->work);
+}
+
+/**
+ * bcv_session_init() - module load: the sessions' workqueue
+ *
+ * Context: process.
+ * Return: 0 or -ENOMEM.
+ */
+int bcv_session_init(void)
+{
+	bcv_session_wq = alloc_workqueue("bcv_session", WQ_UNBOUND, 1);
+	return bcv_session_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * bcv_session_exit() - module unload: after every volume is gone
+ *
+ * Context: process; may sleep (waits for queued work).
+ */
+void bcv_session_exit(void)
+{
+	destroy_workqueue(bcv_session_wq);
+	bcv_session_wq = NULL;
+}
+
 /*
  * bcv_tm_vol.on_state of every STD with sessions: every state change of a
  * session, made by the table code for a command or for the copy engine,
@@ -84,6 +156,8 @@ static void bcv_session_state_hook(const struct bcv_tm_sess *ts,
 	if (s->bcv)
 		bcv_meta_schedule(s->bcv);
 	bcv_state_changed();
+	if (to == BCV_RESTORED && bcv_tm_sess_protected(ts))
+		bcv_protect_done(std->name, s->bcv_name);
 }
 
 /*------------------------------------------------------------------------
@@ -515,6 +589,32 @@ static int __bcv_check_attach(struct bcv_volume *std, struct bcv_volume *bcv)
 	return 0;
 }
 
+/*
+ * Caller holds bcv_lock and the STD (bcv_hold()).  I/O errors on the STD's
+ * positions so far, and the positions that hold every track: an ABORT of
+ * a RESTORE trusts the latter's old data only if the former did not move.
+ */
+static u64 bcv_std_errors(struct bcv_volume *std)
+{
+	u64 n = 0;
+	int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		n += atomic64_read(&std->pos_errors[p]);
+	return n;
+}
+
+static unsigned int bcv_std_whole(struct bcv_volume *std)
+{
+	unsigned int m = bcv_tm_write_targets(&std->tm), kept = 0;
+	int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((m & (1U << p)) && !bcv_tm_count_invalid(&std->tm, p))
+			kept |= 1U << p;
+	return kept;
+}
+
 /* Sessions whose copies restart with this command count from zero. */
 static void bcv_reset_counters(struct bcv_session *s)
 {
@@ -586,9 +686,11 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		.diff = c->flags & BCV_CMD_F_DIFF,
 		.incremental = c->flags & BCV_CMD_F_INCREMENTAL,
 		.force = c->flags & BCV_CMD_F_FORCE,
+		.protect = c->flags & BCV_CMD_F_PROTECT,
 	};
 	bool new_session = false, detach;
-	u64 held;
+	unsigned int kept = 0;
+	u64 held, errs = 0;
 	int ret;
 
 	if (c->cmd == BCV_CMD_ESTABLISH) {
@@ -643,7 +745,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	bcv_hold_pair(std, bcv);
 	ts = bcv_tm_session(&std->tm, &bcv->tm);
 	if (c->cmd == BCV_CMD_SPLIT && !tc.force && ts &&
-	    bcv_tm_sess_mm(ts) != BCV_NO_POS &&
+	    bcv_tm_sess_mm(ts) != BCV_NO_POS && !bcv_tm_sess_protected(ts) &&
 	    (bcv_tm_sess_state(ts) == BCV_SYNCHRONIZED ||
 	     bcv_tm_sess_state(ts) == BCV_RESTORED))
 		bcv_catch_up(std, bcv_tm_sess_mm(ts), 30 * HZ);
@@ -658,6 +760,13 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		for (p = 0; p < bcv->nr_legs; p++)
 			bcv_catch_up(bcv, p, 30 * HZ);
 	}
+	if (c->cmd == BCV_CMD_RESTORE || c->cmd == BCV_CMD_ABORT)
+		errs = bcv_std_errors(std);
+	if (c->cmd == BCV_CMD_RESTORE)
+		kept = bcv_std_whole(std);
+	if (c->cmd == BCV_CMD_ABORT && ts &&
+	    bcv_tm_session_of(ts)->restore_errs == errs)
+		kept = bcv_tm_session_of(ts)->restore_kept;
 	bcv_state_lock(std);
 	switch (c->cmd) {
 	case BCV_CMD_ESTABLISH:
@@ -682,7 +791,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		ret = bcv_tm_restore(&std->tm, &bcv->tm, &tc);
 		break;
 	case BCV_CMD_ABORT:
-		ret = bcv_tm_abort(&std->tm, &bcv->tm);
+		ret = bcv_tm_abort(&std->tm, &bcv->tm, kept);
 		break;
 	default:
 		ret = -EINVAL;
@@ -691,6 +800,10 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	s = ts ? bcv_tm_session_of(ts) : NULL;
 	if (!ret && s && !detach)
 		bcv_reset_counters(s);
+	if (!ret && c->cmd == BCV_CMD_RESTORE) {
+		s->restore_kept = kept;
+		s->restore_errs = errs;
+	}
 	c->state = s ? bcv_tm_sess_state(&s->tm) : 0;
 	mutex_unlock(&std->state_lock);
 
@@ -734,11 +847,12 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 			[BCV_CMD_ABORT] = "abort",
 		};
 
-		pr_info("%s: %s%s%s%s %s/%s (session %u): %s\n",
+		pr_info("%s: %s%s%s%s%s %s/%s (session %u): %s\n",
 			std->disk->disk_name, names[c->cmd],
 			tc.diff ? " --diff" : "",
 			tc.incremental ? " --incremental" : "",
 			tc.force ? " --force" : "",
+			tc.protect ? " --protect" : "",
 			std->name, bcv->name, bcv_tm_sess_id(&s->tm),
 			bcv_state_name(bcv_tm_sess_state(&s->tm)));
 		bcv_state_changed();
@@ -885,6 +999,8 @@ static void bcv_fill_sess(struct bcv_session *s, struct bcv_sess_info *i)
 	i->copied_tracks = atomic64_read(&s->copied);
 	i->errors = atomic64_read(&s->errors);
 	i->flags = READ_ONCE(s->paused) ? BCV_SESS_F_PAUSED : 0;
+	if (bcv_tm_sess_protected(&s->tm))
+		i->flags |= BCV_SESS_F_PROTECT;
 	i->split_time = s->split_time;
 	i->split_hold_ns = s->split_hold_ns;
 }
@@ -954,7 +1070,8 @@ out:
 }
 
 /* The session's state, or 0 with -ENOENT/-EINVAL.  Takes bcv_lock. */
-static int bcv_pair_state(const char *sname, const char *bname, u32 *state)
+static int bcv_pair_state(const char *sname, const char *bname, u32 *state,
+			  bool *protect)
 {
 	struct bcv_volume *std, *bcv;
 	struct bcv_tm_sess *ts;
@@ -967,6 +1084,7 @@ static int bcv_pair_state(const char *sname, const char *bname, u32 *state)
 		if (ts) {
 			mutex_lock(&std->state_lock);
 			*state = bcv_tm_sess_state(ts);
+			*protect = bcv_tm_sess_protected(ts);
 			mutex_unlock(&std->state_lock);
 		} else {
 			ret = -ENOENT;
@@ -978,6 +1096,7 @@ static int bcv_pair_state(const char *sname, const char *bname, u32 *state)
 
 /**
  * bcv_session_wait() - BCV_IOC_WAIT: sleep until a session's copy is done
+ * (a protected restore: until it is split again)
  * @w: the request; @w->state is filled in
  *
  * Context: may sleep (interruptibly); takes bcv_lock now and then.
@@ -988,14 +1107,17 @@ int bcv_session_wait(struct bcv_wait *w)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(w->timeout_ms);
 	long left = MAX_SCHEDULE_TIMEOUT, woke;
+	bool protect = false;
 	int ret, gen;
 
 	for (;;) {
 		gen = atomic_read(&bcv_state_gen);
-		ret = bcv_pair_state(w->std, w->bcv, &w->state);
+		ret = bcv_pair_state(w->std, w->bcv, &w->state, &protect);
 		if (ret)
 			return ret;
-		if (w->state != BCV_SYNCINPROG && w->state != BCV_RESTINPROG)
+		/* A protected restore ends split (bcv_protect_done()). */
+		if (w->state != BCV_SYNCINPROG && w->state != BCV_RESTINPROG &&
+		    !(w->state == BCV_RESTORED && protect))
 			return 0;
 		if (w->timeout_ms) {
 			if (time_after_eq(jiffies, deadline))
@@ -1260,6 +1382,8 @@ static int __bcv_load_sessions(struct bcv_volume *vol, const struct bcv_sb *sb)
 			bcv_session_put(s);
 			return ret;
 		}
+		if (le32_to_cpu(r->flags) & BCV_SB_SESS_PROTECT)
+			bcv_tm_sess_protect(&s->tm);
 		s->std = vol;
 		memcpy(s->bcv_uuid, r->peer_uuid, sizeof(s->bcv_uuid));
 		strscpy(s->bcv_name, r->peer_name, sizeof(s->bcv_name));

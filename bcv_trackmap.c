@@ -326,7 +326,7 @@ static unsigned int leg_positions(const struct bcv_tm_vol *v)
 
 unsigned int bcv_tm_write_targets(const struct bcv_tm_vol *v)
 {
-	return data_positions(v) & ~v->failed;
+	return data_positions(v) & ~v->failed & ~READ_ONCE(v->ro);
 }
 
 /*------------------------------------------------------------------------
@@ -414,6 +414,31 @@ static bool clip_range(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
 	if (*last >= v->tracks)
 		*last = v->tracks - 1;
 	return *first <= *last;
+}
+
+u64 bcv_tm_fill_track(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors)
+{
+	unsigned int s = v->track_shift - BCV_SECTOR_SHIFT;
+	unsigned int ro = READ_ONCE(v->ro), to = bcv_tm_write_targets(v);
+	u64 first, last, end = sector + nr_sectors, t[2];
+	int k;
+
+	if (!ro || !clip_range(v, sector, nr_sectors, &first, &last))
+		return BCV_NO_TRACK;
+	/* Only a track the write covers in part needs its old data. */
+	t[0] = sector & ((1ULL << s) - 1) ? first : (u64)-1;
+	t[1] = (end & ((1ULL << s) - 1)) && end < v->sectors ? last : (u64)-1;
+	for (k = 0; k < 2; k++) {
+		u64 i = t[k] / BPL;
+		unsigned long b;
+
+		if (t[k] == (u64)-1)
+			continue;
+		b = 1UL << (t[k] % BPL);
+		if (!(valid_at(v, to, i) & b) && (valid_at(v, ro, i) & b))
+			return t[k];
+	}
+	return BCV_NO_TRACK;
 }
 
 u64 bcv_tm_mark_stale(struct bcv_tm_vol *v, int pos, u64 sector,
@@ -654,7 +679,7 @@ static const unsigned int state_moves[] = {
 	[BCV_SYNCINPROG]	= ST(SYNCHRONIZED) | ST(SPLIT),
 	[BCV_SYNCHRONIZED]	= ST(SPLIT) | ST(SYNCINPROG),
 	[BCV_SPLIT]		= ST(SYNCINPROG) | ST(RESTINPROG) | ST(NOSESSION),
-	[BCV_RESTINPROG]	= ST(RESTORED) | ST(SYNCINPROG),
+	[BCV_RESTINPROG]	= ST(RESTORED) | ST(SYNCINPROG) | ST(SPLIT),
 	[BCV_RESTORED]		= ST(SPLIT) | ST(SYNCINPROG),
 };
 
@@ -716,6 +741,8 @@ static void attach(struct bcv_tm_sess *s, int pos)
 	s->std->role[pos] = BCV_POS_MM;
 	s->std->mm_sess[pos] = s;
 	s->mm = pos;
+	if (s->protect)
+		WRITE_ONCE(s->std->ro, s->std->ro | 1U << pos);
 }
 
 static void detach(struct bcv_tm_sess *s)
@@ -725,7 +752,9 @@ static void detach(struct bcv_tm_sess *s)
 	bm_zero(std->inv[s->mm], std->tracks);
 	std->role[s->mm] = BCV_POS_NONE;
 	std->mm_sess[s->mm] = NULL;
+	WRITE_ONCE(std->ro, std->ro & ~(1U << s->mm));
 	s->mm = BCV_NO_POS;
+	s->protect = false;
 }
 
 int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
@@ -797,7 +826,11 @@ int bcv_tm_split_check(const struct bcv_tm_vol *std,
 
 	if (!s)
 		return -ENOENT;
-	if (cmd->force) {
+	if (s->protect) {
+		/* The end of a protected restore: the BCV took no write. */
+		if (s->state != BCV_RESTORED || cmd->force)
+			return -EBUSY;
+	} else if (cmd->force) {
 		if (s->state != BCV_SYNCHRONIZED && s->state != BCV_RESTORED &&
 		    s->state != BCV_SYNCINPROG)
 			return -EBUSY;
@@ -829,6 +862,19 @@ int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	if (ret)
 		return ret;
 
+	if (s->protect) {
+		/*
+		 * The BCV and its fixed mirrors hold what they held; the STD
+		 * holds the BCV's data but where the host wrote since the
+		 * restore began, which the session's column says (C).  Its
+		 * users' old changes are in the STD now: M4b V.
+		 */
+		bm_zero(bcv->inv[BCV_M4B], bcv->tracks);
+		detach(s);
+		bcv_tm_set_state(s, BCV_SPLIT);
+		return 0;
+	}
+
 	/* BFM: stale where the BCV's primary took data while attached. */
 	for (p = 1; p < bcv->nr_legs; p++) {
 		if (!cmd->diff) {
@@ -855,19 +901,81 @@ int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	return 0;
 }
 
-int bcv_tm_abort(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv)
+/*
+ * ABORT of a restore: where a position that held every track before it
+ * (@kept) is still I, the restore has not written the track there, and no
+ * host write went there either (no C in the session's column, checked by
+ * bcv_tm_abort_check()): it holds the STD's old data again.
+ */
+static int abort_restore(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
+			 unsigned int kept)
+{
+	u64 i, n = bm_longs(std->tracks);
+	unsigned int p;
+
+	for (i = 0; i < n; i++) {
+		unsigned long back = 0;
+
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (kept & (1U << p)) {
+				back |= std->inv[p][i];
+				std->inv[p][i] = 0;
+			}
+		/* Those tracks differ from the BCV again. */
+		pb_update_word(std, i, back, 1UL << s->id, 0);
+	}
+	detach(s);
+	bcv_tm_set_state(s, BCV_SPLIT);
+	return 0;
+}
+
+/* The positions @kept that can take a restore's tracks back. */
+static unsigned int abort_kept(const struct bcv_tm_vol *std,
+			       const struct bcv_tm_sess *s, unsigned int kept)
+{
+	return kept & data_positions(std) & ~std->failed & ~(1U << s->mm);
+}
+
+int bcv_tm_abort_check(const struct bcv_tm_vol *std,
+		       const struct bcv_tm_vol *bcv, unsigned int kept)
+{
+	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
+	u64 i, n = bm_longs(std->tracks);
+	unsigned int p;
+
+	if (!s)
+		return -ENOENT;
+	if (s->state == BCV_SYNCINPROG)
+		return std_keeps_data(std, s->mm) ? 0 : -EBUSY;
+	if (s->state != BCV_RESTINPROG)
+		return -EBUSY;
+	kept = abort_kept(std, s, kept);
+	if (!(kept & leg_positions(std)))
+		return -EBUSY;
+	for (i = 0; i < n; i++) {
+		unsigned long c = pb_column_word(std, i, s->id);
+
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if ((kept & (1U << p)) && (std->inv[p][i] & c))
+				return -EBUSY;
+	}
+	return 0;
+}
+
+int bcv_tm_abort(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		 unsigned int kept)
 {
 	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
 	const unsigned long *mm;
 	unsigned int p;
 	u64 i;
+	int ret;
 
-	if (!s)
-		return -ENOENT;
-	if (s->state != BCV_SYNCINPROG)
-		return -EBUSY;
-	if (!std_keeps_data(std, s->mm))
-		return -EBUSY;
+	ret = bcv_tm_abort_check(std, bcv, kept);
+	if (ret)
+		return ret;
+	if (s->state == BCV_RESTINPROG)
+		return abort_restore(std, s, abort_kept(std, s, kept));
 
 	mm = std->inv[s->mm];
 	/* The BCV's fixed mirrors missed what its primary took meanwhile. */
@@ -960,6 +1068,7 @@ int bcv_tm_restore(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	self = 1UL << s->id;
 	others = std->alloc & ~self;
 	targets = data_positions(std);
+	s->protect = cmd->protect;
 	attach(s, pos);
 	if (!cmd->incremental) {
 		for (p = 0; p < BCV_POSITIONS; p++)
@@ -1025,15 +1134,17 @@ bool bcv_tm_next_copy_avoid(const struct bcv_tm_vol *v, u64 from, u64 max,
 			    unsigned int avoid, struct bcv_tm_copy *c)
 {
 	unsigned int p, d = copy_targets(v) & ~avoid & ~v->failed;
+	/* A protected restore's MM is a source, never a destination. */
+	unsigned int to = d & ~v->ro;
 	u64 i, t, end, n = bm_longs(v->tracks);
 
-	if (!d || !max)
+	if (!to || !max)
 		return false;
 	for (i = from / BPL; i < n; i++) {
 		unsigned long w = 0;
 
 		for (p = 0; p < BCV_POSITIONS; p++)
-			if (d & (1U << p))
+			if (to & (1U << p))
 				w |= v->inv[p][i];
 		if (i == from / BPL)
 			w &= ~0UL << (from % BPL);
@@ -1042,7 +1153,7 @@ bool bcv_tm_next_copy_avoid(const struct bcv_tm_vol *v, u64 from, u64 max,
 			w &= w - 1;
 			c->dst = 0;
 			for (p = 0; p < BCV_POSITIONS; p++)
-				if ((d & (1U << p)) && test_bit(t, v->inv[p]))
+				if ((to & (1U << p)) && test_bit(t, v->inv[p]))
 					c->dst |= 1U << p;
 			c->src = first_valid(v, d & ~c->dst, t, t + 1);
 			if (c->src == BCV_NO_POS)
@@ -1124,6 +1235,8 @@ unsigned int bcv_tm_update_states(struct bcv_tm_vol *std)
 					todo |= bm_any(std->inv[p], std->tracks);
 			if (!todo)
 				bcv_tm_set_state(s, BCV_RESTORED);
+		} else if (s->protect) {
+			/* Its MM is never caught up: it is split once restored. */
 		} else if (bm_any(std->inv[s->mm], std->tracks)) {
 			/* e.g. a later restore or a failed BCV write */
 			bcv_tm_set_state(s, BCV_SYNCINPROG);
@@ -1240,6 +1353,13 @@ int bcv_tm_sess_load(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
 	return 0;
 }
 
+void bcv_tm_sess_protect(struct bcv_tm_sess *s)
+{
+	s->protect = true;
+	if (s->mm != BCV_NO_POS)
+		s->std->ro |= 1U << s->mm;
+}
+
 int bcv_tm_sess_link(struct bcv_tm_sess *s, struct bcv_tm_vol *bcv)
 {
 	struct bcv_tm_vol *std = s->std;
@@ -1266,7 +1386,7 @@ int bcv_tm_sess_link(struct bcv_tm_sess *s, struct bcv_tm_vol *bcv)
 	 * tracks the restore copied from it, which the STD's legs may not
 	 * have on disk yet (lazily written V bits).
 	 */
-	for (i = 0; i < n && s->state != BCV_RESTINPROG; i++)
+	for (i = 0; i < n && s->state != BCV_RESTINPROG && !s->protect; i++)
 		std->inv[s->mm][i] |= bcv->inv[BCV_M4B][i] &
 			valid_at(std, data_positions(std) & ~(1U << s->mm), i);
 	if (n)

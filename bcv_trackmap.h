@@ -69,6 +69,7 @@
 #define BCV_M4B			3	/* position index of M4b on a BCV */
 #define BCV_SESSIONS		16	/* PB columns */
 #define BCV_NO_POS		(-1)
+#define BCV_NO_TRACK		((u64)-1)
 
 /*
  * The most tracks a volume may have: every table must stay a single
@@ -110,9 +111,11 @@ enum bcv_pos_role {
  *   none --ESTABLISH--> syncinprog --copy done--> synchronized --SPLIT-->
  *     split --ESTABLISH, REESTABLISH--> syncinprog
  *   split --RESTORE--> restinprog --copy done--> restored --SPLIT--> split
+ *   (RESTORE --protect: restored --split at once by the driver--> split)
  *   synchronized, restored, restinprog --the MM lost tracks--> syncinprog
  *   split --TERMINATE--> none
  *   syncinprog --SPLIT --force, ABORT--> split
+ *   restinprog --ABORT--> split
  */
 enum bcv_state {
 	/* no session (before ESTABLISH, after TERMINATE) */
@@ -155,6 +158,12 @@ struct bcv_tm_vol {
 	bool is_std;			/* STD (else BCV) */
 	unsigned int nr_legs;		/* own legs at M1..M(nr_legs) */
 	unsigned int failed;		/* own legs marked failed (bit p) */
+	/*
+	 * STD: data positions never written (bit p), the MM of a protected
+	 * restore: a read and copy source only.  A host write leaves it I
+	 * where it wrote, and the copy engine never copies to it.
+	 */
+	unsigned int ro;
 	u8 role[BCV_POSITIONS];		/* enum bcv_pos_role */
 	struct bcv_tm_sess *mm_sess[BCV_POSITIONS]; /* STD: owner of an MM */
 	unsigned long *inv[BCV_POSITIONS]; /* Track ID: bit t = I */
@@ -177,6 +186,12 @@ struct bcv_tm_sess {
 	unsigned int id;		/* PB column, 0..15 */
 	int mm;				/* STD position while attached, or -1 */
 	enum bcv_state state;
+	/*
+	 * A protected restore (RESTORE --protect): the BCV is never written;
+	 * its MM is in std->ro while attached, and the session is split
+	 * again, its column keeping what the host changed, once restored.
+	 */
+	bool protect;
 };
 
 /*
@@ -193,6 +208,12 @@ static inline unsigned int bcv_tm_sess_id(const struct bcv_tm_sess *s)
 static inline enum bcv_state bcv_tm_sess_state(const struct bcv_tm_sess *s)
 {
 	return s->state;
+}
+
+/* Is it a protected restore (RESTORE --protect, restinprog or restored)? */
+static inline bool bcv_tm_sess_protected(const struct bcv_tm_sess *s)
+{
+	return s->protect;
 }
 
 /* The STD position of the session's BCV while attached, else BCV_NO_POS. */
@@ -285,6 +306,7 @@ struct bcv_tm_cmd {
 	bool incremental;	/* RESTORE: incremental */
 	/* RESTORE: even though the STD is open; SPLIT: not synchronized */
 	bool force;
+	bool protect;		/* RESTORE: the BCV is never written */
 	bool std_open;		/* the STD volume has openers */
 	bool bcv_open;		/* the BCV volume has openers */
 };
@@ -440,9 +462,26 @@ void bcv_tm_leg_fail(struct bcv_tm_vol *v, int pos);
  * @v: the tables
  *
  * Context: any; stable while a bio is in flight.
- * Return: own legs that have not failed and (STD) attached MMs (bit p).
+ * Return: own legs that have not failed and (STD) attached MMs (bit p),
+ * but not the MM of a protected restore (@v->ro).
  */
 unsigned int bcv_tm_write_targets(const struct bcv_tm_vol *v);
+/**
+ * bcv_tm_fill_track() - a track a write must wait for (protected restore)
+ * @v: the tables
+ * @sector: the write's first sector
+ * @nr_sectors: its sectors
+ *
+ * During a protected restore a write does not reach the BCV, so a track it
+ * covers in part must first hold its restored data on a position it does
+ * reach; else that track would be valid nowhere afterwards.  Tracks it
+ * covers whole need nothing: they become V where written.
+ *
+ * Context: any; a racy answer is checked again when the write retries.
+ * Return: the first track covered in part that no write target holds and
+ * a read-only position (@v->ro) does, or BCV_NO_TRACK.
+ */
+u64 bcv_tm_fill_track(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors);
 /**
  * bcv_tm_read_pos() - where a read of a range can go
  * @v: the tables
@@ -544,20 +583,43 @@ int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		 const struct bcv_tm_cmd *cmd);
 /**
- * bcv_tm_abort() - ABORT an ESTABLISH or REESTABLISH in progress
+ * bcv_tm_abort() - ABORT an ESTABLISH, REESTABLISH or RESTORE in progress
  * @std: the STD's tables
  * @bcv: the BCV's tables
+ * @kept: RESTORE: the STD positions that held every track when it began
+ *        and have had no I/O error since (the caller knows; 0 refuses)
  *
- * The BCV is detached and the session split again.  Every track the copy
- * was to write (PB C in the session's column, which stays) is marked
- * changed on the BCV (M4b I), copied already or not: the BCV holds a mix,
- * and the next REESTABLISH copies exactly those tracks again.  Only
- * syncinprog is accepted (a restinprog session's STD needs the BCV).
+ * The BCV is detached and the session split again.
+ *
+ * ESTABLISH, REESTABLISH (syncinprog): every track the copy was to write
+ * (PB C in the session's column, which stays) is marked changed on the
+ * BCV (M4b I), copied already or not: the BCV holds a mix, and the next
+ * REESTABLISH copies exactly those tracks again.
+ *
+ * RESTORE (restinprog): the tracks not restored yet are V again at the
+ * @kept positions, which still hold the STD's old data there, and C in
+ * the session's column (they differ from the BCV); the tracks restored
+ * hold the BCV's data (U in its column, C in every other, as the restore
+ * marked them).  Refused (-EBUSY) if no own leg is in @kept, or if the
+ * host wrote a track not restored yet at a @kept position (its data is
+ * on the BCV alone: an unprotected restore mirrors writes to it).
  *
  * Context: see "Commands" above.
  * Return: see "Commands" above.
  */
-int bcv_tm_abort(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv);
+int bcv_tm_abort(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
+		 unsigned int kept);
+/**
+ * bcv_tm_abort_check() - would bcv_tm_abort() accept?
+ * @std: the STD's tables
+ * @bcv: the BCV's tables
+ * @kept: as for bcv_tm_abort()
+ *
+ * Context: see "Commands" above.
+ * Return: 0 or the errno bcv_tm_abort() would return.
+ */
+int bcv_tm_abort_check(const struct bcv_tm_vol *std,
+		       const struct bcv_tm_vol *bcv, unsigned int kept);
 /**
  * bcv_tm_split_check() - would bcv_tm_split() accept?
  * @std: the STD's tables
@@ -781,6 +843,13 @@ void bcv_tm_tables_loaded(struct bcv_tm_vol *v);
  */
 int bcv_tm_sess_load(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
 		     unsigned int id, enum bcv_state state, int mm);
+/**
+ * bcv_tm_sess_protect() - a loaded session is a protected restore
+ * @s: a session just loaded by bcv_tm_sess_load(), restinprog or restored
+ *
+ * Context: before the volume takes I/O.
+ */
+void bcv_tm_sess_protect(struct bcv_tm_sess *s);
 /**
  * bcv_tm_sess_link() - the session's BCV is there: link its tables
  * @s: a session of a STD

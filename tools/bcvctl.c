@@ -2050,8 +2050,10 @@ static const char *busy_reason(uint32_t cmd)
 	case BCV_CMD_TERMINATE:
 		return "session is not split";
 	case BCV_CMD_ABORT:
-		return "no establish or reestablish in progress (a restore "
-		       "cannot be aborted: pause it or let it finish)";
+		return "no copy in progress, or a restore that cannot be "
+		       "undone: it began before the volumes were assembled, the "
+		       "STD had stale tracks or I/O errors since, or the host "
+		       "wrote tracks not restored yet (let it finish)";
 	default:
 		return NULL;
 	}
@@ -2313,7 +2315,8 @@ static int session_cmd(const struct cmd_args *a, uint32_t cmd, uint32_t flags,
 	}
 	state = sc.state;
 
-	if (wait_after && state_copying(state)) {
+	if (wait_after && (state_copying(state) ||
+			   ((flags & BCV_CMD_F_PROTECT) && state == BCV_STATE_RESTORED))) {
 		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited);
 		if (err) {
 			/* The command worked: ENOENT now is a session gone. */
@@ -2522,7 +2525,7 @@ static int run_reestablish(const struct cmd_args *a)
 			   opt_flag(a, REESTABLISH_WAIT));
 }
 
-enum { RESTORE_INCREMENTAL, RESTORE_FORCE, RESTORE_WAIT };
+enum { RESTORE_INCREMENTAL, RESTORE_FORCE, RESTORE_WAIT, RESTORE_PROTECT };
 
 static int run_restore(const struct cmd_args *a)
 {
@@ -2532,6 +2535,8 @@ static int run_restore(const struct cmd_args *a)
 		flags |= BCV_CMD_F_INCREMENTAL;
 	if (opt_flag(a, RESTORE_FORCE))
 		flags |= BCV_CMD_F_FORCE;
+	if (opt_flag(a, RESTORE_PROTECT))
+		flags |= BCV_CMD_F_PROTECT;
 	return session_cmd(a, BCV_CMD_RESTORE, flags, false,
 			   opt_flag(a, RESTORE_WAIT));
 }
@@ -2620,7 +2625,7 @@ static void query_json(const struct bcv_sess_info *sess, uint32_t n,
 		       ",\"std_changed_tracks\":%" PRIu64
 		       ",\"bcv_changed_tracks\":%" PRIu64
 		       ",\"copied_tracks\":%" PRIu64 ",\"errors\":%" PRIu64
-		       ",\"percent_done\":%u,\"paused\":%s",
+		       ",\"percent_done\":%u,\"paused\":%s,\"protected\":%s",
 		       s->id, state_name(s->state), (int32_t)s->mm,
 		       (uint64_t)s->tracks, s->track_size,
 		       (uint64_t)s->invalid_tracks,
@@ -2628,7 +2633,8 @@ static void query_json(const struct bcv_sess_info *sess, uint32_t n,
 		       (uint64_t)s->bcv_changed_tracks,
 		       (uint64_t)s->copied_tracks, (uint64_t)s->errors,
 		       percent_done(s->copied_tracks, s->invalid_tracks),
-		       s->flags & BCV_SESS_F_PAUSED ? "true" : "false");
+		       s->flags & BCV_SESS_F_PAUSED ? "true" : "false",
+		       s->flags & BCV_SESS_F_PROTECT ? "true" : "false");
 		if (s->split_time)
 			printf(",\"split_time\":%" PRId64 ",\"split_hold_us\":%" PRIu64
 			       "}", (int64_t)s->split_time,
@@ -2671,16 +2677,22 @@ static void sess_notes(const struct bcv_sess_info *sess, uint32_t n)
 	for (i = 0; i < n; i++) {
 		const struct bcv_sess_info *s = &sess[i];
 
-		if (!(s->flags & BCV_SESS_F_PAUSED))
+		if (!(s->flags & (BCV_SESS_F_PAUSED | BCV_SESS_F_PROTECT)))
 			continue;
 		if (first)
 			putchar('\n');
 		first = false;
-		printf("%.*s/%.*s: paused (bcvctl resume %.*s %.*s)\n",
-		       fixed_len(s->std, sizeof(s->std)), s->std,
-		       fixed_len(s->bcv, sizeof(s->bcv)), s->bcv,
-		       fixed_len(s->std, sizeof(s->std)), s->std,
-		       fixed_len(s->bcv, sizeof(s->bcv)), s->bcv);
+		if (s->flags & BCV_SESS_F_PROTECT)
+			printf("%.*s/%.*s: protected restore (%.*s is never written)\n",
+			       fixed_len(s->std, sizeof(s->std)), s->std,
+			       fixed_len(s->bcv, sizeof(s->bcv)), s->bcv,
+			       fixed_len(s->bcv, sizeof(s->bcv)), s->bcv);
+		if (s->flags & BCV_SESS_F_PAUSED)
+			printf("%.*s/%.*s: paused (bcvctl resume %.*s %.*s)\n",
+			       fixed_len(s->std, sizeof(s->std)), s->std,
+			       fixed_len(s->bcv, sizeof(s->bcv)), s->bcv,
+			       fixed_len(s->std, sizeof(s->std)), s->std,
+			       fixed_len(s->bcv, sizeof(s->bcv)), s->bcv);
 	}
 }
 
@@ -3089,7 +3101,7 @@ HELP_OPT
 	},
 	{
 		.name = "restore",
-		.synopsis = "STD BCV [--incremental] [--force] [--wait]",
+		.synopsis = "STD BCV [--incremental] [--protect] [--force] [--wait]",
 		.summary = "copy a split BCV back onto STD",
 		.help =
 "Copy the split BCV back onto STD, which stays usable meanwhile.  State:\n"
@@ -3100,16 +3112,22 @@ HELP_OPT
 "  --incremental       copy only the tracks that changed on either volume\n"
 "                      since the split\n"
 "  --force             restore even while STD is open\n"
+"  --protect           never write BCV: writes to STD during and after the\n"
+"                      restore stay off it (marked changed), and the pair\n"
+"                      is split again once restored, so BCV stays a gold\n"
+"                      copy that later --protect restores copy incrementally\n"
 WAIT_OPT
 HELP_OPT
 "\n"
-"Prints: restore STD BCV: STATE (restinprog, or restored with --wait)\n",
+"Prints: restore STD BCV: STATE (restinprog, or restored with --wait;\n"
+"split with --protect --wait)\n",
 		.pos = { "STD", "BCV" },
 		.min_pos = 2, .max_pos = 2,
 		.opts = {
 			[RESTORE_INCREMENTAL] = { "incremental", OPT_FLAG, 1 },
 			[RESTORE_FORCE] = { "force", OPT_FLAG, 1 },
 			[RESTORE_WAIT] = { "wait", OPT_FLAG, 1 },
+			[RESTORE_PROTECT] = { "protect", OPT_FLAG, 1 },
 		},
 		.run = run_restore,
 	},
@@ -3168,15 +3186,22 @@ HELP_OPT
 	{
 		.name = "abort",
 		.synopsis = "STD BCV",
-		.summary = "stop an establish or reestablish in progress",
+		.summary = "stop an establish, reestablish or restore in progress",
 		.help =
-"Stop the establish or reestablish of the session of STD and BCV that is\n"
-"in progress (syncinprog) and split BCV off again.  BCV then holds a mix of\n"
-"its old data and what was copied: every track the copy was to write,\n"
-"copied yet or not, is marked changed on both volumes, so the next\n"
-"reestablish copies exactly those tracks.  STD keeps all its data.  A\n"
-"restore cannot be aborted (STD reads BCV for the tracks not restored\n"
-"yet): pause it, or let it finish.\n"
+"Stop the copy of the session of STD and BCV that is in progress and\n"
+"split BCV off again.  STD keeps all its data.\n"
+"\n"
+"Establish, reestablish (syncinprog): BCV then holds a mix of its old data\n"
+"and what was copied: every track the copy was to write, copied yet or\n"
+"not, is marked changed on both volumes, so the next reestablish copies\n"
+"exactly those tracks.\n"
+"\n"
+"Restore (restinprog): the tracks restored so far hold BCV's data, the\n"
+"others STD's old data again; the latter are marked changed, so an\n"
+"incremental restore copies them.  Refused when STD's old data cannot be\n"
+"trusted: the restore began before the volumes were last assembled, STD\n"
+"had tracks still to copy or an I/O error since, or (without --protect)\n"
+"the host wrote a track not restored yet.\n"
 "\n"
 "Options:\n"
 HELP_OPT
@@ -3250,7 +3275,8 @@ HELP_OPT
 "                      attached, else -1), \"tracks\", \"track_size\",\n"
 "                      \"invalid_tracks\", \"std_changed_tracks\",\n"
 "                      \"bcv_changed_tracks\", \"copied_tracks\", \"errors\",\n"
-"                      \"percent_done\", \"paused\" (true/false),\n"
+"                      \"percent_done\", \"paused\" and \"protected\"\n"
+"                      (true/false),\n"
 "                      \"split_time\" (the last split, seconds since the\n"
 "                      epoch, null if none since the STD was created or\n"
 "                      assembled), \"split_hold_us\" (how long that split\n"

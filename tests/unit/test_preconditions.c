@@ -486,19 +486,19 @@ static void test_abort(void)
 	struct bcv_tm_copy c;
 	unsigned int id;
 
-	REFUSED(ENOENT, bcv_tm_abort(S, B), "ABORT S,B: no session: ENOENT");
+	REFUSED(ENOENT, bcv_tm_abort(S, B, 0), "ABORT S,B: no session: ENOENT");
 	OK(establish(S, B, &none), "ESTABLISH S,B");
 	id = bcv_tm_sess_id(bcv_tm_session(S, B));
 	CHECK(bcv_tm_next_copy(S, 0, TRACKS / 2, &c), "a copy run");
 	bcv_tm_copy_begin(S, &c);
 	bcv_tm_copy_done(S, &c, true);
-	OK(bcv_tm_abort(S, B), "ABORT the ESTABLISH half copied");
+	OK(bcv_tm_abort(S, B, 0), "ABORT the ESTABLISH half copied");
 	CHECK(state(S, B) == BCV_SPLIT, "split");
 	CHECK(bcv_tm_count_invalid(B, BCV_M4B) == TRACKS &&
 	      bcv_tm_count_changed(S, id) == TRACKS,
 	      "every track changed on both sides");
 	CHECK(bcv_tm_count_invalid(B, 1) == TRACKS, "the BCV's fixed mirror is stale");
-	REFUSED(EBUSY, bcv_tm_abort(S, B), "ABORT when split: EBUSY");
+	REFUSED(EBUSY, bcv_tm_abort(S, B, 0), "ABORT when split: EBUSY");
 	OK(bcv_tm_reestablish(S, B, &none), "REESTABLISH");
 	CHECK(tm_copy_all(S, 64) == TRACKS, "copies every track");
 	OK(bcv_tm_split(S, B, &none), "SPLIT");
@@ -509,7 +509,7 @@ static void test_abort(void)
 	bcv_tm_write(S, 10 * SPT, SPT, 0);
 	bcv_tm_write(B, 20 * SPT, SPT, 0);
 	OK(bcv_tm_reestablish(S, B, &none), "REESTABLISH with 3 tracks changed");
-	OK(bcv_tm_abort(S, B), "ABORT it");
+	OK(bcv_tm_abort(S, B, 0), "ABORT it");
 	CHECK(bcv_tm_count_invalid(B, BCV_M4B) == 3 && bcv_tm_count_changed(S, id) == 3,
 	      "exactly the 3 tracks changed on both sides (%llu, %llu)",
 	      (unsigned long long)bcv_tm_count_invalid(B, BCV_M4B),
@@ -520,7 +520,120 @@ static void test_abort(void)
 	OK(split_session(S, B2), "S,B2 split");
 	OK(bcv_tm_split(S, B, &none), "SPLIT S,B");
 	OK(restore(S, B2, false, false, false, false), "RESTORE S,B2");
-	REFUSED(EBUSY, bcv_tm_abort(S, B2), "ABORT a RESTORE: EBUSY");
+	REFUSED(EBUSY, bcv_tm_abort(S, B2, 0),
+		"ABORT a RESTORE without positions known to hold the old data: EBUSY");
+	world_free();
+}
+
+/* A host write as the I/O path makes it: marks, then what it left where. */
+static void host_write(struct bcv_tm_vol *v, u64 sector, u64 nr)
+{
+	unsigned int to = bcv_tm_write_targets(v);
+
+	bcv_tm_write(v, sector, nr, 0);
+	bcv_tm_write_done(v, sector, nr, to, to, true);
+}
+
+/*
+ * ABORT of a RESTORE (SPEC section 13): the tracks not restored yet are the
+ * STD's old data again, changed in the session's column; refused where the
+ * host wrote such a track (its data is on the BCV alone).
+ */
+static void test_abort_restore(void)
+{
+	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 2);
+	struct bcv_tm_vol *B = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_copy c;
+	unsigned int id;
+
+	OK(split_session(S, B), "S,B split");
+	id = bcv_tm_sess_id(bcv_tm_session(S, B));
+	tm_copy_all(S, 64);
+	host_write(S, 0, 10 * SPT);
+	host_write(B, 50 * SPT, SPT);
+	OK(restore(S, B, true, false, false, false), "incremental RESTORE of 11 tracks");
+	CHECK(bcv_tm_next_copy(S, 0, 3, &c) && c.start == 0 && c.len == 3, "a run of 3");
+	bcv_tm_copy_begin(S, &c);
+	bcv_tm_copy_done(S, &c, true);
+	REFUSED(EBUSY, bcv_tm_abort(S, B, 0), "ABORT, no position known: EBUSY");
+	REFUSED(EBUSY, bcv_tm_abort(S, B, 1U << 3), "ABORT, only an MM position: EBUSY");
+	OK(bcv_tm_abort(S, B, 3), "ABORT with both legs known to hold the old data");
+	CHECK(state(S, B) == BCV_SPLIT, "split");
+	CHECK(bcv_tm_count_invalid(S, 0) == 0 && bcv_tm_count_invalid(S, 1) == 0,
+	      "the STD's legs valid");
+	CHECK(bcv_tm_count_changed(S, id) == 8,
+	      "the 8 tracks not restored differ from the BCV (%llu)",
+	      (unsigned long long)bcv_tm_count_changed(S, id));
+
+	OK(restore(S, B, true, false, false, false), "incremental RESTORE of those 8");
+	host_write(S, 50 * SPT + 1, 1);
+	REFUSED(EBUSY, bcv_tm_abort(S, B, 3),
+		"ABORT after a host write to a track not restored: EBUSY");
+	CHECK(tm_copy_all(S, 64) == 8, "the restore copies the 8");
+	bcv_tm_update_states(S);
+	CHECK(state(S, B) == BCV_RESTORED, "restored");
+	REFUSED(EBUSY, bcv_tm_abort(S, B, 3), "ABORT when restored: EBUSY");
+	world_free();
+}
+
+/*
+ * RESTORE --protect (SPEC section 12): the BCV is a source only; host
+ * writes leave its MM I and mark the session's column; a write covering a
+ * track not restored in part must wait for it; once restored the session
+ * splits with the column kept, and the next protected restore copies
+ * exactly what the host changed.
+ */
+static void test_protect(void)
+{
+	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *B = mk(SECT, SHIFT, false, 2);
+	struct bcv_tm_cmd prot = { .incremental = true, .protect = true };
+	struct bcv_tm_copy c;
+	unsigned long long n = 0;
+	unsigned int id, mm;
+
+	OK(split_session(S, B), "S,B split");
+	tm_copy_all(B, 64);
+	id = bcv_tm_sess_id(bcv_tm_session(S, B));
+	host_write(S, 0, 5 * SPT);
+	OK(bcv_tm_restore(S, B, &prot), "protected incremental RESTORE of 5 tracks");
+	mm = bcv_tm_sess_mm(bcv_tm_session(S, B));
+	CHECK(bcv_tm_write_targets(S) == 1, "host writes go to the leg alone");
+	CHECK(bcv_tm_fill_track(S, 3 * SPT + 1, 2) == 3,
+	      "a write to part of track 3 waits for it");
+	CHECK(bcv_tm_fill_track(S, 3 * SPT, SPT) == BCV_NO_TRACK,
+	      "a write of all of it does not");
+	CHECK(bcv_tm_fill_track(S, 20 * SPT + 1, 2) == BCV_NO_TRACK,
+	      "nor one to a track not restored");
+	host_write(S, 1 * SPT, SPT);
+	CHECK(!bcv_tm_invalid(S, 0, 1) && bcv_tm_invalid(S, mm, 1),
+	      "track 1 written whole: V on the leg, I on the BCV's position");
+	CHECK(bcv_tm_fill_track(S, 1 * SPT + 1, 2) == BCV_NO_TRACK,
+	      "a write to part of track 1 does not wait");
+	while (bcv_tm_next_copy(S, 0, 64, &c)) {
+		CHECK(!(c.dst & (1U << mm)) && c.src == (int)mm,
+		      "copies from the BCV, never to it");
+		bcv_tm_copy_begin(S, &c);
+		n += bcv_tm_copy_done(S, &c, true);
+	}
+	CHECK(n == 4, "copies the 4 tracks not written (%llu)", n);
+	host_write(S, 30 * SPT, SPT);
+	bcv_tm_update_states(S);
+	CHECK(state(S, B) == BCV_RESTORED, "restored");
+	CHECK(!bcv_tm_next_copy(S, 0, 64, &c), "nothing to copy to the BCV");
+	bcv_tm_update_states(S);
+	CHECK(state(S, B) == BCV_RESTORED, "stays restored (not syncinprog)");
+	OK(bcv_tm_split(S, B, &none), "SPLIT at the end");
+	CHECK(state(S, B) == BCV_SPLIT && bcv_tm_write_targets(S) == 1, "split");
+	CHECK(bcv_tm_count_changed(S, id) == 2,
+	      "the 2 tracks the host wrote are changed (%llu)",
+	      (unsigned long long)bcv_tm_count_changed(S, id));
+	CHECK(bcv_tm_count_invalid(B, 0) == 0 && bcv_tm_count_invalid(B, 1) == 0 &&
+	      bcv_tm_count_invalid(B, BCV_M4B) == 0, "the BCV's tables clean");
+	OK(bcv_tm_restore(S, B, &prot), "a second protected RESTORE");
+	CHECK(tm_copy_all(S, 64) == 2, "copies exactly the 2 tracks");
+	bcv_tm_update_states(S);
+	OK(bcv_tm_split(S, B, &none), "SPLIT");
 	world_free();
 }
 
@@ -722,6 +835,8 @@ int main(void)
 	test_split();
 	test_split_force();
 	test_abort();
+	test_abort_restore();
+	test_protect();
 	test_reestablish();
 	test_restore(false);
 	test_restore(true);

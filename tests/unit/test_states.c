@@ -48,7 +48,7 @@ int main(void)
 		[BCV_SYNCINPROG]	= "23",
 		[BCV_SYNCHRONIZED]	= "31",
 		[BCV_SPLIT]		= "140",
-		[BCV_RESTINPROG]	= "51",
+		[BCV_RESTINPROG]	= "513",
 		[BCV_RESTORED]		= "31",
 	};
 	struct bcv_tm_vol S, B;

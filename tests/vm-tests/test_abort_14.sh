@@ -12,8 +12,10 @@
 #     on the BCV), paused so that it copies nothing, then aborted: the BCV
 #     holds exactly what it held before (checksum), the 3 tracks are
 #     changed on both sides, and the next REESTABLISH copies exactly 3.
-#  3. Refusals that change nothing: ABORT of a split session (exit 4), of
-#     a restore (exit 4), of no session (exit 3).
+#  3. ABORT of a paused RESTORE (nothing copied): split, the STD holds
+#     what it held, the track still changed; refusals that change nothing:
+#     ABORT of a split session (exit 4), of no session (exit 3).  (ABORT
+#     of a restore that copied: test_protect_14.sh.)
 #
 # disks: 16M 16M
 
@@ -116,12 +118,17 @@ same_data "after ABORT of a REESTABLISH and REESTABLISH"
 
 bcv_busy abort a14s a14b
 track_write "$T/w" "$B" 5
+ssum=$(range_sum "$S" 0 "$SIZE")
 bcv_must pause a14s a14b
 bcv_must restore a14s a14b --incremental
 check_sess a14s a14b state=restinprog
-bcv_busy abort a14s a14b
+bcv_must abort a14s a14b
+check_sess a14s a14b state=split std_changed_tracks=1 bcv_changed_tracks=1 paused=true
+expect "ABORT of a paused restore: the STD holds what it held before it" \
+	test "$(range_sum "$S" 0 "$SIZE")" = "$ssum"
 bcv_must resume a14s a14b
-bcv_must wait a14s a14b
+bcv_must restore a14s a14b --incremental --wait
+check_sess a14s a14b state=restored copied_tracks=1
 bcv_must split a14s a14b
 same_data "after the restore"
 bcv_must terminate a14s a14b

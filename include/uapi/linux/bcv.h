@@ -50,7 +50,7 @@
 #define BCV_DISK_PREFIX		"bcv"		/* volumes are /dev/bcvN */
 
 #define BCV_VERSION_MAJOR	0
-#define BCV_VERSION_MINOR	7
+#define BCV_VERSION_MINOR	8
 #define BCV_VERSION_PATCH	0
 
 #define BCV_NAME_LEN		32	/* volume name, including the NUL */
@@ -75,6 +75,8 @@
 /* PAUSE, RESUME, ABORT, SPLIT with BCV_CMD_F_FORCE; sess_info @flags */
 #define BCV_FEAT_PAUSE		(1ULL << 6)
 #define BCV_FEAT_GROUP		(1ULL << 7)	/* SPLIT_GROUP; sess_info split times */
+/* RESTORE with BCV_CMD_F_PROTECT, ABORT of a RESTORE; BCV_SESS_F_PROTECT */
+#define BCV_FEAT_PROTECT	(1ULL << 8)
 
 #define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
 
@@ -260,13 +262,15 @@ struct bcv_list {
 #define BCV_CMD_TERMINATE	5
 #define BCV_CMD_PAUSE		6	/* stop the session's copies (keeps state) */
 #define BCV_CMD_RESUME		7	/* let them go on */
-#define BCV_CMD_ABORT		8	/* stop an ESTABLISH or REESTABLISH: split */
+#define BCV_CMD_ABORT		8	/* stop a copy in progress: split again */
 
 /* struct bcv_session_cmd.flags */
 #define BCV_CMD_F_DIFF		(1U << 0)	/* SPLIT: differential */
 #define BCV_CMD_F_INCREMENTAL	(1U << 1)	/* RESTORE: incremental */
 /* RESTORE: STD may be open; SPLIT (BCV_FEAT_PAUSE): not synchronized */
 #define BCV_CMD_F_FORCE		(1U << 2)
+/* RESTORE (BCV_FEAT_PROTECT): never write the BCV; split once restored */
+#define BCV_CMD_F_PROTECT	(1U << 3)
 
 /**
  * struct bcv_session_cmd - BCV_IOC_SESSION: run a command on a STD/BCV pair.
@@ -344,6 +348,7 @@ struct bcv_sess_info {
 
 /* struct bcv_sess_info.flags */
 #define BCV_SESS_F_PAUSED	(1ULL << 0)	/* BCV_CMD_PAUSE: copies stopped */
+#define BCV_SESS_F_PROTECT	(1ULL << 1)	/* a protected restore runs */
 
 /**
  * struct bcv_query - BCV_IOC_QUERY: report sessions.

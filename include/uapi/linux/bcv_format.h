@@ -73,6 +73,10 @@
 
 /* bcv_sb_sess.flags */
 #define BCV_SB_SESS_USED	(1U << 0)	/* the record is a session */
+/* STD record, restinprog or restored: a protected restore (never writes
+ * the BCV; split once restored).
+ */
+#define BCV_SB_SESS_PROTECT	(1U << 1)
 
 /* bcv_sb.features: none defined; a reader refuses unknown bits. */
 #define BCV_SB_FEATURES		0ULL
@@ -94,7 +98,7 @@ struct bcv_sb_leg {
 struct bcv_sb_sess {
 	__u8	peer_uuid[BCV_FMT_UUID_LEN];
 	char	peer_name[BCV_FMT_NAME_LEN];
-	__le32	flags;			/* BCV_SB_SESS_USED */
+	__le32	flags;			/* BCV_SB_SESS_* */
 	__le32	id;
 	__le32	state;
 	__le32	mm;

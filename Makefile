@@ -37,12 +37,21 @@ KSRC := Kbuild bcv_core.c bcv_core.h bcv_ioctl.c bcv_sysfs.c bcv_trackmap.c \
 	bcv_trackmap.h bcv_shim.h bcv_compat.h include
 PROBES := $(basename $(notdir $(wildcard $(TOP)/compat/have_*.c)))
 
+# The module's version (include/uapi/linux/bcv.h), as DKMS knows it.
+VERSION := $(shell awk '/define BCV_VERSION_(MAJOR|MINOR|PATCH)/ { v = v s $$3; s = "." } \
+	END { print v }' $(TOP)/include/uapi/linux/bcv.h)
+# What DKMS needs to build the module: the module's sources, the feature
+# probes, the Makefile and the kernel-name helper it calls.
+DKMS_FILES := Makefile dkms.conf $(KSRC) compat tests/vm/kver
+DKMS_SRC ?= $(DESTDIR)/usr/src/bcv-$(VERSION)
+
 CC ?= cc
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wshadow -Wformat=2 -I$(TOP)/include
 TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test tests/bin/log_replay
 
 .PHONY: all module tools install check check-debug unit vmcheck demo clean \
+	dkms-source dkms-install dkms-uninstall dkms-version \
 	deps help checkpatch sparse bench bench-trackmap bench-io check-crash \
 	bench-meta bench-compare
 
@@ -95,6 +104,28 @@ install: module tools
 	-if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 		systemctl daemon-reload && \
 		systemctl enable --now bcv-shutdown.service; fi
+
+# DKMS (dkms.conf): the source in $(DKMS_SRC), then, on this system (no
+# DESTDIR), registered, built for every installed kernel and installed.
+dkms-source:
+	@rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC)
+	@cd $(TOP) && tar -cf - $(DKMS_FILES) | tar -xf - -C $(DKMS_SRC)
+	@sed -i 's/@VERSION@/$(VERSION)/' $(DKMS_SRC)/dkms.conf
+	@echo "dkms: bcv $(VERSION) source in $(DKMS_SRC)"
+
+dkms-version:
+	@echo $(VERSION)
+
+dkms-install: dkms-source
+	@if [ -z "$(DESTDIR)" ]; then \
+		dkms remove -m bcv -v $(VERSION) --all >/dev/null 2>&1; \
+		dkms add -m bcv -v $(VERSION) && \
+		dkms autoinstall; \
+	fi
+
+dkms-uninstall:
+	-dkms remove -m bcv -v $(VERSION) --all
+	rm -rf $(DESTDIR)/usr/src/bcv-$(VERSION)
 
 # --- userspace ------------------------------------------------------------
 

@@ -197,7 +197,8 @@ static int bcv_ioc_version(void __user *uarg)
 	v.patch = BCV_VERSION_PATCH;
 	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS | BCV_FEAT_MIRRORS |
 		     BCV_FEAT_LEG_POS | BCV_FEAT_META | BCV_FEAT_INTENT |
-		     BCV_FEAT_PAUSE | BCV_FEAT_GROUP | BCV_FEAT_PROTECT;
+		     BCV_FEAT_PAUSE | BCV_FEAT_GROUP | BCV_FEAT_PROTECT |
+		     BCV_FEAT_REASONS;
 	return bcv_copy_out(uarg, &v, sizeof(v), usize);
 }
 
@@ -389,7 +390,8 @@ static int bcv_ioc_session(void __user *uarg)
 	ret = bcv_copy_in(&c, sizeof(c), BCV_SESSION_SIZE_VER0, uarg, &usize);
 	if (ret)
 		return ret;
-	if (c.state || !bcv_zero(c.reserved, sizeof(c.reserved)))
+	if (c.state || c.reason || c.detail ||
+	    !bcv_zero(c.reserved, sizeof(c.reserved)))
 		return -EINVAL;
 	if (c.cmd < BCV_CMD_ESTABLISH || c.cmd > BCV_CMD_ABORT ||
 	    (c.flags & ~bcv_cmd_flags[c.cmd]))
@@ -403,8 +405,8 @@ static int bcv_ioc_session(void __user *uarg)
 	if (ret)
 		return ret;
 	ret = bcv_session_cmd(&c);
-	if (!ret)
-		bcv_copy_out_done(uarg, &c, sizeof(c), usize);
+	/* A refusal too: @state, @reason and @detail say why. */
+	bcv_copy_out_done(uarg, &c, sizeof(c), usize);
 	return ret;
 }
 
@@ -424,7 +426,8 @@ static int bcv_ioc_split_group(void __user *uarg)
 			  &usize);
 	if (ret)
 		return ret;
-	if (g.failed || g.hold_ns || !bcv_zero(g.reserved, sizeof(g.reserved)) ||
+	if (g.failed || g.hold_ns || g.reason || g.detail ||
+	    !bcv_zero(g.reserved, sizeof(g.reserved)) ||
 	    (g.flags & ~BCV_CMD_F_DIFF) || !g.nr_pairs ||
 	    g.nr_pairs > BCV_GROUP_MAX)
 		return -EINVAL;

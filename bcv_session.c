@@ -688,6 +688,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		.force = c->flags & BCV_CMD_F_FORCE,
 		.protect = c->flags & BCV_CMD_F_PROTECT,
 	};
+	struct bcv_tm_why why = { BCV_R_NONE, 0 };
 	bool new_session = false, detach;
 	unsigned int kept = 0;
 	u64 held, errs = 0;
@@ -699,30 +700,37 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 			return -ENOMEM;
 	}
 
+	tc.why = &why;
 	mutex_lock(&bcv_lock);
 	ret = bcv_find_pair(c->std, c->bcv, &std, &bcv);
-	if (ret)
+	if (ret) {
+		why.reason = ret == -ENOENT ? BCV_R_NO_VOLUME : BCV_R_ROLE;
 		goto out;
+	}
 
 	/* In a session with a STD that is not assembled. */
 	ret = -EBUSY;
+	why.reason = BCV_R_PEER_ABSENT;
 	if (bcv->meta.link.used)
 		goto out;
+	why.reason = BCV_R_NONE;
 
 	if (c->cmd == BCV_CMD_TERMINATE) {
 		ret = __bcv_terminate(std, bcv);
 		c->state = 0;
-		goto out;
+		goto out_state;
 	}
 	if (c->cmd == BCV_CMD_PAUSE || c->cmd == BCV_CMD_RESUME) {
 		ret = __bcv_pause(std, bcv, c->cmd == BCV_CMD_PAUSE, &c->state);
-		goto out;
+		goto out_state;
 	}
 	detach = c->cmd == BCV_CMD_SPLIT || c->cmd == BCV_CMD_ABORT;
 	if (!detach) {
 		ret = __bcv_check_attach(std, bcv);
-		if (ret)
+		if (ret) {
+			why.reason = ret == -ELOOP ? BCV_R_LOOP : BCV_R_BLOCK_SIZE;
 			goto out;
+		}
 	}
 
 	/*
@@ -736,6 +744,8 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	mutex_lock_nested(&std->open_lock, SINGLE_DEPTH_NESTING);
 	tc.std_open = std->open_count;
 	tc.bcv_open = bcv->open_count;
+	tc.std_openers = std->open_count;
+	tc.bcv_openers = bcv->open_count;
 	if (c->cmd != BCV_CMD_RESTORE)
 		mutex_unlock(&std->open_lock);
 	if (detach)
@@ -792,6 +802,13 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		break;
 	case BCV_CMD_ABORT:
 		ret = bcv_tm_abort(&std->tm, &bcv->tm, kept);
+		if (ret == -EBUSY) {
+			enum bcv_state st = bcv_tm_sess_state(ts);
+
+			why.reason = st == BCV_RESTINPROG ? BCV_R_ABORT_UNSAFE :
+				     st == BCV_SYNCINPROG ? BCV_R_ONLY_COPY :
+				     BCV_R_STATE;
+		}
 		break;
 	default:
 		ret = -EINVAL;
@@ -857,8 +874,23 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 			bcv_state_name(bcv_tm_sess_state(&s->tm)));
 		bcv_state_changed();
 	}
+out_state:
+	if (ret) {
+		/* A refusal says the state the session is in. */
+		ts = bcv_tm_session(&std->tm, &bcv->tm);
+		mutex_lock(&std->state_lock);
+		c->state = ts ? bcv_tm_sess_state(ts) : 0;
+		mutex_unlock(&std->state_lock);
+		if (!why.reason)
+			why.reason = ret == -ENOENT ? BCV_R_NO_SESSION :
+				     ret == -EBUSY ? BCV_R_STATE : BCV_R_NONE;
+	}
 out:
 	mutex_unlock(&bcv_lock);
+	if (ret) {
+		c->reason = why.reason;
+		c->detail = min_t(u64, why.detail, U32_MAX);
+	}
 	bcv_session_put(spare);
 	return ret;
 }
@@ -883,7 +915,8 @@ out:
 int bcv_session_split_group(struct bcv_split_group *g,
 			    const struct bcv_pair *pairs)
 {
-	struct bcv_tm_cmd tc = { .diff = g->flags & BCV_CMD_F_DIFF };
+	struct bcv_tm_why why = { BCV_R_NONE, 0 };
+	struct bcv_tm_cmd tc = { .diff = g->flags & BCV_CMD_F_DIFF, .why = &why };
 	struct bcv_volume **vols, *std, *bcv;
 	struct bcv_tm_sess *ts;
 	unsigned int i, j, n = 0, nr = g->nr_pairs;
@@ -901,10 +934,16 @@ int bcv_session_split_group(struct bcv_split_group *g,
 	mutex_lock(&bcv_lock);
 	for (i = 0; i < nr; i++) {
 		ret = bcv_find_pair(pairs[i].std, pairs[i].bcv, &std, &bcv);
-		if (!ret && bcv->meta.link.used)
+		if (ret)
+			why.reason = ret == -ENOENT ? BCV_R_NO_VOLUME : BCV_R_ROLE;
+		if (!ret && bcv->meta.link.used) {
 			ret = -EBUSY;	/* its STD is not assembled */
-		if (!ret && !bcv_tm_session(&std->tm, &bcv->tm))
+			why.reason = BCV_R_PEER_ABSENT;
+		}
+		if (!ret && !bcv_tm_session(&std->tm, &bcv->tm)) {
 			ret = -ENOENT;
+			why.reason = BCV_R_NO_SESSION;
+		}
 		for (j = 0; !ret && j < i; j++)
 			if (vols[2 * j + 1] == bcv)
 				ret = -EINVAL;	/* a BCV (or pair) twice */
@@ -928,7 +967,7 @@ int bcv_session_split_group(struct bcv_split_group *g,
 		std = vols[2 * i];
 		bcv = vols[2 * i + 1];
 		ts = bcv_tm_session(&std->tm, &bcv->tm);
-		if (bcv_tm_sess_mm(ts) != BCV_NO_POS &&
+		if (bcv_tm_sess_mm(ts) != BCV_NO_POS && !bcv_tm_sess_protected(ts) &&
 		    (bcv_tm_sess_state(ts) == BCV_SYNCHRONIZED ||
 		     bcv_tm_sess_state(ts) == BCV_RESTORED))
 			bcv_catch_up(std, bcv_tm_sess_mm(ts), 30 * HZ);
@@ -937,6 +976,9 @@ int bcv_session_split_group(struct bcv_split_group *g,
 		std = vols[2 * i];
 		mutex_lock(&std->state_lock);
 		ret = bcv_tm_split_check(&std->tm, &vols[2 * i + 1]->tm, &tc);
+		if (ret && why.reason == BCV_R_STATE)
+			why.detail = bcv_tm_sess_state(bcv_tm_session(&std->tm,
+						&vols[2 * i + 1]->tm));
 		mutex_unlock(&std->state_lock);
 		if (ret)
 			g->failed = i;
@@ -973,6 +1015,10 @@ int bcv_session_split_group(struct bcv_split_group *g,
 		bcv_state_changed();
 out:
 	mutex_unlock(&bcv_lock);
+	if (ret) {
+		g->reason = why.reason;
+		g->detail = min_t(u64, why.detail, U32_MAX);
+	}
 	kfree(vols);
 	return ret;
 }

@@ -727,12 +727,24 @@ static int free_position(const struct bcv_tm_vol *std)
 }
 
 /* A STD and a BCV whose tables line up track for track. */
-static int check_pair(const struct bcv_tm_vol *std, const struct bcv_tm_vol *bcv)
+/* Refuse a command: @err, and in cmd->why (if asked) the reason. */
+static int refuse(const struct bcv_tm_cmd *cmd, int err, unsigned int reason,
+		  u64 detail)
+{
+	if (cmd && cmd->why) {
+		cmd->why->reason = reason;
+		cmd->why->detail = detail;
+	}
+	return err;
+}
+
+static int check_pair(const struct bcv_tm_vol *std, const struct bcv_tm_vol *bcv,
+		      const struct bcv_tm_cmd *cmd)
 {
 	if (!std->is_std || bcv->is_std)
-		return -EINVAL;
+		return refuse(cmd, -EINVAL, BCV_R_ROLE, 0);
 	if (std->track_shift != bcv->track_shift || bcv->sectors < std->sectors)
-		return -EINVAL;
+		return refuse(cmd, -EINVAL, BCV_R_GEOMETRY, 0);
 	return 0;
 }
 
@@ -764,18 +776,20 @@ int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	unsigned int col;
 	int ret, pos;
 
-	ret = check_pair(std, bcv);
+	ret = check_pair(std, bcv, cmd);
 	if (ret)
 		return ret;
-	if (s && (s->std != std || s->mm != BCV_NO_POS))
-		return -EBUSY;
+	if (s && s->std != std)
+		return refuse(cmd, -EBUSY, BCV_R_OTHER_STD, 0);
+	if (s && s->mm != BCV_NO_POS)
+		return refuse(cmd, -EBUSY, BCV_R_STATE, 0);
 	if (cmd->bcv_open)
-		return -EBUSY;
+		return refuse(cmd, -EBUSY, BCV_R_BCV_OPEN, cmd->bcv_openers);
 	if (!s && (std->alloc & COLS_ALL) == COLS_ALL)
-		return -ENOSPC;
+		return refuse(cmd, -ENOSPC, BCV_R_NO_COLUMN, 0);
 	pos = free_position(std);
 	if (pos == BCV_NO_POS)
-		return -EBUSY;
+		return refuse(cmd, -EBUSY, BCV_R_NO_POSITION, 0);
 	if (!s) {
 		if (!*spare)
 			return -ENOMEM;
@@ -825,28 +839,29 @@ int bcv_tm_split_check(const struct bcv_tm_vol *std,
 	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
 
 	if (!s)
-		return -ENOENT;
+		return refuse(cmd, -ENOENT, BCV_R_NO_SESSION, 0);
 	if (s->protect) {
 		/* The end of a protected restore: the BCV took no write. */
 		if (s->state != BCV_RESTORED || cmd->force)
-			return -EBUSY;
+			return refuse(cmd, -EBUSY, BCV_R_STATE, 0);
 	} else if (cmd->force) {
 		if (s->state != BCV_SYNCHRONIZED && s->state != BCV_RESTORED &&
 		    s->state != BCV_SYNCINPROG)
-			return -EBUSY;
+			return refuse(cmd, -EBUSY, BCV_R_STATE, 0);
 	} else {
 		if (s->state != BCV_SYNCHRONIZED && s->state != BCV_RESTORED)
-			return -EBUSY;
+			return refuse(cmd, -EBUSY, BCV_R_STATE, 0);
 		/* The BCV must hold every track before it becomes a copy. */
 		if (bm_any(std->inv[s->mm], std->tracks))
-			return -EBUSY;
+			return refuse(cmd, -EBUSY, BCV_R_NOT_SYNCED,
+				      bcv_tm_count_invalid(std, s->mm));
 	}
 	/*
 	 * Nor may it take away the only good copy of a track: after a write
 	 * failed on every own leg of the STD, the MM alone holds it.
 	 */
 	if (!std_keeps_data(std, s->mm))
-		return -EBUSY;
+		return refuse(cmd, -EBUSY, BCV_R_ONLY_COPY, 0);
 	return 0;
 }
 
@@ -1004,12 +1019,14 @@ int bcv_tm_reestablish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	int pos;
 
 	if (!s)
-		return -ENOENT;
-	if (s->state != BCV_SPLIT || cmd->bcv_open)
-		return -EBUSY;
+		return refuse(cmd, -ENOENT, BCV_R_NO_SESSION, 0);
+	if (s->state != BCV_SPLIT)
+		return refuse(cmd, -EBUSY, BCV_R_STATE, 0);
+	if (cmd->bcv_open)
+		return refuse(cmd, -EBUSY, BCV_R_BCV_OPEN, cmd->bcv_openers);
 	pos = free_position(std);
 	if (pos == BCV_NO_POS)
-		return -EBUSY;
+		return refuse(cmd, -EBUSY, BCV_R_NO_POSITION, 0);
 
 	attach(s, pos);
 	mm = std->inv[pos];
@@ -1051,19 +1068,26 @@ int bcv_tm_restore(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	int pos;
 
 	if (!s)
-		return -ENOENT;
+		return refuse(cmd, -ENOENT, BCV_R_NO_SESSION, 0);
 	if (s->state != BCV_SPLIT)
-		return -EBUSY;
-	if (!legs_valid(bcv))
-		return -EBUSY;
+		return refuse(cmd, -EBUSY, BCV_R_STATE, 0);
+	if (!legs_valid(bcv)) {
+		u64 n = 0;
+
+		for (p = 0; p < bcv->nr_legs; p++)
+			n = max(n, bcv_tm_count_invalid(bcv, p));
+		return refuse(cmd, -EBUSY, BCV_R_BCV_STALE, n);
+	}
 	for (c = 0; c < BCV_SESSIONS; c++)
 		if (std->sess[c] && std->sess[c]->state == BCV_RESTINPROG)
-			return -EBUSY;
-	if ((cmd->std_open && !cmd->force) || cmd->bcv_open)
-		return -EBUSY;
+			return refuse(cmd, -EBUSY, BCV_R_RESTORE_RUNNING, 0);
+	if (cmd->std_open && !cmd->force)
+		return refuse(cmd, -EBUSY, BCV_R_STD_OPEN, cmd->std_openers);
+	if (cmd->bcv_open)
+		return refuse(cmd, -EBUSY, BCV_R_BCV_OPEN, cmd->bcv_openers);
 	pos = free_position(std);
 	if (pos == BCV_NO_POS)
-		return -EBUSY;
+		return refuse(cmd, -EBUSY, BCV_R_NO_POSITION, 0);
 
 	self = 1UL << s->id;
 	others = std->alloc & ~self;
@@ -1365,7 +1389,7 @@ int bcv_tm_sess_link(struct bcv_tm_sess *s, struct bcv_tm_vol *bcv)
 	struct bcv_tm_vol *std = s->std;
 	u64 i, n;
 
-	if (check_pair(std, bcv))
+	if (check_pair(std, bcv, NULL))
 		return -EINVAL;
 	if (s->bcv || bcv->session)
 		return -EBUSY;

@@ -301,12 +301,21 @@ static inline void bcv_tm_set_state_hook(struct bcv_tm_vol *v,
 }
 
 /* Options and facts a command's preconditions depend on. */
+/* Why a command was refused: BCV_R_* of the uapi and a number for it. */
+struct bcv_tm_why {
+	unsigned int reason;
+	u64 detail;
+};
+
 struct bcv_tm_cmd {
 	bool diff;		/* SPLIT: differential */
 	bool incremental;	/* RESTORE: incremental */
 	/* RESTORE: even though the STD is open; SPLIT: not synchronized */
 	bool force;
 	bool protect;		/* RESTORE: the BCV is never written */
+	unsigned int std_openers; /* std_open: how many (for @why) */
+	unsigned int bcv_openers; /* bcv_open: how many (for @why) */
+	struct bcv_tm_why *why;	/* out, if not NULL: why it was refused */
 	bool std_open;		/* the STD volume has openers */
 	bool bcv_open;		/* the BCV volume has openers */
 };

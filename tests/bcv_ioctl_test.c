@@ -2338,6 +2338,33 @@ TEST(old_size_at_page_end)
 	munmap(p, 2 * pg);
 }
 
+/*
+ * A refusal is copied back with its reason (BCV_FEAT_REASONS): the
+ * struct's state, reason and detail; a struct refused for its own fields
+ * (EINVAL before the command) is not written.
+ */
+TEST(session_refusal_reason)
+{
+	struct bcv_session_cmd c;
+
+	sess_init(&c, BCV_CMD_ESTABLISH, "bcvt_nosuch", "bcvt_nosuch2");
+	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_SESSION, &c));
+	EXPECT_EQ(BCV_R_NO_VOLUME, c.reason);
+	EXPECT_EQ(0, c.detail);
+	EXPECT_EQ(0, c.state);
+	sess_init(&c, BCV_CMD_ESTABLISH, "bcvt_nosuch", "bcvt_nosuch2");
+	c.reserved[2] = 7;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_SESSION, &c));
+	EXPECT_EQ(0, c.reason);
+	EXPECT_EQ(7, c.reserved[2]);
+	sess_init(&c, BCV_CMD_ESTABLISH, "bcvt_nosuch", "bcvt_nosuch2");
+	c.reason = BCV_R_STATE;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_SESSION, &c));
+	sess_init(&c, BCV_CMD_ESTABLISH, "bcvt_nosuch", "bcvt_nosuch2");
+	c.detail = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(ctl, BCV_IOC_SESSION, &c));
+}
+
 static const char *cmd_name(uint32_t cmd)
 {
 	static char buf[16];
@@ -2679,7 +2706,8 @@ static const uint32_t cmd_flags[] = {
 	[BCV_CMD_ESTABLISH]	= 0,
 	[BCV_CMD_SPLIT]		= BCV_CMD_F_DIFF | BCV_CMD_F_FORCE,
 	[BCV_CMD_REESTABLISH]	= 0,
-	[BCV_CMD_RESTORE]	= BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE,
+	[BCV_CMD_RESTORE]	= BCV_CMD_F_INCREMENTAL | BCV_CMD_F_FORCE |
+				  BCV_CMD_F_PROTECT,
 	[BCV_CMD_TERMINATE]	= 0,
 	[BCV_CMD_PAUSE]		= 0,
 	[BCV_CMD_RESUME]	= 0,
@@ -2730,7 +2758,13 @@ TEST(split_group_args)
 	g.flags = 1U << 31;
 	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
 	group_init(&g, p, 1);
-	g.reserved[3] = 1;
+	g.reserved[2] = 1;
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	group_init(&g, p, 1);
+	g.reason = 1;
+	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
+	group_init(&g, p, 1);
+	g.detail = 1;
 	EXPECT_EQ(EINVAL, group_ioctl(&g, p));
 	group_init(&g, p, 1);
 	g.failed = 1;
@@ -4552,6 +4586,7 @@ static const struct test tests[] = {
 	T(list_every_size, 0),
 	T(query_every_size, 0),
 	T(old_size_at_page_end, 0),
+	T(session_refusal_reason, 0),
 	T(grown_size_zero_tail, 0),
 	T(unknown_ioctl_number, 0),
 	T(wrong_ioctl_type, 0),

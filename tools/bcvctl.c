@@ -2120,15 +2120,144 @@ static const char *establish_mismatch(const struct pair *p,
  * the session does not exist (ENOENT), 4 busy (EBUSY), else 1.  ENOENT
  * and EINVAL are told apart with LIST.
  */
-static int session_error(int fd, const char *verb, const struct pair *p,
-			 uint32_t cmd, int err)
+/* What a refusal's state means for @cmd, and what to do about it. */
+static const char *state_remedy(uint32_t cmd, uint32_t state)
+{
+	switch (cmd) {
+	case BCV_CMD_ESTABLISH:
+		return "BCV is attached to it: split it first";
+	case BCV_CMD_SPLIT:
+		if (state == BCV_STATE_SPLIT)
+			return "it is split already";
+		if (state == BCV_STATE_RESTINPROG)
+			return "wait for the restore (split --wait), or abort it";
+		return "wait for the copy (split --wait), or split --force a "
+		       "BCV that cannot finish";
+	case BCV_CMD_REESTABLISH:
+	case BCV_CMD_RESTORE:
+	case BCV_CMD_TERMINATE:
+		return state == BCV_STATE_SYNCINPROG ||
+		       state == BCV_STATE_RESTINPROG ?
+		       "wait for the copy, then split" : "split it first";
+	case BCV_CMD_ABORT:
+		return "no copy is in progress";
+	default:
+		return "";
+	}
+}
+
+/*
+ * The message for a refusal the kernel explained (BCV_R_*, @detail), or
+ * NULL to fall back on what the errno alone says (an older module).
+ */
+static const char *reason_text(const struct pair *p, uint32_t cmd,
+			       uint32_t reason, uint32_t detail, uint32_t state,
+			       char *buf, size_t len)
+{
+	switch (reason) {
+	case BCV_R_NO_SESSION:
+		snprintf(buf, len, "no session between %s and %s", p->std, p->bcv);
+		break;
+	case BCV_R_GEOMETRY:
+		snprintf(buf, len, "%s is smaller than %s or has another track "
+			 "size: create it at least as large, with the same "
+			 "--track-size", p->bcv, p->std);
+		break;
+	case BCV_R_STATE:
+		if (state)
+			snprintf(buf, len, "the session is %s: %s",
+				 state_name(state), state_remedy(cmd, state));
+		else
+			snprintf(buf, len, "the session's state does not allow "
+				 "it (bcvctl query %s)", p->std);
+		break;
+	case BCV_R_STD_OPEN:
+		snprintf(buf, len, "STD %s is open by %" PRIu32 " user%s: unmount "
+			 "it or use --force", p->std, detail, detail == 1 ? "" : "s");
+		break;
+	case BCV_R_BCV_OPEN:
+		snprintf(buf, len, "BCV %s is open by %" PRIu32 " user%s: unmount "
+			 "or close it first", p->bcv, detail, detail == 1 ? "" : "s");
+		break;
+	case BCV_R_OTHER_STD:
+		snprintf(buf, len, "BCV %s is in a session with another STD: "
+			 "terminate that session first", p->bcv);
+		break;
+	case BCV_R_NO_POSITION:
+		snprintf(buf, len, "STD %s has no free mirror position (4 in use "
+			 "by its legs and attached BCVs): split or remove one",
+			 p->std);
+		break;
+	case BCV_R_NO_COLUMN:
+		snprintf(buf, len, "STD %s already has %d sessions: terminate "
+			 "one", p->std, BCV_MAX_SESSIONS);
+		break;
+	case BCV_R_RESTORE_RUNNING:
+		snprintf(buf, len, "another restore runs on STD %s: wait for it",
+			 p->std);
+		break;
+	case BCV_R_BCV_STALE:
+		snprintf(buf, len, "a leg of BCV %s still lacks %" PRIu32
+			 " tracks: wait until its mirrors are in sync", p->bcv,
+			 detail);
+		break;
+	case BCV_R_NOT_SYNCED:
+		snprintf(buf, len, "BCV %s still lacks %" PRIu32 " tracks of "
+			 "STD %s: split --wait, or split --force if it cannot "
+			 "catch up", p->bcv, detail, p->std);
+		break;
+	case BCV_R_ONLY_COPY:
+		snprintf(buf, len, "BCV %s holds the only good copy of tracks "
+			 "of STD %s (STD's legs failed there): repair STD's legs "
+			 "first", p->bcv, p->std);
+		break;
+	case BCV_R_ABORT_UNSAFE:
+		snprintf(buf, len, "the restore cannot be undone (it began "
+			 "before the volumes were assembled, STD had tracks "
+			 "to copy or I/O errors since, or the host wrote a track "
+			 "not restored yet): let it finish (wait)");
+		break;
+	case BCV_R_PEER_ABSENT:
+		snprintf(buf, len, "the session's STD of %s is not assembled: "
+			 "assemble it first", p->bcv);
+		break;
+	case BCV_R_LOOP:
+		snprintf(buf, len, "BCV's device sits on a bcv volume: "
+			 "stacking loop refused");
+		break;
+	case BCV_R_BLOCK_SIZE:
+		snprintf(buf, len, "BCV %s has a larger logical block size than "
+			 "STD %s", p->bcv, p->std);
+		break;
+	default:
+		return NULL;
+	}
+	return buf;
+}
+
+static int session_error_why(int fd, const char *verb, const struct pair *p,
+			     uint32_t cmd, int err, uint32_t reason,
+			     uint32_t detail, uint32_t state)
 {
 	struct bcv_vol_info si, bi, *vols = NULL;
 	bool std_found = false, bcv_found = false;
 	const char *why = NULL;
-	char buf[192];
+	char buf[256];
 	uint32_t i, n = 0;
 	int status = refusal_status(err);
+
+	/*
+	 * Missing volumes, roles and sizes: said below, from the volumes
+	 * listed, with the sizes that do not fit.
+	 */
+	if (reason != BCV_R_NO_VOLUME && reason != BCV_R_ROLE &&
+	    reason != BCV_R_GEOMETRY && reason != BCV_R_BLOCK_SIZE) {
+		why = reason_text(p, cmd, reason, detail, state, buf, sizeof(buf));
+		if (why) {
+			errmsg("%s %s %s: %s", verb, p->std, p->bcv, why);
+			return status;
+		}
+	}
 
 	memset(&si, 0, sizeof(si));
 	memset(&bi, 0, sizeof(bi));
@@ -2224,6 +2353,12 @@ static int session_error(int fd, const char *verb, const struct pair *p,
 	return status;
 }
 
+static int session_error(int fd, const char *verb, const struct pair *p,
+			 uint32_t cmd, int err)
+{
+	return session_error_why(fd, verb, p, cmd, err, BCV_R_NONE, 0, 0);
+}
+
 /*
  * Print why waiting for @p failed with @err (from wait_session()); returns
  * the exit status: 5 timed out, 3 the session ended or does not exist.
@@ -2309,7 +2444,8 @@ static int session_cmd(const struct cmd_args *a, uint32_t cmd, uint32_t flags,
 	copy_fixed(sc.bcv, sizeof(sc.bcv), p.bcv);
 	err = xioctl(fd, BCV_IOC_SESSION, &sc);
 	if (err) {
-		ret = session_error(fd, verb, &p, cmd, err);
+		ret = session_error_why(fd, verb, &p, cmd, err, sc.reason,
+					sc.detail, sc.state);
 		close(fd);
 		return ret;
 	}
@@ -2476,7 +2612,10 @@ static int split_group(const struct cmd_args *a, uint32_t flags)
 		} else if (g.failed < n) {
 			p.std = pairs[g.failed].std;
 			p.bcv = pairs[g.failed].bcv;
-			ret = session_error(fd, verb, &p, BCV_CMD_SPLIT, err);
+			ret = session_error_why(fd, verb, &p, BCV_CMD_SPLIT, err,
+						g.reason, g.detail,
+						g.reason == BCV_R_STATE ?
+						g.detail : 0);
 		} else {
 			errmsg("%s: %s", verb, strerror(err));
 			ret = refusal_status(err);

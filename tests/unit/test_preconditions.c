@@ -525,6 +525,87 @@ static void test_abort(void)
 	world_free();
 }
 
+/* cmd->why after a refused call: the reason and its number. */
+#define WHY(call, err, want, n, ...) do {				\
+	why.reason = 0;							\
+	why.detail = 0;							\
+	CHECK((call) == -(err) && why.reason == (want) &&		\
+	      why.detail == (u64)(n), __VA_ARGS__);			\
+	if (why.reason != (want) || why.detail != (u64)(n))		\
+		printf("# reason %u detail %llu\n", why.reason,	\
+		       (unsigned long long)why.detail);			\
+} while (0)
+
+/* Every refusal of the table code says why (BCV_R_*, issue 15). */
+static void test_reasons(void)
+{
+	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *S2 = mk(SECT, SHIFT, true, 1);
+	struct bcv_tm_vol *B = mk(SECT, SHIFT, false, 2);
+	struct bcv_tm_vol *B2 = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *Bs = mk(SECT - SPT, SHIFT, false, 1);
+	struct bcv_tm_vol *Bt = mk(SECT, SHIFT + 1, false, 1);
+	struct bcv_tm_vol *x[2];
+	struct bcv_tm_why why;
+	struct bcv_tm_cmd c = { .why = &why };
+	struct bcv_tm_cmd open = { .why = &why, .bcv_open = true, .bcv_openers = 2 };
+	struct bcv_tm_cmd sopen = { .why = &why, .std_open = true, .std_openers = 1 };
+	struct bcv_tm_sess *spare = NULL;
+	unsigned int i;
+
+	WHY(bcv_tm_establish(B, S, &c, &spare), EINVAL, BCV_R_ROLE, 0,
+	    "ESTABLISH B,S: ROLE");
+	WHY(bcv_tm_establish(S, Bs, &c, &spare), EINVAL, BCV_R_GEOMETRY, 0,
+	    "ESTABLISH of a smaller BCV: GEOMETRY");
+	WHY(bcv_tm_establish(S, Bt, &c, &spare), EINVAL, BCV_R_GEOMETRY, 0,
+	    "ESTABLISH of a BCV with other tracks: GEOMETRY");
+	WHY(bcv_tm_establish(S, B, &open, &spare), EBUSY, BCV_R_BCV_OPEN, 2,
+	    "ESTABLISH of an open BCV: BCV_OPEN, 2 users");
+	WHY(bcv_tm_reestablish(S, B, &c), ENOENT, BCV_R_NO_SESSION, 0,
+	    "REESTABLISH without a session: NO_SESSION");
+	OK(establish(S, B, &none), "ESTABLISH S,B");
+	WHY(bcv_tm_establish(S, B, &c, &spare), EBUSY, BCV_R_STATE, 0,
+	    "ESTABLISH of an attached BCV: STATE");
+	WHY(bcv_tm_establish(S2, B, &c, &spare), EBUSY, BCV_R_OTHER_STD, 0,
+	    "ESTABLISH with another STD: OTHER_STD");
+	WHY(bcv_tm_split(S, B, &c), EBUSY, BCV_R_STATE, 0,
+	    "SPLIT while syncinprog: STATE");
+	tm_copy_all(S, 64);
+	bcv_tm_update_states(S);
+	/* A track the BCV lost again: synchronized, but not whole. */
+	bcv_tm_mark_stale(S, bcv_tm_sess_mm(bcv_tm_session(S, B)), 0, 2 * SPT);
+	WHY(bcv_tm_split(S, B, &c), EBUSY, BCV_R_NOT_SYNCED, 2,
+	    "SPLIT with 2 tracks the BCV lacks: NOT_SYNCED, 2");
+	tm_copy_all(S, 64);
+	/* The STD's leg lost a track: the BCV holds the only copy. */
+	bcv_tm_mark_stale(S, 0, 5 * SPT, SPT);
+	WHY(bcv_tm_split(S, B, &c), EBUSY, BCV_R_ONLY_COPY, 0,
+	    "SPLIT taking away the only copy: ONLY_COPY");
+	tm_copy_all(S, 64);
+	OK(bcv_tm_split(S, B, &none), "SPLIT S,B");
+	WHY(bcv_tm_restore(S, B, &c), EBUSY, BCV_R_BCV_STALE, TRACKS,
+	    "RESTORE while the BCV's mirror syncs: BCV_STALE, every track");
+	tm_copy_all(B, 64);
+	WHY(bcv_tm_restore(S, B, &sopen), EBUSY, BCV_R_STD_OPEN, 1,
+	    "RESTORE of an open STD: STD_OPEN, 1 user");
+	WHY(bcv_tm_restore(S, B, &open), EBUSY, BCV_R_BCV_OPEN, 2,
+	    "RESTORE of an open BCV: BCV_OPEN");
+	OK(split_session(S, B2), "S,B2 split");
+	OK(restore(S, B2, false, false, false, false), "RESTORE S,B2");
+	WHY(bcv_tm_restore(S, B, &c), EBUSY, BCV_R_RESTORE_RUNNING, 0,
+	    "a second RESTORE: RESTORE_RUNNING");
+	tm_copy_all(S, 64);
+	bcv_tm_update_states(S);
+	/* 2 more attached BCVs: with the leg and B2, every position is used. */
+	for (i = 0; i < 2; i++) {
+		x[i] = mk(SECT, SHIFT, false, 1);
+		OK(establish(S, x[i], &none), "ESTABLISH S,X%u", i);
+	}
+	WHY(bcv_tm_reestablish(S, B, &c), EBUSY, BCV_R_NO_POSITION, 0,
+	    "REESTABLISH with no free position: NO_POSITION");
+	world_free();
+}
+
 /* A host write as the I/O path makes it: marks, then what it left where. */
 static void host_write(struct bcv_tm_vol *v, u64 sector, u64 nr)
 {
@@ -835,6 +916,7 @@ int main(void)
 	test_split();
 	test_split_force();
 	test_abort();
+	test_reasons();
 	test_abort_restore();
 	test_protect();
 	test_reestablish();

@@ -77,6 +77,8 @@
 #define BCV_FEAT_GROUP		(1ULL << 7)	/* SPLIT_GROUP; sess_info split times */
 /* RESTORE with BCV_CMD_F_PROTECT, ABORT of a RESTORE; BCV_SESS_F_PROTECT */
 #define BCV_FEAT_PROTECT	(1ULL << 8)
+/* struct bcv_session_cmd and bcv_split_group say why (BCV_R_*) */
+#define BCV_FEAT_REASONS	(1ULL << 9)
 
 #define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
 
@@ -264,6 +266,40 @@ struct bcv_list {
 #define BCV_CMD_RESUME		7	/* let them go on */
 #define BCV_CMD_ABORT		8	/* stop a copy in progress: split again */
 
+/*
+ * Why a command was refused: struct bcv_session_cmd.reason and struct
+ * bcv_split_group.reason (BCV_FEAT_REASONS; 0 from older modules, which
+ * leave the errno alone to tell).  The errno is the one in brackets.
+ */
+#define BCV_R_NONE		0	/* not refused, or no reason known */
+#define BCV_R_NO_VOLUME		1	/* [ENOENT] no volume of that name */
+#define BCV_R_NO_SESSION	2	/* [ENOENT] the pair has no session */
+#define BCV_R_ROLE		3	/* [EINVAL] a BCV named as STD, or reverse */
+/* [EINVAL] the BCV is smaller than the STD or has another track size */
+#define BCV_R_GEOMETRY		4
+/* [EBUSY] the session's state does not allow it (@state says which) */
+#define BCV_R_STATE		5
+#define BCV_R_STD_OPEN		6	/* [EBUSY] the STD is open: @detail users */
+#define BCV_R_BCV_OPEN		7	/* [EBUSY] the BCV is open: @detail users */
+#define BCV_R_OTHER_STD		8	/* [EBUSY] the BCV is in another STD's session */
+#define BCV_R_NO_POSITION	9	/* [EBUSY] the STD's 4 mirror positions are used */
+#define BCV_R_NO_COLUMN		10	/* [ENOSPC] the STD has 16 sessions */
+#define BCV_R_RESTORE_RUNNING	11	/* [EBUSY] another restore runs on the STD */
+/* [EBUSY] a leg of the BCV still lacks tracks (@detail: how many) */
+#define BCV_R_BCV_STALE		12
+/* [EBUSY] the BCV still lacks tracks of the STD (@detail: how many) */
+#define BCV_R_NOT_SYNCED	13
+/* [EBUSY] the BCV holds the only good copy of tracks of the STD */
+#define BCV_R_ONLY_COPY		14
+/* [EBUSY] ABORT of a restore: the STD's old data cannot be trusted */
+#define BCV_R_ABORT_UNSAFE	15
+/* [EBUSY] the session's other volume is not assembled */
+#define BCV_R_PEER_ABSENT	16
+#define BCV_R_LOOP		17	/* [ELOOP] the BCV sits on a bcv volume */
+/* [EINVAL] the BCV's logical block size is larger than the STD's */
+#define BCV_R_BLOCK_SIZE	18
+#define BCV_R_MAX		18
+
 /* struct bcv_session_cmd.flags */
 #define BCV_CMD_F_DIFF		(1U << 0)	/* SPLIT: differential */
 #define BCV_CMD_F_INCREMENTAL	(1U << 1)	/* RESTORE: incremental */
@@ -278,9 +314,14 @@ struct bcv_list {
  * @cmd:	in: BCV_CMD_*
  * @flags:	in: BCV_CMD_F_* bits valid for @cmd (others must be zero)
  * @state:	out: the session's state afterwards (BCV_STATE_*), 0 after
- *		TERMINATE; must be zero on input
+ *		TERMINATE; when refused, the state it has (0: none); must be
+ *		zero on input
  * @std:	in: name of the STD volume
  * @bcv:	in: name of the BCV volume
+ * @reason:	out: BCV_R_* when refused (copied back with the error);
+ *		must be zero on input (BCV_FEAT_REASONS; before, reserved)
+ * @detail:	out: a number for @reason (openers, tracks), else 0; must
+ *		be zero on input
  * @reserved:	in: must be zero
  *
  * Errors follow Documentation/bcv.rst: ENOENT (no such volume or session),
@@ -296,7 +337,9 @@ struct bcv_session_cmd {
 	__u32 state;
 	char std[BCV_NAME_LEN];
 	char bcv[BCV_NAME_LEN];
-	__u64 reserved[4];
+	__u32 reason;
+	__u32 detail;
+	__u64 reserved[3];
 };
 
 /* Session states (struct bcv_sess_info.state). */
@@ -392,6 +435,10 @@ struct bcv_pair {
  *		(copied back on errors too); must be zero on input
  * @pairs:	in: user pointer to @nr_pairs struct bcv_pair
  * @hold_ns:	out: how long the STDs' writes were held; zero on input
+ * @reason:	out: BCV_R_* for the pair @failed (BCV_FEAT_REASONS); must
+ *		be zero on input
+ * @detail:	out: a number for @reason, as for BCV_IOC_SESSION, and for
+ *		BCV_R_STATE the pair's state; zero on input
  * @reserved:	in: must be zero
  *
  * Writes to every STD named are drained and held, every pair is checked
@@ -408,7 +455,9 @@ struct bcv_split_group {
 	__u32 failed;
 	__u64 pairs;
 	__u64 hold_ns;
-	__u64 reserved[4];
+	__u32 reason;
+	__u32 detail;
+	__u64 reserved[3];
 };
 
 /**

@@ -33,7 +33,7 @@ OUT := $(TOP)/build/$(KVER)
 
 KSRC := Kbuild bcv_core.c bcv_core.h bcv_ioctl.c bcv_sysfs.c bcv_trackmap.c \
 	bcv_copy.c bcv_session.c bcv_stack.c bcv_io.c bcv_io.h \
-	bcv_region.c bcv_region.h bcv_leg.c bcv_meta.c bcv_meta.h \
+	bcv_region.c bcv_region.h bcv_leg.c bcv_meta.c bcv_meta.h bcv_event.c \
 	bcv_trackmap.h bcv_shim.h bcv_compat.h include
 PROBES := $(basename $(notdir $(wildcard $(TOP)/compat/have_*.c)))
 
@@ -48,7 +48,8 @@ DKMS_SRC ?= $(DESTDIR)/usr/src/bcv-$(VERSION)
 CC ?= cc
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wshadow -Wformat=2 -I$(TOP)/include
-TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test tests/bin/log_replay
+TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test tests/bin/log_replay \
+	tests/bin/sysfs_poll
 
 .PHONY: all module tools install check check-debug unit vmcheck demo clean \
 	dkms-source dkms-install dkms-uninstall dkms-version \
@@ -134,7 +135,7 @@ tools: $(TOOLS)
 # bcvctl: several objects (bcvctl.h lists them), linked with libblkid
 # (create's signature probe; Debian: libblkid-dev).
 BCVCTL_OBJS := tools/bcvctl.o tools/bcvctl_meta.o tools/bcvctl_probe.o \
-	tools/bcv_fmt.o
+	tools/bcvctl_monitor.o tools/bcv_fmt.o
 BCVCTL_HDRS := tools/bcvctl.h tools/bcv_fmt.h include/uapi/linux/bcv.h \
 	include/uapi/linux/bcv_format.h
 

@@ -885,9 +885,12 @@ static int __init bcv_init(void)
 	ret = bcv_session_init();
 	if (ret)
 		goto out_meta_mod;
+	ret = bcv_event_init();
+	if (ret)
+		goto out_session_wq;
 	ret = register_blkdev(0, BCV_DISK_PREFIX);
 	if (ret < 0)
-		goto out_session;
+		goto out_event;
 	bcv_major = ret;
 
 	ret = bcv_ctl_init();
@@ -901,7 +904,9 @@ static int __init bcv_init(void)
 
 out_blkdev:
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
-out_session:
+out_event:
+	bcv_event_exit();
+out_session_wq:
 	bcv_session_exit();
 out_meta_mod:
 	bcv_meta_module_exit();
@@ -918,6 +923,7 @@ static void __exit bcv_exit(void)
 	bcv_ctl_exit();
 	/* A protected restore's split may still be queued: it finds nothing. */
 	bcv_session_exit();
+	bcv_event_exit();
 	unregister_blkdev(bcv_major, BCV_DISK_PREFIX);
 	ida_destroy(&bcv_index_ida);
 	bcv_meta_module_exit();

@@ -346,6 +346,14 @@ bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout);
 int bcv_session_cmd(struct bcv_session_cmd *c);
 int bcv_session_init(void);
 void bcv_session_exit(void);
+
+/* bcv_event.c: uevents for state changes and errors */
+int bcv_event_init(void);
+void bcv_event_exit(void);
+void bcv_event_state(struct bcv_volume *std, unsigned int id, const char *bcv,
+		     const char *from, const char *to);
+void bcv_event_error(struct bcv_volume *vol, int pos, sector_t sector,
+		     const char *what);
 int bcv_session_query(const char *name, struct bcv_sess_info __user *out,
 		      u32 info_size, u32 capacity, u32 *count);
 int bcv_session_wait(struct bcv_wait *w);

@@ -126,6 +126,7 @@ void bcv_fail_leg(struct bcv_volume *vol, int pos, sector_t sector,
 	atomic64_inc(&vol->pos_errors[pos]);
 	if (test_and_set_bit(pos, &vol->err_episode))
 		return;
+	bcv_event_error(vol, pos, sector, what);
 	pr_err_ratelimited("%s: %s: %s error on %pg (M%d) at sector %llu\n",
 			   vol->disk->disk_name, vol->name, what,
 			   bcv_pos_bdev(vol, pos), pos + 1,

@@ -156,6 +156,11 @@ static void bcv_session_state_hook(const struct bcv_tm_sess *ts,
 	if (s->bcv)
 		bcv_meta_schedule(s->bcv);
 	bcv_state_changed();
+	bcv_event_state(std, bcv_tm_sess_id(ts), s->bcv_name,
+			bcv_state_name(from), bcv_state_name(to));
+	/* Pollers of sessions/ID/state (absent before the first command ends). */
+	if (READ_ONCE(s->kobj_added))
+		sysfs_notify(&s->kobj, NULL, "state");
 	if (to == BCV_RESTORED && bcv_tm_sess_protected(ts))
 		bcv_protect_done(std->name, s->bcv_name);
 }

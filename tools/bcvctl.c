@@ -1820,8 +1820,7 @@ static unsigned int percent_done(uint64_t copied, uint64_t invalid)
  * array of *@n entries (not NULL even when *@n is 0).  Returns NULL with
  * errno set on failure (ENOENT: no volume @name).
  */
-static struct bcv_sess_info *query_sessions(int fd, const char *name,
-					    uint32_t *n)
+struct bcv_sess_info *query_sessions(int fd, const char *name, uint32_t *n)
 {
 	uint32_t cap = BCV_MAX_SESSIONS;
 	int tries;
@@ -3106,6 +3105,19 @@ HELP_OPT,
 			[EXAMINE_EXPORT] = { "export", OPT_FLAG, 1 },
 		},
 		.run = run_examine,
+	},
+	{
+		.name = "monitor",
+		.synopsis = "[--json] [--count N] [--timeout SECONDS]",
+		.summary = "print state changes and errors as they happen",
+		.help = monitor_help,
+		.min_pos = 0, .max_pos = 0,
+		.opts = {
+			[MONITOR_JSON] = { "json", OPT_FLAG, 1 },
+			[MONITOR_COUNT] = { "count", OPT_VALUE, 1 },
+			[MONITOR_TIMEOUT] = { "timeout", OPT_VALUE, 1 },
+		},
+		.run = run_monitor,
 	},
 	{
 		.name = "add-leg",

@@ -130,6 +130,11 @@ bool parse_uint(const char *s, uint64_t max, uint64_t *out);
 void json_string(const char *prefix, const char *s, size_t max);
 const char *role_name(uint32_t role);
 const char *state_name(uint32_t state);
+struct bcv_sess_info *query_sessions(int fd, const char *name, uint32_t *n);
+/* bcvctl_monitor.c */
+enum { MONITOR_JSON, MONITOR_COUNT, MONITOR_TIMEOUT };
+extern const char monitor_help[];
+int run_monitor(const struct cmd_args *a);
 
 /* --- the control device and the volumes ---------------------------------- */
 

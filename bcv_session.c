@@ -981,9 +981,9 @@ int bcv_session_split_group(struct bcv_split_group *g,
 		std = vols[2 * i];
 		mutex_lock(&std->state_lock);
 		ret = bcv_tm_split_check(&std->tm, &vols[2 * i + 1]->tm, &tc);
+		ts = bcv_tm_session(&std->tm, &vols[2 * i + 1]->tm);
 		if (ret && why.reason == BCV_R_STATE)
-			why.detail = bcv_tm_sess_state(bcv_tm_session(&std->tm,
-						&vols[2 * i + 1]->tm));
+			why.detail = bcv_tm_sess_state(ts);
 		mutex_unlock(&std->state_lock);
 		if (ret)
 			g->failed = i;

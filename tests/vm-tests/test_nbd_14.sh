@@ -228,7 +228,7 @@ pids=$(conn_pids)
 [ -n "$pids" ] || fail "no connection process of nbd-server"
 # shellcheck disable=SC2086	# one pid a word
 kill -KILL $pids
-sleep 1
+wait_for test -z "$(conn_pids)" || note "nbd-server's connection $pids lingers"
 tc qdisc del dev lo root || fail "cannot remove netem"
 path_switch
 copy_throttle n14s 100

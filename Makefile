@@ -51,7 +51,7 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test tests/bin/log_replay \
 	tests/bin/sysfs_poll
 
-.PHONY: all module tools install check check-debug unit vmcheck demo clean \
+.PHONY: all module tools install check check-debug unit vmcheck demo clean man \
 	dkms-source dkms-install dkms-uninstall dkms-version \
 	deps help checkpatch sparse bench bench-trackmap bench-io check-crash \
 	bench-meta bench-compare
@@ -89,10 +89,19 @@ module: $(OUT)/bcv_compat_gen.h
 sparse:
 	$(MAKE) module C=2
 
-install: module tools
+# Man pages bcvctl(8) (from bcvctl's --help) and bcv(4) (tools/man/bcv.4.in
+# and the sysfs ABI file), written by tools/mkman.
+man: tools/bcvctl
+	@$(TOP)/tools/mkman $(TOP)/tools/bcvctl $(TOP)/build/man
+
+install: module tools man
 	$(MAKE) -C $(KDIR) M=$(OUT) INSTALL_MOD_DIR=extra modules_install
 	depmod -a $(KVER)
 	install -D -m 0755 tools/bcvctl $(DESTDIR)/usr/sbin/bcvctl
+	install -D -m 0644 build/man/bcvctl.8 $(DESTDIR)/usr/share/man/man8/bcvctl.8
+	install -D -m 0644 build/man/bcv.4 $(DESTDIR)/usr/share/man/man4/bcv.4
+	install -D -m 0644 tools/bash-completion/bcvctl \
+		$(DESTDIR)/usr/share/bash-completion/completions/bcvctl
 	install -D -m 0644 tools/udev/60-bcv.rules \
 		$(DESTDIR)/lib/udev/rules.d/60-bcv.rules
 	install -D -m 0644 tools/udev/64-bcv-assemble.rules \

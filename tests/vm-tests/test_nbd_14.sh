@@ -54,7 +54,7 @@ EOF
 server_pids() {
 	local d c
 	for d in /proc/[0-9]*; do
-		read -r c < "$d/comm" 2>/dev/null || continue
+		{ read -r c < "$d/comm"; } 2>/dev/null || continue
 		[ "$c" = nbd-server ] && echo "${d#/proc/}"
 	done
 }
@@ -148,14 +148,14 @@ track_write() {	# FILE DEV TRACK
 	dd if="$1" of="$2" bs=64K seek="$3" count=1 oflag=direct \
 		conv=notrunc status=none
 }
-# A write to the STD while the link is down must complete, and succeed,
-# within the nbd timeout (and some slack for the guest).
+# A write to the STD while the link is down must succeed, within the nbd
+# timeout (plus 10 s of slack for a loaded TCG guest: 6 s were seen).
 std_write_ok() {	# TRACK
 	local t0=$SECONDS rc
 	timeout 30 dd if="$T/w" of=$S bs=64K seek="$1" count=1 oflag=direct \
 		conv=notrunc status=none
 	rc=$?
-	if [ $rc -eq 0 ] && [ $((SECONDS - t0)) -le $((NBD_TMO + 5)) ]; then
+	if [ $rc -eq 0 ] && [ $((SECONDS - t0)) -le $((NBD_TMO + 10)) ]; then
 		ok "STD write to track $1 with the link down ($((SECONDS - t0)) s)"
 	else
 		_bad "STD write to track $1 with the link down: exit $rc after $((SECONDS - t0)) s"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bcv: the copy engine (SPEC section 5).
+ * bcv: the copy engine (bcv-design.rst section 5).
  *
  * Each volume has a worker (a delayed work item on system_wq) that scans
  * its Track ID table from a cursor for runs of tracks that some position

@@ -127,7 +127,7 @@ static unsigned int bcv_leg_positions(struct bcv_volume *vol)
 	return (1U << vol->nr_legs) - 1;
 }
 
-/* An attached BCV is NOT READY to its own users (SPEC section 1). */
+/* An attached BCV is NOT READY to its own users (bcv-design.rst section 1). */
 static bool bcv_not_ready(struct bcv_volume *vol)
 {
 	struct bcv_tm_sess *s = bcv_tm_vol_session(&vol->tm);

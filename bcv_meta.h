@@ -21,7 +21,7 @@
  *               empty activity log, then the superblock "clean" (FUA).
  *  - remove:    both superblock copies zeroed.
  *
- * Write intent (SPEC's crash rule; Documentation/bcv-format.rst, "Crash
+ * Write intent (the crash rule, bcv-design.rst section 10; Documentation/bcv-format.rst, "Crash
  * consistency").  dur[] is the tables as they are on disk, word for word.
  * While the volume runs, dur is a superset of every C/I mark the data on
  * the legs depends on:

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bcv: the session commands of SPEC section 4, query, wait, and the
+ * bcv: the session commands of bcv-design.rst section 4, query, wait, and the
  * sessions' sysfs directories.
  *
- * Session states (SPEC section 1; the table algebra is bcv_trackmap.c):
+ * Session states (bcv-design.rst section 1; the table algebra is bcv_trackmap.c):
  *
  *   ESTABLISH ----> syncinprog ----copy done----> synchronized
  *                     ^    ^                        |      |
@@ -614,6 +614,8 @@ static unsigned int bcv_std_whole(struct bcv_volume *std)
 	unsigned int m = bcv_tm_write_targets(&std->tm), kept = 0;
 	int p;
 
+	/* Own legs only: positions 0..nr_legs-1 (bcv_tm_abort()). */
+	m &= BIT(std->nr_legs) - 1;
 	for (p = 0; p < BCV_POSITIONS; p++)
 		if ((m & (1U << p)) && !bcv_tm_count_invalid(&std->tm, p))
 			kept |= 1U << p;
@@ -694,7 +696,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		.protect = c->flags & BCV_CMD_F_PROTECT,
 	};
 	struct bcv_tm_why why = { BCV_R_NONE, 0 };
-	bool new_session = false, detach;
+	bool new_session = false, detach, undo = false;
 	unsigned int kept = 0;
 	u64 held, errs = 0;
 	int ret;
@@ -765,7 +767,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	     bcv_tm_sess_state(ts) == BCV_RESTORED))
 		bcv_catch_up(std, bcv_tm_sess_mm(ts), 30 * HZ);
 	/*
-	 * A RESTORE needs every leg of the BCV valid (SPEC section 4): let a
+	 * A RESTORE needs every leg of the BCV valid (bcv-design.rst section 4): let a
 	 * fixed mirror that is still syncing after a split finish first, as
 	 * SPLIT does for the STD, rather than refuse.
 	 */
@@ -782,6 +784,9 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	if (c->cmd == BCV_CMD_ABORT && ts &&
 	    bcv_tm_session_of(ts)->restore_errs == errs)
 		kept = bcv_tm_session_of(ts)->restore_kept;
+	/* An aborted restore changes the STD's data back: drop its cache. */
+	undo = c->cmd == BCV_CMD_ABORT && ts &&
+	       bcv_tm_sess_state(ts) == BCV_RESTINPROG;
 	bcv_state_lock(std);
 	switch (c->cmd) {
 	case BCV_CMD_ESTABLISH:
@@ -831,7 +836,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 
 	if (!ret && detach)
 		bcv_drop_cache(bcv);
-	if (!ret && c->cmd == BCV_CMD_RESTORE)
+	if (!ret && (c->cmd == BCV_CMD_RESTORE || undo))
 		bcv_drop_cache(std);
 	/* A BCV joined or left the STD's writes: flushes must follow. */
 	if (!ret)

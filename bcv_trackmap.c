@@ -944,11 +944,17 @@ static int abort_restore(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
 	return 0;
 }
 
-/* The positions @kept that can take a restore's tracks back. */
+/*
+ * The positions @kept that can take a restore's tracks back: own legs
+ * only.  An attached BCV's position may have changed hands since the
+ * restore began (aborted or split --force, and another BCV attached
+ * there), and the copy engine brings the attached BCVs up to date from
+ * the legs anyway.
+ */
 static unsigned int abort_kept(const struct bcv_tm_vol *std,
 			       const struct bcv_tm_sess *s, unsigned int kept)
 {
-	return kept & data_positions(std) & ~std->failed & ~(1U << s->mm);
+	return kept & leg_positions(std) & ~std->failed & ~(1U << s->mm);
 }
 
 int bcv_tm_abort_check(const struct bcv_tm_vol *std,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * bcv: track geometry, the Track ID and PB tables, and every command's
- * table transformation (SPEC sections 2 to 5).
+ * table transformation (bcv-design.rst sections 2 to 5).
  *
  * Pure code: no kernel-only calls (see bcv_shim.h), so bcv_trackmap.c
  * builds into the module and into the userspace unit tests (tests/unit/).

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * SPEC section 7 (the patent's FIG. 10) replayed event by event on the
- * tables, asserting every bit the SPEC lists for track t.
+ * bcv-design.rst section 7 (the patent's FIG. 10) replayed event by event on the
+ * tables, asserting every bit bcv-design.rst section 7 lists for track t.
  *
  * S: STD with one leg (M1).  B1: BCV, session 1 (PB column 0).  B2: BCV
  * with a fixed mirror leg (BFM at M2), session 2 (PB column 1).

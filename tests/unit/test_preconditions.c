@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * SPEC section 4: every precondition of every command is refused with its
+ * bcv-design.rst section 4: every precondition of every command is refused with its
  * errno and changes nothing.  Before each refused call the whole state of
  * every volume (its struct, all four Track ID bitmaps, the copy-in-flight
  * bitmap, the PB table) and of every session is copied; afterwards it must
@@ -214,7 +214,7 @@ static int split_session(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv)
 	snap_free(&before);						\
 } while (0)
 
-/* Refused with either of two errnos (SPEC allows both). */
+/* Refused with either of two errnos (the design allows both). */
 #define REFUSED2(e1, e2, call, ...) do {				\
 	int rc_;							\
 	snap_take(&before);						\
@@ -426,7 +426,7 @@ static void test_split(void)
 }
 
 /*
- * SPLIT --force (SPEC section 13): also while syncinprog; the tracks the
+ * SPLIT --force (bcv-design.rst section 13): also while syncinprog; the tracks the
  * BCV has not received are changed on both sides, and the next
  * REESTABLISH copies exactly them.  Refused when split or restinprog.
  */
@@ -474,7 +474,7 @@ static void test_split_force(void)
 }
 
 /*
- * ABORT (SPEC section 13) of an ESTABLISH and of a REESTABLISH: split
+ * ABORT (bcv-design.rst section 13) of an ESTABLISH and of a REESTABLISH: split
  * again, every track the copy was to write changed on the BCV; refused
  * unless syncinprog.
  */
@@ -616,7 +616,7 @@ static void host_write(struct bcv_tm_vol *v, u64 sector, u64 nr)
 }
 
 /*
- * ABORT of a RESTORE (SPEC section 13): the tracks not restored yet are the
+ * ABORT of a RESTORE (bcv-design.rst section 13): the tracks not restored yet are the
  * STD's old data again, changed in the session's column; refused where the
  * host wrote such a track (its data is on the BCV alone).
  */
@@ -624,8 +624,10 @@ static void test_abort_restore(void)
 {
 	struct bcv_tm_vol *S = mk(SECT, SHIFT, true, 2);
 	struct bcv_tm_vol *B = mk(SECT, SHIFT, false, 1);
+	struct bcv_tm_vol *X;
 	struct bcv_tm_copy c;
 	unsigned int id;
+	int mmx;
 
 	OK(split_session(S, B), "S,B split");
 	id = bcv_tm_sess_id(bcv_tm_session(S, B));
@@ -655,10 +657,32 @@ static void test_abort_restore(void)
 	CHECK(state(S, B) == BCV_RESTORED, "restored");
 	REFUSED(EBUSY, bcv_tm_abort(S, B, 3), "ABORT when restored: EBUSY");
 	world_free();
+
+	/*
+	 * An attached BCV's position is never taken back by the ABORT, even
+	 * when the caller knew it whole at the restore: another BCV may sit
+	 * there by now.  The engine copies the tracks to it from the legs.
+	 */
+	S = mk(SECT, SHIFT, true, 1);
+	B = mk(SECT, SHIFT, false, 1);
+	X = mk(SECT, SHIFT, false, 1);
+	OK(split_session(S, B), "S,B split");
+	OK(establish(S, X, &none), "ESTABLISH S,X");
+	tm_copy_all(S, 64);
+	bcv_tm_update_states(S);
+	mmx = bcv_tm_sess_mm(bcv_tm_session(S, X));
+	host_write(S, 0, 4 * SPT);
+	OK(restore(S, B, true, false, false, false), "RESTORE S,B of 4 tracks");
+	OK(bcv_tm_abort(S, B, 1U | 1U << mmx), "ABORT it, X's position named too");
+	CHECK(bcv_tm_count_invalid(S, 0) == 0 && bcv_tm_count_invalid(S, mmx) == 4,
+	      "the leg takes its tracks back, X's position copies them (%llu)",
+	      (unsigned long long)bcv_tm_count_invalid(S, mmx));
+	CHECK(tm_copy_all(S, 64) == 4, "the engine copies the 4 to X");
+	world_free();
 }
 
 /*
- * RESTORE --protect (SPEC section 12): the BCV is a source only; host
+ * RESTORE --protect (bcv-design.rst section 12): the BCV is a source only; host
  * writes leave its MM I and mark the session's column; a write covering a
  * track not restored in part must wait for it; once restored the session
  * splits with the column kept, and the next protected restore copies

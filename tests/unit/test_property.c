@@ -18,7 +18,7 @@
  *    still differ and two that agreed still agree.  A copy moves the source
  *    device's version as of bcv_tm_copy_begin(); a failed copy leaves junk.
  *
- *  - bits: SPEC sections 3 to 5 written track by track (which positions are
+ *  - bits: bcv-design.rst sections 3 to 5 written track by track (which positions are
  *    I, which PB bits are C, session states, which errno a command gets).
  *
  * Operations: STD writes and BCV writes (partial, whole-track, multi-track,
@@ -29,12 +29,12 @@
  * are never in flight across a command (see the lead's notes: a RESTORE
  * must not run while a copy's completion is pending).  A SPLIT that would
  * leave a STD track with no valid position (its legs failed, the MM holds
- * the only good copy) is not issued: the tables accept it, the SPEC does
+ * the only good copy) is not issued: the tables accept it, the design does
  * not say.
  *
  * After every operation: the tables equal the model's bits word for word;
  * every position the tables call V holds the volume's current version; for
- * a split session, PB U and M4b V imply equal STD and BCV versions (SPEC
+ * a split session, PB U and M4b V imply equal STD and BCV versions (bcv-design.rst
  * 6.1); the tracks REESTABLISH / INCREMENTAL RESTORE would copy (PB C or M4b
  * I) are exactly the tracks touched since the split by STD writes, BCV
  * writes and restores (6.3, 6.5); reads come from a position holding the
@@ -415,7 +415,7 @@ static void check_data(u64 lo, u64 hi)
 		for (t = lo; t <= top; t++)
 			if (mt(m->inv[0], t))
 				FAILRET("BCV %d primary I at %" PRIu64, b, t);
-		/* An attached BCV's fixed mirrors are not written (SPEC 8). */
+		/* An attached BCV's fixed mirrors are not written (bcv-design.rst section 8). */
 		for (p = 1; p < (int)m->legs && !attached(b); p++)
 			for (t = lo; t <= top; t++)
 				if (m->dev[p][t] != d0[t] && !mt(m->inv[p], t))
@@ -428,10 +428,10 @@ static void check_data(u64 lo, u64 hi)
 			bool c = (S.pb[t] & bit) || mt(m4b, t);
 
 			if (!c && d0[t] != S.cur[t])
-				FAILRET("SPEC 6.1: session of BCV %d: PB U, M4b V at track %" PRIu64
+				FAILRET("design invariant 6.1: session of BCV %d: PB U, M4b V at track %" PRIu64
 					" but the STD and the BCV differ", b, t);
 			if (c != mt(m->touched, t))
-				FAILRET("SPEC 6.3/6.5: BCV %d track %" PRIu64 ": PB C or M4b I = %d,"
+				FAILRET("design invariant 6.3/6.5: BCV %d track %" PRIu64 ": PB C or M4b I = %d,"
 					" touched since split = %d", b, t, c, mt(m->touched, t));
 		}
 	}
@@ -948,7 +948,7 @@ static void op_copy(void)
 	copy_step(h, from, rand_max(), chance(25), !chance(8));
 }
 
-/* Copy everything, no host writes; then SPEC 6.4. */
+/* Copy everything, no host writes; then design invariant 6.4. */
 static void op_drain(void)
 {
 	int h, b, p;
@@ -980,7 +980,7 @@ static void op_drain(void)
 				FAILRET("after drain: BCV %d attached in state %d", b, B[b].state);
 			for (t = 0; t < S.tracks; t++)
 				if (B[b].dev[0][t] != S.cur[t])
-					FAILRET("SPEC 6.4: BCV %d %s but differs at %" PRIu64,
+					FAILRET("design invariant 6.4: BCV %d %s but differs at %" PRIu64,
 						    b, B[b].state == BCV_RESTORED ? "restored" : "synchronized", t);
 		} else {
 			for (p = 1; p < (int)B[b].legs; p++)
@@ -1057,7 +1057,7 @@ static void cand_snap(void)
 	}
 }
 
-/* SPEC 6.5: a command on @self left every other split session's set alone
+/* design invariant 6.5: a command on @self left every other split session's set alone
  * (a restore adds its restored tracks @added). */
 static void cand_check(int self, const u64 *added)
 {
@@ -1069,7 +1069,7 @@ static void cand_check(int self, const u64 *added)
 			continue;
 		for (t = 0; t < S.tracks; t++)
 			if (cand(b, t) != (mt(cand_before[b], t) || (added && mt(added, t)))) {
-				FAIL("SPEC 6.5: a command on BCV %d changed what REESTABLISH of BCV %d copies (track %" PRIu64 ")",
+				FAIL("design invariant 6.5: a command on BCV %d changed what REESTABLISH of BCV %d copies (track %" PRIu64 ")",
 				     self, b, t);
 				return;
 			}
@@ -1122,7 +1122,7 @@ static void cmd_establish(int b, const struct bcv_tm_cmd *cmd)
 	}
 	m->state = BCV_SYNCINPROG;
 	if (bcv_tm_count_invalid(&S.v, m->mm) != S.tracks)
-		FAIL("SPEC 6.3: ESTABLISH does not copy every track");
+		FAIL("design invariant 6.3: ESTABLISH does not copy every track");
 }
 
 /*
@@ -1170,7 +1170,7 @@ static void cmd_split(int b, bool diff)
 	for (t = 0; t < S.tracks; t++) {
 		S.pb[t] &= ~(1U << m->col);
 		if (m->dev[0][t] != S.cur[t])
-			FAILRET("SPEC 6.2: BCV %d split with data differing from the STD at %" PRIu64, b, t);
+			FAILRET("design invariant 6.2: BCV %d split with data differing from the STD at %" PRIu64, b, t);
 	}
 	memset(S.inv[m->mm], 0, (S.tracks / 64 + 1) * sizeof(u64));
 	S.role[m->mm] = BCV_POS_NONE;
@@ -1197,7 +1197,7 @@ static void cmd_reestablish(int b, const struct bcv_tm_cmd *cmd)
 	for (t = 0; t < S.tracks; t++) {
 		bool r = cand(b, t);
 
-		/* SPEC 6.3: exactly the tracks touched since the split ... */
+		/* design invariant 6.3: exactly the tracks touched since the split ... */
 		if (r != mt(m->touched, t))
 			FAILRET("REESTABLISH: track %" PRIu64 " PB C or M4b I = %d, touched = %d",
 				    t, r, mt(m->touched, t));

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A BCV missing at boot (issue 11, SPEC section 10: "A STD assembles
+# A BCV missing at boot (issue 11, bcv-design.rst section 10: "A STD assembles
 # without its BCVs; writes to it are tracked for absent BCVs; an absent
 # attached BCV is caught up incrementally when it returns").
 #

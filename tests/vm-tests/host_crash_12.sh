@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Power cuts at random points (issue 12, SPEC section 10: the crash rule
+# Power cuts at random points (issue 12, bcv-design.rst section 10: the crash rule
 # with write intent).  Each seed is one boot that first checks what the
 # previous cut left and then runs a workload drawn from the seed until the
 # guest cuts its own power (persist/crash_run.sh):

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Power cuts (issue 11: "never silently wrong"; SPEC section 10, crash
+# Power cuts (issue 11: "never silently wrong"; bcv-design.rst section 10, crash
 # rule).  tests/vm/run --kill-after SIGKILLs QEMU: what the guest's disks
 # acknowledged is in the image files, nothing else.
 #

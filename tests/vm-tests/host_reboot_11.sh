@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Volumes and sessions survive a reboot (issue 11, SPEC section 10).
+# Volumes and sessions survive a reboot (issue 11, bcv-design.rst section 10).
 #
 # Boot 1 (persist/reboot_1.sh): a STD r11s with a mirror leg, three BCVs
 # (r11b3 with a fixed mirror), all established, r11b1 and r11b3 split,

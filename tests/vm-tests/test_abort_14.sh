@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# ABORT (issue 14; SPEC section 13): an ESTABLISH or REESTABLISH that
+# ABORT (issue 14; bcv-design.rst section 13): an ESTABLISH or REESTABLISH that
 # should not have been started is stopped; the session is split again and
 # the tables say exactly what is still to copy; the STD loses nothing.
 #

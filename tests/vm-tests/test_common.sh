@@ -505,7 +505,7 @@ nullb_load() {
 
 note "$TEST_NAME on $BCV_KVER, disks: ${BCV_DISKS:-none}"
 
-# --- sessions (SPEC sections 4 and 9) ------------------------------------
+# --- sessions (bcv-design.rst sections 4 and 9) ------------------------------------
 #
 #   need_sessions           skip unless bcvctl implements the session verbs
 #   sess_setup              at exit: heal dm devices, end sessions, remove
@@ -533,7 +533,7 @@ note "$TEST_NAME on $BCV_KVER, disks: ${BCV_DISKS:-none}"
 #                           does not exist: ENOENT)
 #   bcv_busy ARGS...        same with exit 4 (busy: open, attached, a copy
 #                           in progress, a device in use: EBUSY)
-#   BCV_EXIT_*              bcvctl's exit codes (SPEC section 9): FAIL 1,
+#   BCV_EXIT_*              bcvctl's exit codes (bcv-design.rst section 9): FAIL 1,
 #                           USAGE 2, NOTFOUND 3, BUSY 4, TIMEOUT 5
 #   bcv_snapshot            query + list --json without the fields that
 #                           move by themselves (open_count, progress, errors)
@@ -568,7 +568,7 @@ note "$TEST_NAME on $BCV_KVER, disks: ${BCV_DISKS:-none}"
 #                           path in LOOP
 
 BCV_WAIT_LIMIT=${BCV_WAIT_LIMIT:-300}	# seconds: a hung copy fails the test
-# bcvctl's exit codes (SPEC section 9): 1 any other refusal or failure,
+# bcvctl's exit codes (bcv-design.rst section 9): 1 any other refusal or failure,
 # 2 bad usage, 3 a named volume or session does not exist, 4 busy (open,
 # attached, a copy in progress, in use), 5 wait --timeout ran out.
 # shellcheck disable=SC2034	# for the tests

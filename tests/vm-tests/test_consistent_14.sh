@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Consistent split of several pairs (issue 14; SPEC section 11).
+# Consistent split of several pairs (issue 14; bcv-design.rst section 11).
 #
 #  1. A writer alternates dependent writes between two STDs: record i to
 #     slot i % M of STD c1, then, once that is acknowledged, its commit

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # What the session commands do to the data, byte for byte, and how much
-# they copy (SPEC section 6, invariants 1, 3 and 4): a model file per
-# volume receives every write the test makes and every copy the SPEC
+# they copy (bcv-design.rst section 6, invariants 1, 3 and 4): a model file per
+# volume receives every write the test makes and every copy the design
 # predicts, and each volume is compared with its model.
 #
 #   - ESTABLISH and full RESTORE copy every track; REESTABLISH copies
@@ -14,7 +14,7 @@
 #   - ESTABLISH of a split session copies every track again.
 #   - A restore drops the STD's page cache (buffered reads through an
 #     open descriptor see the restored data).
-#   - The patent's FIG. 10 (SPEC section 7) with real data on one track,
+#   - The patent's FIG. 10 (bcv-design.rst section 7) with real data on one track,
 #     with a fixed mirror leg (BFM) on B2 when `create --mirror` works.
 #
 # disks: 4160K 5M 5M 5M 4160K

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Refused commands: the ioctl contract (bcv_ioctl_test), then the same
-# through bcvctl: one line on stderr and the exit code of SPEC section 9
+# through bcvctl: one line on stderr and the exit code of bcv-design.rst section 9
 # when the kernel refuses (3 no such volume, 4 busy, 1 anything else,
 # a backing device that does not exist included), exit 2 on bad usage,
 # and nothing changes either way.

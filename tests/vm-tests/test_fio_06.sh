@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Host writes racing the copy engine (SPEC sections 3 and 5, invariant 4):
+# Host writes racing the copy engine (bcv-design.rst sections 3 and 5, invariant 4):
 # fio writers with verify=crc32c and a verify backlog run on the STD while
 # ESTABLISH, REESTABLISH, RESTORE and INCREMENTAL RESTORE copy, and on a
 # split BCV; every fio run must verify, and once writes are quiesced and
@@ -96,7 +96,7 @@ fio_done est1 $p1
 fio_done est2 $p2
 check_sess f6s f6b1 state=synchronized invalid_tracks=0 errors=0
 # Not asserted: host writes covering whole tracks make copies unneeded,
-# others make tracks copied twice (SPEC sections 3 and 6.3).
+# others make tracks copied twice (bcv-design.rst sections 3 and 6.3).
 note "establish under fio: $(sess_field f6s f6b1 copied_tracks) tracks copied, $NT tracks"
 check_same "STD and B1's disk identical while synchronized" $S "${DISKS[1]}" $SSIZE
 bcv_must split f6s f6b1

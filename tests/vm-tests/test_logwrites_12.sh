@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Lost volatile caches (issue 12; SPEC section 10, the crash rule).  Every
+# Lost volatile caches (issue 12; bcv-design.rst section 10, the crash rule).  Every
 # leg sits on one dm-log-writes device (the legs are dm-linear slices of
 # it), so one log orders every write the module sends, data and metadata.
 # A workload runs with commands; then the log is replayed onto an empty

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Fixed mirror legs (SPEC sections 1, 4 and 8; the patent's FIG. 9).
+# Fixed mirror legs (bcv-design.rst sections 1, 4 and 8; the patent's FIG. 9).
 #
 #  A. FIG. 9: a STD with two legs, B1, and B2 with a fixed mirror (BFM).
 #     Data on every backing device after every step; a BFM is not written

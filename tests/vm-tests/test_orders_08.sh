@@ -3,7 +3,7 @@
 #
 # Two BCVs on one STD, split at different times, written on all three
 # volumes, then reestablished / restored / incrementally restored in every
-# order (SPEC section 4; invariants 1, 3, 4 and 5 of section 6).
+# order (bcv-design.rst section 4; invariants 1, 3, 4 and 5 of section 6).
 #
 # The script keeps a model: the expected bytes of each volume (a file per
 # volume, updated track by track) and the expected table bits per track

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Pause and resume (issue 14; SPEC section 13): a paused session copies
+# Pause and resume (issue 14; bcv-design.rst section 13): a paused session copies
 # nothing, host writes are tracked as usual, resume goes on from the
 # tables, and the counts and the data come out exact.
 #

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Point in time (SPEC section 6, invariant 2): SPLIT under running writers.
+# Point in time (bcv-design.rst section 6, invariant 2): SPLIT under running writers.
 #
 # 1. Four writers loop over their own 4 KiB blocks of the STD with O_DIRECT
 #    writes that stamp a sequence number, logging "S seq block ." before

@@ -3,7 +3,7 @@
 #
 # disks: 16M 16M
 #
-# Protected restore and ABORT of a restore (issue 14; SPEC sections 12
+# Protected restore and ABORT of a restore (issue 14; bcv-design.rst sections 12
 # and 13).  `restore --protect` copies the BCV (a "gold copy") to the STD
 # but never writes the BCV: host writes to the STD during and after it
 # stay off the BCV and are marked in the session's column, the session is

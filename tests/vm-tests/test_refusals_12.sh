@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Refusals and failure behaviour (SPEC sections 1, 4 and 9): each refused
+# Refusals and failure behaviour (bcv-design.rst sections 1, 4 and 9): each refused
 # command exits 1 with one line on stderr and changes neither query nor
 # list output (bcv_refused), data is compared byte for byte where data is
 # involved, and nothing may reach the kernel log that the runner fails on

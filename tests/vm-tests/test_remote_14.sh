@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A BCV on a remote disk (issue 14; SPEC section 14): NVMe over TCP on
+# A BCV on a remote disk (issue 14; bcv-design.rst section 14): NVMe over TCP on
 # loopback inside the guest (the kernel's nvmet target exporting vdb, the
 # nvme-tcp initiator, nvme-cli), with fast_io_fail_tmo 2 s and a long
 # ctrl_loss_tmo so that the controller reconnects when the target returns.

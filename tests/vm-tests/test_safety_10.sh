@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The last valid copy (SPEC sections 2, 3, 5): a track is never marked
+# The last valid copy (bcv-design.rst sections 2, 3, 5): a track is never marked
 # invalid at its last valid position; a write that no position could take
 # fails to the host with EIO and the old data stays readable.  Judged by
 # data (byte for byte against models), exit codes, query --json and sysfs.

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Session commands (SPEC section 4): every precondition that fails is
-# refused with the exit code of SPEC section 9 (3 no such volume or
+# Session commands (bcv-design.rst section 4): every precondition that fails is
+# refused with the exit code of bcv-design.rst section 9 (3 no such volume or
 # session, 4 busy, 5 wait timed out, 1 anything else), one line on
 # stderr, and changes nothing (query and list output, data); I/O to an
 # attached BCV fails and to a split BCV works; four mirror positions
@@ -17,7 +17,7 @@
 # tracks of 64 KiB, the last one of 36 KiB; s4small, on 2 MiB, is smaller.
 # The STD (s4a) and the first BCV (s4b1) sit on dm-linear devices whose
 # table can be switched to "error": a copy that cannot complete keeps its
-# session in syncinprog or restinprog (SPEC section 5: failed copies are
+# session in syncinprog or restinprog (bcv-design.rst section 5: failed copies are
 # retried) for as long as the test needs, so the refusals "while a copy
 # runs" do not depend on timing.  The 17 BCVs of the 16-session part are
 # loop devices over files in /tmp.
@@ -169,7 +169,7 @@ check_mm s4a s4b1
 check_errors_rose s4a s4b1
 check_sess s4a s4b1 state=syncinprog copied_tracks=0 invalid_tracks=$NT
 
-# Every field SPEC section 9 and bcvctl's --json promise.
+# Every field bcv-design.rst section 9 and bcvctl's --json promise.
 l=$(sess_line s4a s4b1)
 for f in std bcv id state mm tracks track_size invalid_tracks \
 	 std_changed_tracks bcv_changed_tracks copied_tracks errors percent_done; do

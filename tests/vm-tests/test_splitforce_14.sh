@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# SPLIT --force (issue 14; SPEC section 13): a BCV whose copy cannot finish
+# SPLIT --force (issue 14; bcv-design.rst section 13): a BCV whose copy cannot finish
 # is detached anyway; every track it had not received is marked changed on
 # both sides, so the next REESTABLISH copies exactly those and the BCV
 # ends identical to the STD.  The STD loses nothing.

@@ -256,7 +256,7 @@ struct bcv_list {
 	__u64 reserved[4];
 };
 
-/* struct bcv_session_cmd.cmd: the commands of SPEC section 4. */
+/* struct bcv_session_cmd.cmd: the commands of bcv-design.rst section 4. */
 #define BCV_CMD_ESTABLISH	1
 #define BCV_CMD_SPLIT		2
 #define BCV_CMD_REESTABLISH	3

@@ -143,7 +143,9 @@ tools: $(TOOLS)
 
 # bcvctl: several objects (bcvctl.h lists them), linked with libblkid
 # (create's signature probe; Debian: libblkid-dev).
-BCVCTL_OBJS := tools/bcvctl.o tools/bcvctl_meta.o tools/bcvctl_probe.o \
+BCVCTL_OBJS := tools/bcvctl.o tools/bcvctl_ioctl.o tools/bcvctl_output.o \
+	tools/bcvctl_progress.o tools/bcvctl_dev.o tools/bcvctl_volume.o \
+	tools/bcvctl_session.o tools/bcvctl_meta.o tools/bcvctl_probe.o \
 	tools/bcvctl_monitor.o tools/bcv_fmt.o
 BCVCTL_HDRS := tools/bcvctl.h tools/bcv_fmt.h include/uapi/linux/bcv.h \
 	include/uapi/linux/bcv_format.h

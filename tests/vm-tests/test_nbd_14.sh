@@ -49,13 +49,15 @@ cat > "$CONF" <<EOF
 	exportname = ${DISKS[1]}
 EOF
 
-# The server's processes: the listener and one per connection (a child
-# of the listener).
+# The server's live processes: the listener and one per connection (a
+# child of the listener); a dead one not reaped yet does not count.
 server_pids() {
 	local d c
 	for d in /proc/[0-9]*; do
 		{ read -r c < "$d/comm"; } 2>/dev/null || continue
-		[ "$c" = nbd-server ] && echo "${d#/proc/}"
+		[ "$c" = nbd-server ] || continue
+		grep -q '^State:[[:space:]]*Z' "$d/status" 2>/dev/null ||
+			echo "${d#/proc/}"
 	done
 }
 conn_pids() {
@@ -63,7 +65,7 @@ conn_pids() {
 	all=" $(server_pids | tr '\n' ' ')"
 	for p in $all; do
 		pp=$(awk '$1 == "PPid:" { print $2 }' "/proc/$p/status" 2>/dev/null)
-		[[ $all == *" $pp "* ]] && echo "$p"
+		[[ -n $pp && $all == *" $pp "* ]] && echo "$p"
 	done
 }
 server_start() {

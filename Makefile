@@ -160,6 +160,31 @@ tests/bin/%: tests/%.c include/uapi/linux/bcv.h
 	@mkdir -p tests/bin
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
+# bcv_ioctl_test is written against the kernel's kselftest harness:
+# kselftest_harness.h and kselftest.h, taken once from Debian's
+# linux-source-6.12 (tests/install-deps) into build/kselftest/ (tar
+# decompresses the .xz up to them: some 8 s of CPU, once).  -isystem: the
+# kernel's headers are held to the kernel's warnings, not to -Wextra.
+KSFT_TARBALL ?= /usr/src/linux-source-6.12.tar.xz
+KSFT_DIR := build/kselftest
+# the tarball's top directory (linux-source-6.12/), then the headers' one
+KSFT_SRC := $(basename $(basename $(notdir $(KSFT_TARBALL))))
+KSFT_SRC := $(KSFT_SRC)/tools/testing/selftests
+
+$(KSFT_DIR)/.extracted: $(wildcard $(KSFT_TARBALL))
+	@test -r $(KSFT_TARBALL) || { echo "no $(KSFT_TARBALL): run" \
+		"tests/install-deps (Debian: linux-source-6.12)"; exit 1; }
+	@mkdir -p $(KSFT_DIR)
+	tar -xJf $(KSFT_TARBALL) --occurrence -C $(KSFT_DIR) \
+		--strip-components=4 $(KSFT_SRC)/kselftest_harness.h \
+		$(KSFT_SRC)/kselftest.h
+	@touch $@
+
+tests/bin/bcv_ioctl_test: tests/bcv_ioctl_test.c include/uapi/linux/bcv.h \
+		include/uapi/linux/bcv_format.h $(KSFT_DIR)/.extracted
+	@mkdir -p tests/bin
+	$(CC) $(USER_CFLAGS) -isystem $(KSFT_DIR) -o $@ $<
+
 # --- tests ------------------------------------------------------------------
 
 unit:

@@ -2,32 +2,41 @@
 /*
  * bcv_ioctl_test - the /dev/bcvctl ioctl contract, case by case.
  *
- *   bcv_ioctl_test DEV1 DEV2 DEV3
+ *   bcv_ioctl_test [HARNESS OPTIONS] DEV1 DEV2 DEV3
+ *   BCV_TEST_DEVS="DEV1 DEV2 DEV3" bcv_ioctl_test [HARNESS OPTIONS]
  *
- * Runs inside a throw-away test guest as root, with bcv.ko loaded, on three
- * unused scratch block devices (DEV3 gets an ext4 file system, then serves
- * as a BCV; it must be at least as large as DEV1).  Output is TAP; the exit
- * status is 0 iff every case passed (or was skipped).
+ * Runs as root, with bcv.ko loaded, on three unused scratch block devices
+ * (DEV3 gets an ext4 file system, then serves as a BCV; it must be at least
+ * as large as DEV1): inside a throw-away test guest, where
+ * tests/vm-tests/test_errors_03.sh runs it, or as a kselftest program
+ * (tests/kselftest/), which names the devices in BCV_TEST_DEVS; without
+ * devices it skips (exit 4).  The harness options are kselftest_harness.h's:
+ * -l lists the cases, -t NAME runs one (but most cases need those before
+ * them), -h tells the rest.
  *
- * The harness is a small imitation of the kselftest one: each TEST() is one
- * TAP line; EXPECT_*() records a failure and goes on, ASSERT_*() records it
- * and ends the case.  Around every case that is not declared MUTATES the
- * harness checks that nothing changed: the names listed by BCV_IOC_LIST,
+ * The harness is the kernel's (tools/testing/selftests/kselftest_harness.h,
+ * taken at build time from linux-source-6.12): each case is a TEST_F() of
+ * the fixture "bcv", run in a child process of its own, and prints
+ * kselftest TAP; the exit status is 0 iff every case passed (or was
+ * skipped).  EXPECT_*() records a failure and goes on, ASSERT_*() records it
+ * and ends the case.  The fixture checks, around every case that is not
+ * declared MUTATES, that nothing changed: the names listed by BCV_IOC_LIST,
  * the /sys/block/bcv* entries and the sessions reported by BCV_IOC_QUERY
  * (all but the fields a running copy moves; a copy that finishes is no
  * change) are the same before and after.  A volume or a session that a
  * failed case created by mistake is removed again, so that one kernel bug
  * does not cascade into the following cases.
  *
- * Cases run in the order of the table at the bottom: first with no volume
+ * Cases run in the order of the list at the bottom: first with no volume
  * (but for a while with "bcvt_new" stopped on DEV2: its metadata there,
  * for the assembly cases, until it is removed, which erases it), then with
  * "bcvt_std" on DEV1, then also with "bcvt_bcv" on DEV2, then also with
  * "bcvt_bcv2" on DEV3, which goes through a session with "bcvt_std" and is
  * removed again; the last cases remove the first two and check that the
- * guest is as clean as it was.  Every volume is created with its metadata
- * at the end of its legs: its capacity is what that leaves
- * (bcv_fmt_layout() of uapi/linux/bcv_format.h).
+ * guest is as clean as it was.  What a case leaves behind is kernel state:
+ * the fixture's setup finds those volumes again by name.  Every volume is
+ * created with its metadata at the end of its legs: its capacity is what
+ * that leaves (bcv_fmt_layout() of uapi/linux/bcv_format.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -58,11 +67,12 @@
 #include <uapi/linux/bcv.h>
 #include <uapi/linux/bcv_format.h>
 
+#include "kselftest_harness.h"
+
 #ifndef BLKGETSIZE64
 #define BLKGETSIZE64 _IOR(0x12, 114, size_t)
 #endif
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define CAP_SYS_ADMIN_BIT	21
 #define ABI_SIZE_MAX	4096	/* the kernel refuses a larger @size */
 
@@ -112,61 +122,25 @@ VER0_FITS(struct bcv_sess_info, SESS_INFO_SIZE_VER0);
 #define BCV_TRACK	131072U	/* track size of BCV_NAME */
 
 /*------------------------------------------------------------------------*/
-/* The harness                                                            */
+/* On top of the harness                                                  */
 /*------------------------------------------------------------------------*/
 
-#define MUTATES		(1U << 0)	/* the case changes the volume set */
+/* A case's body; the list at the bottom makes it a TEST_F(), in order. */
+#define CASE(name) \
+	static void case_##name(struct __test_metadata *const _metadata)
 
-struct test {
-	const char *name;
-	void (*fn)(void);
-	unsigned int flags;
-};
+/* A line of its own in the TAP output, as a "# " diagnostic. */
+#define diag(fmt, ...)	ksft_print_msg(fmt "\n", ##__VA_ARGS__)
 
-static struct {
-	bool failed;
-	bool skipped;
-	char why[256];		/* first failure or skip reason, for TAP */
-} cur;
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
-}
-
-static void fail(int line, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void fail(int line, const char *fmt, ...)
-{
-	char buf[sizeof(cur.why) - 16];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	printf("#   line %d: %s\n", line, buf);
-	if (!cur.failed)
-		snprintf(cur.why, sizeof(cur.why), "%s", buf);
-	cur.failed = true;
-}
-
-static void skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void skip(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cur.why, sizeof(cur.why), fmt, ap);
-	va_end(ap);
-	cur.skipped = true;
-}
+/*
+ * A failure TH_LOG() explains; the case goes on, as after EXPECT_*().
+ * (The harness's EXPECT_*() and ASSERT_*() are two statements, the second
+ * one for an optional handler: braces around them before an else.)
+ */
+#define FAIL_LOG(fmt, ...) do {						\
+	TH_LOG(fmt, ##__VA_ARGS__);					\
+	_metadata->exit_code = KSFT_FAIL;				\
+} while (0)
 
 static const char *errname(int e)
 {
@@ -207,89 +181,65 @@ static const char *errname(int e)
 	return buf;
 }
 
-/* want == 0: the call must succeed; else it must fail with errno @want. */
-static bool check_errno(int line, const char *what, int want, long ret,
-			int err)
+/* The errno of a call that returned @ret: 0 if it did not fail. */
+static int errno_of(long ret)
+{
+	return ret < 0 ? errno : 0;
+}
+
+/* @expr's errno, 0 if it succeeded (errno cleared first). */
+#define ERRNO_OF(expr)	(errno = 0, errno_of((long)(expr)))
+
+/*
+ * want == 0: the call must succeed; else it must fail with errno @want.
+ * For helpers that check a call on behalf of a case: @line is the case's.
+ */
+static bool check_errno(struct __test_metadata *const _metadata, int line,
+			const char *what, int want, long ret, int err)
 {
 	int got = ret < 0 ? err : 0;
 
-	if (got == want)
-		return true;
-	if (want)
-		fail(line, "got errno %s, want %s: %s", errname(got),
-		     errname(want), what);
-	else
-		fail(line, "got errno %s, want success: %s", errname(got),
-		     what);
-	return false;
+	EXPECT_EQ(want, got)
+		TH_LOG("line %d: got errno %s, want %s: %s", line,
+		       errname(got), want ? errname(want) : "success", what);
+	return got == want;
 }
 
 #define EXPECT_ERRNO(want, expr) do {					\
-	long r_;							\
-	errno = 0;							\
-	r_ = (long)(expr);						\
-	check_errno(__LINE__, #expr, (want), r_, errno);		\
+	int got_ = ERRNO_OF(expr);					\
+									\
+	EXPECT_EQ(want, got_)						\
+		TH_LOG("got errno %s, want %s: %s", errname(got_),	\
+		       (want) ? errname(want) : "success", #expr);	\
 } while (0)
 
 #define ASSERT_ERRNO(want, expr) do {					\
-	long r_;							\
-	errno = 0;							\
-	r_ = (long)(expr);						\
-	if (!check_errno(__LINE__, #expr, (want), r_, errno))		\
-		return;							\
+	int got_ = ERRNO_OF(expr);					\
+									\
+	ASSERT_EQ(want, got_)						\
+		TH_LOG("got errno %s, want %s: %s", errname(got_),	\
+		       (want) ? errname(want) : "success", #expr);	\
 } while (0)
 
 #define EXPECT_OK(expr)	EXPECT_ERRNO(0, expr)
 #define ASSERT_OK(expr)	ASSERT_ERRNO(0, expr)
 
-#define EXPECT_EQ(want, got) do {					\
-	unsigned long long w_ = (unsigned long long)(want);		\
-	unsigned long long g_ = (unsigned long long)(got);		\
-	if (w_ != g_)							\
-		fail(__LINE__, "%s == %llu, want %s == %llu", #got,	\
-		     g_, #want, w_);					\
-} while (0)
-
-#define ASSERT_EQ(want, got) do {					\
-	unsigned long long w_ = (unsigned long long)(want);		\
-	unsigned long long g_ = (unsigned long long)(got);		\
-	if (w_ != g_) {							\
-		fail(__LINE__, "%s == %llu, want %s == %llu", #got,	\
-		     g_, #want, w_);					\
-		return;							\
-	}								\
-} while (0)
-
-#define EXPECT_TRUE(cond) do {						\
-	if (!(cond))							\
-		fail(__LINE__, "not true: %s", #cond);			\
-} while (0)
-
-#define ASSERT_TRUE(cond) do {						\
-	if (!(cond)) {							\
-		fail(__LINE__, "not true: %s", #cond);			\
-		return;							\
-	}								\
-} while (0)
-
-#define EXPECT_STREQ(want, got) do {					\
-	if (strcmp((want), (got)))					\
-		fail(__LINE__, "%s is \"%s\", want \"%s\"", #got,	\
-		     (got), (want));					\
-} while (0)
-
-#define TEST(name)	static void test_##name(void)
-
 /*------------------------------------------------------------------------*/
-/* Fixture                                                                */
+/* State                                                                  */
 /*------------------------------------------------------------------------*/
 
-static const char *dev[3];	/* the scratch devices from argv */
+/* Set by main() before the first case; every case's process inherits it. */
+static const char *dev[3];	/* the scratch devices */
 static int ctl = -1;		/* /dev/bcvctl */
 static unsigned int count0;	/* volumes that existed before we started */
 static unsigned int sess0;	/* sessions that existed before we started */
+
+/* Set by the fixture's setup, from what the cases before made. */
 static int std_index = -1;	/* N of /dev/bcvN of STD_NAME */
 static int bcv_index = -1;	/* N of /dev/bcvN of BCV_NAME */
+static int bcv2_index = -1;	/* N of /dev/bcvN of BCV2_NAME */
+
+/* A case's own, undone by the fixture's teardown if the case did not. */
 static char mnt_dir[64];	/* where DEV3 is mounted, if it is */
 static char reg_file[64];	/* a regular file, for ENOTBLK */
 
@@ -404,7 +354,8 @@ static void sess_init(struct bcv_session_cmd *c, uint32_t cmd,
 		      const char *std, const char *bcv);
 static void wait_init(struct bcv_wait *w, const char *std, const char *bcv,
 		      uint32_t timeout_ms);
-static void remove_and_check_gone(const char *name, int index);
+static void remove_and_check_gone(struct __test_metadata *const _metadata,
+				  const char *name, int index);
 
 /* Remove a volume, retrying for 2 s while udev may hold it open. */
 static int remove_volume(const char *name)
@@ -580,38 +531,39 @@ static bool has_name(const struct snapshot *s, const char *name)
 }
 
 /* Compare, report, and undo volumes that appeared by mistake. */
-static void check_unchanged(const struct snapshot *a, const struct snapshot *b)
+static void check_unchanged(struct __test_metadata *const _metadata,
+			    const struct snapshot *a, const struct snapshot *b)
 {
 	int i;
 
 	if (a->count != b->count)
-		fail(0, "BCV_IOC_LIST count changed from %d to %d",
-		     a->count, b->count);
+		FAIL_LOG("BCV_IOC_LIST count changed from %d to %d",
+			 a->count, b->count);
 	for (i = 0; i < a->count; i++)
 		if (!has_name(b, a->names[i]))
-			fail(0, "volume %s disappeared", a->names[i]);
+			FAIL_LOG("volume %s disappeared", a->names[i]);
 	for (i = 0; i < b->count; i++) {
 		if (has_name(a, b->names[i]))
 			continue;
-		fail(0, "volume %s appeared", b->names[i]);
+		FAIL_LOG("volume %s appeared", b->names[i]);
 		if (remove_volume(b->names[i]))
 			diag("cannot remove %s again: %s", b->names[i],
 			     strerror(errno));
 	}
 	if (a->nsys != b->nsys ||
 	    memcmp(a->sys, b->sys, sizeof(a->sys[0]) * a->nsys))
-		fail(0, "/sys/block/bcv* changed (%d entries before, %d after)",
-		     a->nsys, b->nsys);
+		FAIL_LOG("/sys/block/bcv* changed (%d entries before, %d after)",
+			 a->nsys, b->nsys);
 
 	if (a->nsess != b->nsess)
-		fail(0, "BCV_IOC_QUERY count changed from %d to %d",
-		     a->nsess, b->nsess);
+		FAIL_LOG("BCV_IOC_QUERY count changed from %d to %d",
+			 a->nsess, b->nsess);
 	for (i = 0; i < a->nsess; i++) {
 		const struct sess_snap *x = &a->sess[i];
 		const struct sess_snap *y = find_sess(b, x->std, x->bcv);
 
 		if (!y) {
-			fail(0, "session %s/%s disappeared", x->std, x->bcv);
+			FAIL_LOG("session %s/%s disappeared", x->std, x->bcv);
 			continue;
 		}
 		if (x->id != y->id || x->mm != y->mm ||
@@ -619,20 +571,20 @@ static void check_unchanged(const struct snapshot *a, const struct snapshot *b)
 		    x->std_changed != y->std_changed ||
 		    x->bcv_changed != y->bcv_changed ||
 		    !state_moved_on(x->state, y->state))
-			fail(0, "session %s/%s changed: id %u->%u state %u->%u "
-			     "mm %d->%d std_changed %llu->%llu "
-			     "bcv_changed %llu->%llu", x->std, x->bcv,
-			     x->id, y->id, x->state, y->state, x->mm, y->mm,
-			     (unsigned long long)x->std_changed,
-			     (unsigned long long)y->std_changed,
-			     (unsigned long long)x->bcv_changed,
-			     (unsigned long long)y->bcv_changed);
+			FAIL_LOG("session %s/%s changed: id %u->%u state %u->%u "
+				 "mm %d->%d std_changed %llu->%llu "
+				 "bcv_changed %llu->%llu", x->std, x->bcv,
+				 x->id, y->id, x->state, y->state, x->mm, y->mm,
+				 (unsigned long long)x->std_changed,
+				 (unsigned long long)y->std_changed,
+				 (unsigned long long)x->bcv_changed,
+				 (unsigned long long)y->bcv_changed);
 	}
 	for (i = 0; i < b->nsess; i++) {
 		if (find_sess(a, b->sess[i].std, b->sess[i].bcv))
 			continue;
-		fail(0, "session %s/%s appeared", b->sess[i].std,
-		     b->sess[i].bcv);
+		FAIL_LOG("session %s/%s appeared", b->sess[i].std,
+			 b->sess[i].bcv);
 		end_session(b->sess[i].std, b->sess[i].bcv);
 	}
 }
@@ -710,7 +662,7 @@ static int do_create(struct bcv_create *c)
 /* BCV_IOC_VERSION                                                        */
 /*------------------------------------------------------------------------*/
 
-TEST(version)
+CASE(version)
 {
 	struct bcv_version v = { .size = sizeof(v) };
 
@@ -728,7 +680,7 @@ TEST(version)
 	     v.patch, (unsigned long long)v.features);
 }
 
-TEST(version_bigger_size_zero_tail)
+CASE(version_bigger_size_zero_tail)
 {
 	unsigned char buf[sizeof(struct bcv_version) + 64];
 	struct bcv_version *v = (void *)buf;
@@ -742,13 +694,12 @@ TEST(version_bigger_size_zero_tail)
 	EXPECT_TRUE(v->features & BCV_FEAT_VOLUMES);
 	for (i = sizeof(*v); i < sizeof(buf); i++)
 		if (buf[i]) {
-			fail(__LINE__, "kernel wrote byte %zu past its struct",
-			     i);
+			FAIL_LOG("kernel wrote byte %zu past its struct", i);
 			break;
 		}
 }
 
-TEST(list_bigger_size_zero_tail)
+CASE(list_bigger_size_zero_tail)
 {
 	unsigned char buf[sizeof(struct bcv_list) + 64];
 	struct bcv_list *l = (void *)buf;
@@ -834,7 +785,8 @@ static int abi_call(const struct abi_struct *a, uint32_t size)
 }
 
 /* Below the first published version: EINVAL (an otherwise valid struct). */
-static void abi_size_small(const struct abi_struct *a)
+static void abi_size_small(struct __test_metadata *const _metadata,
+			   const struct abi_struct *a)
 {
 	memset(abibuf, 0, sizeof(abibuf));
 	a->fill(abibuf);
@@ -852,7 +804,8 @@ static void abi_size_small(const struct abi_struct *a)
 						  a->min_size - 1), abibuf));
 }
 
-static void abi_tail_nonzero(const struct abi_struct *a)
+static void abi_tail_nonzero(struct __test_metadata *const _metadata,
+			     const struct abi_struct *a)
 {
 	memset(abibuf, 0, sizeof(abibuf));
 	a->fill(abibuf);
@@ -875,7 +828,8 @@ static void abi_tail_nonzero(const struct abi_struct *a)
 	EXPECT_ERRNO(E2BIG, abi_call(a, a->size + 64));
 }
 
-static void abi_size_huge(const struct abi_struct *a)
+static void abi_size_huge(struct __test_metadata *const _metadata,
+			  const struct abi_struct *a)
 {
 	memset(abibuf, 0, sizeof(abibuf));
 	a->fill(abibuf);
@@ -886,7 +840,8 @@ static void abi_size_huge(const struct abi_struct *a)
 	EXPECT_ERRNO(E2BIG, abi_call(a, UINT32_MAX));
 }
 
-static void abi_reserved(const struct abi_struct *a)
+static void abi_reserved(struct __test_metadata *const _metadata,
+			 const struct abi_struct *a)
 {
 	size_t i;
 
@@ -908,7 +863,8 @@ static void abi_reserved(const struct abi_struct *a)
  * kernel reads nothing past @size (the canary there is not zero: it would
  * be E2BIG or EINVAL) and writes nothing past min(@size, its size).
  */
-static void abi_every_size(const struct abi_struct *a)
+static void abi_every_size(struct __test_metadata *const _metadata,
+			   const struct abi_struct *a)
 {
 	size_t usize;
 	int ret;
@@ -920,40 +876,40 @@ static void abi_every_size(const struct abi_struct *a)
 		errno = 0;
 		ret = abi_call(a, usize);
 		if (ret) {
-			fail(__LINE__, "%s with size %zu: got errno %s",
-			     a->name, usize, errname(errno));
+			FAIL_LOG("%s with size %zu: got errno %s",
+				 a->name, usize, errname(errno));
 			continue;
 		}
 		if (!canary_intact(abibuf, usize))
-			fail(__LINE__, "%s with size %zu: wrote past it",
-			     a->name, usize);
+			FAIL_LOG("%s with size %zu: wrote past it",
+				 a->name, usize);
 		if (usize > a->size &&
 		    !all_bytes(abibuf + a->size, 0, usize - a->size))
-			fail(__LINE__, "%s with size %zu: wrote its tail",
-			     a->name, usize);
+			FAIL_LOG("%s with size %zu: wrote its tail",
+				 a->name, usize);
 	}
 }
 
 #define ABI_TESTS(s)							\
-TEST(s##_size_too_small) { abi_size_small(&abi_##s); }			\
-TEST(s##_size_bigger_nonzero_tail) { abi_tail_nonzero(&abi_##s); }	\
-TEST(s##_size_above_4096) { abi_size_huge(&abi_##s); }			\
-TEST(s##_reserved_nonzero) { abi_reserved(&abi_##s); }
+CASE(s##_size_too_small) { abi_size_small(_metadata, &abi_##s); }	\
+CASE(s##_size_bigger_nonzero_tail) { abi_tail_nonzero(_metadata, &abi_##s); } \
+CASE(s##_size_above_4096) { abi_size_huge(_metadata, &abi_##s); }	\
+CASE(s##_reserved_nonzero) { abi_reserved(_metadata, &abi_##s); }
 
 ABI_TESTS(version)
 ABI_TESTS(create)
 ABI_TESTS(remove)
 ABI_TESTS(list)
 
-TEST(version_every_size) { abi_every_size(&abi_version); }
-TEST(list_every_size) { abi_every_size(&abi_list); }
+CASE(version_every_size) { abi_every_size(_metadata, &abi_version); }
+CASE(list_every_size) { abi_every_size(_metadata, &abi_list); }
 
 /*------------------------------------------------------------------------*/
 /* Older and newer structs                                                */
 /*------------------------------------------------------------------------*/
 
 /* A struct of the first published size: answered, nothing written past. */
-TEST(version_old_size)
+CASE(version_old_size)
 {
 	unsigned char buf[VERSION_SIZE_VER0 + CANARY_LEN]
 		__attribute__((aligned(8)));
@@ -977,7 +933,7 @@ TEST(version_old_size)
 	EXPECT_TRUE(canary_intact(buf, VERSION_SIZE_VER0));
 }
 
-TEST(list_old_size_count)
+CASE(list_old_size_count)
 {
 	unsigned char buf[LIST_SIZE_VER0 + CANARY_LEN]
 		__attribute__((aligned(8)));
@@ -992,7 +948,7 @@ TEST(list_old_size_count)
 }
 
 /* Structs 16 bytes bigger than ours, with a zero tail: fine, tail kept. */
-TEST(grown_size_zero_tail)
+CASE(grown_size_zero_tail)
 {
 	unsigned char buf[sizeof(struct bcv_query) + 16 + CANARY_LEN]
 		__attribute__((aligned(8)));
@@ -1029,7 +985,7 @@ TEST(grown_size_zero_tail)
 }
 
 /* An older CREATE and REMOVE, as an older bcvctl would send them. */
-TEST(create_old_size)
+CASE(create_old_size)
 {
 	unsigned char buf[CREATE_SIZE_VER0 + CANARY_LEN]
 		__attribute__((aligned(8)));
@@ -1057,7 +1013,7 @@ TEST(create_old_size)
 		EXPECT_EQ(BCV_TRACK, vi.track_size);
 		EXPECT_EQ(1, vi.nr_legs);
 	} else {
-		fail(__LINE__, "%s not listed after create", NEW_NAME);
+		FAIL_LOG("%s not listed after create", NEW_NAME);
 	}
 
 	remove_init(&rfull, NEW_NAME);
@@ -1071,7 +1027,7 @@ TEST(create_old_size)
 	EXPECT_TRUE(access(path, F_OK) != 0);
 }
 
-TEST(create_grown_size)
+CASE(create_grown_size)
 {
 	unsigned char buf[sizeof(struct bcv_create) + 16 + CANARY_LEN]
 		__attribute__((aligned(8)));
@@ -1088,18 +1044,19 @@ TEST(create_grown_size)
 	EXPECT_EQ(meta_sectors(dev[1], 0), c->meta_sectors);
 	EXPECT_TRUE(all_bytes(buf + sizeof(*c), 0, 16));
 	EXPECT_TRUE(canary_intact(buf, sizeof(*c) + 16));
-	if (find_volume(NEW_NAME, &vi))
+	if (find_volume(NEW_NAME, &vi)) {
 		EXPECT_EQ(c->index, vi.index);
-	else
-		fail(__LINE__, "%s not listed after create", NEW_NAME);
-	remove_and_check_gone(NEW_NAME, (int)c->index);
+	} else {
+		FAIL_LOG("%s not listed after create", NEW_NAME);
+	}
+	remove_and_check_gone(_metadata, NEW_NAME, (int)c->index);
 }
 
 /*
  * A CREATE that would succeed, in a read-only page: EFAULT before the
- * volume is made, not after (the harness also checks nothing changed).
+ * volume is made, not after (the fixture also checks nothing changed).
  */
-TEST(create_readonly_efault)
+CASE(create_readonly_efault)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	unsigned char *p;
@@ -1121,7 +1078,7 @@ TEST(create_readonly_efault)
 	munmap(p, pg);
 }
 
-TEST(list_count_nonzero)
+CASE(list_count_nonzero)
 {
 	static const uint32_t n[] = { 1, 2, 0x80000000U, UINT32_MAX };
 	struct bcv_vol_info v[2];
@@ -1138,7 +1095,7 @@ TEST(list_count_nonzero)
 	}
 }
 
-TEST(create_flags_nonzero)
+CASE(create_flags_nonzero)
 {
 	struct bcv_create c;
 
@@ -1150,7 +1107,7 @@ TEST(create_flags_nonzero)
 	CREATE_EXPECT(EINVAL, &c);
 }
 
-TEST(remove_flags_undefined)
+CASE(remove_flags_undefined)
 {
 	struct bcv_remove r;
 	unsigned int bit;
@@ -1169,7 +1126,7 @@ TEST(remove_flags_undefined)
 /*------------------------------------------------------------------------*/
 
 /* Numbers past the last command: ENOTTY whatever size they encode. */
-TEST(unknown_ioctl_number)
+CASE(unknown_ioctl_number)
 {
 	static const unsigned int nrs[] = { 0x0b, 0x0c, 0x7f, 0x80, 0xff };
 	struct bcv_version v = { .size = sizeof(v) };
@@ -1185,7 +1142,7 @@ TEST(unknown_ioctl_number)
 	}
 }
 
-TEST(wrong_ioctl_type)
+CASE(wrong_ioctl_type)
 {
 	struct bcv_version v = { .size = sizeof(v) };
 
@@ -1203,7 +1160,7 @@ TEST(wrong_ioctl_type)
  * word encodes (that of the caller's struct): the struct's @size counts.
  * The refused ones get the command's own errno, not ENOTTY.
  */
-TEST(known_number_other_size)
+CASE(known_number_other_size)
 {
 	unsigned char buf[4096] __attribute__((aligned(8)));
 	struct bcv_version *v = (void *)buf;
@@ -1271,7 +1228,7 @@ static const unsigned long all_reqs[] = {
 	BCV_IOC_STOP, BCV_IOC_ASSEMBLE,
 };
 
-TEST(null_pointer)
+CASE(null_pointer)
 {
 	size_t i;
 
@@ -1279,7 +1236,7 @@ TEST(null_pointer)
 		EXPECT_ERRNO(EFAULT, ioctl(ctl, all_reqs[i], NULL));
 }
 
-TEST(bad_pointer)
+CASE(bad_pointer)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	unsigned char *p;
@@ -1326,7 +1283,7 @@ TEST(bad_pointer)
 /* BCV_IOC_CREATE: refused inputs (no volume exists yet)                  */
 /*------------------------------------------------------------------------*/
 
-TEST(create_bad_role)
+CASE(create_bad_role)
 {
 	static const uint32_t roles[] = { 0, 3, 4, 0xff, UINT32_MAX };
 	struct bcv_create c;
@@ -1339,7 +1296,7 @@ TEST(create_bad_role)
 	}
 }
 
-TEST(create_bad_nr_legs)
+CASE(create_bad_nr_legs)
 {
 	static const uint32_t n[] = { 0, BCV_MAX_LEGS + 1, 0x80000000U };
 	struct bcv_create c;
@@ -1353,7 +1310,7 @@ TEST(create_bad_nr_legs)
 }
 
 /* A volume with fixed mirror legs: each leg listed at its position. */
-static void create_legs(unsigned int n)
+static void create_legs(struct __test_metadata *const _metadata, unsigned int n)
 {
 	struct bcv_create c;
 	struct bcv_vol_info v;
@@ -1373,16 +1330,16 @@ static void create_legs(unsigned int n)
 		EXPECT_EQ(i, v.leg_pos[i]);
 		EXPECT_TRUE(v.leg_invalid[i] <= v.tracks);
 	}
-	remove_and_check_gone(NEW_NAME, (int)c.index);
+	remove_and_check_gone(_metadata, NEW_NAME, (int)c.index);
 }
 
-TEST(create_mirror_legs)
+CASE(create_mirror_legs)
 {
-	create_legs(2);
-	create_legs(3);
+	create_legs(_metadata, 2);
+	create_legs(_metadata, 3);
 }
 
-TEST(create_unused_legs_nonzero)
+CASE(create_unused_legs_nonzero)
 {
 	struct bcv_create c;
 
@@ -1399,8 +1356,8 @@ TEST(create_unused_legs_nonzero)
 	CREATE_EXPECT(EINVAL, &c);
 }
 
-static void create_name_expect(int line, int want, const char *name,
-			       size_t len)
+static void create_name_expect(struct __test_metadata *const _metadata,
+			       int line, int want, const char *name, size_t len)
 {
 	struct bcv_create c;
 	char what[128];
@@ -1413,12 +1370,13 @@ static void create_name_expect(int line, int want, const char *name,
 	ret = do_create(&c);
 	snprintf(what, sizeof(what), "create with name \"%.*s\"",
 		 (int)(len < 32 ? len : 32), name);
-	check_errno(line, what, want, ret, errno);
+	check_errno(_metadata, line, what, want, ret, errno);
 }
 
-#define NAME_EXPECT(want, s) create_name_expect(__LINE__, want, s, strlen(s))
+#define NAME_EXPECT(want, s) \
+	create_name_expect(_metadata, __LINE__, want, s, strlen(s))
 
-TEST(create_bad_name)
+CASE(create_bad_name)
 {
 	char full[BCV_NAME_LEN];
 
@@ -1445,10 +1403,11 @@ TEST(create_bad_name)
 	NAME_EXPECT(EINVAL, "a\x7f");
 
 	memset(full, 'n', sizeof(full));	/* no NUL in 32 bytes */
-	create_name_expect(__LINE__, ENAMETOOLONG, full, sizeof(full));
+	create_name_expect(_metadata, __LINE__, ENAMETOOLONG, full,
+			   sizeof(full));
 }
 
-TEST(create_bad_path)
+CASE(create_bad_path)
 {
 	struct bcv_create c;
 	int fd;
@@ -1481,7 +1440,7 @@ TEST(create_bad_path)
 	unlink(reg_file);
 }
 
-TEST(create_bad_track_size)
+CASE(create_bad_track_size)
 {
 	static const uint32_t ts[] = {
 		3000, 65537, 32U << 20, BCV_TRACK_SIZE_MAX * 2, 0x80000000U,
@@ -1499,14 +1458,16 @@ TEST(create_bad_track_size)
 		errno = 0;
 		ret = do_create(&c);
 		err = errno;
-		if (!check_errno(__LINE__, "create with that track size",
-				 EINVAL, ret, err))
+		if (!check_errno(_metadata, __LINE__,
+				 "create with that track size", EINVAL, ret,
+				 err))
 			diag("  track_size %u", ts[i]);
 	}
 }
 
 /* Valid edge cases are accepted: the refusals above are not blanket ones. */
-static void create_ok_and_remove(const char *name, uint32_t track_size)
+static void create_ok_and_remove(struct __test_metadata *const _metadata,
+				 const char *name, uint32_t track_size)
 {
 	struct bcv_vol_info vi;
 	struct bcv_create c;
@@ -1514,30 +1475,32 @@ static void create_ok_and_remove(const char *name, uint32_t track_size)
 	create_init(&c, BCV_ROLE_BCV, name, dev[1]);
 	c.track_size = track_size;
 	ASSERT_OK(do_create(&c));
-	if (find_volume(name, &vi))
+	if (find_volume(name, &vi)) {
 		EXPECT_EQ(track_size, vi.track_size);
-	else
-		fail(__LINE__, "%s not listed after create", name);
+	} else {
+		FAIL_LOG("%s not listed after create", name);
+	}
 	EXPECT_OK(remove_volume(name));
 	EXPECT_TRUE(!find_volume(name, NULL));
 }
 
-TEST(create_longest_name_max_track)
+CASE(create_longest_name_max_track)
 {
 	/* 31 characters, every allowed punctuation character. */
-	create_ok_and_remove("bcvt_A.z+0-9_abcdefghijklmnopq", BCV_TRACK_SIZE_MAX);
+	create_ok_and_remove(_metadata, "bcvt_A.z+0-9_abcdefghijklmnopq",
+			     BCV_TRACK_SIZE_MAX);
 }
 
-TEST(create_track_size_512)
+CASE(create_track_size_512)
 {
-	create_ok_and_remove("bcvt+512", 512);
+	create_ok_and_remove(_metadata, "bcvt+512", 512);
 }
 
 /*------------------------------------------------------------------------*/
 /* A first volume, and what it makes busy                                 */
 /*------------------------------------------------------------------------*/
 
-TEST(create_std)
+CASE(create_std)
 {
 	struct bcv_create c;
 	char path[64];
@@ -1561,7 +1524,7 @@ TEST(create_std)
 	EXPECT_TRUE(find_volume(STD_NAME, NULL));
 }
 
-TEST(create_same_backing_busy)
+CASE(create_same_backing_busy)
 {
 	struct bcv_create c;
 
@@ -1569,7 +1532,7 @@ TEST(create_same_backing_busy)
 	CREATE_EXPECT(EBUSY, &c);
 }
 
-TEST(create_same_name_exists)
+CASE(create_same_name_exists)
 {
 	struct bcv_create c;
 
@@ -1579,7 +1542,7 @@ TEST(create_same_name_exists)
 	CREATE_EXPECT(EEXIST, &c);
 }
 
-TEST(create_mounted_busy)
+CASE(create_mounted_busy)
 {
 	struct bcv_create c;
 	char cmd[128];
@@ -1587,19 +1550,13 @@ TEST(create_mounted_busy)
 
 	snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F %s >/dev/null 2>&1",
 		 dev[2]);
-	if (system(cmd) != 0) {
-		skip("mkfs.ext4 %s failed or is missing", dev[2]);
-		return;
-	}
+	if (system(cmd) != 0)
+		SKIP(return, "mkfs.ext4 %s failed or is missing", dev[2]);
 	snprintf(mnt_dir, sizeof(mnt_dir), "/tmp/bcvt_mnt.XXXXXX");
 	ASSERT_TRUE(mkdtemp(mnt_dir) != NULL);
 	ret = mount(dev[2], mnt_dir, "ext4", 0, NULL);
-	if (ret) {
-		skip("cannot mount %s: %s", dev[2], strerror(errno));
-		rmdir(mnt_dir);
-		mnt_dir[0] = 0;
-		return;
-	}
+	if (ret)	/* the teardown removes mnt_dir */
+		SKIP(return, "cannot mount %s: %s", dev[2], strerror(errno));
 	create_init(&c, BCV_ROLE_STD, NEW_NAME, dev[2]);
 	CREATE_EXPECT(EBUSY, &c);
 	EXPECT_OK(umount2(mnt_dir, 0));
@@ -1607,7 +1564,7 @@ TEST(create_mounted_busy)
 	mnt_dir[0] = 0;
 }
 
-TEST(create_opened_exclusively_busy)
+CASE(create_opened_exclusively_busy)
 {
 	struct bcv_create c;
 	int fd;
@@ -1619,7 +1576,7 @@ TEST(create_opened_exclusively_busy)
 	close(fd);
 }
 
-TEST(create_on_bcv_volume)
+CASE(create_on_bcv_volume)
 {
 	struct bcv_create c;
 	char path[64];
@@ -1631,7 +1588,7 @@ TEST(create_on_bcv_volume)
 	CREATE_EXPECT(ELOOP, &c);	/* a volume on a volume */
 }
 
-TEST(list_bad_vols_pointer)
+CASE(list_bad_vols_pointer)
 {
 	struct bcv_list l;
 
@@ -1646,7 +1603,7 @@ TEST(list_bad_vols_pointer)
 /* BCV_IOC_LIST with two volumes                                          */
 /*------------------------------------------------------------------------*/
 
-TEST(create_bcv)
+CASE(create_bcv)
 {
 	struct bcv_create c;
 
@@ -1662,7 +1619,7 @@ TEST(create_bcv)
 	EXPECT_TRUE(c.sectors + c.meta_sectors <= dev_bytes(dev[1]) / 512);
 }
 
-TEST(list_info_size_too_small)
+CASE(list_info_size_too_small)
 {
 	static const uint32_t sz[] = {
 		0, 8, VOL_INFO_SIZE_VER0 - 8, VOL_INFO_SIZE_VER0 - 1,
@@ -1687,7 +1644,7 @@ TEST(list_info_size_too_small)
  * of the first published struct bcv_vol_info: they are packed at that
  * stride, and nothing is written past either.
  */
-TEST(list_old_size)
+CASE(list_old_size)
 {
 	enum { ISZ = VOL_INFO_SIZE_VER0 };
 	static unsigned char vols[2 * ISZ + CANARY_LEN]
@@ -1728,7 +1685,7 @@ TEST(list_old_size)
 	}
 }
 
-TEST(list_count_only)
+CASE(list_count_only)
 {
 	struct bcv_list l;
 
@@ -1737,7 +1694,7 @@ TEST(list_count_only)
 	EXPECT_EQ(count0 + 2, l.count);
 }
 
-TEST(list_capacity_one)
+CASE(list_capacity_one)
 {
 	struct bcv_vol_info v[2];
 	const unsigned char *second = (const void *)&v[1];
@@ -1753,12 +1710,13 @@ TEST(list_capacity_one)
 	EXPECT_TRUE(v[0].role == BCV_ROLE_STD || v[0].role == BCV_ROLE_BCV);
 	for (i = 0; i < sizeof(v[1]); i++)
 		if (second[i] != 0xa5) {
-			fail(__LINE__, "byte %zu of the second slot written", i);
+			FAIL_LOG("byte %zu of the second slot written", i);
 			break;
 		}
 }
 
-static void check_entry(const char *name, unsigned int role, int index,
+static void check_entry(struct __test_metadata *const _metadata,
+			const char *name, unsigned int role, int index,
 			const char *devpath, uint32_t track_size)
 {
 	struct bcv_vol_info vi;
@@ -1768,11 +1726,11 @@ static void check_entry(const char *name, unsigned int role, int index,
 	size_t i;
 
 	if (!find_volume(name, &vi)) {
-		fail(__LINE__, "%s not listed", name);
+		FAIL_LOG("%s not listed", name);
 		return;
 	}
 	if (stat(devpath, &st)) {
-		fail(__LINE__, "stat %s: %s", devpath, strerror(errno));
+		FAIL_LOG("stat %s: %s", devpath, strerror(errno));
 		return;
 	}
 	tracks = (sectors * 512 + track_size - 1) / track_size;
@@ -1801,14 +1759,15 @@ static void check_entry(const char *name, unsigned int role, int index,
 	EXPECT_EQ(0, vi.vol_flags);
 }
 
-TEST(list_entry_fields)
+CASE(list_entry_fields)
 {
-	check_entry(STD_NAME, BCV_ROLE_STD, std_index, dev[0],
+	check_entry(_metadata, STD_NAME, BCV_ROLE_STD, std_index, dev[0],
 		    BCV_TRACK_SIZE_DEFAULT);
-	check_entry(BCV_NAME, BCV_ROLE_BCV, bcv_index, dev[1], BCV_TRACK);
+	check_entry(_metadata, BCV_NAME, BCV_ROLE_BCV, bcv_index, dev[1],
+		    BCV_TRACK);
 }
 
-TEST(list_ordered_by_index)
+CASE(list_ordered_by_index)
 {
 	struct bcv_vol_info v[MAX_VOLS];
 	int i, n = list_volumes(v);
@@ -1865,13 +1824,13 @@ static int unprivileged_ioctl(unsigned long req, void *arg)
 #define EXPECT_EPERM(req, arg) do {					\
 	int e_ = unprivileged_ioctl(req, arg);				\
 	if (e_ < 0)							\
-		fail(__LINE__, "child could not drop CAP_SYS_ADMIN (%d)", e_); \
+		FAIL_LOG("child could not drop CAP_SYS_ADMIN (%d)", e_); \
 	else if (e_ != EPERM)						\
-		fail(__LINE__, "got errno %s, want EPERM: %s",		\
-		     errname(e_), #req);				\
+		FAIL_LOG("got errno %s, want EPERM: %s",		\
+			 errname(e_), #req);				\
 } while (0)
 
-TEST(eperm_version)
+CASE(eperm_version)
 {
 	struct bcv_version v;
 
@@ -1879,7 +1838,7 @@ TEST(eperm_version)
 	EXPECT_EPERM(BCV_IOC_VERSION, &v);
 }
 
-TEST(eperm_create)
+CASE(eperm_create)
 {
 	struct bcv_create c;
 
@@ -1887,7 +1846,7 @@ TEST(eperm_create)
 	EXPECT_EPERM(BCV_IOC_CREATE, &c);
 }
 
-TEST(eperm_remove)
+CASE(eperm_remove)
 {
 	struct bcv_remove r;
 
@@ -1929,7 +1888,7 @@ static struct bcv_vol_info std_info(void)
 }
 
 /* Runs with STD_NAME on DEV1, DEV2 free. */
-TEST(leg_refusals)
+CASE(leg_refusals)
 {
 	struct bcv_vol_info before = std_info(), after;
 	struct bcv_leg_cmd l;
@@ -1966,7 +1925,7 @@ TEST(leg_refusals)
 	EXPECT_TRUE(!memcmp(&before, &after, sizeof(before)));
 }
 
-TEST(leg_add_remove)
+CASE(leg_add_remove)
 {
 	struct bcv_leg_cmd l;
 	struct bcv_vol_info v;
@@ -2005,7 +1964,7 @@ static void undo_std_leg(const char *path)
 }
 
 /* BCV_LEG_F_POS: remove only, @pos in range, @path all zero. */
-TEST(leg_pos_refusals)
+CASE(leg_pos_refusals)
 {
 	static const int32_t bad_pos[] = {
 		-1, BCV_MAX_LEGS, BCV_MAX_LEGS + 1, INT32_MAX, INT32_MIN,
@@ -2075,7 +2034,7 @@ TEST(leg_pos_refusals)
  * A leg added with a grown struct, removed by its position with an older
  * one (its device is not named).
  */
-TEST(leg_remove_by_pos)
+CASE(leg_remove_by_pos)
 {
 	unsigned char buf[sizeof(struct bcv_leg_cmd) + 16 + CANARY_LEN]
 		__attribute__((aligned(8)));
@@ -2112,7 +2071,7 @@ TEST(leg_remove_by_pos)
 }
 
 /* A LEG ADD that would succeed, in a read-only page: EFAULT, no new leg. */
-TEST(leg_readonly_efault)
+CASE(leg_readonly_efault)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	struct bcv_vol_info v;
@@ -2131,7 +2090,7 @@ TEST(leg_readonly_efault)
 	undo_std_leg(dev[1]);
 }
 
-TEST(eperm_leg)
+CASE(eperm_leg)
 {
 	struct bcv_leg_cmd l;
 
@@ -2139,7 +2098,7 @@ TEST(eperm_leg)
 	EXPECT_EPERM(BCV_IOC_LEG, &l);
 }
 
-TEST(eperm_list)
+CASE(eperm_list)
 {
 	struct bcv_list l;
 
@@ -2151,7 +2110,7 @@ TEST(eperm_list)
 /* BCV_IOC_REMOVE                                                         */
 /*------------------------------------------------------------------------*/
 
-TEST(remove_unknown_name)
+CASE(remove_unknown_name)
 {
 	struct bcv_remove r;
 
@@ -2163,7 +2122,7 @@ TEST(remove_unknown_name)
 	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_REMOVE, &r));
 }
 
-TEST(remove_name_without_nul)
+CASE(remove_name_without_nul)
 {
 	struct bcv_remove r;
 
@@ -2172,7 +2131,7 @@ TEST(remove_name_without_nul)
 	EXPECT_ERRNO(ENAMETOOLONG, ioctl(ctl, BCV_IOC_REMOVE, &r));
 }
 
-TEST(remove_open_volume_busy)
+CASE(remove_open_volume_busy)
 {
 	struct bcv_vol_info vi;
 	struct bcv_remove r;
@@ -2190,7 +2149,8 @@ TEST(remove_open_volume_busy)
 	close(fd);
 }
 
-static void remove_and_check_gone(const char *name, int index)
+static void remove_and_check_gone(struct __test_metadata *const _metadata,
+				  const char *name, int index)
 {
 	char path[64];
 	int i;
@@ -2203,17 +2163,17 @@ static void remove_and_check_gone(const char *name, int index)
 	EXPECT_TRUE(access(path, F_OK) != 0);
 }
 
-TEST(remove_std)
+CASE(remove_std)
 {
-	remove_and_check_gone(STD_NAME, std_index);
+	remove_and_check_gone(_metadata, STD_NAME, std_index);
 }
 
-TEST(remove_bcv)
+CASE(remove_bcv)
 {
-	remove_and_check_gone(BCV_NAME, bcv_index);
+	remove_and_check_gone(_metadata, BCV_NAME, bcv_index);
 }
 
-TEST(remove_twice)
+CASE(remove_twice)
 {
 	struct bcv_remove r;
 
@@ -2221,7 +2181,7 @@ TEST(remove_twice)
 	EXPECT_ERRNO(ENOENT, ioctl(ctl, BCV_IOC_REMOVE, &r));
 }
 
-TEST(clean_at_end)
+CASE(clean_at_end)
 {
 	struct bcv_list l;
 
@@ -2239,7 +2199,6 @@ TEST(clean_at_end)
  * the sessions use BCV2_NAME on DEV3, which has the STD's track size and
  * the same capacity.
  */
-static int bcv2_index = -1;	/* N of /dev/bcvN of BCV2_NAME */
 
 static void sess_init(struct bcv_session_cmd *c, uint32_t cmd,
 		      const char *std, const char *bcv)
@@ -2274,7 +2233,7 @@ static void *at_end(unsigned char *end, const void *full, uint32_t usize)
  * nothing past @size (else EFAULT).  VERSION, LIST and QUERY succeed; the
  * others name no volume or device and get ENOENT, not EFAULT.
  */
-TEST(old_size_at_page_end)
+CASE(old_size_at_page_end)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	struct bcv_version *v;
@@ -2343,7 +2302,7 @@ TEST(old_size_at_page_end)
  * struct's state, reason and detail; a struct refused for its own fields
  * (EINVAL before the command) is not written.
  */
-TEST(session_refusal_reason)
+CASE(session_refusal_reason)
 {
 	struct bcv_session_cmd c;
 
@@ -2384,7 +2343,8 @@ static const char *cmd_name(uint32_t cmd)
 }
 
 /* BCV_IOC_SESSION on a copy of @c0; checks the errno, names the call. */
-static void sess_expect(int line, int want, const struct bcv_session_cmd *c0)
+static void sess_expect(struct __test_metadata *const _metadata, int line,
+			int want, const struct bcv_session_cmd *c0)
 {
 	struct bcv_session_cmd c = *c0;
 	char what[160];
@@ -2397,26 +2357,28 @@ static void sess_expect(int line, int want, const struct bcv_session_cmd *c0)
 	snprintf(what, sizeof(what),
 		 "SESSION %s flags 0x%x state %u std \"%.32s\" bcv \"%.32s\"",
 		 cmd_name(c0->cmd), c0->flags, c0->state, c0->std, c0->bcv);
-	check_errno(line, what, want, ret, err);
+	check_errno(_metadata, line, what, want, ret, err);
 }
 
-#define SESS_EXPECT(want, c) sess_expect(__LINE__, want, c)
+#define SESS_EXPECT(want, c) sess_expect(_metadata, __LINE__, want, c)
 
 /* The common case: @cmd with @flags on a pair of names. */
-static void sess_expect_names(int line, int want, uint32_t cmd, uint32_t flags,
+static void sess_expect_names(struct __test_metadata *const _metadata, int line,
+			      int want, uint32_t cmd, uint32_t flags,
 			      const char *std, const char *bcv)
 {
 	struct bcv_session_cmd c;
 
 	sess_init(&c, cmd, std, bcv);
 	c.flags = flags;
-	sess_expect(line, want, &c);
+	sess_expect(_metadata, line, want, &c);
 }
 
 #define SESS_NAMES_EXPECT(want, cmd, flags, std, bcv) \
-	sess_expect_names(__LINE__, want, cmd, flags, std, bcv)
+	sess_expect_names(_metadata, __LINE__, want, cmd, flags, std, bcv)
 
-static void wait_expect(int line, int want, const struct bcv_wait *w0)
+static void wait_expect(struct __test_metadata *const _metadata, int line,
+			int want, const struct bcv_wait *w0)
 {
 	struct bcv_wait w = *w0;
 	char what[160];
@@ -2429,24 +2391,25 @@ static void wait_expect(int line, int want, const struct bcv_wait *w0)
 	snprintf(what, sizeof(what),
 		 "WAIT flags 0x%x state %u std \"%.32s\" bcv \"%.32s\"",
 		 w0->flags, w0->state, w0->std, w0->bcv);
-	check_errno(line, what, want, ret, err);
+	check_errno(_metadata, line, what, want, ret, err);
 }
 
-#define WAIT_EXPECT(want, w) wait_expect(__LINE__, want, w)
+#define WAIT_EXPECT(want, w) wait_expect(_metadata, __LINE__, want, w)
 
-static void wait_expect_names(int line, int want, const char *std,
-			      const char *bcv)
+static void wait_expect_names(struct __test_metadata *const _metadata, int line,
+			      int want, const char *std, const char *bcv)
 {
 	struct bcv_wait w;
 
 	wait_init(&w, std, bcv, 1000);
-	wait_expect(line, want, &w);
+	wait_expect(_metadata, line, want, &w);
 }
 
 #define WAIT_NAMES_EXPECT(want, std, bcv) \
-	wait_expect_names(__LINE__, want, std, bcv)
+	wait_expect_names(_metadata, __LINE__, want, std, bcv)
 
-static void query_expect(int line, int want, const struct bcv_query *q0)
+static void query_expect(struct __test_metadata *const _metadata, int line,
+			 int want, const struct bcv_query *q0)
 {
 	struct bcv_query q = *q0;
 	char what[160];
@@ -2459,10 +2422,10 @@ static void query_expect(int line, int want, const struct bcv_query *q0)
 	snprintf(what, sizeof(what),
 		 "QUERY info_size %u capacity %u count %u name \"%.32s\"",
 		 q0->info_size, q0->capacity, q0->count, q0->name);
-	check_errno(line, what, want, ret, err);
+	check_errno(_metadata, line, what, want, ret, err);
 }
 
-#define QUERY_EXPECT(want, q) query_expect(__LINE__, want, q)
+#define QUERY_EXPECT(want, q) query_expect(_metadata, __LINE__, want, q)
 
 static void alarm_handler(int sig)
 {
@@ -2536,18 +2499,19 @@ static void end_session(const char *std, const char *bcv)
 }
 
 /* The one session of @name (STD or BCV), or false. */
-static bool query_one(const char *name, struct bcv_sess_info *out)
+static bool query_one(struct __test_metadata *const _metadata, const char *name,
+		      struct bcv_sess_info *out)
 {
 	struct bcv_sess_info si[2];
 	struct bcv_query q;
 
 	query_init(&q, name, si, 2);
 	if (ioctl(ctl, BCV_IOC_QUERY, &q)) {
-		fail(__LINE__, "QUERY %s: %s", name, strerror(errno));
+		FAIL_LOG("QUERY %s: %s", name, strerror(errno));
 		return false;
 	}
 	if (q.count != 1) {
-		fail(__LINE__, "QUERY %s: count %u, want 1", name, q.count);
+		FAIL_LOG("QUERY %s: count %u, want 1", name, q.count);
 		return false;
 	}
 	*out = si[0];
@@ -2560,7 +2524,8 @@ static uint64_t std_tracks(void)
 	       BCV_TRACK_SIZE_DEFAULT;
 }
 
-static void check_names_and_reserved(const struct bcv_sess_info *si)
+static void check_names_and_reserved(struct __test_metadata *const _metadata,
+				     const struct bcv_sess_info *si)
 {
 	size_t i;
 
@@ -2586,7 +2551,7 @@ static void wait_closed(const char *name)
 
 /* --- no session yet -------------------------------------------------- */
 
-TEST(query_no_session)
+CASE(query_no_session)
 {
 	struct bcv_sess_info si[2];
 	struct bcv_query q;
@@ -2607,7 +2572,7 @@ TEST(query_no_session)
 	EXPECT_EQ(0, q.count);
 }
 
-TEST(create_bcv2)
+CASE(create_bcv2)
 {
 	struct bcv_create c;
 	char path[64];
@@ -2664,10 +2629,10 @@ static const struct abi_struct abi_wait = {
 ABI_TESTS(session)
 ABI_TESTS(query)
 ABI_TESTS(wait)
-TEST(query_every_size) { abi_every_size(&abi_query); }
-TEST(wait_every_size) { abi_every_size(&abi_wait); }
+CASE(query_every_size) { abi_every_size(_metadata, &abi_query); }
+CASE(wait_every_size) { abi_every_size(_metadata, &abi_wait); }
 
-TEST(session_state_nonzero)
+CASE(session_state_nonzero)
 {
 	static const uint32_t st[] = {
 		1, BCV_STATE_SYNCHRONIZED, BCV_STATE_SPLIT, 0x80000000U,
@@ -2687,7 +2652,7 @@ TEST(session_state_nonzero)
 	}
 }
 
-TEST(session_unknown_cmd)
+CASE(session_unknown_cmd)
 {
 	static const uint32_t cmds[] = {
 		0, BCV_CMD_ABORT + 1, 10, 0x100, 0x80000001U, UINT32_MAX,
@@ -2741,7 +2706,7 @@ static void group_init(struct bcv_split_group *g, struct bcv_pair *p,
  * BCV_IOC_SPLIT_GROUP: the struct's checks (EINVAL, EFAULT), then each
  * pair's, with @failed naming the first bad one (copied back on errors).
  */
-TEST(split_group_args)
+CASE(split_group_args)
 {
 	static struct bcv_pair p[BCV_GROUP_MAX + 1];
 	struct bcv_split_group g;
@@ -2807,7 +2772,7 @@ TEST(split_group_args)
  * succeed here; the others would be ENOENT (no session), so EINVAL is the
  * flags check either way.
  */
-TEST(session_flags_invalid)
+CASE(session_flags_invalid)
 {
 	uint32_t cmd, bit;
 
@@ -2844,7 +2809,7 @@ static const char *const bad_names[] = {
 	"a:b", "a*b", "caf\xc3\xa9", "caf\xe9", "\xc0", STD_NAME "\n",
 };
 
-TEST(session_bad_names)
+CASE(session_bad_names)
 {
 	struct bcv_session_cmd c;
 	size_t i;
@@ -2867,7 +2832,7 @@ TEST(session_bad_names)
 	SESS_EXPECT(ENAMETOOLONG, &c);
 }
 
-TEST(session_same_name)
+CASE(session_same_name)
 {
 	uint32_t cmd;
 
@@ -2877,7 +2842,7 @@ TEST(session_same_name)
 	}
 }
 
-TEST(session_no_such_volume)
+CASE(session_no_such_volume)
 {
 	uint32_t cmd;
 
@@ -2891,7 +2856,7 @@ TEST(session_no_such_volume)
 	}
 }
 
-TEST(session_wrong_roles)
+CASE(session_wrong_roles)
 {
 	uint32_t cmd;
 
@@ -2908,7 +2873,7 @@ TEST(session_wrong_roles)
  * BCV_NAME has bigger tracks than the STD: their tables cannot pair
  * (bcv_trackmap.c check_pair()), refused like a BCV too small.
  */
-TEST(session_track_size_mismatch)
+CASE(session_track_size_mismatch)
 {
 	SESS_NAMES_EXPECT(EINVAL, BCV_CMD_ESTABLISH, 0, STD_NAME, BCV_NAME);
 }
@@ -2917,7 +2882,7 @@ TEST(session_track_size_mismatch)
  * A BCV smaller than the STD: over a 64 MiB loop device (the volume exists
  * only during the case).
  */
-TEST(session_bcv_too_small)
+CASE(session_bcv_too_small)
 {
 	char file[] = "/tmp/bcvt_small.XXXXXX", loopdev[64], sysdir[64];
 	struct bcv_create c;
@@ -2927,16 +2892,12 @@ TEST(session_bcv_too_small)
 	if (system("modprobe loop >/dev/null 2>&1") != 0)
 		diag("modprobe loop failed");
 	lc = open("/dev/loop-control", O_RDWR);
-	if (lc < 0) {
-		skip("no loop driver: %s", strerror(errno));
-		return;
-	}
+	if (lc < 0)
+		SKIP(return, "no loop driver: %s", strerror(errno));
 	n = ioctl(lc, LOOP_CTL_GET_FREE);
 	close(lc);
-	if (n < 0) {
-		skip("no free loop device: %s", strerror(errno));
-		return;
-	}
+	if (n < 0)
+		SKIP(return, "no free loop device: %s", strerror(errno));
 	snprintf(loopdev, sizeof(loopdev), "/dev/loop%d", n);
 	fd = mkstemp(file);
 	ASSERT_TRUE(fd >= 0);
@@ -2944,11 +2905,12 @@ TEST(session_bcv_too_small)
 	if (ftruncate(fd, 64 << 20) == 0 && wait_path(loopdev))
 		loop = open(loopdev, O_RDWR);
 	if (loop < 0 || ioctl(loop, LOOP_SET_FD, fd)) {
-		skip("cannot set up %s: %s", loopdev, strerror(errno));
+		int err = errno;
+
 		if (loop >= 0)
 			close(loop);
 		close(fd);
-		return;
+		SKIP(return, "cannot set up %s: %s", loopdev, strerror(err));
 	}
 	close(fd);
 
@@ -2961,15 +2923,15 @@ TEST(session_bcv_too_small)
 		for (i = 0; i < 100 && access(sysdir, F_OK) == 0; i++)
 			sleep_ms(20);
 	} else {
-		fail(__LINE__, "create %s on %s: %s", NEW_NAME, loopdev,
-		     strerror(errno));
+		FAIL_LOG("create %s on %s: %s", NEW_NAME, loopdev,
+			 strerror(errno));
 	}
 	if (ioctl(loop, LOOP_CLR_FD))
 		diag("LOOP_CLR_FD %s: %s", loopdev, strerror(errno));
 	close(loop);
 }
 
-TEST(session_no_session)
+CASE(session_no_session)
 {
 	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_SPLIT, 0, STD_NAME, BCV2_NAME);
 	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_SPLIT, BCV_CMD_F_DIFF, STD_NAME,
@@ -2986,7 +2948,7 @@ TEST(session_no_session)
 	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_ABORT, 0, STD_NAME, BCV2_NAME);
 }
 
-TEST(session_establish_bcv_open_busy)
+CASE(session_establish_bcv_open_busy)
 {
 	char path[64];
 	int fd;
@@ -3001,9 +2963,9 @@ TEST(session_establish_bcv_open_busy)
 
 /*
  * An ESTABLISH that would succeed, in a read-only page: EFAULT before the
- * session is made, not after (the harness also checks nothing changed).
+ * session is made, not after (the fixture also checks nothing changed).
  */
-TEST(session_readonly_efault)
+CASE(session_readonly_efault)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	struct bcv_query q;
@@ -3021,7 +2983,7 @@ TEST(session_readonly_efault)
 	EXPECT_EQ(0, q.count);
 }
 
-TEST(query_bigger_size_zero_tail)
+CASE(query_bigger_size_zero_tail)
 {
 	unsigned char buf[sizeof(struct bcv_query) + 64];
 	struct bcv_query *q = (void *)buf;
@@ -3034,7 +2996,7 @@ TEST(query_bigger_size_zero_tail)
 	EXPECT_TRUE(all_bytes(buf + sizeof(*q), 0, 64));
 }
 
-TEST(query_count_nonzero)
+CASE(query_count_nonzero)
 {
 	static const uint32_t n[] = { 1, 2, 0x80000000U, UINT32_MAX };
 	struct bcv_sess_info si[2];
@@ -3051,7 +3013,7 @@ TEST(query_count_nonzero)
 	}
 }
 
-TEST(query_info_size_too_small)
+CASE(query_info_size_too_small)
 {
 	static const uint32_t sz[] = {
 		0, 8, SESS_INFO_SIZE_VER0 - 8, SESS_INFO_SIZE_VER0 - 1,
@@ -3071,7 +3033,7 @@ TEST(query_info_size_too_small)
 	}
 }
 
-TEST(query_bad_names)
+CASE(query_bad_names)
 {
 	struct bcv_query q;
 	size_t i;
@@ -3087,7 +3049,7 @@ TEST(query_bad_names)
 	QUERY_EXPECT(ENAMETOOLONG, &q);
 }
 
-TEST(query_unknown_name)
+CASE(query_unknown_name)
 {
 	struct bcv_query q;
 
@@ -3098,7 +3060,7 @@ TEST(query_unknown_name)
 }
 
 /* An empty name means all sessions, and must be all zero. */
-TEST(query_empty_name_not_zero)
+CASE(query_empty_name_not_zero)
 {
 	struct bcv_query q;
 
@@ -3113,7 +3075,7 @@ TEST(query_empty_name_not_zero)
 	QUERY_EXPECT(EINVAL, &q);
 }
 
-TEST(wait_state_nonzero)
+CASE(wait_state_nonzero)
 {
 	static const uint32_t st[] = {
 		1, BCV_STATE_SYNCHRONIZED, 0x80000000U, UINT32_MAX,
@@ -3129,7 +3091,7 @@ TEST(wait_state_nonzero)
 	}
 }
 
-TEST(wait_flags_nonzero)
+CASE(wait_flags_nonzero)
 {
 	struct bcv_wait w;
 	unsigned int bit;
@@ -3141,7 +3103,7 @@ TEST(wait_flags_nonzero)
 	}
 }
 
-TEST(wait_bad_names)
+CASE(wait_bad_names)
 {
 	struct bcv_wait w;
 	size_t i;
@@ -3158,21 +3120,21 @@ TEST(wait_bad_names)
 	WAIT_EXPECT(ENAMETOOLONG, &w);
 }
 
-TEST(wait_no_such_volume)
+CASE(wait_no_such_volume)
 {
 	WAIT_NAMES_EXPECT(ENOENT, "bcvt_nosuch", BCV2_NAME);
 	WAIT_NAMES_EXPECT(ENOENT, STD_NAME, "bcvt_nosuch");
 	WAIT_NAMES_EXPECT(ENOENT, "bcvt_st", BCV2_NAME);
 }
 
-TEST(wait_wrong_roles)
+CASE(wait_wrong_roles)
 {
 	WAIT_NAMES_EXPECT(EINVAL, BCV2_NAME, STD_NAME);
 	WAIT_NAMES_EXPECT(EINVAL, BCV_NAME, BCV2_NAME);
 	WAIT_NAMES_EXPECT(EINVAL, STD_NAME, STD_NAME);
 }
 
-TEST(wait_no_session)
+CASE(wait_no_session)
 {
 	WAIT_NAMES_EXPECT(ENOENT, STD_NAME, BCV2_NAME);
 	WAIT_NAMES_EXPECT(ENOENT, STD_NAME, BCV_NAME);
@@ -3180,7 +3142,7 @@ TEST(wait_no_session)
 
 /* --- STD_NAME and BCV2_NAME attached ------------------------------------ */
 
-TEST(establish)
+CASE(establish)
 {
 	struct bcv_session_cmd c;
 	struct bcv_sess_info si;
@@ -3205,7 +3167,7 @@ TEST(establish)
 	query_init(&q, NULL, NULL, 0);
 	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
 	EXPECT_EQ(sess0 + 1, q.count);
-	if (query_one(STD_NAME, &si))
+	if (query_one(_metadata, STD_NAME, &si))
 		diag("after ESTABLISH: state %u, %llu of %llu tracks to copy, "
 		     "%llu BCV-changed", si.state,
 		     (unsigned long long)si.invalid_tracks,
@@ -3224,8 +3186,9 @@ TEST(establish)
 			diag("WAIT with a 1 ms timeout: the copy is done");
 			EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w.state);
 		} else {
-			check_errno(__LINE__, "WAIT with a 1 ms timeout",
-				    ETIMEDOUT, ret, errno);
+			check_errno(_metadata, __LINE__,
+				    "WAIT with a 1 ms timeout", ETIMEDOUT, ret,
+				    errno);
 		}
 		/* A signal ends a WAIT without a timeout. */
 		wait_init(&w, STD_NAME, BCV2_NAME, 0);
@@ -3235,13 +3198,14 @@ TEST(establish)
 			diag("WAIT interrupted after 100 ms: the copy is done");
 			EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w.state);
 		} else {
-			check_errno(__LINE__, "WAIT interrupted after 100 ms",
-				    EINTR, ret, errno);
+			check_errno(_metadata, __LINE__,
+				    "WAIT interrupted after 100 ms", EINTR, ret,
+				    errno);
 		}
 	}
 }
 
-TEST(wait_synchronized)
+CASE(wait_synchronized)
 {
 	struct bcv_wait w;
 	double t;
@@ -3268,7 +3232,7 @@ TEST(wait_synchronized)
 	EXPECT_TRUE(now_s() - t < 2.0);
 }
 
-TEST(wait_bigger_size_zero_tail)
+CASE(wait_bigger_size_zero_tail)
 {
 	unsigned char buf[sizeof(struct bcv_wait) + 64];
 	struct bcv_wait *w = (void *)buf;
@@ -3281,7 +3245,7 @@ TEST(wait_bigger_size_zero_tail)
 	EXPECT_TRUE(all_bytes(buf + sizeof(*w), 0, 64));
 }
 
-TEST(query_count_only)
+CASE(query_count_only)
 {
 	struct bcv_sess_info si[2];
 	struct bcv_query q;
@@ -3300,7 +3264,7 @@ TEST(query_count_only)
 	EXPECT_TRUE(all_bytes(si, 0xa5, sizeof(si)));
 }
 
-TEST(query_fields)
+CASE(query_fields)
 {
 	struct bcv_sess_info si[2];
 	uint64_t tracks = std_tracks();
@@ -3311,7 +3275,7 @@ TEST(query_fields)
 	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
 	ASSERT_EQ(1, q.count);
 	EXPECT_EQ(2, q.capacity);
-	check_names_and_reserved(&si[0]);
+	check_names_and_reserved(_metadata, &si[0]);
 	EXPECT_EQ(0, si[0].id);		/* the STD's first session */
 	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, si[0].state);
 	EXPECT_EQ(1, si[0].mm);		/* the STD's one leg is M1 */
@@ -3326,7 +3290,7 @@ TEST(query_fields)
 	EXPECT_TRUE(all_bytes(&si[1], 0xa5, sizeof(si[1])));
 }
 
-TEST(query_info_size_bigger)
+CASE(query_info_size_bigger)
 {
 	enum { XTRA = 64 };
 	static unsigned char buf[2 * (sizeof(struct bcv_sess_info) + XTRA)];
@@ -3341,7 +3305,7 @@ TEST(query_info_size_bigger)
 	ASSERT_EQ(1, q.count);
 	EXPECT_EQ(isz, q.info_size);
 	memcpy(&si, buf, sizeof(si));
-	check_names_and_reserved(&si);
+	check_names_and_reserved(_metadata, &si);
 	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, si.state);
 	EXPECT_EQ(std_tracks(), si.tracks);
 	EXPECT_TRUE(all_bytes(buf + sizeof(si), 0, XTRA));
@@ -3354,7 +3318,7 @@ TEST(query_info_size_bigger)
 	ASSERT_OK(ioctl(ctl, BCV_IOC_QUERY, &q));
 	ASSERT_EQ(1, q.count);
 	memcpy(&si, buf, sizeof(si));
-	check_names_and_reserved(&si);
+	check_names_and_reserved(_metadata, &si);
 	EXPECT_TRUE(all_bytes(buf + sizeof(si), 0, 3));
 	EXPECT_TRUE(all_bytes(buf + sizeof(si) + 3, 0xa5, 8));
 }
@@ -3363,7 +3327,7 @@ TEST(query_info_size_bigger)
  * An older struct bcv_query of the first published size, asking for
  * entries of the first published struct bcv_sess_info.
  */
-TEST(query_old_size)
+CASE(query_old_size)
 {
 	enum { ISZ = SESS_INFO_SIZE_VER0 };
 	static unsigned char sess[2 * ISZ + CANARY_LEN]
@@ -3397,7 +3361,7 @@ TEST(query_old_size)
 	EXPECT_EQ(0, si.errors);
 }
 
-TEST(query_filter)
+CASE(query_filter)
 {
 	struct bcv_sess_info si[MAX_SESS];
 	struct bcv_query q;
@@ -3426,7 +3390,7 @@ TEST(query_filter)
 	EXPECT_EQ(1, ours);
 }
 
-TEST(query_bad_sessions_pointer)
+CASE(query_bad_sessions_pointer)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	struct bcv_query q;
@@ -3454,7 +3418,7 @@ TEST(query_bad_sessions_pointer)
 }
 
 /* Attached: everything but SPLIT is refused. */
-TEST(session_attached_busy)
+CASE(session_attached_busy)
 {
 	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_ESTABLISH, 0, STD_NAME, BCV2_NAME);
 	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_REESTABLISH, 0, STD_NAME, BCV2_NAME);
@@ -3465,8 +3429,8 @@ TEST(session_attached_busy)
 	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_TERMINATE, 0, STD_NAME, BCV2_NAME);
 }
 
-static void remove_expect(int line, int want, const char *name,
-			  uint32_t flags)
+static void remove_expect(struct __test_metadata *const _metadata, int line,
+			  int want, const char *name, uint32_t flags)
 {
 	struct bcv_remove r;
 	char what[96];
@@ -3477,13 +3441,13 @@ static void remove_expect(int line, int want, const char *name,
 	errno = 0;
 	ret = ioctl(ctl, BCV_IOC_REMOVE, &r);
 	snprintf(what, sizeof(what), "REMOVE %s flags 0x%x", name, flags);
-	check_errno(line, what, want, ret, errno);
+	check_errno(_metadata, line, what, want, ret, errno);
 }
 
 #define REMOVE_EXPECT(want, name, flags) \
-	remove_expect(__LINE__, want, name, flags)
+	remove_expect(_metadata, __LINE__, want, name, flags)
 
-TEST(remove_in_session_busy)
+CASE(remove_in_session_busy)
 {
 	REMOVE_EXPECT(EBUSY, BCV2_NAME, 0);
 	REMOVE_EXPECT(EBUSY, STD_NAME, 0);
@@ -3496,7 +3460,7 @@ TEST(remove_in_session_busy)
 
 /* --- split ------------------------------------------------------------ */
 
-TEST(split)
+CASE(split)
 {
 	unsigned char buf[sizeof(struct bcv_session_cmd) + 64];
 	struct bcv_session_cmd *c = (void *)buf;
@@ -3511,9 +3475,9 @@ TEST(split)
 	EXPECT_EQ(sizeof(buf), c->size);
 	EXPECT_TRUE(all_bytes(buf + sizeof(*c), 0, 64));
 
-	if (!query_one(STD_NAME, &si))
+	if (!query_one(_metadata, STD_NAME, &si))
 		return;
-	check_names_and_reserved(&si);
+	check_names_and_reserved(_metadata, &si);
 	EXPECT_EQ(BCV_STATE_SPLIT, si.state);
 	EXPECT_EQ(-1, si.mm);
 	EXPECT_EQ(0, si.id);
@@ -3524,7 +3488,7 @@ TEST(split)
 	EXPECT_EQ(0, si.errors);
 }
 
-TEST(wait_split_at_once)
+CASE(wait_split_at_once)
 {
 	struct bcv_wait w;
 	double t = now_s();
@@ -3538,20 +3502,20 @@ TEST(wait_split_at_once)
 	EXPECT_TRUE(now_s() - t < 2.0);
 }
 
-TEST(session_split_busy)
+CASE(session_split_busy)
 {
 	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_SPLIT, 0, STD_NAME, BCV2_NAME);
 	SESS_NAMES_EXPECT(EBUSY, BCV_CMD_SPLIT, BCV_CMD_F_DIFF, STD_NAME,
 			  BCV2_NAME);
 }
 
-TEST(remove_in_split_session_busy)
+CASE(remove_in_split_session_busy)
 {
 	REMOVE_EXPECT(EBUSY, BCV2_NAME, 0);
 	REMOVE_EXPECT(EBUSY, STD_NAME, 0);
 }
 
-TEST(session_reestablish_bcv_open_busy)
+CASE(session_reestablish_bcv_open_busy)
 {
 	char path[64];
 	int fd;
@@ -3567,7 +3531,7 @@ TEST(session_reestablish_bcv_open_busy)
 	close(fd);
 }
 
-TEST(session_restore_std_open_busy)
+CASE(session_restore_std_open_busy)
 {
 	char path[64];
 	int fd;
@@ -3582,7 +3546,7 @@ TEST(session_restore_std_open_busy)
 	close(fd);
 }
 
-TEST(eperm_session)
+CASE(eperm_session)
 {
 	struct bcv_session_cmd c;
 
@@ -3593,7 +3557,7 @@ TEST(eperm_session)
 	EXPECT_EPERM(BCV_IOC_SESSION, &c);
 }
 
-TEST(eperm_query)
+CASE(eperm_query)
 {
 	struct bcv_query q;
 
@@ -3601,7 +3565,7 @@ TEST(eperm_query)
 	EXPECT_EPERM(BCV_IOC_QUERY, &q);
 }
 
-TEST(eperm_wait)
+CASE(eperm_wait)
 {
 	struct bcv_wait w;
 
@@ -3610,7 +3574,7 @@ TEST(eperm_wait)
 }
 
 /* A write to the STD while split marks its track changed for the session. */
-TEST(std_write_counted)
+CASE(std_write_counted)
 {
 	struct bcv_sess_info si;
 	char path[64];
@@ -3619,14 +3583,14 @@ TEST(std_write_counted)
 
 	ASSERT_TRUE(std_index >= 0);
 	if (posix_memalign(&buf, 4096, BCV_TRACK_SIZE_DEFAULT)) {
-		fail(__LINE__, "posix_memalign failed");
+		FAIL_LOG("posix_memalign failed");
 		return;
 	}
 	memset(buf, 0x5a, BCV_TRACK_SIZE_DEFAULT);
 	snprintf(path, sizeof(path), "/dev/bcv%d", std_index);
 	fd = open(path, O_WRONLY | O_DIRECT);
 	if (fd < 0) {
-		fail(__LINE__, "open %s: %s", path, strerror(errno));
+		FAIL_LOG("open %s: %s", path, strerror(errno));
 		free(buf);
 		return;
 	}
@@ -3637,7 +3601,7 @@ TEST(std_write_counted)
 	EXPECT_OK(fsync(fd));
 	close(fd);
 	free(buf);
-	if (!query_one(STD_NAME, &si))
+	if (!query_one(_metadata, STD_NAME, &si))
 		return;
 	EXPECT_EQ(BCV_STATE_SPLIT, si.state);
 	EXPECT_EQ(1, si.std_changed_tracks);
@@ -3646,7 +3610,7 @@ TEST(std_write_counted)
 }
 
 /* REESTABLISH copies the one changed track. */
-TEST(reestablish)
+CASE(reestablish)
 {
 	struct bcv_session_cmd c;
 	struct bcv_sess_info si;
@@ -3660,9 +3624,9 @@ TEST(reestablish)
 	wait_init(&w, STD_NAME, BCV2_NAME, 120000);
 	ASSERT_OK(ioctl(ctl, BCV_IOC_WAIT, &w));
 	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, w.state);
-	if (!query_one(BCV2_NAME, &si))
+	if (!query_one(_metadata, BCV2_NAME, &si))
 		return;
-	check_names_and_reserved(&si);
+	check_names_and_reserved(_metadata, &si);
 	EXPECT_EQ(BCV_STATE_SYNCHRONIZED, si.state);
 	EXPECT_EQ(1, si.mm);
 	EXPECT_EQ(0, si.invalid_tracks);
@@ -3671,7 +3635,7 @@ TEST(reestablish)
 	EXPECT_EQ(0, si.errors);
 }
 
-TEST(split_diff)
+CASE(split_diff)
 {
 	struct bcv_session_cmd c;
 	struct bcv_sess_info si;
@@ -3681,7 +3645,7 @@ TEST(split_diff)
 	ASSERT_OK(ioctl(ctl, BCV_IOC_SESSION, &c));
 	EXPECT_EQ(BCV_STATE_SPLIT, c.state);
 	EXPECT_EQ(BCV_CMD_F_DIFF, c.flags);
-	if (!query_one(STD_NAME, &si))
+	if (!query_one(_metadata, STD_NAME, &si))
 		return;
 	EXPECT_EQ(BCV_STATE_SPLIT, si.state);
 	EXPECT_EQ(-1, si.mm);
@@ -3690,7 +3654,7 @@ TEST(split_diff)
 }
 
 /* Nothing changed on either side: an incremental restore copies nothing. */
-TEST(restore_incremental)
+CASE(restore_incremental)
 {
 	struct bcv_session_cmd c;
 	struct bcv_sess_info si;
@@ -3706,7 +3670,7 @@ TEST(restore_incremental)
 	wait_init(&w, STD_NAME, BCV2_NAME, 120000);
 	ASSERT_OK(ioctl(ctl, BCV_IOC_WAIT, &w));
 	EXPECT_EQ(BCV_STATE_RESTORED, w.state);
-	if (!query_one(STD_NAME, &si))
+	if (!query_one(_metadata, STD_NAME, &si))
 		return;
 	EXPECT_EQ(BCV_STATE_RESTORED, si.state);
 	EXPECT_EQ(1, si.mm);
@@ -3715,7 +3679,7 @@ TEST(restore_incremental)
 	EXPECT_EQ(0, si.errors);
 }
 
-TEST(split_after_restore)
+CASE(split_after_restore)
 {
 	struct bcv_session_cmd c;
 
@@ -3728,7 +3692,7 @@ TEST(split_after_restore)
  * REESTABLISH, WAIT and SPLIT with structs of the first published size, as
  * an older bcvctl sends them; nothing is written past them.
  */
-TEST(session_old_size)
+CASE(session_old_size)
 {
 	unsigned char buf[SESSION_SIZE_VER0 + CANARY_LEN]
 		__attribute__((aligned(8)));
@@ -3759,7 +3723,7 @@ TEST(session_old_size)
 	EXPECT_TRUE(canary_intact(buf, SESSION_SIZE_VER0));
 }
 
-TEST(terminate)
+CASE(terminate)
 {
 	struct bcv_session_cmd c;
 	struct bcv_query q;
@@ -3778,7 +3742,7 @@ TEST(terminate)
 	EXPECT_EQ(0, q.count);
 }
 
-TEST(session_gone)
+CASE(session_gone)
 {
 	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_TERMINATE, 0, STD_NAME, BCV2_NAME);
 	SESS_NAMES_EXPECT(ENOENT, BCV_CMD_SPLIT, 0, STD_NAME, BCV2_NAME);
@@ -3787,9 +3751,9 @@ TEST(session_gone)
 	WAIT_NAMES_EXPECT(ENOENT, STD_NAME, BCV2_NAME);
 }
 
-TEST(remove_bcv2)
+CASE(remove_bcv2)
 {
-	remove_and_check_gone(BCV2_NAME, bcv2_index);
+	remove_and_check_gone(_metadata, BCV2_NAME, bcv2_index);
 }
 
 /*------------------------------------------------------------------------*/
@@ -3828,7 +3792,8 @@ static int stop_volume(const char *name, int index)
 	return ret;
 }
 
-static void stop_expect(int line, int want, const struct bcv_stop *st0)
+static void stop_expect(struct __test_metadata *const _metadata, int line,
+			int want, const struct bcv_stop *st0)
 {
 	struct bcv_stop st = *st0;
 	char what[96];
@@ -3840,23 +3805,26 @@ static void stop_expect(int line, int want, const struct bcv_stop *st0)
 	err = errno;
 	snprintf(what, sizeof(what), "STOP flags 0x%x name \"%.32s\"",
 		 st0->flags, st0->name);
-	check_errno(line, what, want, ret, err);
+	check_errno(_metadata, line, what, want, ret, err);
 }
 
-#define STOP_EXPECT(want, st) stop_expect(__LINE__, want, st)
+#define STOP_EXPECT(want, st) stop_expect(_metadata, __LINE__, want, st)
 
-static void stop_name_expect(int line, int want, const char *name)
+static void stop_name_expect(struct __test_metadata *const _metadata, int line,
+			     int want, const char *name)
 {
 	struct bcv_stop st;
 
 	stop_init(&st, name);
-	stop_expect(line, want, &st);
+	stop_expect(_metadata, line, want, &st);
 }
 
-#define STOP_NAME_EXPECT(want, name) stop_name_expect(__LINE__, want, name)
+#define STOP_NAME_EXPECT(want, name) \
+	stop_name_expect(_metadata, __LINE__, want, name)
 
 /* BCV_IOC_ASSEMBLE on a copy of @a0; checks the errno, names the call. */
-static int assemble_expect(int line, int want, const struct bcv_assemble *a0,
+static int assemble_expect(struct __test_metadata *const _metadata, int line,
+			   int want, const struct bcv_assemble *a0,
 			   struct bcv_assemble *out)
 {
 	static struct bcv_assemble a;
@@ -3872,26 +3840,28 @@ static int assemble_expect(int line, int want, const struct bcv_assemble *a0,
 		 "ASSEMBLE flags 0x%x nr_legs %u name \"%.32s\" legs \"%.64s\" "
 		 "\"%.64s\" \"%.64s\"", a0->flags, a0->nr_legs, a0->name,
 		 a0->legs[0], a0->legs[1], a0->legs[2]);
-	check_errno(line, what, want, ret, err);
+	check_errno(_metadata, line, what, want, ret, err);
 	if (out)
 		*out = a;
 	return ret ? err : 0;
 }
 
-#define ASSEMBLE_EXPECT(want, a) assemble_expect(__LINE__, want, a, NULL)
+#define ASSEMBLE_EXPECT(want, a) \
+	assemble_expect(_metadata, __LINE__, want, a, NULL)
 
 /* The assembly of legs @leg0 (and @leg1, or NULL) must fail with @want. */
-static void assemble_legs_expect(int line, int want, const char *leg0,
+static void assemble_legs_expect(struct __test_metadata *const _metadata,
+				 int line, int want, const char *leg0,
 				 const char *leg1)
 {
 	struct bcv_assemble a;
 
 	assemble_init(&a, leg1 ? 2 : 1, leg0, leg1);
-	assemble_expect(line, want, &a, NULL);
+	assemble_expect(_metadata, line, want, &a, NULL);
 }
 
 #define ASSEMBLE_LEGS_EXPECT(want, leg0, leg1) \
-	assemble_legs_expect(__LINE__, want, leg0, leg1)
+	assemble_legs_expect(_metadata, __LINE__, want, leg0, leg1)
 
 /*
  * A stop that would succeed: STD_NAME exists and is not open (the cases
@@ -3930,7 +3900,7 @@ ABI_TESTS(assemble)
 /* --- create's new out field -------------------------------------------- */
 
 /* Out fields must be zero on input, @meta_sectors (0.5) included. */
-TEST(create_out_fields_nonzero)
+CASE(create_out_fields_nonzero)
 {
 	static const uint64_t v[] = { 1, 8, 1ULL << 32, UINT64_MAX };
 	struct bcv_create c;
@@ -3950,7 +3920,7 @@ TEST(create_out_fields_nonzero)
 }
 
 /* Three legs: @sectors is the smallest data area, @meta_sectors the most. */
-TEST(create_meta_sectors_legs)
+CASE(create_meta_sectors_legs)
 {
 	uint64_t data = UINT64_MAX, meta = 0;
 	struct bcv_create c;
@@ -3978,7 +3948,7 @@ TEST(create_meta_sectors_legs)
 	for (i = 0; i < 3; i++)
 		EXPECT_TRUE(c.sectors + c.meta_sectors <=
 			    dev_bytes(legs[i]) / 512);
-	remove_and_check_gone(NEW_NAME, (int)c.index);
+	remove_and_check_gone(_metadata, NEW_NAME, (int)c.index);
 }
 
 /* --- stop and assemble a volume --------------------------------------- */
@@ -3990,7 +3960,7 @@ TEST(create_meta_sectors_legs)
  * and stopped again: the cases that follow assemble DEV2 (and must be
  * refused).
  */
-TEST(stop_and_assemble)
+CASE(stop_and_assemble)
 {
 	struct bcv_vol_info before, after;
 	struct bcv_assemble a;
@@ -4049,7 +4019,7 @@ TEST(stop_and_assemble)
 		EXPECT_TRUE(after.events > before.events);
 		EXPECT_EQ(0, after.vol_flags);
 	} else {
-		fail(__LINE__, "%s not listed after assemble", NEW_NAME);
+		FAIL_LOG("%s not listed after assemble", NEW_NAME);
 	}
 	snprintf(path, sizeof(path), "/dev/bcv%u", a.index);
 	if (wait_path(path) && stat(path, &st) == 0)
@@ -4067,7 +4037,7 @@ TEST(stop_and_assemble)
  * and STOP (40 bytes), then a newer one's with a zero tail: nothing
  * written past their @size, the tail stays zero.
  */
-TEST(assemble_stop_other_sizes)
+CASE(assemble_stop_other_sizes)
 {
 	unsigned char buf[sizeof(struct bcv_assemble) + 16 + CANARY_LEN]
 		__attribute__((aligned(8)));
@@ -4119,7 +4089,7 @@ TEST(assemble_stop_other_sizes)
 	wait_sys_gone((int)index);
 }
 
-TEST(assemble_flags_undefined)
+CASE(assemble_flags_undefined)
 {
 	struct bcv_assemble a;
 	unsigned int bit;
@@ -4138,7 +4108,7 @@ TEST(assemble_flags_undefined)
 	}
 }
 
-TEST(assemble_out_fields_nonzero)
+CASE(assemble_out_fields_nonzero)
 {
 	static const uint32_t v32[] = { 1, 2, 0x80000000U, UINT32_MAX };
 	static const uint64_t v64[] = { 1, 1ULL << 40, UINT64_MAX };
@@ -4163,7 +4133,7 @@ TEST(assemble_out_fields_nonzero)
 	}
 }
 
-TEST(assemble_bad_nr_legs)
+CASE(assemble_bad_nr_legs)
 {
 	static const uint32_t n[] = {
 		0, BCV_MAX_LEGS + 1, 0x80000000U, UINT32_MAX,
@@ -4178,7 +4148,7 @@ TEST(assemble_bad_nr_legs)
 	}
 }
 
-TEST(assemble_unused_legs_nonzero)
+CASE(assemble_unused_legs_nonzero)
 {
 	struct bcv_assemble a;
 
@@ -4198,7 +4168,7 @@ TEST(assemble_unused_legs_nonzero)
 }
 
 /* Without BCV_ASSEMBLE_F_NAME, @name must be all zero. */
-TEST(assemble_name_without_flag)
+CASE(assemble_name_without_flag)
 {
 	struct bcv_assemble a;
 
@@ -4220,7 +4190,7 @@ TEST(assemble_name_without_flag)
 }
 
 /* With it, a name that create would refuse. */
-TEST(assemble_flag_bad_name)
+CASE(assemble_flag_bad_name)
 {
 	static const char *const names[] = {
 		"", "a/b", "/", ".", "..", ".hidden", "-opt", "a b", " ab",
@@ -4247,7 +4217,7 @@ TEST(assemble_flag_bad_name)
  * (ENOENT for no such file, ENOTBLK for a file that is not a block
  * device), whichever leg it is.
  */
-TEST(assemble_bad_path)
+CASE(assemble_bad_path)
 {
 	struct bcv_assemble a;
 	int fd;
@@ -4284,13 +4254,13 @@ TEST(assemble_bad_path)
 }
 
 /* The same device twice, under its own name and again. */
-TEST(assemble_same_device_twice)
+CASE(assemble_same_device_twice)
 {
 	ASSEMBLE_LEGS_EXPECT(EBUSY, dev[1], dev[1]);
 }
 
 /* An assembly that would succeed, in a read-only page: EFAULT, no volume. */
-TEST(assemble_readonly_efault)
+CASE(assemble_readonly_efault)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	unsigned char *p;
@@ -4312,7 +4282,7 @@ TEST(assemble_readonly_efault)
 	munmap(p, pg);
 }
 
-TEST(eperm_assemble)
+CASE(eperm_assemble)
 {
 	struct bcv_assemble a;
 
@@ -4326,7 +4296,7 @@ TEST(eperm_assemble)
  * as one (EINVAL).  NEW_NAME stopped on DEV2 at the start; both volumes
  * removed at the end (which erases their metadata).
  */
-TEST(assemble_names)
+CASE(assemble_names)
 {
 	struct bcv_assemble a, out;
 	struct bcv_create c;
@@ -4343,7 +4313,7 @@ TEST(assemble_names)
 	ASSEMBLE_EXPECT(EEXIST, &a);
 
 	snprintf(a.name, sizeof(a.name), "%s", "bcvt_new2");
-	if (assemble_expect(__LINE__, 0, &a, &out) == 0) {
+	if (assemble_expect(_metadata, __LINE__, 0, &a, &out) == 0) {
 		idx2 = (int)out.index;
 		EXPECT_STREQ("bcvt_new2", out.name);
 		EXPECT_EQ(BCV_ASSEMBLE_F_NAME, out.flags);
@@ -4355,7 +4325,7 @@ TEST(assemble_names)
 		ASSERT_OK(stop_volume("bcvt_new2", idx2));
 		idx2 = -1;
 		fill_assemble(&a);
-		if (assemble_expect(__LINE__, 0, &a, &out) == 0) {
+		if (assemble_expect(_metadata, __LINE__, 0, &a, &out) == 0) {
 			idx2 = (int)out.index;
 			EXPECT_STREQ("bcvt_new2", out.name);
 		}
@@ -4375,14 +4345,14 @@ TEST(assemble_names)
 
 	/* Each on its own; then removed for good. */
 	assemble_init(&a, 1, dev[2], NULL);
-	if (assemble_expect(__LINE__, 0, &a, &out) == 0) {
+	if (assemble_expect(_metadata, __LINE__, 0, &a, &out) == 0) {
 		EXPECT_STREQ(NEW_NAME, out.name);
-		remove_and_check_gone(NEW_NAME, (int)out.index);
+		remove_and_check_gone(_metadata, NEW_NAME, (int)out.index);
 	}
 	fill_assemble(&a);
-	if (assemble_expect(__LINE__, 0, &a, &out) == 0) {
+	if (assemble_expect(_metadata, __LINE__, 0, &a, &out) == 0) {
 		EXPECT_STREQ("bcvt_new2", out.name);
-		remove_and_check_gone("bcvt_new2", (int)out.index);
+		remove_and_check_gone(_metadata, "bcvt_new2", (int)out.index);
 	}
 }
 
@@ -4390,7 +4360,7 @@ TEST(assemble_names)
  * A volume with a mirror leg: assembled from its legs given in any order
  * (the superblocks give positions), refused with a leg missing.
  */
-TEST(assemble_mirror_any_order)
+CASE(assemble_mirror_any_order)
 {
 	char n1[BCV_PATH_LEN], n2[BCV_PATH_LEN];
 	struct bcv_assemble a, out;
@@ -4408,7 +4378,7 @@ TEST(assemble_mirror_any_order)
 	ASSEMBLE_LEGS_EXPECT(EINVAL, dev[2], NULL);
 
 	assemble_init(&a, 2, dev[2], dev[1]);
-	if (assemble_expect(__LINE__, 0, &a, &out))
+	if (assemble_expect(_metadata, __LINE__, 0, &a, &out))
 		return;
 	EXPECT_STREQ(NEW_NAME, out.name);
 	EXPECT_EQ(c.sectors, out.sectors);
@@ -4424,9 +4394,9 @@ TEST(assemble_mirror_any_order)
 		EXPECT_EQ(1, vi.leg_pos[1]);
 		EXPECT_EQ(0, vi.leg_invalid[0]);
 	} else {
-		fail(__LINE__, "%s not listed after assemble", NEW_NAME);
+		FAIL_LOG("%s not listed after assemble", NEW_NAME);
 	}
-	remove_and_check_gone(NEW_NAME, (int)out.index);
+	remove_and_check_gone(_metadata, NEW_NAME, (int)out.index);
 }
 
 /*
@@ -4473,7 +4443,7 @@ out:
  * Devices without bcv metadata (their volumes removed, which erased it):
  * ENODATA, and the devices are not changed by being looked at.
  */
-TEST(assemble_no_metadata)
+CASE(assemble_no_metadata)
 {
 	uint64_t h1[2], h2[2];
 	bool hashed;
@@ -4483,8 +4453,8 @@ TEST(assemble_no_metadata)
 	ASSEMBLE_LEGS_EXPECT(ENODATA, dev[2], NULL);
 	ASSEMBLE_LEGS_EXPECT(ENODATA, dev[1], dev[2]);
 	if (!hashed || !dev_hash(dev[1], &h1[1]) || !dev_hash(dev[2], &h2[1])) {
-		fail(__LINE__, "cannot read %s or %s: %s", dev[1], dev[2],
-		     strerror(errno));
+		FAIL_LOG("cannot read %s or %s: %s", dev[1], dev[2],
+			 strerror(errno));
 		return;
 	}
 	EXPECT_EQ(h1[0], h1[1]);
@@ -4494,7 +4464,7 @@ TEST(assemble_no_metadata)
 /* --- with STD_NAME on DEV1 ------------------------------------------------ */
 
 /* A volume's own legs and the volumes themselves cannot be assembled. */
-TEST(assemble_busy_refusals)
+CASE(assemble_busy_refusals)
 {
 	char path[64];
 
@@ -4507,7 +4477,7 @@ TEST(assemble_busy_refusals)
 	ASSEMBLE_LEGS_EXPECT(ENODATA, dev[2], NULL);
 }
 
-TEST(stop_flags_undefined)
+CASE(stop_flags_undefined)
 {
 	struct bcv_stop st;
 	unsigned int bit;
@@ -4520,7 +4490,7 @@ TEST(stop_flags_undefined)
 }
 
 /* Names that cannot name a volume, and names of none: no such volume. */
-TEST(stop_unknown_name)
+CASE(stop_unknown_name)
 {
 	static const char *const names[] = {
 		"bcvt_no_such_volume", "bcvt_st", STD_NAME "x", NEW_NAME,
@@ -4533,7 +4503,7 @@ TEST(stop_unknown_name)
 		STOP_NAME_EXPECT(ENOENT, names[i]);
 }
 
-TEST(stop_name_without_nul)
+CASE(stop_name_without_nul)
 {
 	struct bcv_stop st;
 
@@ -4547,7 +4517,7 @@ TEST(stop_name_without_nul)
 	STOP_EXPECT(ENAMETOOLONG, &st);
 }
 
-TEST(stop_open_volume_busy)
+CASE(stop_open_volume_busy)
 {
 	struct bcv_vol_info vi;
 	char path[64];
@@ -4563,7 +4533,7 @@ TEST(stop_open_volume_busy)
 	close(fd);
 }
 
-TEST(eperm_stop)
+CASE(eperm_stop)
 {
 	struct bcv_stop st;
 
@@ -4573,199 +4543,257 @@ TEST(eperm_stop)
 
 /*------------------------------------------------------------------------*/
 
-#define T(name, flags)	{ #name, test_##name, flags }
+/*------------------------------------------------------------------------*/
+/* The fixture, and the cases in their order                              */
+/*------------------------------------------------------------------------*/
 
-static const struct test tests[] = {
-	/* no volume of ours exists */
-	T(version, 0),
-	T(version_bigger_size_zero_tail, 0),
-	T(list_bigger_size_zero_tail, 0),
-	T(version_old_size, 0),
-	T(version_every_size, 0),
-	T(list_old_size_count, 0),
-	T(list_every_size, 0),
-	T(query_every_size, 0),
-	T(old_size_at_page_end, 0),
-	T(session_refusal_reason, 0),
-	T(grown_size_zero_tail, 0),
-	T(unknown_ioctl_number, 0),
-	T(wrong_ioctl_type, 0),
-	T(known_number_other_size, 0),
-	T(null_pointer, 0),
-	T(bad_pointer, 0),
-	T(create_bad_role, 0),
-	T(create_bad_nr_legs, 0),
-	T(create_mirror_legs, MUTATES),
-	T(create_unused_legs_nonzero, 0),
-	T(create_bad_name, 0),
-	T(create_bad_path, 0),
-	T(create_bad_track_size, 0),
-	T(create_flags_nonzero, 0),
-	T(create_longest_name_max_track, MUTATES),
-	T(create_track_size_512, MUTATES),
-	T(create_old_size, MUTATES),
-	T(create_grown_size, MUTATES),
-	T(create_readonly_efault, 0),
-	T(create_out_fields_nonzero, 0),
-	T(create_meta_sectors_legs, MUTATES),
-	/* stop and assemble: NEW_NAME stopped on DEV2 */
-	T(stop_and_assemble, MUTATES),
-	T(assemble_stop_other_sizes, MUTATES),
-	T(assemble_size_too_small, 0),
-	T(assemble_size_bigger_nonzero_tail, 0),
-	T(assemble_size_above_4096, 0),
-	T(assemble_reserved_nonzero, 0),
-	T(assemble_flags_undefined, 0),
-	T(assemble_out_fields_nonzero, 0),
-	T(assemble_bad_nr_legs, 0),
-	T(assemble_unused_legs_nonzero, 0),
-	T(assemble_name_without_flag, 0),
-	T(assemble_flag_bad_name, 0),
-	T(assemble_bad_path, 0),
-	T(assemble_same_device_twice, 0),
-	T(assemble_readonly_efault, 0),
-	T(eperm_assemble, 0),
-	T(assemble_names, MUTATES),
-	T(assemble_mirror_any_order, MUTATES),
-	/* no metadata left on DEV2 and DEV3 */
-	T(assemble_no_metadata, 0),
-	/* STD_NAME on DEV1 */
-	T(create_std, MUTATES),
-	T(create_same_backing_busy, 0),
-	T(create_same_name_exists, 0),
-	T(create_mounted_busy, 0),
-	T(create_opened_exclusively_busy, 0),
-	T(create_on_bcv_volume, 0),
-	T(assemble_busy_refusals, 0),
-	T(stop_size_too_small, 0),
-	T(stop_size_bigger_nonzero_tail, 0),
-	T(stop_size_above_4096, 0),
-	T(stop_reserved_nonzero, 0),
-	T(stop_flags_undefined, 0),
-	T(stop_unknown_name, 0),
-	T(stop_name_without_nul, 0),
-	T(stop_open_volume_busy, 0),
-	T(leg_size_too_small, 0),
-	T(leg_size_bigger_nonzero_tail, 0),
-	T(leg_size_above_4096, 0),
-	T(leg_reserved_nonzero, 0),
-	T(leg_refusals, 0),
-	T(leg_add_remove, MUTATES),
-	T(leg_pos_refusals, 0),
-	T(leg_remove_by_pos, MUTATES),
-	T(leg_readonly_efault, 0),
-	T(eperm_leg, 0),
-	T(version_size_too_small, 0),
-	T(version_size_bigger_nonzero_tail, 0),
-	T(version_size_above_4096, 0),
-	T(version_reserved_nonzero, 0),
-	T(create_size_too_small, 0),
-	T(create_size_bigger_nonzero_tail, 0),
-	T(create_size_above_4096, 0),
-	T(create_reserved_nonzero, 0),
-	T(remove_size_too_small, 0),
-	T(remove_size_bigger_nonzero_tail, 0),
-	T(remove_size_above_4096, 0),
-	T(remove_reserved_nonzero, 0),
-	T(remove_flags_undefined, 0),
-	T(list_size_too_small, 0),
-	T(list_size_bigger_nonzero_tail, 0),
-	T(list_size_above_4096, 0),
-	T(list_reserved_nonzero, 0),
-	T(list_count_nonzero, 0),
-	T(list_bad_vols_pointer, 0),
-	/* and BCV_NAME on DEV2 */
-	T(create_bcv, MUTATES),
-	T(list_info_size_too_small, 0),
-	T(list_old_size, 0),
-	T(list_count_only, 0),
-	T(list_capacity_one, 0),
-	T(list_entry_fields, 0),
-	T(list_ordered_by_index, 0),
-	T(eperm_version, 0),
-	T(eperm_create, 0),
-	T(eperm_remove, 0),
-	T(eperm_stop, 0),
-	T(eperm_list, 0),
-	/* sessions: BCV2_NAME on DEV3 */
-	T(query_no_session, 0),
-	T(create_bcv2, MUTATES),
-	T(session_size_too_small, 0),
-	T(session_size_bigger_nonzero_tail, 0),
-	T(session_size_above_4096, 0),
-	T(session_reserved_nonzero, 0),
-	T(session_state_nonzero, 0),
-	T(session_unknown_cmd, 0),
-	T(split_group_args, 0),
-	T(session_flags_invalid, 0),
-	T(session_bad_names, 0),
-	T(session_same_name, 0),
-	T(session_no_such_volume, 0),
-	T(session_wrong_roles, 0),
-	T(session_track_size_mismatch, 0),
-	T(session_bcv_too_small, 0),
-	T(session_no_session, 0),
-	T(session_establish_bcv_open_busy, 0),
-	T(session_readonly_efault, 0),
-	T(query_size_too_small, 0),
-	T(query_size_bigger_nonzero_tail, 0),
-	T(query_size_above_4096, 0),
-	T(query_reserved_nonzero, 0),
-	T(query_bigger_size_zero_tail, 0),
-	T(query_count_nonzero, 0),
-	T(query_info_size_too_small, 0),
-	T(query_bad_names, 0),
-	T(query_unknown_name, 0),
-	T(query_empty_name_not_zero, 0),
-	T(wait_state_nonzero, 0),
-	T(wait_flags_nonzero, 0),
-	T(wait_bad_names, 0),
-	T(wait_no_such_volume, 0),
-	T(wait_wrong_roles, 0),
-	T(wait_no_session, 0),
-	/* STD_NAME and BCV2_NAME in a session */
-	T(establish, MUTATES),
-	T(wait_synchronized, 0),
-	T(wait_size_too_small, 0),
-	T(wait_size_bigger_nonzero_tail, 0),
-	T(wait_size_above_4096, 0),
-	T(wait_reserved_nonzero, 0),
-	T(wait_bigger_size_zero_tail, 0),
-	T(wait_every_size, 0),
-	T(query_count_only, 0),
-	T(query_fields, 0),
-	T(query_info_size_bigger, 0),
-	T(query_old_size, 0),
-	T(query_filter, 0),
-	T(query_bad_sessions_pointer, 0),
-	T(session_attached_busy, 0),
-	T(remove_in_session_busy, 0),
-	T(split, MUTATES),
-	T(wait_split_at_once, 0),
-	T(session_split_busy, 0),
-	T(remove_in_split_session_busy, 0),
-	T(session_reestablish_bcv_open_busy, 0),
-	T(session_restore_std_open_busy, 0),
-	T(eperm_session, 0),
-	T(eperm_query, 0),
-	T(eperm_wait, 0),
-	T(std_write_counted, MUTATES),
-	T(reestablish, MUTATES),
-	T(split_diff, MUTATES),
-	T(restore_incremental, MUTATES),
-	T(split_after_restore, MUTATES),
-	T(session_old_size, MUTATES),
-	T(terminate, MUTATES),
-	T(session_gone, 0),
-	T(remove_bcv2, MUTATES),
-	T(remove_unknown_name, 0),
-	T(remove_name_without_nul, 0),
-	T(remove_open_volume_busy, 0),
-	T(remove_std, MUTATES),
-	T(remove_bcv, MUTATES),
-	T(remove_twice, 0),
-	T(clean_at_end, 0),
+/* The index N of /dev/bcvN of volume @name, or -1. */
+static int volume_index(const char *name)
+{
+	struct bcv_vol_info vi;
+
+	return find_volume(name, &vi) ? (int)vi.index : -1;
+}
+
+#define MUTATES		(1U << 0)	/* the case changes the volume set */
+
+FIXTURE(bcv) {
+	unsigned int flags;	/* MUTATES or 0 */
+	struct snapshot before;	/* the state the case must leave as it was */
 };
+
+/*
+ * Each case runs in a process of its own: the volumes that the cases before
+ * it created are found again, by name.
+ */
+FIXTURE_SETUP(bcv)
+{
+	std_index = volume_index(STD_NAME);
+	bcv_index = volume_index(BCV_NAME);
+	bcv2_index = volume_index(BCV2_NAME);
+	take_snapshot(&self->before);
+}
+
+/*
+ * Undo what the case left mounted or created (a failure ends it early);
+ * then, unless it changes the volume set or was skipped, nothing changed.
+ */
+FIXTURE_TEARDOWN(bcv)
+{
+	struct snapshot after;
+
+	if (mnt_dir[0]) {
+		umount2(mnt_dir, MNT_DETACH);
+		rmdir(mnt_dir);
+	}
+	if (reg_file[0])
+		unlink(reg_file);
+	if ((self->flags & MUTATES) || _metadata->exit_code == KSFT_SKIP)
+		return;
+	take_snapshot(&after);
+	check_unchanged(_metadata, &self->before, &after);
+}
+
+/* Per case, in s: above the longest wait of a case and its teardown. */
+#define CASE_TIMEOUT	300
+
+/* Case @name as a test of the fixture, run in the order of this list. */
+#define T(name, flags_)							\
+	TEST_F_TIMEOUT(bcv, name, CASE_TIMEOUT)				\
+	{								\
+		self->flags = (flags_);					\
+		case_##name(_metadata);					\
+	}
+
+/* no volume of ours exists */
+T(version, 0)
+T(version_bigger_size_zero_tail, 0)
+T(list_bigger_size_zero_tail, 0)
+T(version_old_size, 0)
+T(version_every_size, 0)
+T(list_old_size_count, 0)
+T(list_every_size, 0)
+T(query_every_size, 0)
+T(old_size_at_page_end, 0)
+T(session_refusal_reason, 0)
+T(grown_size_zero_tail, 0)
+T(unknown_ioctl_number, 0)
+T(wrong_ioctl_type, 0)
+T(known_number_other_size, 0)
+T(null_pointer, 0)
+T(bad_pointer, 0)
+T(create_bad_role, 0)
+T(create_bad_nr_legs, 0)
+T(create_mirror_legs, MUTATES)
+T(create_unused_legs_nonzero, 0)
+T(create_bad_name, 0)
+T(create_bad_path, 0)
+T(create_bad_track_size, 0)
+T(create_flags_nonzero, 0)
+T(create_longest_name_max_track, MUTATES)
+T(create_track_size_512, MUTATES)
+T(create_old_size, MUTATES)
+T(create_grown_size, MUTATES)
+T(create_readonly_efault, 0)
+T(create_out_fields_nonzero, 0)
+T(create_meta_sectors_legs, MUTATES)
+/* stop and assemble: NEW_NAME stopped on DEV2 */
+T(stop_and_assemble, MUTATES)
+T(assemble_stop_other_sizes, MUTATES)
+T(assemble_size_too_small, 0)
+T(assemble_size_bigger_nonzero_tail, 0)
+T(assemble_size_above_4096, 0)
+T(assemble_reserved_nonzero, 0)
+T(assemble_flags_undefined, 0)
+T(assemble_out_fields_nonzero, 0)
+T(assemble_bad_nr_legs, 0)
+T(assemble_unused_legs_nonzero, 0)
+T(assemble_name_without_flag, 0)
+T(assemble_flag_bad_name, 0)
+T(assemble_bad_path, 0)
+T(assemble_same_device_twice, 0)
+T(assemble_readonly_efault, 0)
+T(eperm_assemble, 0)
+T(assemble_names, MUTATES)
+T(assemble_mirror_any_order, MUTATES)
+/* no metadata left on DEV2 and DEV3 */
+T(assemble_no_metadata, 0)
+/* STD_NAME on DEV1 */
+T(create_std, MUTATES)
+T(create_same_backing_busy, 0)
+T(create_same_name_exists, 0)
+T(create_mounted_busy, 0)
+T(create_opened_exclusively_busy, 0)
+T(create_on_bcv_volume, 0)
+T(assemble_busy_refusals, 0)
+T(stop_size_too_small, 0)
+T(stop_size_bigger_nonzero_tail, 0)
+T(stop_size_above_4096, 0)
+T(stop_reserved_nonzero, 0)
+T(stop_flags_undefined, 0)
+T(stop_unknown_name, 0)
+T(stop_name_without_nul, 0)
+T(stop_open_volume_busy, 0)
+T(leg_size_too_small, 0)
+T(leg_size_bigger_nonzero_tail, 0)
+T(leg_size_above_4096, 0)
+T(leg_reserved_nonzero, 0)
+T(leg_refusals, 0)
+T(leg_add_remove, MUTATES)
+T(leg_pos_refusals, 0)
+T(leg_remove_by_pos, MUTATES)
+T(leg_readonly_efault, 0)
+T(eperm_leg, 0)
+T(version_size_too_small, 0)
+T(version_size_bigger_nonzero_tail, 0)
+T(version_size_above_4096, 0)
+T(version_reserved_nonzero, 0)
+T(create_size_too_small, 0)
+T(create_size_bigger_nonzero_tail, 0)
+T(create_size_above_4096, 0)
+T(create_reserved_nonzero, 0)
+T(remove_size_too_small, 0)
+T(remove_size_bigger_nonzero_tail, 0)
+T(remove_size_above_4096, 0)
+T(remove_reserved_nonzero, 0)
+T(remove_flags_undefined, 0)
+T(list_size_too_small, 0)
+T(list_size_bigger_nonzero_tail, 0)
+T(list_size_above_4096, 0)
+T(list_reserved_nonzero, 0)
+T(list_count_nonzero, 0)
+T(list_bad_vols_pointer, 0)
+/* and BCV_NAME on DEV2 */
+T(create_bcv, MUTATES)
+T(list_info_size_too_small, 0)
+T(list_old_size, 0)
+T(list_count_only, 0)
+T(list_capacity_one, 0)
+T(list_entry_fields, 0)
+T(list_ordered_by_index, 0)
+T(eperm_version, 0)
+T(eperm_create, 0)
+T(eperm_remove, 0)
+T(eperm_stop, 0)
+T(eperm_list, 0)
+/* sessions: BCV2_NAME on DEV3 */
+T(query_no_session, 0)
+T(create_bcv2, MUTATES)
+T(session_size_too_small, 0)
+T(session_size_bigger_nonzero_tail, 0)
+T(session_size_above_4096, 0)
+T(session_reserved_nonzero, 0)
+T(session_state_nonzero, 0)
+T(session_unknown_cmd, 0)
+T(split_group_args, 0)
+T(session_flags_invalid, 0)
+T(session_bad_names, 0)
+T(session_same_name, 0)
+T(session_no_such_volume, 0)
+T(session_wrong_roles, 0)
+T(session_track_size_mismatch, 0)
+T(session_bcv_too_small, 0)
+T(session_no_session, 0)
+T(session_establish_bcv_open_busy, 0)
+T(session_readonly_efault, 0)
+T(query_size_too_small, 0)
+T(query_size_bigger_nonzero_tail, 0)
+T(query_size_above_4096, 0)
+T(query_reserved_nonzero, 0)
+T(query_bigger_size_zero_tail, 0)
+T(query_count_nonzero, 0)
+T(query_info_size_too_small, 0)
+T(query_bad_names, 0)
+T(query_unknown_name, 0)
+T(query_empty_name_not_zero, 0)
+T(wait_state_nonzero, 0)
+T(wait_flags_nonzero, 0)
+T(wait_bad_names, 0)
+T(wait_no_such_volume, 0)
+T(wait_wrong_roles, 0)
+T(wait_no_session, 0)
+/* STD_NAME and BCV2_NAME in a session */
+T(establish, MUTATES)
+T(wait_synchronized, 0)
+T(wait_size_too_small, 0)
+T(wait_size_bigger_nonzero_tail, 0)
+T(wait_size_above_4096, 0)
+T(wait_reserved_nonzero, 0)
+T(wait_bigger_size_zero_tail, 0)
+T(wait_every_size, 0)
+T(query_count_only, 0)
+T(query_fields, 0)
+T(query_info_size_bigger, 0)
+T(query_old_size, 0)
+T(query_filter, 0)
+T(query_bad_sessions_pointer, 0)
+T(session_attached_busy, 0)
+T(remove_in_session_busy, 0)
+T(split, MUTATES)
+T(wait_split_at_once, 0)
+T(session_split_busy, 0)
+T(remove_in_split_session_busy, 0)
+T(session_reestablish_bcv_open_busy, 0)
+T(session_restore_std_open_busy, 0)
+T(eperm_session, 0)
+T(eperm_query, 0)
+T(eperm_wait, 0)
+T(std_write_counted, MUTATES)
+T(reestablish, MUTATES)
+T(split_diff, MUTATES)
+T(restore_incremental, MUTATES)
+T(split_after_restore, MUTATES)
+T(session_old_size, MUTATES)
+T(terminate, MUTATES)
+T(session_gone, 0)
+T(remove_bcv2, MUTATES)
+T(remove_unknown_name, 0)
+T(remove_name_without_nul, 0)
+T(remove_open_volume_busy, 0)
+T(remove_std, MUTATES)
+T(remove_bcv, MUTATES)
+T(remove_twice, 0)
+T(clean_at_end, 0)
 
 /*
  * A volume of ours that a failed case left stopped on the scratch devices
@@ -4800,7 +4828,10 @@ static void cleanup_stopped(void)
 	}
 }
 
-/* Whatever happened, leave no volume of ours and no mount behind. */
+/*
+ * Whatever happened, leave no session or volume of ours behind (the
+ * fixture's teardown unmounted what a case mounted).
+ */
 static void cleanup(void)
 {
 	static struct bcv_sess_info si[MAX_SESS];
@@ -4808,14 +4839,6 @@ static void cleanup(void)
 	char std[BCV_NAME_LEN], bcv[BCV_NAME_LEN];
 	int i, n;
 
-	if (mnt_dir[0]) {
-		umount2(mnt_dir, MNT_DETACH);
-		rmdir(mnt_dir);
-	}
-	if (reg_file[0])
-		unlink(reg_file);
-	if (ctl < 0)
-		return;
 	n = query_sessions(si);
 	for (i = 0; i < n; i++) {
 		snprintf(std, sizeof(std), "%.*s", BCV_NAME_LEN - 1, si[i].std);
@@ -4826,81 +4849,96 @@ static void cleanup(void)
 	n = list_volumes(v);
 	for (i = 0; i < n; i++)
 		if (!strncmp(v[i].name, "bcvt", 4) && remove_volume(v[i].name))
-			printf("# cleanup: cannot remove %s: %s\n", v[i].name,
-			       strerror(errno));
+			diag("cleanup: cannot remove %s: %s", v[i].name,
+			     strerror(errno));
 	cleanup_stopped();
 }
 
+/* test_harness_argv_check()'s options (kselftest_harness.h of 6.12). */
+#define HARNESS_OPTS	"hlF:f:V:v:t:T:r:"
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [HARNESS OPTIONS] DEV1 DEV2 DEV3\n"
+		"       BCV_TEST_DEVS=\"DEV1 DEV2 DEV3\" %s [HARNESS OPTIONS]\n"
+		"  three unused scratch block devices; DEV3 is reformatted\n",
+		prog, prog);
+}
+
+/*
+ * The devices are the arguments that are not the harness's options (the
+ * way test_errors_03.sh runs it), else those of $BCV_TEST_DEVS (the way
+ * the kselftest runner does: it gives no arguments); then the harness runs
+ * the cases, with the options alone.
+ */
 int main(int argc, char **argv)
 {
-	struct snapshot before, after;
+	bool list = false, help = false;
 	struct bcv_query q;
 	struct bcv_list l;
-	int failed = 0;
-	size_t i;
+	int opt, nopts, n, i;
+	char *env, *tok, *save;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s DEV1 DEV2 DEV3\n"
-			"  three unused scratch block devices; DEV3 is "
-			"reformatted\n", argv[0]);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	opterr = 0;	/* the harness says what is wrong */
+	while ((opt = getopt(argc, argv, HARNESS_OPTS)) != -1) {
+		if (opt == 'l')
+			list = true;
+		if (opt == 'h' || opt == '?')
+			help = true;
+	}
+	nopts = optind;		/* GNU getopt() put the devices last */
+	optind = 1;
+	opterr = 1;
+	if (help)
+		usage(argv[0]);
+	if (list || help)	/* -l, -h or an option it does not know */
+		return test_harness_run(nopts, argv);
+
+	n = argc - nopts;
+	env = getenv("BCV_TEST_DEVS");
+	if (n == 0 && env && *env) {
+		for (tok = strtok_r(strdup(env), " \t\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			if (n++ < 3)
+				dev[n - 1] = tok;
+	} else if (n == 0) {
+		ksft_exit_skip("no scratch devices: give DEV1 DEV2 DEV3 or set BCV_TEST_DEVS\n");
+	} else if (n == 3) {
+		for (i = 0; i < 3; i++)
+			dev[i] = argv[nopts + i];
+	}
+	if (n != 3) {
+		usage(argv[0]);
 		return 2;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 0; i < 3; i++) {
 		struct stat st;
 
-		dev[i] = argv[i + 1];
-		if (stat(dev[i], &st) || !S_ISBLK(st.st_mode)) {
-			printf("Bail out! %s is not a block device\n", dev[i]);
-			return 1;
-		}
+		if (stat(dev[i], &st) || !S_ISBLK(st.st_mode))
+			ksft_exit_fail_msg("%s is not a block device\n",
+					   dev[i]);
 	}
 	ctl = open("/dev/" BCV_CTL_NAME, O_RDWR);
-	if (ctl < 0) {
-		printf("Bail out! open /dev/%s: %s\n", BCV_CTL_NAME,
-		       strerror(errno));
-		return 1;
-	}
+	if (ctl < 0 && errno == ENOENT)
+		ksft_exit_skip("no /dev/%s: bcv.ko is not loaded\n",
+			       BCV_CTL_NAME);
+	if (ctl < 0)
+		ksft_exit_fail_msg("open /dev/%s: %s\n", BCV_CTL_NAME,
+				   strerror(errno));
 	list_init(&l, NULL, 0);
-	if (ioctl(ctl, BCV_IOC_LIST, &l)) {
-		printf("Bail out! BCV_IOC_LIST: %s\n", strerror(errno));
-		return 1;
-	}
+	if (ioctl(ctl, BCV_IOC_LIST, &l))
+		ksft_exit_fail_msg("BCV_IOC_LIST: %s\n", strerror(errno));
 	count0 = l.count;
 	if (count0)
 		diag("warning: %u volumes exist before the test", count0);
 	query_init(&q, NULL, NULL, 0);
-	if (ioctl(ctl, BCV_IOC_QUERY, &q)) {
-		printf("Bail out! BCV_IOC_QUERY: %s\n", strerror(errno));
-		return 1;
-	}
+	if (ioctl(ctl, BCV_IOC_QUERY, &q))
+		ksft_exit_fail_msg("BCV_IOC_QUERY: %s\n", strerror(errno));
 	sess0 = q.count;
 	if (sess0)
 		diag("warning: %u sessions exist before the test", sess0);
-	atexit(cleanup);
+	atexit(cleanup);	/* in this process: the cases' ones _exit() */
 
-	printf("1..%zu\n", ARRAY_SIZE(tests));
-	for (i = 0; i < ARRAY_SIZE(tests); i++) {
-		const struct test *t = &tests[i];
-
-		memset(&cur, 0, sizeof(cur));
-		take_snapshot(&before);
-		t->fn();
-		if (!(t->flags & MUTATES) && !cur.skipped) {
-			take_snapshot(&after);
-			check_unchanged(&before, &after);
-		}
-		if (cur.failed) {
-			failed++;
-			printf("not ok %zu - %s # %s\n", i + 1, t->name,
-			       cur.why);
-		} else if (cur.skipped) {
-			printf("ok %zu - %s # SKIP %s\n", i + 1, t->name,
-			       cur.why);
-		} else {
-			printf("ok %zu - %s\n", i + 1, t->name);
-		}
-	}
-	diag("%d of %zu failed", failed, ARRAY_SIZE(tests));
-	return failed ? 1 : 0;
+	return test_harness_run(nopts, argv);
 }

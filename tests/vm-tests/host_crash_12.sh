@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1   (make check; tests/check NAME runs it on any kernel)
+#
 # Power cuts at random points (issue 12, bcv-design.rst section 10: the crash rule
 # with write intent).  Each seed is one boot that first checks what the
 # previous cut left and then runs a workload drawn from the seed until the

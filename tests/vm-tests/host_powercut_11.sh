@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1   (make check; tests/check NAME runs it on any kernel)
+#
 # Power cuts (issue 11: "never silently wrong"; bcv-design.rst section 10, crash
 # rule).  tests/vm/run --kill-after SIGKILLs QEMU: what the guest's disks
 # acknowledged is in the image files, nothing else.

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1   (make check; tests/check NAME runs it on any kernel)
+#
 # Lost volatile caches (issue 12; bcv-design.rst section 10, the crash rule).  Every
 # leg sits on one dm-log-writes device (the legs are dm-linear slices of
 # it), so one log orders every write the module sends, data and metadata.

@@ -9,7 +9,7 @@
  * (the control device, output, progress, devices, and the commands of
  * volumes, sessions, metadata and events) hold.
  *
- * Exit status (SPEC section 9): 0 success, 2 bad usage (one line plus a
+ * Exit status (bcv-design.rst section 9): 0 success, 2 bad usage (one line plus a
  * hint to --help), and otherwise one line on stderr saying why and
  *   3  a named volume or session does not exist (ENOENT; not a backing
  *      device path that does not exist: that is 1),

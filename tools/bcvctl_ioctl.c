@@ -11,7 +11,7 @@
  * BCV_IOC_QUERY into an array that grows while volumes or sessions are
  * added; lookup_volume(), find_volume() and find_session() pick one out.
  * any_error() and refusal_status() turn the errno of a refusal into a
- * message and an exit status (SPEC section 9).
+ * message and an exit status (bcv-design.rst section 9).
  *
  * The commands fill the structs of their own ioctls (CREATE, REMOVE, LEG,
  * SESSION, SPLIT_GROUP, WAIT, ASSEMBLE, STOP) and call xioctl() directly:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bcvctl stop, assemble and examine: the commands of the on-disk metadata
- * (SPEC section 10, include/uapi/linux/bcv_format.h).
+ * (bcv-design.rst section 10, include/uapi/linux/bcv_format.h).
  *
  * examine reads a device with bcv_fmt.c and needs no module.  assemble
  * hands the kernel (BCV_IOC_ASSEMBLE) the legs of one volume, which the

@@ -2,11 +2,11 @@
 /*
  * bcvctl establish, split, reestablish, restore, terminate, pause, resume,
  * abort, wait and query: the commands of the sessions between a std and
- * a bcv volume (SPEC section 4).
+ * a bcv volume (bcv-design.rst section 4).
  *
  * Most are one BCV_IOC_SESSION (session_cmd()), with --wait sleeping in
  * BCV_IOC_WAIT around it (bcvctl_progress.c); split --consistent and
- * --group are one BCV_IOC_SPLIT_GROUP over many pairs (SPEC section 11);
+ * --group are one BCV_IOC_SPLIT_GROUP over many pairs (bcv-design.rst section 11);
  * query is BCV_IOC_QUERY, printed by bcvctl_output.c.  A refusal is one line:
  * the kernel's reason (BCV_R_*, with the state or a count) when the module
  * gives one, else what the errno and the volumes listed tell, and the exit
@@ -31,7 +31,7 @@
  * Why the kernel refused a session command
  */
 
-/* Why @cmd was refused with EBUSY (SPEC section 4). */
+/* Why @cmd was refused with EBUSY (bcv-design.rst section 4). */
 static const char *busy_reason(uint32_t cmd)
 {
 	switch (cmd) {

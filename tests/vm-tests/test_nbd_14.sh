@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A BCV on a network block device (issue 14; SPEC section 14): NBD over
+# A BCV on a network block device (issue 14; bcv-design.rst section 14): NBD over
 # loopback in the guest (nbd-server exporting vdb, nbd-client -timeout 3).
 # A failed nbd device stays failed while it is open (nbd-client 3.24 never
 # sends the NBD_CMD_RECONFIGURE the kernel waits for; the ioctl interface

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1   (make check; tests/check NAME runs it on any kernel)
+#
 # A BCV missing at boot (issue 11, bcv-design.rst section 10: "A STD assembles
 # without its BCVs; writes to it are tracked for absent BCVs; an absent
 # attached BCV is caught up incrementally when it returns").

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1   (make check; tests/check NAME runs it on any kernel)
+#
 # `bcvctl examine` on every role, and a truncated device (issue 11).
 #
 # Boot 1 (persist/examine_1.sh): x11s (primary + mirror leg), x11b split

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1   (make check; tests/check NAME runs it on any kernel)
+#
 # Volumes and sessions survive a reboot (issue 11, bcv-design.rst section 10).
 #
 # Boot 1 (persist/reboot_1.sh): a STD r11s with a mirror leg, three BCVs

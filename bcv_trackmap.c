@@ -419,12 +419,14 @@ static bool clip_range(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
 u64 bcv_tm_fill_track(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors)
 {
 	unsigned int s = v->track_shift - BCV_SECTOR_SHIFT;
-	unsigned int ro = READ_ONCE(v->ro), to = bcv_tm_write_targets(v);
+	unsigned int ro = READ_ONCE(v->ro), to;
 	u64 first, last, end = sector + nr_sectors, t[2];
 	int k;
 
+	/* Every write asks: no protected restore, no work. */
 	if (!ro || !clip_range(v, sector, nr_sectors, &first, &last))
 		return BCV_NO_TRACK;
+	to = bcv_tm_write_targets(v);
 	/* Only a track the write covers in part needs its old data. */
 	t[0] = sector & ((1ULL << s) - 1) ? first : (u64)-1;
 	t[1] = (end & ((1ULL << s) - 1)) && end < v->sectors ? last : (u64)-1;

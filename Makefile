@@ -11,6 +11,7 @@
 #   make check           unit tests + VM suite on the 6.1 and 6.12 kernels
 #   make check-debug     VM suite on a KASAN + lockdep + kmemleak kernel
 #   make check-crash     100 power cuts at random points (host_crash_12)
+#   make fuzz            the libFuzzer fuzzers, then the guest's metadata fuzzer
 #   make bench           benchmarks (timings; never pass/fail)
 #   make bench-compare   bcv next to dm-linear, md raid1 and dm-mirror
 #   make demo            boot a guest and walk through bcvctl
@@ -34,7 +35,7 @@ OUT := $(TOP)/build/$(KVER)
 KSRC := Kbuild bcv_core.c bcv_core.h bcv_ioctl.c bcv_sysfs.c bcv_trackmap.c \
 	bcv_copy.c bcv_session.c bcv_stack.c bcv_io.c bcv_io.h \
 	bcv_region.c bcv_region.h bcv_leg.c bcv_meta.c bcv_meta.h bcv_event.c \
-	bcv_trackmap.h bcv_shim.h bcv_compat.h include
+	bcv_trackmap.h bcv_shim.h bcv_compat.h bcv_sb.c bcv_sb.h include
 PROBES := $(basename $(notdir $(wildcard $(TOP)/compat/have_*.c)))
 
 # The module's version (include/uapi/linux/bcv.h), as DKMS knows it.
@@ -49,17 +50,17 @@ CC ?= cc
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wshadow -Wformat=2 -I$(TOP)/include
 TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test tests/bin/log_replay \
-	tests/bin/sysfs_poll
+	tests/bin/sysfs_poll tests/bin/metafuzz
 
 .PHONY: all module tools install check check-debug unit vmcheck demo clean man \
 	dkms-source dkms-install dkms-uninstall dkms-version \
 	deps help checkpatch sparse bench bench-trackmap bench-io check-crash \
-	bench-meta bench-compare
+	bench-meta bench-compare fuzz
 
 all: module tools
 
 help:
-	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(TOP)/tests/install-deps
@@ -160,6 +161,12 @@ tests/bin/%: tests/%.c include/uapi/linux/bcv.h
 	@mkdir -p tests/bin
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
+# The guest fuzzer's mutator (test_metafuzz_22.sh) checksums with bcvctl's
+# reader.
+tests/bin/metafuzz: tests/metafuzz.c tools/bcv_fmt.c $(BCVCTL_HDRS)
+	@mkdir -p tests/bin
+	$(CC) $(USER_CFLAGS) -o $@ tests/metafuzz.c tools/bcv_fmt.c
+
 # bcv_ioctl_test is written against the kernel's kselftest harness:
 # kselftest_harness.h and kselftest.h, taken once from Debian's
 # linux-source-6.12 (tests/install-deps) into build/kselftest/ (tar
@@ -214,6 +221,29 @@ check-crash: deps
 		$(TOP)/tests/check --kernel 6.1 crash_12
 	@$(TOP)/tests/vm/run --disk 64M --disk 256M --disk 64M --disk 64M \
 		--timeout 7200 $(TOP)/tests/vm-tests/test_logwrites_12.sh all
+
+# Untrusted metadata (issue 22): every tests/fuzz/fuzz_*.c for
+# FUZZ_SECONDS (default 600) each, merging what they find new into
+# tests/fuzz/corpus/ (tests/fuzz/run; make check runs a short, repeatable
+# pass of each); then the guest fuzzer (test_metafuzz_22.sh) with
+# FUZZ_SEEDS mutations from seed FUZZ_FIRST (random unless given; printed:
+# FUZZ_FIRST=N repeats a run) on both kernels.
+FUZZ_SECONDS ?= 600
+FUZZ_SEEDS ?= 400
+fuzz: deps
+	@$(TOP)/tests/fuzz/run --seconds $(FUZZ_SECONDS); \
+	rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ] || exit $$rc
+	@$(MAKE) --no-print-directory tools
+	@$(MAKE) --no-print-directory -s module KVER=6.1
+	@$(MAKE) --no-print-directory -s module KVER=6.12
+	@first=$${FUZZ_FIRST:-$$(( $$(od -An -N2 -tu2 /dev/urandom) * 1000 + 1 ))}; \
+	echo "fuzz: guest fuzzer: FUZZ_FIRST=$$first FUZZ_SEEDS=$(FUZZ_SEEDS)"; \
+	rc=0; for k in 6.1 6.12; do \
+		$(TOP)/tests/vm/run --kernel $$k --disk 64G --disk 128G \
+			--timeout $$(( 900 + 15 * $(FUZZ_SEEDS) )) \
+			$(TOP)/tests/vm-tests/test_metafuzz_22.sh \
+			SEEDS=$(FUZZ_SEEDS) FIRST=$$first || rc=1; \
+	done; exit $$rc
 
 check-debug: deps
 	@$(MAKE) --no-print-directory tools

@@ -751,6 +751,15 @@ static unsigned int __bcv_paused_positions(struct bcv_volume *vol)
 
 	lockdep_assert_held(&vol->lock);
 	if (vol->role == BCV_ROLE_BCV) {
+		/*
+		 * Attached to a STD that is not assembled: its legs hold
+		 * what the STD's MM wrote, which its own tables (frozen
+		 * while attached) do not describe; a fixed mirror must keep
+		 * what it held before the attach (bcv_legs_detached()).
+		 */
+		if (READ_ONCE(vol->meta.link.used) &&
+		    READ_ONCE(vol->meta.link.state) != BCV_STATE_SPLIT)
+			return BIT(BCV_POSITIONS) - 1;
 		ts = bcv_tm_vol_session(&vol->tm);
 		if (ts && READ_ONCE(bcv_tm_session_of(ts)->paused))
 			mask = BIT(BCV_POSITIONS) - 1;

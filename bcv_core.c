@@ -606,6 +606,21 @@ void bcv_update_features(struct bcv_volume *vol)
  * with the volume held: no host I/O and no copy is in flight.
  */
 
+/*
+ * Caller holds bcv_lock.  May @vol's legs change now?  Not while a BCV is
+ * attached to it or it is attached (bcv_tm_legs_changeable()), nor while
+ * it is a BCV attached to a STD that is not assembled: its own tables do
+ * not describe what its legs hold then (the STD wrote its primary), and
+ * what a fixed mirror held before the attach must stay there.
+ */
+static bool bcv_legs_changeable(struct bcv_volume *vol)
+{
+	lockdep_assert_held(&bcv_lock);
+	if (vol->meta.link.used && vol->meta.link.state != BCV_STATE_SPLIT)
+		return false;
+	return bcv_tm_legs_changeable(&vol->tm);
+}
+
 /* Caller holds bcv_lock.  Open @path as a new leg of @vol into *@h. */
 static int __bcv_open_new_leg(struct bcv_volume *vol, const char *path,
 			      struct bcv_bdev_handle *h)
@@ -666,7 +681,7 @@ int bcv_leg_add(struct bcv_leg_cmd *l)
 		goto out;
 	/* Refuse before the device is opened (and udev sees it closed). */
 	ret = -EBUSY;
-	if (!bcv_tm_legs_changeable(&vol->tm))
+	if (!bcv_legs_changeable(vol))
 		goto out;
 	ret = __bcv_open_new_leg(vol, l->path, &h);
 	if (ret)
@@ -743,6 +758,9 @@ int bcv_leg_remove(struct bcv_leg_cmd *l)
 	}
 	ret = -ENODEV;
 	if (i >= vol->nr_legs)
+		goto out;
+	ret = -EBUSY;
+	if (!bcv_legs_changeable(vol))
 		goto out;
 
 	bcv_hold(vol);

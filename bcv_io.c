@@ -367,7 +367,12 @@ static void bcv_io_complete(struct bcv_io *io)
 			status = good ? BLK_STS_OK : (status ?: BLK_STS_IOERR);
 			/* Stale positions: the copy engine has work. */
 			io->kick = io->failed || io->discard;
-			marks = io->failed;
+			/*
+			 * The I bits of a failure, and, for a write that
+			 * skipped a position, the V bits of positions that
+			 * alone hold what it wrote (__bcv_meta_error_marks()).
+			 */
+			marks = io->failed || io->write;
 		} else if (!status) {
 			status = BLK_STS_IOERR;
 		}

@@ -20,6 +20,7 @@
 
 #include "bcv_core.h"
 #include "bcv_meta.h"
+#include "bcv_sb.h"
 
 /* bcv_compat_gen.h (through bcv_core.h) says where it lives. */
 #ifdef BCV_HAVE_LINUX_UNALIGNED
@@ -110,102 +111,9 @@ static u32 bcv_sb_crc(const struct bcv_sb *sb)
 }
 
 /*------------------------------------------------------------------------
- * Checking a superblock read from a device: nothing in it is trusted.
+ * Checking a superblock read from a device: nothing in it is trusted
+ * (bcv_sb_check(), bcv_sb.c: pure code, fuzzed in userspace).
  */
-
-static bool bcv_fmt_name_ok(const char *name)
-{
-	return !bcv_check_name(name);
-}
-
-static bool bcv_sess_rec_ok(const struct bcv_sb_sess *r, unsigned int max_id)
-{
-	u32 flags = le32_to_cpu(r->flags), state = le32_to_cpu(r->state);
-	u32 mm = le32_to_cpu(r->mm);
-
-	if (!(flags & BCV_SB_SESS_USED))
-		return !memchr_inv(r, 0, sizeof(*r));
-	if (flags & ~(BCV_SB_SESS_USED | BCV_SB_SESS_PROTECT) ||
-	    le32_to_cpu(r->id) >= max_id ||
-	    !bcv_fmt_name_ok(r->peer_name))
-		return false;
-	if (state < BCV_STATE_SYNCINPROG || state > BCV_STATE_RESTORED)
-		return false;
-	if ((flags & BCV_SB_SESS_PROTECT) && state != BCV_STATE_RESTINPROG &&
-	    state != BCV_STATE_RESTORED)
-		return false;
-	if (state == BCV_STATE_SPLIT)
-		return mm == BCV_SB_NO_POS;
-	return mm < BCV_FMT_POSITIONS;
-}
-
-/*
- * Is @sb, read from a device of @dev_sectors, a superblock this module can
- * use?  Checks everything a later step relies on.
- */
-static bool bcv_sb_ok(struct bcv_sb *sb, sector_t dev_sectors)
-{
-	struct bcv_fmt_layout l;
-	u32 shift, nr_legs, pos, role;
-	u64 sectors;
-	unsigned int i;
-
-	if (memcmp(sb->magic, BCV_SB_MAGIC, sizeof(sb->magic)) ||
-	    le32_to_cpu(sb->version) != BCV_SB_VERSION ||
-	    le32_to_cpu(sb->crc) != bcv_sb_crc(sb) ||
-	    le64_to_cpu(sb->features) != BCV_SB_FEATURES)
-		return false;
-	role = le32_to_cpu(sb->role);
-	shift = le32_to_cpu(sb->track_shift);
-	nr_legs = le32_to_cpu(sb->nr_legs);
-	pos = le32_to_cpu(sb->leg_pos);
-	sectors = le64_to_cpu(sb->sectors);
-	if (role != BCV_ROLE_STD && role != BCV_ROLE_BCV)
-		return false;
-	if (shift < 9 || shift > ilog2(BCV_TRACK_SIZE_MAX) ||
-	    nr_legs < 1 || nr_legs > BCV_MAX_LEGS || pos >= nr_legs)
-		return false;
-	if (le32_to_cpu(sb->flags) & ~(BCV_SB_F_CLEAN | BCV_SB_F_NO_INTENT))
-		return false;
-	if (!bcv_fmt_name_ok(sb->name))
-		return false;
-	/* The layout must be this device's: a resized device is refused. */
-	if (bcv_fmt_layout(dev_sectors, shift, &l) ||
-	    le64_to_cpu(sb->dev_sectors) != dev_sectors ||
-	    le64_to_cpu(sb->data_sectors) != l.data_sectors ||
-	    le64_to_cpu(sb->tracks_cap) != l.tracks_cap ||
-	    le64_to_cpu(sb->pb_offset) != l.pb_offset ||
-	    le64_to_cpu(sb->pb_sectors) != l.pb_sectors ||
-	    le64_to_cpu(sb->inv_sectors) != l.inv_sectors ||
-	    le64_to_cpu(sb->al_offset) != l.al_offset ||
-	    le64_to_cpu(sb->al_sectors) != l.al_sectors ||
-	    memchr_inv(sb->reserved, 0, sizeof(sb->reserved)))
-		return false;
-	for (i = 0; i < BCV_FMT_POSITIONS; i++)
-		if (le64_to_cpu(sb->inv_offset[i]) != l.inv_offset[i])
-			return false;
-	if (!sectors || sectors > l.data_sectors ||
-	    le64_to_cpu(sb->tracks) != bcv_tracks(sectors, shift) ||
-	    le64_to_cpu(sb->tracks) > BCV_TM_MAX_TRACKS)
-		return false;
-	for (i = 0; i < BCV_FMT_LEGS; i++)
-		if (le32_to_cpu(sb->legs[i].flags) &
-		    ~(BCV_SB_LEG_FAILED | BCV_SB_LEG_SYNCING))
-			return false;
-	for (i = 0; i < BCV_FMT_SESSIONS; i++) {
-		if (role != BCV_ROLE_STD &&
-		    memchr_inv(&sb->sess[i], 0, sizeof(sb->sess[i])))
-			return false;
-		if (!bcv_sess_rec_ok(&sb->sess[i], BCV_SESSIONS))
-			return false;
-		if ((le32_to_cpu(sb->sess[i].flags) & BCV_SB_SESS_USED) &&
-		    le32_to_cpu(sb->sess[i].id) != i)
-			return false;
-	}
-	if (role == BCV_ROLE_STD && memchr_inv(&sb->link, 0, sizeof(sb->link)))
-		return false;
-	return bcv_sess_rec_ok(&sb->link, BCV_SESSIONS);
-}
 
 int bcv_meta_read_sb(struct block_device *bdev, struct bcv_meta_sb *out)
 {
@@ -227,7 +135,7 @@ int bcv_meta_read_sb(struct block_device *bdev, struct bcv_meta_sb *out)
 		ret = bcv_meta_rw(bdev, off[c], sb[c], BCV_SB_SIZE, REQ_OP_READ);
 		if (ret)
 			goto out;
-		if (!bcv_sb_ok(sb[c], dev)) {
+		if (bcv_sb_check(sb[c], dev) != BCV_SB_OK) {
 			/* A zeroed copy is absent, not damaged. */
 			if (memchr_inv(sb[c], 0, BCV_SB_SIZE))
 				out->bad |= 1 << c;
@@ -516,14 +424,15 @@ static int bcv_meta_save_tables(struct bcv_volume *vol, int pos)
 static struct workqueue_struct *bcv_meta_wq;
 
 /*
- * Off: volumes created or assembled from then on keep no write intent
- * (no metadata I/O on the data path; tables written at stop only; a crash
- * costs full copies), as md without a bitmap.  For comparisons.
+ * Off: volumes created or assembled from then on keep no write intent: a
+ * write that succeeds everywhere costs no metadata I/O (as md without a
+ * bitmap); commands and I/O errors still write their marks, and a crash
+ * counts every region as active (full copies).  For comparisons.
  */
 static bool bcv_write_intent = true;
 module_param_named(write_intent, bcv_write_intent, bool, 0644);
 MODULE_PARM_DESC(write_intent,
-		 "keep the on-disk tables crash-consistent (default Y; read at create and assembly)");
+		 "mark host writes on disk before they go, so that a crash costs only the copies of recent writes (default Y; read at create and assembly)");
 
 #define BCV_BLOCK_WORDS		(BCV_SB_SIZE / sizeof(unsigned long))
 static_assert(PAGE_SIZE == BCV_SB_SIZE, "a table block is a page");
@@ -533,6 +442,11 @@ enum {
 	BCV_MARK_SET,		/* bits [first, last] of the table */
 	BCV_MARK_FROM_M,	/* those of them the live table has (Track ID) */
 	BCV_MARK_PB,		/* PB rows [first, last] as the live table has them */
+	/*
+	 * Tracks [first, last] that the batch's I bits would leave held by
+	 * no position on disk: their holders' V bits first (bcv_meta_vouch())
+	 */
+	BCV_MARK_VOUCH,
 };
 
 /* Bits [@first, @last] of bitmap word @i. */
@@ -624,6 +538,29 @@ static bool bcv_meta_add(struct bcv_meta *m, u8 kind, u8 table, u64 first,
 static void bcv_meta_kick(struct bcv_meta *m)
 {
 	queue_work(bcv_meta_wq, &m->io_work);
+}
+
+/*
+ * Caller holds wlock.  Queue the I bits of positions @pos, all tracks, in
+ * the open batch with no waiter; false if it was full (they reach the disk
+ * with the tables' next write then).
+ */
+static bool bcv_meta_queue_whole(struct bcv_volume *vol, unsigned int pos)
+{
+	struct bcv_meta *m = &vol->meta;
+	unsigned int p;
+
+	lockdep_assert_held(&m->wlock);
+	pos &= bcv_tm_data_positions(&vol->tm);
+	if (m->open.nr + hweight32(pos) + 1 > BCV_META_MARKS)
+		return false;
+	if (pos)
+		bcv_meta_add(m, BCV_MARK_VOUCH, 0, 0, bcv_vol_tracks(vol) - 1);
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (pos & (1U << p))
+			bcv_meta_add(m, BCV_MARK_FROM_M, p, 0,
+				     bcv_vol_tracks(vol) - 1);
+	return pos != 0;
 }
 
 static void bcv_meta_arm(struct bcv_meta *m)
@@ -719,6 +656,28 @@ bool bcv_meta_write_check(struct bcv_volume *vol, u64 first, u64 last,
 	return false;
 }
 
+/*
+ * Caller holds wlock.  Does a track of [@first, @last] lack a holder on
+ * disk while a position holds it in the tables (bcv_tm_unvouched())?
+ */
+static bool __bcv_meta_unvouched(struct bcv_volume *vol, u64 first, u64 last)
+{
+	struct bcv_meta *m = &vol->meta;
+	unsigned long held[BCV_POSITIONS], d[BCV_POSITIONS];
+	u64 i;
+	int p;
+
+	lockdep_assert_held(&m->wlock);
+	for (i = first / BITS_PER_LONG; i <= last / BITS_PER_LONG; i++) {
+		for (p = 0; p < BCV_POSITIONS; p++)
+			d[p] = m->dur[p][i];
+		if (bcv_tm_unvouched(&vol->tm, d, i, held) &
+		    bcv_word_mask(i, first, last))
+			return true;
+	}
+	return false;
+}
+
 bool __bcv_meta_error_marks(struct bcv_volume *vol, unsigned int pos,
 			    unsigned int whole, u64 first, u64 last,
 			    struct bcv_meta_waiter *w)
@@ -726,15 +685,31 @@ bool __bcv_meta_error_marks(struct bcv_volume *vol, unsigned int pos,
 	struct bcv_meta *m = &vol->meta;
 	unsigned long flags;
 	unsigned int p;
+	bool vouch;
 
 	lockdep_assert_held(&vol->lock);
 	pos &= bcv_tm_data_positions(&vol->tm);
 	whole &= bcv_tm_data_positions(&vol->tm);
-	if (!READ_ONCE(m->running) || !m->intent || !(pos | whole))
+	/* With write intent off too: recovery trusts the legs' I bits. */
+	if (!READ_ONCE(m->running))
 		return false;
+	if (whole) {
+		first = 0;
+		last = bcv_vol_tracks(vol) - 1;
+	}
 	spin_lock_irqsave(&m->wlock, flags);
+	/*
+	 * Positions that failed become I on disk; where that, or the write
+	 * that skipped a position, leaves a track held by no position on
+	 * disk, the holders' V bits go first (bcv_meta_vouch()).
+	 */
+	vouch = (pos | whole) || __bcv_meta_unvouched(vol, first, last);
+	if (!vouch) {
+		spin_unlock_irqrestore(&m->wlock, flags);
+		return false;
+	}
 	/* All or nothing, as for bcv_meta_write_check(). */
-	if (m->open.nr + hweight32(pos | whole) > BCV_META_MARKS) {
+	if (m->open.nr + hweight32(pos | whole) + 1 > BCV_META_MARKS) {
 		list_add_tail(&w->node, &m->retry);
 	} else {
 		for (p = 0; p < BCV_POSITIONS; p++) {
@@ -745,6 +720,7 @@ bool __bcv_meta_error_marks(struct bcv_volume *vol, unsigned int pos,
 				bcv_meta_add(m, BCV_MARK_FROM_M, p, first,
 					     last);
 		}
+		bcv_meta_add(m, BCV_MARK_VOUCH, 0, first, last);
 		list_add_tail(&w->node, &m->open.waiters);
 	}
 	bcv_meta_kick(m);
@@ -908,7 +884,7 @@ static int bcv_meta_apply(struct bcv_volume *vol,
 	u64 i, fi, li;
 	int ret;
 
-	if (!dur || !m->words[mk->table])
+	if (mk->kind == BCV_MARK_VOUCH || !dur || !m->words[mk->table])
 		return 0;
 	if (mk->kind == BCV_MARK_PB) {
 		fi = mk->first / 4;
@@ -950,6 +926,207 @@ static int bcv_meta_apply(struct bcv_volume *vol,
 }
 
 /*
+ * Flush the write cache of every position that holds the volume's data:
+ * the own legs that have not failed and, on a STD, the primary of every
+ * attached BCV that is there.  The tables vouch for data on all of them
+ * (a V bit of an MM is the BCV's data).  Returns the positions whose flush
+ * failed.  Sleeps; the positions are stable: the caller holds the volume,
+ * or meta.lock, which a command that detaches a BCV waits for.
+ */
+static unsigned int bcv_meta_flush_all(struct bcv_volume *vol)
+{
+	unsigned int there = bcv_tm_data_positions(&vol->tm) &
+			     ~bcv_tm_failed_legs(&vol->tm), p, bad = 0;
+
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		struct block_device *bdev;
+		int err;
+
+		if (!(there & (1U << p)))
+			continue;
+		bdev = bcv_pos_bdev(vol, p);
+		if (!bdev)
+			continue;	/* an absent BCV */
+		err = blkdev_issue_flush(bdev);
+		if (err) {
+			pr_err("%s: flushing %pg (M%u) failed: %d; it goes stale\n",
+			       vol->name, bdev, p + 1, err);
+			bad |= 1U << p;
+		}
+	}
+	return bad;
+}
+
+/*
+ * Positions @bad failed a flush: they may have lost anything they took
+ * since their last one.  As for a failed host flush (bcv_io.c), each goes
+ * stale wherever another position holds the data (the copy engine
+ * rewrites it); the caller writes the I bits and no V bit of theirs.
+ * Context: may sleep; takes vol->lock.
+ */
+static void bcv_meta_flush_failed(struct bcv_volume *vol, unsigned int bad)
+{
+	unsigned int p, newly;
+
+	if (!bad)
+		return;
+	spin_lock_irq(&vol->lock);
+	newly = __bcv_check_legs(vol, bad);
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (bad & (1U << p))
+			bcv_tm_mark_stale(&vol->tm, p, 0, bcv_vol_sectors(vol));
+	spin_unlock_irq(&vol->lock);
+	bcv_report_failed(vol, newly);
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (bad & (1U << p))
+			bcv_fail_leg(vol, p, 0, "flush");
+}
+
+/*
+ * The I bits marks @mk (the Track ID ones) add to word @i of position
+ * @p's table.  Caller holds meta.lock.
+ */
+static unsigned long bcv_marks_bits(struct bcv_volume *vol,
+				    const struct bcv_meta_mark *mk,
+				    unsigned int nmk, int p, u64 i)
+{
+	unsigned long *live = bcv_meta_live(vol, p), bits = 0;
+	unsigned int k;
+
+	for (k = 0; k < nmk; k++) {
+		unsigned long w;
+
+		if (mk[k].table != p || mk[k].kind == BCV_MARK_VOUCH ||
+		    i < mk[k].first / BITS_PER_LONG ||
+		    i > mk[k].last / BITS_PER_LONG)
+			continue;
+		w = bcv_word_mask(i, mk[k].first, mk[k].last);
+		if (mk[k].kind == BCV_MARK_FROM_M)
+			w &= READ_ONCE(live[i]);
+		bits |= w;
+	}
+	return bits;
+}
+
+/*
+ * Tracks of word @i that would be held by no position on disk once marks
+ * @mk are written, and per position that is there, those of them it holds
+ * in the tables (bcv_tm_unvouched()).  Caller holds meta.lock.
+ */
+static unsigned long bcv_meta_unvouched(struct bcv_volume *vol,
+					const struct bcv_meta_mark *mk,
+					unsigned int nmk, u64 i,
+					unsigned long held[BCV_POSITIONS])
+{
+	struct bcv_meta *m = &vol->meta;
+	unsigned long virt[BCV_POSITIONS];
+	int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		virt[p] = READ_ONCE(m->dur[p][i]) |
+			  bcv_marks_bits(vol, mk, nmk, p, i);
+	return bcv_tm_unvouched(&vol->tm, virt, i, held);
+}
+
+/*
+ * Before I bits go to disk that would leave a track held by no position
+ * there while a position holds it in the tables (a failed write or flush
+ * next to a resyncing leg, a write during a protected restore), that
+ * position's cache is flushed and its V bit written, in a round of its
+ * own, so that no crash finds the track held nowhere and hands it to a
+ * position that lacks it (bcv_tm_recover_sources()).  The tracks
+ * [@first, @last], for marks @mk.  Sleeps; caller holds meta.lock.
+ * Return: 0, or -EIO if a track stays held nowhere (its holders' flushes
+ * failed: the writes waiting for it fail).
+ */
+static int bcv_meta_vouch(struct bcv_volume *vol,
+			  const struct bcv_meta_mark *mk, unsigned int nmk,
+			  u64 first, u64 last)
+{
+	struct bcv_meta *m = &vol->meta;
+	unsigned long held[BCV_POSITIONS];
+	unsigned int pos = 0, bad, nr = 0, p;
+	u64 i, fi = first / BITS_PER_LONG, li = last / BITS_PER_LONG;
+	int ret;
+
+	lockdep_assert_held(&m->lock);
+	if (!READ_ONCE(m->running))
+		return 0;
+	li = min(li, m->words[0] - 1);
+	/* 1. Who holds what the disk would give to nobody. */
+	for (i = fi; i <= li; i++) {
+		bcv_meta_unvouched(vol, mk, nmk, i, held);
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (held[p] & bcv_word_mask(i, first, last))
+				pos |= 1U << p;
+	}
+	if (!pos)
+		return 0;
+	/* 2. Their caches: the data the V bits vouch for is on the media. */
+	bad = 0;
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		struct block_device *bdev;
+
+		if (!(pos & (1U << p)) || !(bdev = bcv_pos_bdev(vol, p)))
+			continue;
+		if (blkdev_issue_flush(bdev))
+			bad |= 1U << p;
+	}
+	bcv_meta_flush_failed(vol, bad);
+	/* 3. Their V bits, written before the I bits that need them. */
+	for (i = fi; i <= li; i++) {
+		bcv_meta_unvouched(vol, mk, nmk, i, held);
+		for (p = 0; p < BCV_POSITIONS; p++) {
+			unsigned long v = held[p] & bcv_word_mask(i, first, last);
+			struct bcv_meta_stage *st;
+
+			if (!v || !(pos & ~bad & (1U << p)))
+				continue;
+			st = bcv_stage_get(m, &nr, p, i / BCV_BLOCK_WORDS);
+			if (!st) {
+				ret = bcv_stage_flush(vol, &nr);
+				if (ret)
+					return ret;
+				st = bcv_stage_get(m, &nr, p, i / BCV_BLOCK_WORDS);
+			}
+			st->w[i % BCV_BLOCK_WORDS] &= ~v;
+		}
+	}
+	ret = bcv_stage_flush(vol, &nr);
+	if (ret)
+		return ret;
+	/* 4. A track still held nowhere: its data may be gone. */
+	for (i = fi; i <= li; i++)
+		if (bcv_meta_unvouched(vol, mk, nmk, i, held) &
+		    bcv_word_mask(i, first, last))
+			return -EIO;
+	return 0;
+}
+
+/*
+ * Positions @bad went stale (a failed flush) in the tables; before their
+ * I bits reach the disk, the tracks only they would have held there get
+ * their holders' V bits (bcv_meta_vouch()).  Sleeps; takes meta.lock.
+ */
+static void bcv_meta_vouch_stale(struct bcv_volume *vol, unsigned int bad)
+{
+	struct bcv_meta_mark mk[BCV_POSITIONS];
+	unsigned int n = 0, p;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (bad & (1U << p))
+			mk[n++] = (struct bcv_meta_mark){
+				.kind = BCV_MARK_FROM_M, .table = p, .first = 0,
+				.last = bcv_vol_tracks(vol) - 1,
+			};
+	mutex_lock(&vol->meta.lock);
+	if (bcv_meta_vouch(vol, mk, n, 0, bcv_vol_tracks(vol) - 1))
+		pr_err("%s: some tracks are held by no position on disk after a failed flush\n",
+		       vol->name);
+	mutex_unlock(&vol->meta.lock);
+}
+
+/*
  * Commands, stop: write table blocks where the live tables differ from
  * dur: with @exact every difference (after the caller flushed the data
  * they vouch for), else only their new C/I bits.  Caller holds meta.lock
@@ -962,7 +1139,11 @@ static int bcv_meta_sync(struct bcv_volume *vol, bool exact)
 	int t, ret = 0;
 
 	lockdep_assert_held(&m->lock);
-	if (!m->running || !m->intent)
+	/*
+	 * Also without write intent: a command's tables are what recovery
+	 * trusts then (every region counts as active, bcv_tm_assemble()).
+	 */
+	if (!m->running)
 		return 0;
 	for (t = 0; t <= BCV_TM_PB && !ret; t++) {
 		unsigned long *live = bcv_meta_live(vol, t), *dur = m->dur[t];
@@ -993,35 +1174,26 @@ static int bcv_meta_sync(struct bcv_volume *vol, bool exact)
 	return ret;
 }
 
-/* Flush the write caches of every own leg that has not failed.  Sleeps. */
-static int bcv_meta_flush_legs(struct bcv_volume *vol)
-{
-	unsigned int failed = bcv_tm_failed_legs(&vol->tm), i;
-	int ret = 0, err;
-
-	for (i = 0; i < vol->nr_legs; i++) {
-		if (failed & (1U << i))
-			continue;
-		err = blkdev_issue_flush(bcv_leg_bdev(vol, i));
-		if (err) {
-			pr_err("%s: flushing %pg (M%u) failed: %d\n", vol->name,
-			       bcv_leg_bdev(vol, i), i + 1, err);
-			ret = err;
-		}
-	}
-	return ret;
-}
-
 int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b)
 {
 	struct bcv_volume *v[2] = { a, b };
+	unsigned int bad[2] = { 0, 0 };
 	int i, ret = 0, err;
 
 	lockdep_assert_held(&bcv_lock);
-	/* Quiesced by the caller; what the tables will vouch for is flushed. */
+	/*
+	 * Quiesced by the caller; what the tables will vouch for is flushed:
+	 * every position, the BCVs attached to a STD included.  A position
+	 * whose flush failed goes stale (its I bits go out with the rest);
+	 * no U/V bit of its volume is written then (more marks, not fewer).
+	 */
 	for (i = 0; i < 2; i++)
-		if (v[i])
-			bcv_meta_flush_legs(v[i]);
+		if (v[i]) {
+			bad[i] = bcv_meta_flush_all(v[i]);
+			bcv_meta_flush_failed(v[i], bad[i]);
+			if (bad[i])
+				bcv_meta_vouch_stale(v[i], bad[i]);
+		}
 	for (i = 0; i < 2; i++) {
 		if (!v[i])
 			continue;
@@ -1031,6 +1203,7 @@ int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b)
 		if (err && !ret)
 			ret = err;
 	}
+	/* @a's superblock first (bcv_meta.h: the order of a command's). */
 	for (i = 0; i < 2; i++) {
 		if (!v[i])
 			continue;
@@ -1039,7 +1212,7 @@ int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b)
 			ret = err;
 	}
 	for (i = 0; i < 2; i++) {
-		if (!v[i])
+		if (!v[i] || bad[i])
 			continue;
 		mutex_lock(&v[i]->meta.lock);
 		err = bcv_meta_sync(v[i], true);
@@ -1086,24 +1259,6 @@ static unsigned long bcv_meta_busy_bits(struct bcv_volume *vol, u64 i)
 	return bits;
 }
 
-/* Flush every device the volume's data positions are on.  Sleeps. */
-static void bcv_meta_flush_positions(struct bcv_volume *vol)
-{
-	unsigned int p;
-
-	bcv_meta_flush_legs(vol);
-	for (p = 0; p < BCV_POSITIONS; p++) {
-		struct block_device *bdev;
-
-		if (bcv_tm_pos_role(&vol->tm, p) != BCV_POS_MM ||
-		    bcv_tm_pos_absent(&vol->tm, p))
-			continue;
-		/* Stable: a command that detaches it waits for meta.lock. */
-		bdev = bcv_pos_bdev(vol, p);
-		if (bdev)
-			blkdev_issue_flush(bdev);
-	}
-}
 
 /*
  * Retire the activity log's idle regions and write the V bits of finished
@@ -1123,7 +1278,7 @@ static void bcv_meta_flush_positions(struct bcv_volume *vol)
 static void bcv_meta_checkpoint(struct bcv_volume *vol)
 {
 	struct bcv_meta *m = &vol->meta;
-	unsigned int nr = 0, k, n;
+	unsigned int nr = 0, k, n, bad;
 	bool again = false, copied;
 	u64 r, i;
 	int t, ret;
@@ -1165,6 +1320,7 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 		}
 		__clear_bit(r, m->dur[BCV_META_AL]);
 		__clear_bit(r % (BCV_BLOCK_WORDS * BITS_PER_LONG), st->w);
+		__set_bit(r, m->retiring);
 	}
 	write_seqcount_end(&m->al_seq);
 	spin_unlock(&m->wlock);
@@ -1202,11 +1358,29 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 		}
 	}
 
-	if (nr)
-		bcv_meta_flush_positions(vol);
+	bad = nr ? bcv_meta_flush_all(vol) : 0;
+	bcv_meta_flush_failed(vol, bad);
 
 	spin_lock_irq(&vol->lock);
 	spin_lock(&m->wlock);
+	if (bad) {
+		/*
+		 * What the retired regions and the V bits vouch for is not on
+		 * every medium: the regions go back in the log, nothing is
+		 * cleared, and the failed positions' I bits go to disk as
+		 * soon as the worker can (they were I on disk already wherever
+		 * a write depended on it).
+		 */
+		unsigned long rr;
+
+		for_each_set_bit(rr, m->retiring, m->regions)
+			__set_bit(rr, m->dur[BCV_META_AL]);
+		nr = 0;
+		again = true;
+		if (bcv_meta_queue_whole(vol, bad))
+			bcv_meta_kick(m);
+	}
+	bitmap_zero(m->retiring, m->regions);
 	/*
 	 * A command holds the volume and may be changing its tables (it
 	 * waits for meta.lock to write them): the V bits wait for the next
@@ -1274,6 +1448,11 @@ static void bcv_meta_io_work(struct work_struct *work)
 			mutex_unlock(&m->lock);
 			break;
 		}
+		for (k = 0; k < n && !ret; k++)
+			if (m->busy.marks[k].kind == BCV_MARK_VOUCH)
+				ret = bcv_meta_vouch(vol, m->busy.marks, n,
+						     m->busy.marks[k].first,
+						     m->busy.marks[k].last);
 		for (k = 0; k < n && !ret; k++) {
 			ret = bcv_meta_apply(vol, &m->busy.marks[k], &nr);
 			al |= m->busy.marks[k].table == BCV_META_AL;
@@ -1323,6 +1502,8 @@ static void bcv_meta_free(struct bcv_volume *vol)
 	}
 	kvfree(m->touched);
 	m->touched = NULL;
+	kvfree(m->retiring);
+	m->retiring = NULL;
 	for (k = 0; k < BCV_META_STAGE; k++) {
 		free_page((unsigned long)m->stage[k].w);
 		free_page((unsigned long)m->stage[k].buf);
@@ -1354,7 +1535,9 @@ int bcv_meta_alloc(struct bcv_volume *vol)
 	}
 	m->touched = kvcalloc(BITS_TO_LONGS(m->regions), sizeof(unsigned long),
 			      GFP_KERNEL);
-	if (!m->touched)
+	m->retiring = kvcalloc(BITS_TO_LONGS(m->regions),
+			       sizeof(unsigned long), GFP_KERNEL);
+	if (!m->touched || !m->retiring)
 		goto nomem;
 	for (k = 0; k < BCV_META_STAGE; k++) {
 		m->stage[k].table = -1;
@@ -1386,15 +1569,19 @@ static void bcv_meta_dur_is_live(struct bcv_volume *vol)
 	spin_unlock_irq(&m->wlock);
 }
 
-u64 bcv_meta_recover(struct bcv_volume *vol)
+u64 bcv_meta_recover(struct bcv_volume *vol, unsigned int stale, bool clean,
+		     bool intent)
 {
 	struct bcv_meta *m = &vol->meta;
+	struct bcv_tm_assembly a = {
+		.stale = stale, .clean = clean, .intent = intent,
+		.al = m->dur[BCV_META_AL], .regions = m->regions,
+		.al_shift = m->al_shift,
+	};
 
 	lockdep_assert_held(&bcv_lock);
-	m->recovered_tracks = bcv_tm_recover_regions(&vol->tm,
-						     m->dur[BCV_META_AL],
-						     m->regions, m->al_shift);
-	m->recovered_tracks += bcv_tm_recover_sources(&vol->tm);
+	m->recovered = !clean;
+	m->recovered_tracks = bcv_tm_assemble(&vol->tm, &a);
 	return m->recovered_tracks;
 }
 
@@ -1546,24 +1733,50 @@ int bcv_meta_leg_added(struct bcv_volume *vol, int pos)
 	return bcv_meta_commit(vol, NULL);
 }
 
+/* dur keeps only what both it and the tables have.  Caller holds meta.lock. */
+static void bcv_meta_dur_and_live(struct bcv_volume *vol)
+{
+	struct bcv_meta *m = &vol->meta;
+	u64 i;
+	int t;
+
+	spin_lock_irq(&m->wlock);
+	for (t = 0; t <= BCV_TM_PB; t++) {
+		unsigned long *live = bcv_meta_live(vol, t);
+
+		for (i = 0; live && m->dur[t] && i < m->words[t]; i++)
+			m->dur[t][i] &= live[i];
+	}
+	memset(m->dur[BCV_META_AL], 0, m->words[BCV_META_AL] * sizeof(long));
+	spin_unlock_irq(&m->wlock);
+}
+
 int bcv_meta_stop(struct bcv_volume *vol)
 {
-	unsigned int i, failed = bcv_tm_failed_legs(&vol->tm);
+	unsigned int i, failed, bad;
 	int ret = 0, err;
 
 	lockdep_assert_held(&bcv_lock);
+	/*
+	 * The data the tables vouch for is on the media first: every
+	 * position's, the BCVs attached to a STD included (a copy to one sits
+	 * in its cache until flushed).  A position whose flush fails goes
+	 * stale, which the tables below say.
+	 */
+	bad = bcv_meta_flush_all(vol);
+	bcv_meta_flush_failed(vol, bad);
+	if (bad)
+		bcv_meta_vouch_stale(vol, bad);
+	failed = bcv_tm_failed_legs(&vol->tm);
 	mutex_lock(&vol->meta.lock);
-	/* Held and flushed below: no region is active any more. */
+	/* Held and flushed: no region is active any more. */
 	if (vol->meta.dur[BCV_META_AL])
 		memset(vol->meta.dur[BCV_META_AL], 0,
 		       vol->meta.words[BCV_META_AL] * sizeof(long));
 	for (i = 0; i < vol->nr_legs; i++) {
 		if (failed & (1U << i))
 			continue;
-		/* The data the tables vouch for is on the media first. */
-		err = blkdev_issue_flush(bcv_leg_bdev(vol, i));
-		if (!err)
-			err = bcv_meta_save_tables(vol, i);
+		err = bcv_meta_save_tables(vol, i);
 		if (!err)
 			err = blkdev_issue_flush(bcv_leg_bdev(vol, i));
 		if (err) {
@@ -1572,16 +1785,24 @@ int bcv_meta_stop(struct bcv_volume *vol)
 			ret = err;
 		}
 	}
-	if (!ret) {
+	/*
+	 * A leg that took the tables holds them exactly (fewer marks than
+	 * dur may say); one that did not holds its old ones: dur keeps what
+	 * both say, and the volume runs on with write intent.
+	 */
+	if (ret)
+		bcv_meta_dur_and_live(vol);
+	else
 		bcv_meta_dur_is_live(vol);
-		/* No checkpoint after the clean superblock. */
-		WRITE_ONCE(vol->meta.running, false);
-	}
 	mutex_unlock(&vol->meta.lock);
 	/* A leg that missed its tables must not look clean: stay dirty. */
 	if (ret)
 		return ret;
-	return bcv_meta_write_sb(vol, true);
+	ret = bcv_meta_write_sb(vol, true);
+	/* No checkpoint after the clean superblock (the volume is held). */
+	if (!ret)
+		WRITE_ONCE(vol->meta.running, false);
+	return ret;
 }
 
 void bcv_meta_wipe_leg(struct block_device *bdev)

@@ -140,6 +140,7 @@ struct bcv_meta {
 	unsigned long *dur[BCV_META_TABLES]; /* on-disk image; al = dur[AL] */
 	u64 words[BCV_META_TABLES];	/* their lengths in words */
 	unsigned long *touched;		/* AL regions written since a pass */
+	unsigned long *retiring;	/* worker: AL regions a checkpoint retires */
 	u64 regions;			/* AL regions */
 	unsigned int al_shift;		/* log2 tracks per AL region */
 	struct bcv_meta_batch open;	/* marks waiting for the worker */
@@ -346,15 +347,19 @@ void bcv_meta_copied(struct bcv_volume *vol);
 int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b);
 
 /**
- * bcv_meta_recover() - the crash rule: add the activity log's regions to
- *	the tables (bcv_tm_recover_regions())
- * @vol: a volume being assembled after an unclean stop, its tables and
- *	activity log loaded
+ * bcv_meta_recover() - make the loaded tables whole: stale legs, and after
+ *	an unclean stop the crash rule (bcv_tm_assemble())
+ * @vol: a volume being assembled, its tables and activity log loaded
+ *	(the union of the legs'), its sessions loaded
+ * @stale: own legs that missed changes (bit p)
+ * @clean: the freshest superblock says stopped cleanly
+ * @intent: it was written with write intent
  *
  * Context: may sleep; bcv_lock held.
- * Return: the tracks whose marks it added.
+ * Return: the tracks whose marks recovery added.
  */
-u64 bcv_meta_recover(struct bcv_volume *vol);
+u64 bcv_meta_recover(struct bcv_volume *vol, unsigned int stale, bool clean,
+		     bool intent);
 
 /**
  * bcv_meta_rewrite() - write all tables and an empty activity log to every

@@ -808,6 +808,16 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		ret = bcv_tm_reestablish(&std->tm, &bcv->tm, &tc);
 		break;
 	case BCV_CMD_RESTORE:
+		/*
+		 * A protected restore's host writes reach the STD's legs
+		 * only; without write intent nothing on disk says so, and a
+		 * crash would restore those tracks from the BCV again.
+		 */
+		if (tc.protect && !std->meta.intent) {
+			ret = -EINVAL;
+			why.reason = BCV_R_NO_INTENT;
+			break;
+		}
 		ret = bcv_tm_restore(&std->tm, &bcv->tm, &tc);
 		break;
 	case BCV_CMD_ABORT:
@@ -1332,14 +1342,26 @@ int bcv_stop_cmd(const char *name)
 	if (ret)
 		goto out;
 
-	/* Held from here to the end: no I/O, no copy changes the tables. */
-	bcv_hold(vol);
+	/*
+	 * Held from here to the end: no I/O, no copy changes the tables.  A
+	 * BCV in a session holds its STD too, first: the STD's writes and
+	 * copies to its primary stop before its cache is flushed and its
+	 * tables written (bcv_meta_stop()), so nothing reaches it unflushed
+	 * that the STD's tables call valid once it is gone.
+	 */
+	peer = ts ? bcv_tm_session_of(ts)->std : NULL;
+	if (peer)
+		bcv_hold_pair(peer, vol);
+	else
+		bcv_hold(vol);
 	ret = bcv_meta_stop(vol);
 	if (ret) {
 		mutex_lock(&vol->open_lock);
 		vol->dying = false;
 		mutex_unlock(&vol->open_lock);
 		bcv_unhold(vol);
+		if (peer)
+			bcv_unhold(peer);
 		goto out;
 	}
 
@@ -1376,8 +1398,6 @@ int bcv_stop_cmd(const char *name)
 	} else if (ts) {
 		struct bcv_session *s = bcv_tm_session_of(ts);
 
-		peer = s->std;
-		bcv_hold(peer);
 		mutex_lock(&peer->state_lock);
 		bcv_tm_sess_unlink(ts);
 		s->bcv = NULL;
@@ -1578,6 +1598,19 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 		why = "its session records contradict each other";
 		goto out_sessions;
 	}
+	/*
+	 * A protected restore needs write intent (bcv_session_cmd()): the
+	 * volume keeps it whatever bcv.write_intent says now.
+	 */
+	for (i = 0; i < BCV_SESSIONS && vol->role == BCV_ROLE_STD; i++) {
+		struct bcv_tm_sess *ts = bcv_tm_column(&vol->tm, i);
+
+		if (ts && bcv_tm_sess_protected(ts) && !vol->meta.intent) {
+			pr_info("%s: a protected restore runs: write intent stays on\n",
+				vol->name);
+			vol->meta.intent = true;
+		}
+	}
 	/* The tables of a leg that is current, in sync if one is. */
 	for (i = 0; i < nr; i++) {
 		if (stale & (1U << i))
@@ -1617,19 +1650,12 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 		why = "cannot read its tables";
 		goto out_sessions;
 	}
-	bcv_tm_tables_loaded(&vol->tm);
-	if (!clean && (le32_to_cpu(best->flags) & BCV_SB_F_NO_INTENT)) {
-		/* Run without write intent: nothing on disk is current. */
-		vol->meta.recovered = true;
-		bcv_tm_recover(&vol->tm, src);
-		vol->meta.recovered_tracks = bcv_vol_tracks(vol);
-	} else if (!clean) {
-		vol->meta.recovered = true;
-		bcv_meta_recover(vol);
-	}
-	for (i = 0; i < nr; i++)
-		if (stale & (1U << i))
-			bcv_tm_leg_stale(&vol->tm, i);
+	/*
+	 * Stale legs, then (unclean) the crash rule; without write intent
+	 * nothing on disk is current.
+	 */
+	bcv_meta_recover(vol, stale, clean,
+			 !(le32_to_cpu(best->flags) & BCV_SB_F_NO_INTENT));
 	/* What recovery and stale legs added is on every leg now. */
 	ret = bcv_meta_rewrite(vol);
 	if (ret) {

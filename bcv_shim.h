@@ -8,6 +8,11 @@
  * are GCC __atomic builtins with the kernel's ordering: relaxed for
  * set_bit/clear_bit, full for test_and_*), so bcv_trackmap.c is compiled
  * unchanged in both.
+ *
+ * bcv_sb.c (the superblock check) also needs the byte order accessors,
+ * memchr_inv() and crc32c(): the kernel's, or here the same functions for
+ * userspace (crc32c() with the kernel's semantics: a register update that
+ * neither inverts its seed nor its result).
  */
 #ifndef BCV_SHIM_H
 #define BCV_SHIM_H
@@ -24,6 +29,9 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/bug.h>
+#include <linux/stddef.h>
+#include <linux/crc32c.h>
+#include <asm/byteorder.h>
 
 /*
  * May sleep.  Too large a table is the caller's error (checked before):
@@ -58,12 +66,16 @@ static inline void bcv_atomic_andnot(unsigned long *word, unsigned long bits)
 #else /* userspace */
 
 #include <assert.h>
+#include <endian.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <linux/types.h>
 
 typedef uint64_t u64;
 typedef uint32_t u32;
@@ -154,6 +166,50 @@ static inline u64 find_next_zero_bit(const unsigned long *map, u64 size,
 				     u64 start)
 {
 	return bcv_find_next(map, size, start, ~0UL);
+}
+
+/* The on-disk format is little-endian (include/uapi/linux/bcv_format.h). */
+#define le16_to_cpu(x)		((u16)le16toh(x))
+#define le32_to_cpu(x)		((u32)le32toh(x))
+#define le64_to_cpu(x)		((u64)le64toh(x))
+#define cpu_to_le16(x)		htole16(x)
+#define cpu_to_le32(x)		htole32(x)
+#define cpu_to_le64(x)		htole64(x)
+
+/* The first byte of @start that is not @c, or NULL. */
+static inline void *memchr_inv(const void *start, int c, size_t bytes)
+{
+	const unsigned char *p = start;
+	size_t i;
+
+	for (i = 0; i < bytes; i++)
+		if (p[i] != (unsigned char)c)
+			return (void *)(p + i);
+	return NULL;
+}
+
+/*
+ * CRC-32C (Castagnoli, reflected polynomial 0x82f63b78) as the kernel's
+ * crc32c(): the register update alone, so that a caller can chain pieces;
+ * the standard CRC of a buffer is ~crc32c(~0U, buf, len).  Four bits at a
+ * time: small, and fast enough for a superblock per fuzzer run.
+ */
+static inline u32 crc32c(u32 crc, const void *buf, size_t len)
+{
+	static const u32 t[16] = {
+		0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1,
+		0x417b1dbc, 0x5125dad3, 0x61c69362, 0x7198540d,
+		0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9,
+		0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
+	};
+	const unsigned char *p = buf;
+
+	while (len--) {
+		crc ^= *p++;
+		crc = (crc >> 4) ^ t[crc & 15];
+		crc = (crc >> 4) ^ t[crc & 15];
+	}
+	return crc;
 }
 
 #endif /* __KERNEL__ */

@@ -256,7 +256,8 @@ int bcv_tm_vol_init(struct bcv_tm_vol *v, u64 sectors, unsigned int track_shift,
 	if (!is_std)
 		v->role[BCV_M4B] = BCV_POS_M4B;
 	v->copying = bcv_bitmap_alloc(v->tracks);
-	if (!v->copying)
+	v->scratch = bcv_bitmap_alloc(v->tracks);
+	if (!v->copying || !v->scratch)
 		goto nomem;
 	if (is_std) {
 		v->pb = bcv_bitmap_alloc(v->tracks * 16);
@@ -278,7 +279,9 @@ void bcv_tm_vol_free(struct bcv_tm_vol *v)
 		v->inv[p] = NULL;
 	}
 	bcv_bitmap_free(v->copying);
+	bcv_bitmap_free(v->scratch);
 	bcv_bitmap_free(v->pb);
+	v->scratch = NULL;
 	v->copying = NULL;
 	v->pb = NULL;
 }
@@ -446,7 +449,12 @@ u64 bcv_tm_fill_track(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors)
 u64 bcv_tm_mark_stale(struct bcv_tm_vol *v, int pos, u64 sector,
 		      u64 nr_sectors)
 {
-	unsigned int others = data_positions(v) & ~(1U << pos);
+	/*
+	 * Only a position that is there takes over: a track that an absent
+	 * BCV or a failed leg holds besides @pos stays V at @pos, which
+	 * alone can serve it now.
+	 */
+	unsigned int others = data_positions(v) & ~v->failed & ~(1U << pos);
 	u64 first, last, i, kept = 0;
 
 	if (v->role[pos] == BCV_POS_NONE ||
@@ -516,6 +524,7 @@ u64 bcv_tm_write_done(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
 		unsigned long m = bm_word_mask(i, first, last);
 		unsigned long whole = m & bm_range_word(i, ffirst, flast);
 		unsigned long held = 0, hold[BCV_POSITIONS], none, untouched;
+		unsigned long away = 0;
 
 		/* 1. Who holds the new data: V before, or written whole. */
 		for (p = 0; p < BCV_POSITIONS; p++) {
@@ -527,10 +536,13 @@ u64 bcv_tm_write_done(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
 		/*
 		 * 2. Tracks nobody holds keep their old data: where the bio
 		 *    did not go, it is intact; else one position it went to
-		 *    (maybe torn) is kept and the others copy it.
+		 *    (maybe torn) is kept and the others copy it.  Positions
+		 *    that are not there (an absent BCV, a failed leg) keep it
+		 *    only when no position that is there can: the data stays
+		 *    readable wherever it can be.
 		 */
 		none = m & ~held;
-		untouched = valid_at(v, d & ~sent, i) & none;
+		untouched = valid_at(v, d & ~sent & ~v->failed, i) & none;
 		if (defined)
 			lost += hweight_long(untouched);
 		none &= ~untouched;
@@ -540,6 +552,8 @@ u64 bcv_tm_write_done(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
 
 			if (k != BCV_NO_POS)
 				hold[k] |= b;
+			else
+				away |= b;
 			lost++;
 			none &= ~b;
 		}
@@ -551,6 +565,8 @@ u64 bcv_tm_write_done(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
 				continue;
 			if (!(sent & (1U << p)))
 				keep |= untouched;
+			if (v->failed & (1U << p))
+				keep |= away;
 			if (m & ~keep)
 				bcv_atomic_or(&v->inv[p][i], m & ~keep);
 			if (hold[p] & whole)
@@ -591,7 +607,13 @@ int bcv_tm_read_pos_avoid(const struct bcv_tm_vol *v, u64 sector,
 	bcv_track_range(sector, nr_sectors, v->track_shift, &first, &last);
 	if (last >= v->tracks)
 		last = v->tracks ? v->tracks - 1 : 0;
-	return first_valid(v, bcv_tm_write_targets(v) & ~avoid, first, last + 1);
+	/*
+	 * Every position that is there may serve a read, the MM of a
+	 * protected restore too: it is a read-only source, and the tracks
+	 * not restored yet live on it alone.
+	 */
+	return first_valid(v, data_positions(v) & ~v->failed & ~avoid, first,
+			   last + 1);
 }
 
 /*------------------------------------------------------------------------
@@ -867,11 +889,44 @@ int bcv_tm_split_check(const struct bcv_tm_vol *std,
 	return 0;
 }
 
+/*
+ * The BCV's own legs when it leaves the STD (its tables, untouched while
+ * it was attached, are as they were before): the primary, which was the
+ * STD's MM, holds the STD's data where the MM is V; where the MM is I it
+ * holds anything (a copy or a host write half done, an old stale track),
+ * so a fixed mirror that held the track before the attach serves it and
+ * the primary is copied from it again (without one the primary keeps it:
+ * the only copy there is, marked changed by the caller).  A fixed mirror
+ * goes stale where the primary took data it did not: @changed, among the
+ * tracks the MM holds.  A restore's source keeps its bits where its MM is
+ * V (it was read, not written, but for @changed).  Tracks of a larger BCV
+ * past the STD's end were not touched: their bits stay.
+ */
+static void bcv_legs_detached(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
+			      struct bcv_tm_vol *bcv, const unsigned long *changed)
+{
+	const unsigned long *mm = std->inv[s->mm];
+	u64 i, n = bm_longs(std->tracks);
+	unsigned int p;
+
+	for (i = 0; i < n; i++) {
+		unsigned long all = i == n - 1 ? bm_tail(std->tracks) : ~0UL;
+		unsigned long got = ~mm[i] & all, fixed = 0;
+
+		for (p = 1; p < bcv->nr_legs; p++) {
+			/* Stale where the primary took data it missed. */
+			bcv->inv[p][i] |= (changed ? changed[i] : ~0UL) & got;
+			if (!(bcv->failed & (1U << p)))
+				fixed |= ~bcv->inv[p][i] & all;
+		}
+		bcv->inv[0][i] = (bcv->inv[0][i] & ~all) | (mm[i] & fixed);
+	}
+}
+
 int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		 const struct bcv_tm_cmd *cmd)
 {
 	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
-	unsigned int p;
 	u64 i;
 	int ret;
 
@@ -892,16 +947,19 @@ int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		return 0;
 	}
 
-	/* BFM: stale where the BCV's primary took data while attached. */
-	for (p = 1; p < bcv->nr_legs; p++) {
-		if (!cmd->diff) {
-			bm_fill(bcv->inv[p], bcv->tracks);
-			continue;
-		}
+	/*
+	 * BFM: stale where the BCV's primary took data while attached
+	 * (--diff: the tracks that changed on the STD, which its column
+	 * says); the primary holds what the MM holds (split --force: not
+	 * what it never got).
+	 */
+	if (cmd->diff && bcv->nr_legs > 1) {
 		for (i = 0; i < bm_longs(std->tracks); i++)
-			bcv->inv[p][i] |= pb_column_word(std, i, s->id);
+			std->scratch[i] = pb_column_word(std, i, s->id);
+		bcv_legs_detached(std, s, bcv, std->scratch);
+	} else {
+		bcv_legs_detached(std, s, bcv, NULL);
 	}
-	bm_zero(bcv->inv[0], bcv->tracks);
 	bm_zero(bcv->inv[BCV_M4B], bcv->tracks);
 	pb_update_all(std, 0, 1UL << s->id);
 	if (cmd->force) {
@@ -927,9 +985,21 @@ int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 static int abort_restore(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
 			 unsigned int kept)
 {
+	struct bcv_tm_vol *bcv = s->bcv;
 	u64 i, n = bm_longs(std->tracks);
 	unsigned int p;
 
+	/*
+	 * An unprotected restore sent the host's writes to the BCV's
+	 * primary (its MM) and not to its fixed mirrors: those go stale
+	 * there (the column says where: the restore cleared it).  A
+	 * protected restore never wrote the BCV.
+	 */
+	if (!s->protect && bcv->nr_legs > 1) {
+		for (i = 0; i < n; i++)
+			std->scratch[i] = pb_column_word(std, i, s->id);
+		bcv_legs_detached(std, s, bcv, std->scratch);
+	}
 	for (i = 0; i < n; i++) {
 		unsigned long back = 0;
 
@@ -990,7 +1060,6 @@ int bcv_tm_abort(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 {
 	struct bcv_tm_sess *s = bcv_tm_session(std, bcv);
 	const unsigned long *mm;
-	unsigned int p;
 	u64 i;
 	int ret;
 
@@ -1001,10 +1070,11 @@ int bcv_tm_abort(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		return abort_restore(std, s, abort_kept(std, s, kept));
 
 	mm = std->inv[s->mm];
-	/* The BCV's fixed mirrors missed what its primary took meanwhile. */
-	for (p = 1; p < bcv->nr_legs; p++)
-		bm_fill(bcv->inv[p], bcv->tracks);
-	bm_zero(bcv->inv[0], bcv->tracks);
+	/*
+	 * The BCV's fixed mirrors missed what its primary took meanwhile;
+	 * the primary holds what the copy finished (bcv_legs_detached()).
+	 */
+	bcv_legs_detached(std, s, bcv, NULL);
 	/*
 	 * What the copy was to write, written or not, differs from what the
 	 * BCV held: its column is C there already (ESTABLISH set it all,
@@ -1464,50 +1534,65 @@ static int restore_source(const struct bcv_tm_vol *v)
 	return BCV_NO_POS;
 }
 
-u64 bcv_tm_recover_regions(struct bcv_tm_vol *v, const unsigned long *al,
-			   u64 nr_regions, unsigned int shift)
+/*
+ * The crash rule for tracks [@first, @last]: one valid data position of
+ * each stays the source (an own leg first, the restore's BCV if it is the
+ * only one) and every other becomes I; on a STD every allocated PB column
+ * becomes C.  Returns the tracks whose marks it added.
+ */
+static u64 recover_range(struct bcv_tm_vol *v, u64 first, u64 last)
 {
 	unsigned int data = data_positions(v), p;
 	unsigned long cols = v->is_std ? v->alloc & COLS_ALL : 0;
-	u64 r, t, added = 0;
+	u64 t, added = 0;
+
+	for (t = first; t <= last; t++) {
+		u64 i = t / BPL;
+		unsigned long b = 1UL << (t % BPL);
+		int src = first_valid_bit(v, data, i, b);
+		bool changed = false;
+
+		for (p = 0; p < BCV_POSITIONS; p++) {
+			if (!(data & (1U << p)) || (int)p == src ||
+			    (v->inv[p][i] & b))
+				continue;
+			v->inv[p][i] |= b;
+			changed = true;
+		}
+		if (cols) {
+			unsigned long w = ((unsigned long)cols) <<
+					  ((t % ROWS) * 16);
+
+			if ((v->pb[t / ROWS] & w) != w) {
+				v->pb[t / ROWS] |= w;
+				changed = true;
+			}
+		}
+		added += changed;
+	}
+	return added;
+}
+
+u64 bcv_tm_recover_regions(struct bcv_tm_vol *v, const unsigned long *al,
+			   u64 nr_regions, unsigned int shift)
+{
+	u64 r, added = 0;
 
 	for (r = 0; r < nr_regions; r++) {
-		u64 first = r << shift, last;
+		u64 first = r << shift;
 
 		if (!test_bit(r, al))
 			continue;
 		if (first >= v->tracks)
 			break;
-		last = min(v->tracks - 1, first + (1ULL << shift) - 1);
-		for (t = first; t <= last; t++) {
-			u64 i = t / BPL;
-			unsigned long b = 1UL << (t % BPL);
-			int src = first_valid_bit(v, data, i, b);
-			bool changed = false;
-
-			for (p = 0; p < BCV_POSITIONS; p++) {
-				if (!(data & (1U << p)) || (int)p == src ||
-				    (v->inv[p][i] & b))
-					continue;
-				v->inv[p][i] |= b;
-				changed = true;
-			}
-			if (cols) {
-				unsigned long w = ((unsigned long)cols) <<
-						  ((t % ROWS) * 16);
-
-				if ((v->pb[t / ROWS] & w) != w) {
-					v->pb[t / ROWS] |= w;
-					changed = true;
-				}
-			}
-			added += changed;
-		}
+		added += recover_range(v, first, min(v->tracks - 1,
+						     first + (1ULL << shift) - 1));
 	}
 	return added;
 }
 
-u64 bcv_tm_recover_sources(struct bcv_tm_vol *v)
+/* bcv_tm_recover_sources(), a leg not in @stale first. */
+static u64 recover_sources(struct bcv_tm_vol *v, unsigned int stale)
 {
 	unsigned int data = data_positions(v), legs = leg_positions(v);
 	int src = restore_source(v), p;
@@ -1515,8 +1600,12 @@ u64 bcv_tm_recover_sources(struct bcv_tm_vol *v)
 
 	if (src == BCV_NO_POS) {
 		for (p = 0; p < BCV_POSITIONS; p++)
-			if ((legs & ~v->failed) & (1U << p))
+			if ((legs & ~v->failed & ~stale) & (1U << p))
 				break;
+		if (p == BCV_POSITIONS)
+			for (p = 0; p < BCV_POSITIONS; p++)
+				if ((legs & ~v->failed) & (1U << p))
+					break;
 		src = p < BCV_POSITIONS ? p : 0;
 	}
 	for (i = 0; i < n; i++) {
@@ -1530,6 +1619,69 @@ u64 bcv_tm_recover_sources(struct bcv_tm_vol *v)
 		v->inv[src][i] &= ~none;
 	}
 	return fixed;
+}
+
+u64 bcv_tm_recover_sources(struct bcv_tm_vol *v)
+{
+	return recover_sources(v, 0);
+}
+
+u64 bcv_tm_assemble(struct bcv_tm_vol *v, const struct bcv_tm_assembly *a)
+{
+	unsigned int p;
+	u64 marked = 0;
+
+	bcv_tm_tables_loaded(v);
+	/*
+	 * Stale legs first, so that recovery takes its sources among the
+	 * legs that are current; a track only a stale leg holds stays V
+	 * there (bcv_tm_mark_stale() keeps the last valid copy): its data is
+	 * the only copy left.
+	 */
+	for (p = 0; p < v->nr_legs; p++)
+		if (a->stale & (1U << p))
+			bcv_tm_mark_stale(v, p, 0, v->sectors);
+	if (a->clean)
+		return 0;
+	if (!a->intent) {
+		/*
+		 * Without write intent the data path marked nothing on disk:
+		 * every track may have had a write in flight (every region is
+		 * active), and the BCV's users may have written any track.
+		 * The legs' I bits on disk still hold: commands and failures
+		 * write theirs in that mode too.
+		 */
+		if (v->tracks)
+			marked = recover_range(v, 0, v->tracks - 1);
+		if (!v->is_std)
+			bm_fill(v->inv[BCV_M4B], v->tracks);
+		return marked + recover_sources(v, a->stale);
+	}
+	marked = bcv_tm_recover_regions(v, a->al, a->regions, a->al_shift);
+	return marked + recover_sources(v, a->stale);
+}
+
+unsigned long bcv_tm_unvouched(const struct bcv_tm_vol *v,
+			       const unsigned long dur[BCV_POSITIONS], u64 i,
+			       unsigned long held[BCV_POSITIONS])
+{
+	unsigned int data = data_positions(v), there = data & ~v->failed, p;
+	unsigned long all = ~0UL, w;
+
+	if (i == bm_longs(v->tracks) - 1)
+		all = bm_tail(v->tracks);
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (data & (1U << p))
+			all &= dur[p];
+	w = 0;
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		held[p] = 0;
+		if (there & (1U << p)) {
+			held[p] = all & ~READ_ONCE(v->inv[p][i]);
+			w |= held[p];
+		}
+	}
+	return w;
 }
 
 bool bcv_tm_pos_clean(const struct bcv_tm_vol *v, int pos)

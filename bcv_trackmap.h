@@ -168,6 +168,7 @@ struct bcv_tm_vol {
 	struct bcv_tm_sess *mm_sess[BCV_POSITIONS]; /* STD: owner of an MM */
 	unsigned long *inv[BCV_POSITIONS]; /* Track ID: bit t = I */
 	unsigned long *copying;		/* copy of t in flight, no write since */
+	unsigned long *scratch;		/* commands' working bitmap */
 
 	/* STD only */
 	bcv_tm_state_fn on_state;	/* told of state changes, or NULL */
@@ -419,7 +420,9 @@ void bcv_tm_write(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
  * differ.  A track that no position holds keeps its old data: positions
  * the bio was not sent to and that were valid stay V, and if there is none
  * the first valid position in @sent is kept (its data may be torn, but the
- * other positions are made copies of it).
+ * other positions are made copies of it).  Positions that are not there
+ * (an absent BCV, a failed leg) keep a track only when no position that
+ * is there can.
  *
  * Context: any; caller serialises it with bcv_tm_mark_stale() and
  * bcv_tm_leg_fail() on @v (see Concurrency), except for a defined write
@@ -439,7 +442,8 @@ u64 bcv_tm_write_done(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
  * @nr_sectors: sectors
  *
  * @pos becomes I there, except for tracks on which it is the last valid
- * data position (see "The last valid copy").
+ * data position that is there (see "The last valid copy"): an absent BCV
+ * or a failed leg that holds the track too cannot serve it.
  *
  * Context: any; caller serialises it with bcv_tm_write_done().
  * Return: the number of tracks it kept V.
@@ -507,7 +511,8 @@ int bcv_tm_read_pos(const struct bcv_tm_vol *v, u64 sector, u64 nr_sectors);
  * @v: the tables
  * @sector: first sector
  * @nr_sectors: sectors
- * @avoid: positions not to use (bit p); failed legs are never used
+ * @avoid: positions not to use (bit p); failed legs and absent BCVs are
+ *	never used, the read-only MM of a protected restore is
  *
  * Context: any.
  * Return: a position, or BCV_NO_POS.
@@ -579,6 +584,9 @@ int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
  * @bcv: the BCV's tables
  * @cmd: options and facts
  *
+ * The BCV's primary holds what the MM held; its fixed mirrors go stale
+ * where the primary took data (all of it, or with @cmd->diff the tracks
+ * the session's column says changed).
  * With @cmd->force the session may also be syncinprog (a copy that cannot
  * finish: the BCV's disk failed): every track invalid at the MM is marked
  * changed on both sides (PB C, M4b I), so that the BCV, no point-in-time
@@ -603,13 +611,17 @@ int bcv_tm_split(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
  * ESTABLISH, REESTABLISH (syncinprog): every track the copy was to write
  * (PB C in the session's column, which stays) is marked changed on the
  * BCV (M4b I), copied already or not: the BCV holds a mix, and the next
- * REESTABLISH copies exactly those tracks again.
+ * REESTABLISH copies exactly those tracks again.  Within the BCV, a track
+ * its MM never got is served by a fixed mirror that held it before the
+ * attach, if one did (the primary may hold a copy or a write half done);
+ * split --force does the same.
  *
  * RESTORE (restinprog): the tracks not restored yet are V again at the
  * @kept positions, which still hold the STD's old data there, and C in
  * the session's column (they differ from the BCV); the tracks restored
  * hold the BCV's data (U in its column, C in every other, as the restore
- * marked them).  Refused (-EBUSY) if no own leg is in @kept, or if the
+ * marked them).  An unprotected restore sent the host's writes to the
+ * BCV's primary only: its fixed mirrors go stale there.  Refused (-EBUSY) if no own leg is in @kept, or if the
  * host wrote a track not restored yet at a @kept position (its data is
  * on the BCV alone: an unprotected restore mirrors writes to it).
  *
@@ -944,8 +956,62 @@ u64 bcv_tm_recover_regions(struct bcv_tm_vol *v, const unsigned long *al,
  * Return: the number of tracks it changed.
  */
 u64 bcv_tm_recover_sources(struct bcv_tm_vol *v);
+/* What assembly found, for bcv_tm_assemble(). */
+struct bcv_tm_assembly {
+	unsigned int stale;		/* own legs that missed changes (bit p) */
+	bool clean;			/* stopped cleanly: the tables are exact */
+	bool intent;			/* written with write intent */
+	const unsigned long *al;	/* regions that may have had writes */
+	u64 regions;			/* bits in @al */
+	unsigned int al_shift;		/* log2 of the tracks per region */
+};
+
+/**
+ * bcv_tm_assemble() - make the tables of a volume being assembled whole
+ * @v: the tables as loaded (the union of the legs'), its sessions loaded
+ *	(not linked)
+ * @a: what assembly found
+ *
+ *  1. bcv_tm_tables_loaded();
+ *  2. stale legs go I wherever a position that is there holds the track
+ *     (a track only a stale leg holds stays V there: the only copy left);
+ *  3. after an unclean stop: the activity log's regions (without write
+ *     intent every region, and on a BCV every track written by its users:
+ *     the data path marked nothing) through bcv_tm_recover_regions()'s
+ *     rule, then a source for every track that has none
+ *     (bcv_tm_recover_sources(), a current leg first).  The legs' I bits
+ *     hold in both modes: commands and failures write theirs.
+ *
+ * Context: any; whole-table pass.
+ * Return: the tracks whose marks recovery added.
+ */
+u64 bcv_tm_assemble(struct bcv_tm_vol *v, const struct bcv_tm_assembly *a);
+
 /* Positions that hold the volume's data: own legs and attached MMs. */
 unsigned int bcv_tm_data_positions(const struct bcv_tm_vol *v);
+/**
+ * bcv_tm_unvouched() - tracks the tables on disk give to no position
+ * @v: the tables
+ * @dur: word @i of the Track ID bitmaps as they are on disk, M1..M4
+ * @i: a bitmap word: tracks 64 * @i to 64 * @i + 63
+ * @held: out: per position that is there, those of the tracks it holds
+ *	(V in @v)
+ *
+ * A write that failed somewhere, or skipped a position, or a failed flush,
+ * makes the positions it did not reach I on disk before the host hears of
+ * it; where that leaves a track I at every data position on disk while a
+ * position holds it in memory (a resyncing leg that took the write, the
+ * legs during a protected restore), a crash would hand the track to a
+ * position that does not hold it (bcv_tm_recover_sources()): such a
+ * position's V must reach the disk, after its cache is flushed, before the
+ * host hears.
+ *
+ * Context: any; the caller keeps @v and @dur stable for the answer to hold.
+ * Return: those tracks of word @i (a bit per track).
+ */
+unsigned long bcv_tm_unvouched(const struct bcv_tm_vol *v,
+			       const unsigned long dur[BCV_POSITIONS], u64 i,
+			       unsigned long held[BCV_POSITIONS]);
 /**
  * bcv_tm_pos_clean() - does position @pos hold every track?
  * @v: the tables

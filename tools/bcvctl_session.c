@@ -224,6 +224,12 @@ static const char *reason_text(const struct pair *p, uint32_t cmd,
 		snprintf(buf, len, "BCV %s has a larger logical block size than "
 			 "STD %s", p->bcv, p->std);
 		break;
+	case BCV_R_NO_INTENT:
+		snprintf(buf, len, "STD %s runs without write intent "
+			 "(bcv.write_intent=0), which a protected restore needs: "
+			 "stop and assemble it with write_intent=1, or restore "
+			 "without --protect", p->std);
+		break;
 	default:
 		return NULL;
 	}

@@ -1161,10 +1161,13 @@ static void cmd_split(int b, bool diff)
 	rc = bcv_tm_split(&S.v, &m->v, &cmd);
 	if (!expect_rc(diff ? C_SPLITD : C_SPLIT, rc, allowed))
 		return;
+	/* The STD wrote the BCV's primary, not past its own end. */
 	for (p = 1; p < (int)m->legs; p++)
-		for (t = 0; t < m->tracks; t++)
-			if (!diff || (t < S.tracks && pbc(t, m->col)))
+		for (t = 0; t < S.tracks; t++)
+			if (!diff || pbc(t, m->col))
 				ms(m->inv[p], t);
+	for (t = 0; t < S.tracks; t++)
+		mc(m->inv[0], t);
 	for (t = 0; t < m->tracks; t++)
 		mc(m->inv[BCV_M4B], t);
 	for (t = 0; t < S.tracks; t++) {

@@ -298,7 +298,12 @@ struct bcv_list {
 #define BCV_R_LOOP		17	/* [ELOOP] the BCV sits on a bcv volume */
 /* [EINVAL] the BCV's logical block size is larger than the STD's */
 #define BCV_R_BLOCK_SIZE	18
-#define BCV_R_MAX		18
+/*
+ * [EINVAL] RESTORE --protect on a STD running without write intent
+ * (bcv.write_intent=0): a crash would hand every track back to the BCV
+ */
+#define BCV_R_NO_INTENT		19
+#define BCV_R_MAX		19
 
 /* struct bcv_session_cmd.flags */
 #define BCV_CMD_F_DIFF		(1U << 0)	/* SPLIT: differential */

@@ -145,7 +145,14 @@ struct bcv_job {
 	atomic_t pending;		/* write bios in flight */
 	int read_err;
 	unsigned long write_err;	/* bit i: destination to[i] failed */
-	struct work_struct work;	/* writes, then the end, in process context */
+	/*
+	 * Process context: the writes once the read is in (write_work), then
+	 * the end once they are (end_work).  Two items: the last write may
+	 * complete, and its end run on another CPU, while write_work still
+	 * executes; it touches @job no more after its last submission.
+	 */
+	struct work_struct write_work;
+	struct work_struct end_work;
 };
 
 #define BCV_BIO_COPY_MAX	SZ_1M
@@ -418,7 +425,7 @@ static void bcv_engine_idle(struct bcv_volume *vol)
 /* Process context (bcv_copy_wq): the copy is over, either way. */
 static void bcv_bio_copy_end(struct work_struct *work)
 {
-	struct bcv_job *job = container_of(work, struct bcv_job, work);
+	struct bcv_job *job = container_of(work, struct bcv_job, end_work);
 
 	bcv_copy_buf_put(job->vol, job->buf);
 	bcv_job_done(job->read_err, job->write_err, job);
@@ -433,10 +440,8 @@ static void bcv_bio_copy_write_end(struct bio *bio)
 	if (bio->bi_status)
 		set_bit(d->i, &job->write_err);
 	bio_put(bio);
-	if (atomic_dec_and_test(&job->pending)) {
-		INIT_WORK(&job->work, bcv_bio_copy_end);
-		queue_work(bcv_copy_wq, &job->work);
-	}
+	if (atomic_dec_and_test(&job->pending))
+		queue_work(bcv_copy_wq, &job->end_work);
 }
 
 /* A bio over @job's buffer for region @r.  May sleep (GFP_NOIO). */
@@ -451,18 +456,23 @@ static struct bio *bcv_bio_copy_bio(struct bcv_job *job,
 	return bio;
 }
 
-/* Process context (bcv_copy_wq): the read is in; write every destination. */
+/*
+ * Process context (bcv_copy_wq): the read is in; write every destination.
+ * Once the last write is submitted @job may be gone (its end runs on
+ * another CPU and frees it): the loop works from copies.
+ */
 static void bcv_bio_copy_write(struct work_struct *work)
 {
-	struct bcv_job *job = container_of(work, struct bcv_job, work);
-	unsigned int i;
+	struct bcv_job *job = container_of(work, struct bcv_job, write_work);
+	unsigned int i, n = job->nr_to;
 
 	if (job->read_err) {
-		bcv_bio_copy_end(work);
+		bcv_bio_copy_end(&job->end_work);
 		return;
 	}
-	atomic_set(&job->pending, job->nr_to);
-	for (i = 0; i < job->nr_to; i++) {
+	/* All n count before the first goes: @job lives until the last. */
+	atomic_set(&job->pending, n);
+	for (i = 0; i < n; i++) {
 		struct bio *bio = bcv_bio_copy_bio(job, &job->to[i], REQ_OP_WRITE);
 
 		job->dst[i].job = job;
@@ -480,8 +490,7 @@ static void bcv_bio_copy_read_end(struct bio *bio)
 
 	job->read_err = bio->bi_status ? 1 : 0;
 	bio_put(bio);
-	INIT_WORK(&job->work, bcv_bio_copy_write);
-	queue_work(bcv_copy_wq, &job->work);
+	queue_work(bcv_copy_wq, &job->write_work);
 }
 
 /*
@@ -502,6 +511,8 @@ static bool bcv_bio_copy(struct bcv_job *job)
 		return false;
 	job->read_err = 0;
 	job->write_err = 0;
+	INIT_WORK(&job->write_work, bcv_bio_copy_write);
+	INIT_WORK(&job->end_work, bcv_bio_copy_end);
 	bio = bcv_bio_copy_bio(job, &job->from, REQ_OP_READ);
 	bio->bi_private = job;
 	bio->bi_end_io = bcv_bio_copy_read_end;
@@ -531,12 +542,18 @@ static int bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 		return -EBUSY;
 	}
 	vol->jobs++;
+	/*
+	 * Begun under vol->lock, where the tables were read: a failed read
+	 * or flush that marks the source stale meanwhile takes the lock and
+	 * clears the copy-in-flight bits after this, so the copy cannot mark
+	 * its destinations V with stale data (bcv_tm_copy_done()).
+	 */
+	bcv_tm_copy_begin(&vol->tm, c);
 	spin_unlock_irq(&vol->lock);
 
 	job->vol = vol;
 	job->c = *c;
 	job->start = jiffies;
-	bcv_tm_copy_begin(&vol->tm, c);
 	bcv_job_region(&job->from, vol, c->src, c);
 	for (n = 0, p = 0; p < BCV_POSITIONS; p++)
 		if (c->dst & (1U << p))

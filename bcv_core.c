@@ -700,10 +700,21 @@ int bcv_leg_add(struct bcv_leg_cmd *l)
 				&vol->meta.layout[pos]);
 		generate_random_uuid(vol->meta.leg_uuid[pos]);
 		/* Its tables (all I there), then every leg's new leg list. */
-		if (bcv_meta_leg_added(vol, pos))
-			pr_warn("%s: metadata of the new leg not written\n",
-				vol->disk->disk_name);
-		bcv_update_features(vol);
+		ret = bcv_meta_leg_added(vol, pos);
+		if (ret) {
+			/* No leg without its metadata: out again, all I. */
+			pr_err("%s: the metadata of the new leg %pg could not be written (%d): not added\n",
+			       vol->disk->disk_name, h.bdev, ret);
+			WARN_ON_ONCE(bcv_tm_leg_remove(&vol->tm, pos));
+			mutex_lock(&vol->leg_lock);
+			vol->nr_legs--;
+			mutex_unlock(&vol->leg_lock);
+			bcv_meta_commit(vol, NULL);
+			bcv_meta_wipe_leg(h.bdev);
+			pos = ret;
+		} else {
+			bcv_update_features(vol);
+		}
 	}
 	bcv_unhold(vol);
 	if (pos >= 0 && bcv_legs_sysfs_update(vol))
@@ -775,11 +786,17 @@ int bcv_leg_remove(struct bcv_leg_cmd *l)
 			atomic64_set(&vol->pos_errors[j],
 				     atomic64_read(&vol->pos_errors[j + 1]));
 			vol->meta.layout[j] = vol->meta.layout[j + 1];
+			vol->meta.sb_copy[j] = vol->meta.sb_copy[j + 1];
 			memcpy(vol->meta.leg_uuid[j], vol->meta.leg_uuid[j + 1],
 			       BCV_FMT_UUID_LEN);
 		}
 		vol->nr_legs--;
 		mutex_unlock(&vol->leg_lock);
+		/* A rewrite pending follows its leg down (bcv_meta.rewrite). */
+		mutex_lock(&vol->meta.lock);
+		vol->meta.rewrite = (vol->meta.rewrite & (BIT(i) - 1)) |
+				    ((vol->meta.rewrite >> 1) & ~(BIT(i) - 1));
+		mutex_unlock(&vol->meta.lock);
 		/* The others forget it; it no longer assembles. */
 		bcv_meta_commit(vol, NULL);
 		bcv_meta_wipe_leg(h.bdev);

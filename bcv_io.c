@@ -106,6 +106,7 @@ struct bcv_io {
 	u64 first, last;		/* tracks it covers */
 	unsigned int err_pos;		/* error marks: positions, range */
 	unsigned int err_whole;		/* error marks: whole positions */
+	u32 epoch;			/* bcv_tm_stale_epoch() when sent */
 	bool kick;			/* the engine has work afterwards */
 };
 
@@ -245,7 +246,8 @@ static bool bcv_io_clean(struct bcv_io *io)
 {
 	unsigned int d = bcv_tm_data_positions(&io->vol->tm);
 
-	return !io->failed && !io->discard && (io->targets & d) == d;
+	return !io->failed && !io->discard && (io->targets & d) == d &&
+	       !(bcv_tm_stale_since(&io->vol->tm, io->epoch) & io->targets);
 }
 
 /*
@@ -269,8 +271,13 @@ static bool __bcv_io_tables(struct bcv_io *io)
 	if (io->flush)
 		for (p = 0; p < BCV_POSITIONS; p++)
 			if (io->failed & (1U << p))
-				kept += bcv_tm_mark_stale(&vol->tm, p, 0,
-							  bcv_vol_sectors(vol));
+				kept += bcv_tm_flush_failed(&vol->tm, p);
+	/*
+	 * A position whose flush failed while this write was in flight may
+	 * have lost it too: it validates nothing there.
+	 */
+	if (io->write)
+		ok &= ~bcv_tm_stale_since(&vol->tm, io->epoch);
 	if (io->write && bcv_tm_write_done(&vol->tm, io->sector,
 					   io->nr_sectors, io->targets, ok,
 					   !io->discard))
@@ -346,6 +353,7 @@ static void bcv_io_complete(struct bcv_io *io)
 	unsigned int newly = 0;
 	unsigned long flags;
 	bool good, marks = false, deferred;
+	unsigned int stale = 0;
 	int p;
 
 	if (!io->write && !io->flush && io->failed && bcv_read_retry(io))
@@ -358,7 +366,33 @@ static void bcv_io_complete(struct bcv_io *io)
 		/* Marks tracks V only: no lock (see "I/O path" above). */
 		if (!__bcv_io_tables(io))
 			status = BLK_STS_IOERR;
+		/*
+		 * Pairs with bcv_tm_flush_failed(): a flush that failed
+		 * meanwhile moved the epoch before it marked its position I;
+		 * if the V marks above came after those, the epoch shows it,
+		 * and the position goes stale here again.
+		 */
+		smp_mb();
+		stale = bcv_tm_stale_since(&vol->tm, io->epoch) & io->targets;
+		if (unlikely(stale)) {
+			u64 kept = 0;
+
+			spin_lock_irqsave(&vol->lock, flags);
+			for (p = 0; p < BCV_POSITIONS; p++)
+				if (stale & (1U << p))
+					kept += bcv_tm_mark_stale(&vol->tm, p,
+								  io->sector,
+								  io->nr_sectors);
+			spin_unlock_irqrestore(&vol->lock, flags);
+			if (kept)
+				status = BLK_STS_IOERR;
+			marks = true;	/* their I bits go to disk first */
+		}
 	} else if (io->failed || io->write || io->flush) {
+		/* Positions whose flush failed while it was in flight. */
+		if (io->write)
+			stale = bcv_tm_stale_since(&vol->tm, io->epoch) &
+				io->targets;
 		spin_lock_irqsave(&vol->lock, flags);
 		if (io->failed)
 			newly = __bcv_check_legs(vol, io->failed);
@@ -390,7 +424,7 @@ static void bcv_io_complete(struct bcv_io *io)
 		 * hears (the write still holds its regions: no copy clears
 		 * them meanwhile).  Once queued, @io is the worker's.
 		 */
-		io->err_pos = io->write ? io->failed : 0;
+		io->err_pos = io->write ? io->failed | stale : 0;
 		io->err_whole = io->flush ? io->failed : 0;
 		io->mw.fn = bcv_io_meta_done;
 		spin_lock_irqsave(&vol->lock, flags);
@@ -689,6 +723,7 @@ void bcv_submit_bio(struct bio *bio)
 
 	/* Mark before the data moves: a split after this sees the change. */
 	if (data_write) {
+		io->epoch = bcv_tm_stale_epoch(&vol->tm);
 		bcv_tm_write(&vol->tm, sector, nr, 0);
 		io->mw.fn = bcv_io_meta_ready;
 		if (!bcv_meta_write_check(vol, first, last, targets, &io->mw))

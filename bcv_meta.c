@@ -266,10 +266,12 @@ static void bcv_meta_build(struct bcv_volume *vol, int pos, struct bcv_sb *sb,
 	}
 }
 
-int bcv_meta_write_sb(struct bcv_volume *vol, bool clean)
+/* bcv_meta_write_sb() to the legs in @legs only; 0 if one took it. */
+static int __bcv_meta_write_sb(struct bcv_volume *vol, bool clean,
+			       unsigned int legs)
 {
 	struct bcv_meta *m = &vol->meta;
-	unsigned int i, failed = bcv_tm_failed_legs(&vol->tm), ok = 0;
+	unsigned int i, failed = bcv_tm_failed_legs(&vol->tm) | ~legs, ok = 0;
 	struct bcv_sb *sb;
 	int ret = -EIO;
 
@@ -291,7 +293,7 @@ int bcv_meta_write_sb(struct bcv_volume *vol, bool clean)
 		bcv_meta_build(vol, i, sb, clean);
 		sb->crc = cpu_to_le32(bcv_sb_crc(sb));
 		bcv_sb_offsets(m->layout[i].dev_sectors, off);
-		err = bcv_meta_rw(bdev, off[m->seq & 1], sb, BCV_SB_SIZE,
+		err = bcv_meta_rw(bdev, off[!m->sb_copy[i]], sb, BCV_SB_SIZE,
 				  REQ_OP_WRITE | REQ_SYNC | REQ_PREFLUSH |
 				  REQ_FUA);
 		if (err) {
@@ -300,6 +302,7 @@ int bcv_meta_write_sb(struct bcv_volume *vol, bool clean)
 			ret = err;
 			continue;
 		}
+		m->sb_copy[i] = !m->sb_copy[i];
 		ok++;
 	}
 	if (ok) {
@@ -309,6 +312,11 @@ int bcv_meta_write_sb(struct bcv_volume *vol, bool clean)
 	mutex_unlock(&m->lock);
 	free_page((unsigned long)sb);
 	return ret;
+}
+
+int bcv_meta_write_sb(struct bcv_volume *vol, bool clean)
+{
+	return __bcv_meta_write_sb(vol, clean, ~0U);
 }
 
 /*------------------------------------------------------------------------
@@ -371,11 +379,12 @@ int bcv_meta_load_tables(struct bcv_volume *vol, int pos, bool merge)
 }
 
 /*
- * Write every table of @vol, and the activity log of its durable image, to
- * leg @pos.  Caller holds the volume (or it is not published yet) and
- * meta.lock or bcv_lock.
+ * Write every table to leg @pos: the tables of @vol (the activity log from
+ * its durable image), or with @from_dur everything from the durable image.
+ * Caller holds the volume (or it is not published yet) and meta.lock or
+ * bcv_lock.
  */
-static int bcv_meta_save_tables(struct bcv_volume *vol, int pos)
+static int __bcv_meta_save(struct bcv_volume *vol, int pos, bool from_dur)
 {
 	const struct bcv_fmt_layout *l = &vol->meta.layout[pos];
 	struct block_device *bdev = bcv_leg_bdev(vol, pos);
@@ -390,7 +399,7 @@ static int bcv_meta_save_tables(struct bcv_volume *vol, int pos)
 		u64 nr, done = 0;
 		unsigned long *w;
 
-		if (t == BCV_META_AL) {
+		if (t == BCV_META_AL || from_dur) {
 			w = vol->meta.dur[t];
 			nr = vol->meta.words[t];
 		} else {
@@ -416,6 +425,20 @@ static int bcv_meta_save_tables(struct bcv_volume *vol, int pos)
 	bcv_meta_buf_free(buf, blen);
 	return ret;
 }
+
+/* Every table of @vol to leg @pos.  See __bcv_meta_save(). */
+static int bcv_meta_save_tables(struct bcv_volume *vol, int pos)
+{
+	return __bcv_meta_save(vol, pos, false);
+}
+
+/* The durable image, every table of it, to leg @pos.  meta.lock held. */
+static int bcv_meta_save_dur(struct bcv_volume *vol, int pos)
+{
+	lockdep_assert_held(&vol->meta.lock);
+	return __bcv_meta_save(vol, pos, true);
+}
+
 
 /*------------------------------------------------------------------------
  * Write intent (see bcv_meta.h): the durable image and its marks
@@ -765,9 +788,8 @@ static void bcv_meta_end_io(struct bio *bio)
 /*
  * Write the first @nr staged blocks to every leg that has not failed,
  * FUA, all at once.  Assembly reads the union of every leg's tables, so a
- * mark is durable once one leg holds it: a leg whose write failed (it
- * also fails its data writes, or will be resynced) does not fail the
- * commit.  Sleeps; caller holds meta.lock.
+ * mark is durable once one leg holds it; a leg whose write failed while
+ * another took it is marked failed.  Sleeps; caller holds meta.lock.
  * Return: 0 if a leg took every block, else -EIO.
  */
 static int bcv_meta_write_stage(struct bcv_volume *vol, unsigned int nr)
@@ -815,10 +837,45 @@ static int bcv_meta_write_stage(struct bcv_volume *vol, unsigned int nr)
 		complete(&c.done);
 	wait_for_completion_io(&c.done);
 	atomic64_add(nr * hweight32(legs), &m->writes);
-	for_each_set_bit(i, &c.bad, BCV_MAX_LEGS)
-		pr_warn_ratelimited("%s: metadata write to %pg (M%u) failed\n",
-				    vol->name, bcv_leg_bdev(vol, i), i + 1);
-	return legs & ~c.bad ? 0 : -EIO;
+	if (!(legs & ~c.bad))
+		return -EIO;
+	/*
+	 * Some legs took the blocks and some did not: those hold tables that
+	 * lack marks, and later writes send only what differs from dur.  They
+	 * get every table again, whole, from dur (bcv_meta_rewrite_legs(),
+	 * the worker's next round); meanwhile assembly's union of the legs'
+	 * tables has the marks from the legs that took them.  The leg keeps
+	 * serving: it may hold the only copy of some tracks.
+	 */
+	if (c.bad & legs) {
+		for_each_set_bit(i, &c.bad, BCV_MAX_LEGS)
+			pr_warn_ratelimited("%s: metadata write to %pg (M%u) failed: its tables are written again whole\n",
+					    vol->name, bcv_leg_bdev(vol, i), i + 1);
+		m->rewrite |= c.bad & legs;
+		bcv_meta_kick(m);
+	}
+	return 0;
+}
+
+/*
+ * Write every table of dur, whole, to the legs that missed a table write
+ * (bcv_meta.rewrite), flushed.  Sleeps; caller holds meta.lock.  A leg
+ * that fails again stays in the set for the next round.
+ */
+static void bcv_meta_rewrite_legs(struct bcv_volume *vol)
+{
+	struct bcv_meta *m = &vol->meta;
+	unsigned int i, failed = bcv_tm_failed_legs(&vol->tm);
+
+	lockdep_assert_held(&m->lock);
+	for (i = 0; i < vol->nr_legs; i++) {
+		if (!(m->rewrite & (1U << i)))
+			continue;
+		if ((failed & (1U << i)) ||
+		    (!bcv_meta_save_dur(vol, i) &&
+		     !blkdev_issue_flush(bcv_leg_bdev(vol, i))))
+			m->rewrite &= ~(1U << i);
+	}
 }
 
 /* The stage slot of block @b of table @t, starting from dur; NULL if full. */
@@ -974,7 +1031,7 @@ static void bcv_meta_flush_failed(struct bcv_volume *vol, unsigned int bad)
 	newly = __bcv_check_legs(vol, bad);
 	for (p = 0; p < BCV_POSITIONS; p++)
 		if (bad & (1U << p))
-			bcv_tm_mark_stale(&vol->tm, p, 0, bcv_vol_sectors(vol));
+			bcv_tm_flush_failed(&vol->tm, p);
 	spin_unlock_irq(&vol->lock);
 	bcv_report_failed(vol, newly);
 	for (p = 0; p < BCV_POSITIONS; p++)
@@ -1198,6 +1255,8 @@ int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b)
 		if (!v[i])
 			continue;
 		mutex_lock(&v[i]->meta.lock);
+		if (v[i]->meta.rewrite)
+			bcv_meta_rewrite_legs(v[i]);
 		err = bcv_meta_sync(v[i], false);
 		mutex_unlock(&v[i]->meta.lock);
 		if (err && !ret)
@@ -1288,6 +1347,8 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 		mutex_unlock(&m->lock);
 		return;
 	}
+	if (m->rewrite)
+		bcv_meta_rewrite_legs(vol);
 	spin_lock_irq(&vol->lock);
 	spin_lock(&m->wlock);
 	if (vol->held) {
@@ -1470,6 +1531,13 @@ static void bcv_meta_io_work(struct work_struct *work)
 		bcv_meta_wake(&waiters, ret);
 		bcv_meta_wake(&retry, -EAGAIN);
 	}
+	/* Legs that missed a write: once a round (the next kick retries). */
+	if (READ_ONCE(m->rewrite)) {
+		mutex_lock(&m->lock);
+		if (m->running && !m->dead)
+			bcv_meta_rewrite_legs(vol);
+		mutex_unlock(&m->lock);
+	}
 	if (READ_ONCE(m->ckpt_due)) {
 		WRITE_ONCE(m->ckpt_due, false);
 		bcv_meta_checkpoint(vol);
@@ -1607,6 +1675,7 @@ int bcv_meta_rewrite(struct bcv_volume *vol)
 		}
 	}
 	bcv_meta_dur_is_live(vol);
+	vol->meta.rewrite = 0;
 	mutex_unlock(&vol->meta.lock);
 	return ret;
 }
@@ -1702,6 +1771,7 @@ int bcv_meta_create(struct bcv_volume *vol)
 	m->ctime = ktime_get_real_seconds();
 	for (i = 0; i < vol->nr_legs; i++) {
 		generate_random_uuid(m->leg_uuid[i]);
+		m->sb_copy[i] = 1;	/* the first write goes to copy 0 */
 		/* The tables and an empty activity log (dur's, all zero). */
 		ret = bcv_meta_save_tables(vol, i);
 		if (ret) {
@@ -1724,10 +1794,31 @@ int bcv_meta_leg_added(struct bcv_volume *vol, int pos)
 	int ret;
 
 	lockdep_assert_held(&bcv_lock);
+	/*
+	 * Whatever superblock the device carried (a volume it was a leg of,
+	 * with any seq) must not win over the one the commit writes: both
+	 * copies are erased first, and the commit writes copy 0.
+	 */
+	bcv_meta_wipe_leg(bcv_leg_bdev(vol, pos));
+	vol->meta.sb_copy[pos] = 1;
 	/* The live tables are exact; the other legs follow in the commit. */
 	mutex_lock(&vol->meta.lock);
 	ret = bcv_meta_save_tables(vol, pos);
+	if (!ret)
+		ret = blkdev_issue_flush(bcv_leg_bdev(vol, pos));
 	mutex_unlock(&vol->meta.lock);
+	if (ret)
+		return ret;
+	/*
+	 * Its superblock first, alone: a crash before the others' leaves a
+	 * new leg whose superblock (generation + 1) lists the old legs too,
+	 * which assembly finds and takes as stale (their tracks stay where
+	 * only they hold them); the reverse order would leave the others
+	 * listing a leg that carries no superblock, which no assembly finds.
+	 * A leg that cannot take its superblock is no leg: the caller takes
+	 * it out again.
+	 */
+	ret = __bcv_meta_write_sb(vol, false, 1U << pos);
 	if (ret)
 		return ret;
 	return bcv_meta_commit(vol, NULL);
@@ -1790,10 +1881,12 @@ int bcv_meta_stop(struct bcv_volume *vol)
 	 * dur may say); one that did not holds its old ones: dur keeps what
 	 * both say, and the volume runs on with write intent.
 	 */
-	if (ret)
+	if (ret) {
 		bcv_meta_dur_and_live(vol);
-	else
+	} else {
 		bcv_meta_dur_is_live(vol);
+		vol->meta.rewrite = 0;
+	}
 	mutex_unlock(&vol->meta.lock);
 	/* A leg that missed its tables must not look clean: stay dirty. */
 	if (ret)

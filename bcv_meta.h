@@ -14,11 +14,23 @@
  *               the tables and a superblock "not clean" are written before
  *               the volume takes its first I/O.
  *  - host I/O:  write intent (below), by the metadata worker.
- *  - a command: with both volumes held and flushed, the tables' new C/I
- *               bits, then both superblocks (events + 1), then the tables'
- *               new U/V bits (bcv_meta_commit()).
- *  - stop:      with the volume held and flushed: the tables exactly, an
- *               empty activity log, then the superblock "clean" (FUA).
+ *  - a command: with both volumes held and every position flushed (an
+ *               attached BCV's too), the tables' new C/I bits, then both
+ *               superblocks (events + 1; the one that makes the BCV usable
+ *               to its users last), then the tables' new U/V bits
+ *               (bcv_meta_commit()).
+ *  - stop:      with the volume held and every position flushed: the
+ *               tables exactly, an empty activity log, then the superblock
+ *               "clean" (FUA).  A BCV holds its STD meanwhile.  A stop
+ *               that fails leaves the volume running with write intent.
+ *  - superblocks: each leg alternates between its two copies, never
+ *               writing over its newest valid one (bcv_meta.sb_copy); a
+ *               new leg's copies are erased first.
+ *  - failures: a position whose flush fails goes stale; a leg that misses
+ *               a table write another leg took is failed.  Before I bits
+ *               go to disk that would leave a track held by no position
+ *               there while one holds it in the tables, that one's cache
+ *               is flushed and its V bit written (bcv_meta_vouch()).
  *  - remove:    both superblock copies zeroed.
  *
  * Write intent (the crash rule, bcv-design.rst section 10; Documentation/bcv-format.rst, "Crash
@@ -115,6 +127,18 @@ struct bcv_meta {
 	struct bcv_fmt_layout layout[BCV_FMT_LEGS];	/* by position */
 	u64 events;
 	u64 seq;
+	/*
+	 * Per leg (by position), the superblock copy that holds its newest
+	 * valid superblock: the next write goes to the other one, and a
+	 * write that fails leaves this one the newest, so the next write
+	 * goes to the failed (maybe torn) copy again, never over this one.
+	 */
+	u8 sb_copy[BCV_FMT_LEGS];
+	/*
+	 * Legs (by position) that missed a table write another leg took:
+	 * their tables are written again whole from dur.  Under lock.
+	 */
+	unsigned int rewrite;
 	u64 ctime;
 	bool clean;			/* last written state */
 	unsigned int syncing;		/* legs written as SYNCING (bit p) */
@@ -338,8 +362,12 @@ void bcv_meta_copied(struct bcv_volume *vol);
 /**
  * bcv_meta_commit() - write what a command changed: new C/I bits of both
  *	volumes' tables, then their superblocks, then their U/V bits
- * @a: a held volume
+ * @a: a held volume, whose superblock is written first
  * @b: the other held volume, or NULL
+ *
+ * Every position of both is flushed first (the BCVs attached to a STD
+ * included); one whose flush fails goes stale, and its volume's U/V bits
+ * wait for a later commit or checkpoint.
  *
  * Context: may sleep; bcv_lock held.
  * Return: 0 or the first error.

@@ -858,8 +858,17 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	 * nothing that a reboot would take for an attached mirror's, and no
 	 * copy reaches a BCV that a reboot would take for a split one.
 	 */
+	/*
+	 * The superblock that makes the BCV usable to its own users goes
+	 * last: a command that attaches it writes the BCV's first (a crash
+	 * between leaves it attached, not ready, and the STD's record, which
+	 * says split, links it back split: bcv_tm_sess_link()); one that
+	 * detaches it writes the STD's first (a crash between leaves the BCV
+	 * not ready until the STD says split).  Never can the BCV stand
+	 * alone as split, open to writes, while its STD counts on its data.
+	 */
 	if (!ret)
-		bcv_meta_commit(std, bcv);
+		bcv_meta_commit(detach ? std : bcv, detach ? bcv : std);
 
 	bcv_unhold(bcv);
 	bcv_unhold(std);
@@ -1556,6 +1565,8 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 		}
 		seen |= 1U << pos;
 		legs[pos] = vol->legs[i];
+		/* The copy the next superblock write leaves alone. */
+		vol->meta.sb_copy[pos] = msb[i].copy;
 		if (le64_to_cpu(sb->events) < events ||
 		    (le32_to_cpu(best->legs[pos].flags) & BCV_SB_LEG_FAILED))
 			stale |= 1U << pos;

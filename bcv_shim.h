@@ -95,6 +95,7 @@ typedef uint8_t u8;
 #define __ffs(w)		((unsigned long)__builtin_ctzl(w))
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define BCV_TM_WARN_ON(cond)	assert(!(cond))
+#define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 static inline unsigned long *bcv_bitmap_alloc(u64 nbits)
 {

@@ -478,6 +478,18 @@ u64 bcv_tm_mark_stale(struct bcv_tm_vol *v, int pos, u64 sector,
 	return kept;
 }
 
+u64 bcv_tm_flush_failed(struct bcv_tm_vol *v, int pos)
+{
+	u32 e = v->stale_epoch;
+
+	/* One byte per position: its own count, wrapping within it. */
+	e = (e & ~(0xffU << (8 * pos))) |
+	    ((((e >> (8 * pos)) + 1) & 0xff) << (8 * pos));
+	WRITE_ONCE(v->stale_epoch, e);
+	smp_mb();	/* pairs with bcv_io.c's read after its V marks */
+	return bcv_tm_mark_stale(v, pos, 0, v->sectors);
+}
+
 void bcv_tm_leg_fail(struct bcv_tm_vol *v, int pos)
 {
 	if (v->role[pos] != BCV_POS_LEG)

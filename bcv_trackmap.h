@@ -159,6 +159,12 @@ struct bcv_tm_vol {
 	unsigned int nr_legs;		/* own legs at M1..M(nr_legs) */
 	unsigned int failed;		/* own legs marked failed (bit p) */
 	/*
+	 * A byte per position, bumped by bcv_tm_flush_failed(): a write
+	 * samples it when it is sent, and validates no position whose flush
+	 * failed meanwhile (bcv_tm_stale_since()).
+	 */
+	u32 stale_epoch;
+	/*
 	 * STD: data positions never written (bit p), the MM of a protected
 	 * restore: a read and copy source only.  A host write leaves it I
 	 * where it wrote, and the copy engine never copies to it.
@@ -450,6 +456,42 @@ u64 bcv_tm_write_done(struct bcv_tm_vol *v, u64 sector, u64 nr_sectors,
  */
 u64 bcv_tm_mark_stale(struct bcv_tm_vol *v, int pos, u64 sector,
 		      u64 nr_sectors);
+/**
+ * bcv_tm_flush_failed() - position @pos failed a cache flush
+ * @v: the tables
+ * @pos: the position
+ *
+ * It may have lost anything it took since its last flush: stale for
+ * every track another position holds (bcv_tm_mark_stale()), and its
+ * epoch moves, so that a write sent to it before and completing after
+ * validates nothing there (bcv_tm_stale_since()).  The epoch moves before
+ * the tracks go stale, fully ordered: a write that marks V lock-free and
+ * then reads the epoch either sees it moved or was marked I after.
+ *
+ * Context: any; caller serialises it with bcv_tm_write_done().
+ * Return: the tracks it kept V (the last copy there is).
+ */
+u64 bcv_tm_flush_failed(struct bcv_tm_vol *v, int pos);
+
+/* The positions' epochs, sampled when a write is sent.  Context: any. */
+static inline u32 bcv_tm_stale_epoch(const struct bcv_tm_vol *v)
+{
+	return READ_ONCE(v->stale_epoch);
+}
+
+/* Positions whose flush failed since @epoch was sampled.  Context: any. */
+static inline unsigned int bcv_tm_stale_since(const struct bcv_tm_vol *v,
+					      u32 epoch)
+{
+	u32 x = READ_ONCE(v->stale_epoch) ^ epoch;
+	unsigned int p, m = 0;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((x >> (8 * p)) & 0xff)
+			m |= 1U << p;
+	return m;
+}
+
 /* bcv_tm_mark_stale() for callers that ignore the count. */
 static inline void bcv_tm_leg_error(struct bcv_tm_vol *v, int pos, u64 sector,
 				    u64 nr_sectors)

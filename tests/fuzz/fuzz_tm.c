@@ -319,6 +319,10 @@ static bool dev_flush(int d, bool ok)
 {
 	uint64_t t;
 
+	if (getenv("FUZZ_TM_WATCH") && d == atoi(getenv("FUZZ_TM_WATCH")))
+		printf("  [disk %d flush %s dirty22=%d]\n", d, ok ? "ok" : "FAIL",
+		       D[d].dirty[22]);
+
 	if (D[d].gone)
 		ok = false;
 	for (t = 0; t < MAXT; t++) {
@@ -391,6 +395,8 @@ struct hvol {
 	bool copied;			/* copies done since a checkpoint */
 	bool sb_due;			/* bcv_meta_schedule() pending */
 	uint64_t events, seq;
+	unsigned int sb_copy[BCV_MAX_LEGS];	/* each leg's newest valid copy */
+	unsigned int rewrite;		/* legs whose tables are written again */
 	bool clean;			/* last superblock written */
 	struct hrec link;		/* BCV: session while its STD is absent */
 
@@ -634,6 +640,28 @@ static void meta_alloc(struct hvol *v)
  * (those of @mask that differ from dur) to every leg that has not failed;
  * a leg counts if it took all of them.  dur takes them if a leg did.
  */
+/* bcv_meta_rewrite_legs(): dur, whole, to the legs that missed a write. */
+static void rewrite_legs(struct hvol *v)
+{
+	unsigned int i, failed = bcv_tm_failed_legs(&v->tm);
+	bool all;
+	int t;
+
+	for (i = 0; i < v->nlegs; i++) {
+		if (!(v->rewrite & (1U << i)))
+			continue;
+		all = true;
+		for (t = 0; t < NTAB && !(failed & (1U << i)); t++)
+			if (v->words[t] &&
+			    !dev_meta_write(v->dev[i], t, v->dur[t], v->words[t]))
+				all = false;
+		if (all)
+			v->rewrite &= ~(1U << i);
+		note("%s: M%u's tables written again whole: %s", vname(v), i + 1,
+		     all ? "ok" : "failed again");
+	}
+}
+
 static bool meta_write_tables(struct hvol *v, unsigned int mask,
 			      unsigned long stage[NTAB][MAXW])
 {
@@ -642,6 +670,8 @@ static bool meta_write_tables(struct hvol *v, unsigned int mask,
 
 	if (!mask)
 		return true;
+	unsigned int bad = 0;
+
 	for (i = 0; i < v->nlegs; i++) {
 		bool all = true;
 
@@ -652,9 +682,29 @@ static bool meta_write_tables(struct hvol *v, unsigned int mask,
 			    !dev_meta_write(v->dev[i], t, stage[t], v->words[t]))
 				all = false;
 		ok += all;
+		if (!all)
+			bad |= 1U << i;
+	}
+	if (getenv("FUZZ_TM_WATCHBIT")) {
+		int wv, wt, wb;
+
+		if (sscanf(getenv("FUZZ_TM_WATCHBIT"), "%d:%d:%d", &wv, &wt, &wb) == 3 &&
+		    v == &V[wv] && (mask & (1U << wt)))
+			printf("  [%s table %d bit %d: dur %d -> %d, ok %u bad %#x]\n",
+			       vname(v), wt, wb, (int)((v->dur[wt][wb / 64] >> (wb % 64)) & 1),
+			       (int)((stage[wt][wb / 64] >> (wb % 64)) & 1), ok, bad);
 	}
 	if (!ok)
 		return false;
+	/*
+	 * bcv_meta_write_stage(): a leg that missed them gets every table
+	 * again, whole, from dur (the worker's next round: here at once)
+	 */
+	v->rewrite |= bad;
+	for (t = 0; t < NTAB; t++)
+		if (mask & (1U << t))
+			memcpy(v->dur[t], stage[t], v->words[t] * sizeof(long));
+	rewrite_legs(v);
 	for (t = 0; t < NTAB; t++)
 		if (mask & (1U << t))
 			memcpy(v->dur[t], stage[t], v->words[t] * sizeof(long));
@@ -944,10 +994,22 @@ static void flush_failed(struct hvol *v, unsigned int bad)
 
 	if (!bad)
 		return;
+	/*
+	 * An attached BCV's own legs: what they held before the attach may
+	 * be gone with the cache (what ABORT would give back).
+	 */
+	if (bcv_attached(v)) {
+		uint64_t t;
+
+		for (t = 0; t < v->tracks; t++)
+			for (p = 0; p < BCV_POSITIONS; p++)
+				if ((bad & (1U << p)) && !bcv_tm_invalid(&v->tm, p, t))
+					vs_any(&v->pre[t]);
+	}
 	check_legs(v, bad);
 	for (p = 0; p < BCV_POSITIONS; p++)
 		if (bad & (1U << p)) {
-			bcv_tm_mark_stale(&v->tm, p, 0, v->sectors);
+			bcv_tm_flush_failed(&v->tm, p);
 			v->errs[p]++;
 		}
 	flush_lost(v, bad);
@@ -1011,9 +1073,9 @@ static void meta_build(struct hvol *v, unsigned int pos, struct hsbc *sb,
  * that has not failed, with a preflush; true if a leg took it.  A write
  * that fails may leave its copy torn.
  */
-static bool meta_write_sb(struct hvol *v, bool clean)
+static bool meta_write_sb_legs(struct hvol *v, bool clean, unsigned int legs)
 {
-	unsigned int failed = bcv_tm_failed_legs(&v->tm), i, ok = 0;
+	unsigned int failed = bcv_tm_failed_legs(&v->tm) | ~legs, i, ok = 0;
 	struct hsbc sb;
 
 	v->events++;
@@ -1024,20 +1086,27 @@ static bool meta_write_sb(struct hvol *v, bool clean)
 		if (failed & (1U << i))
 			continue;
 		meta_build(v, i, &sb, clean);
+		/* The leg's copy that is not its newest (bcv_meta.sb_copy). */
 		if (D[d].gone || D[d].meta_fail) {
 			if (D[d].meta_fail)
 				D[d].meta_fail--;
 			if (coin(50))
-				D[d].sb[v->seq & 1].ok = false;	/* torn */
+				D[d].sb[!v->sb_copy[i]].ok = false;	/* torn */
 			continue;
 		}
 		dev_flush(d, true);
-		D[d].sb[v->seq & 1] = sb;
+		D[d].sb[!v->sb_copy[i]] = sb;
+		v->sb_copy[i] = !v->sb_copy[i];
 		ok++;
 	}
 	if (ok)
 		v->clean = clean;
 	return ok;
+}
+
+static bool meta_write_sb(struct hvol *v, bool clean)
+{
+	return meta_write_sb_legs(v, clean, ~0U);
 }
 
 /* bcv_meta_save_tables() of every table to leg @i (AL from dur). */
@@ -1082,6 +1151,7 @@ struct hio {
 	unsigned int targets;
 	bool discard, zeroes, fua, preflush;
 	uint64_t wid;
+	uint32_t epoch;			/* bcv_tm_stale_epoch() when sent */
 	ver_t whole[MAXT];		/* a whole-track write's version */
 	struct vset before[MAXT];	/* the host's view before it */
 };
@@ -1282,6 +1352,7 @@ static int io_submit(int vi, uint64_t sector, uint64_t nr, bool discard,
 		io->whole[t] = fresh();
 		io->before[t] = v->ts[t].cur;
 	}
+	io->epoch = bcv_tm_stale_epoch(&v->tm);
 	bcv_tm_write(&v->tm, sector, nr, 0);
 	if (!meta_write_check(v, first, last, targets)) {
 		note("%s: write %" PRIu64 "+%" PRIu64 ": marks not written, EIO",
@@ -1338,7 +1409,7 @@ static void io_complete(unsigned int k, unsigned int fail)
 {
 	struct hio *io = &IO[k];
 	struct hvol *v = &V[io->vol];
-	unsigned int d = bcv_tm_data_positions(&v->tm), ok, p;
+	unsigned int d = bcv_tm_data_positions(&v->tm), ok, p, stale;
 	bool good = true;
 	uint64_t t, kept = 0;
 
@@ -1367,7 +1438,9 @@ static void io_complete(unsigned int k, unsigned int fail)
 		v->errs[p]++;
 	}
 	ok = io->targets & ~fail;
-	if (!fail && !io->discard && (io->targets & d) == d) {
+	/* bcv_io_clean(); __bcv_io_tables(): no V where a flush failed since */
+	stale = bcv_tm_stale_since(&v->tm, io->epoch) & io->targets;
+	if (!fail && !io->discard && (io->targets & d) == d && !stale) {
 		/* bcv_io_clean(): V marks only, no lock */
 		if (bcv_tm_write_done(&v->tm, io->sector, io->nr, io->targets,
 				      ok, true))
@@ -1378,15 +1451,17 @@ static void io_complete(unsigned int k, unsigned int fail)
 		if (io->preflush) {
 			for (p = 0; p < BCV_POSITIONS; p++)
 				if (fail & (1U << p))
-					kept += bcv_tm_mark_stale(&v->tm, p, 0, v->sectors);
+					kept += bcv_tm_flush_failed(&v->tm, p);
 			flush_lost(v, fail);
 		}
+		ok &= ~stale;
 		if (bcv_tm_write_done(&v->tm, io->sector, io->nr, io->targets, ok,
 				      !io->discard))
 			good = false;
 		if (kept || !ok)
 			good = false;
-		if (!meta_error_marks(v, fail, io->preflush ? fail : 0,
+		/* The failed ones' I bits and the stale ones' (the epoch). */
+		if (!meta_error_marks(v, fail | stale, io->preflush ? fail : 0,
 				      io->first, io->last))
 			good = false;
 	}
@@ -1427,7 +1502,7 @@ static void host_flush(int vi, unsigned int fail)
 		check_legs(v, fail);
 		for (p = 0; p < BCV_POSITIONS; p++)
 			if (fail & (1U << p))
-				kept += bcv_tm_mark_stale(&v->tm, p, 0, v->sectors);
+				kept += bcv_tm_flush_failed(&v->tm, p);
 		flush_lost(v, fail);
 	}
 	good = !kept && (targets & ~fail);
@@ -1609,6 +1684,9 @@ static int copy_pick(int vi, uint64_t from, unsigned int avoid)
 	CP[k] = (struct hcopy){ .used = true, .vol = vi, .c = c };
 	note("%s: copy job %u: tracks %" PRIu64 "+%" PRIu64 " M%d -> %#x",
 	     vname(v), k, c.start, c.len, c.src + 1, c.dst);
+	/* bcv_start_job(): begun under vol->lock, where the run was found */
+	bcv_tm_copy_begin(&v->tm, &CP[k].c);
+	CP[k].begun = true;
 	return k;
 }
 
@@ -1880,8 +1958,11 @@ static bool commit(struct hvol *a, struct hvol *b, unsigned int cut)
 		}
 	CUT_AT();
 	for (i = 0; i < 2; i++)
-		if (v[i])
+		if (v[i]) {
+			if (v[i]->rewrite)
+				rewrite_legs(v[i]);
 			meta_sync(v[i], false);
+		}
 	CUT_AT();
 	for (i = 0; i < 2; i++) {
 		if (!v[i])
@@ -2168,7 +2249,9 @@ static int command(int cmd, int b, bool diff, bool incr, bool force,
 				sv->ts[t].crash = sv->ts[t].cur;
 			}
 	}
-	if (!commit(sv, bv, cut)) {
+	/* The superblock that makes the BCV usable goes last. */
+	if (!(cmd == C_SPLIT || cmd == C_ABORT ? commit(sv, bv, cut) :
+	      commit(bv, sv, cut))) {
 		/* Cut in the middle: before or after, each volume. */
 		for (t = 0; t < sv->tracks; t++) {
 			vs_union(&sv->ts[t].crash, &old_std[t]);
@@ -2261,6 +2344,7 @@ static bool meta_stop(struct hvol *v)
 		return false;
 	}
 	dur_is_live(v);
+	v->rewrite = 0;
 	if (!meta_write_sb(v, true))
 		return false;
 	v->mrun = false;
@@ -2382,6 +2466,13 @@ static void link_peers(int vi)
 }
 
 /* bcv_meta_read_sb(): the valid copy with the higher seq, or NULL. */
+static const struct hsbc *read_sb(int d);
+
+static unsigned int read_sb_copy(int d)
+{
+	return read_sb(d) == &D[d].sb[1];
+}
+
 static const struct hsbc *read_sb(int d)
 {
 	const struct hsbc *a = &D[d].sb[0], *b = &D[d].sb[1];
@@ -2433,6 +2524,12 @@ static bool assemble(int vi)
 				break;
 		}
 		if (d == NDEV) {
+			/* A leg whose device is gone: it cannot be given. */
+			for (d = 0; d < NDEV; d++)
+				if (dev_owner(d) == vi && D[d].gone) {
+					note("assemble %s: a leg's disk is gone", vname(v));
+					return false;
+				}
 			/* A leg whose device is there but says otherwise. */
 			for (d = 0; d < NDEV; d++)
 				if (dev_owner(d) == vi && !D[d].gone && read_sb(d) &&
@@ -2445,6 +2542,7 @@ static bool assemble(int vi)
 		}
 		v->dev[i] = d;
 		sb[i] = read_sb(d);
+		v->sb_copy[i] = read_sb_copy(d);
 		if (sb[i]->seq > seq)
 			seq = sb[i]->seq;
 	}
@@ -2562,7 +2660,9 @@ static bool assemble(int vi)
 	v->mrun = true;
 	v->sb_due = false;
 	v->open = false;
-	note("assembled %s%s, stale %#x", vname(v), clean ? "" : " (unclean)", stale);
+	note("assembled %s%s, stale %#x, disks %d %d %d", vname(v),
+	     clean ? "" : " (unclean)", stale, v->dev[0],
+	     v->nlegs > 1 ? v->dev[1] : -1, v->nlegs > 2 ? v->dev[2] : -1);
 	link_peers(vi);
 	if (v->is_std)
 		bcv_tm_update_states(&v->tm);
@@ -2605,9 +2705,32 @@ static void leg_add(int vi)
 	v->dev[pos] = d;
 	v->leg_uuid[pos] = ++uuid_ctr;
 	v->nlegs++;
-	note("%s: leg M%d added on disk %d", vname(v), pos + 1, d);
-	/* bcv_meta_leg_added(): its tables, then every leg's new leg list */
-	meta_save_tables(v, pos);
+	note("%s: leg M%d added on disk %d (owner %d)", vname(v), pos + 1, d,
+	     dev_owner(d));
+	/*
+	 * bcv_meta_leg_added(): the device's old superblocks erased, its
+	 * tables, then every leg's new leg list
+	 */
+	if (!D[d].gone) {
+		D[d].sb[0].ok = false;
+		D[d].sb[1].ok = false;
+	}
+	v->sb_copy[pos] = 1;
+	/* Its tables, then its superblock alone, then the others' (commit) */
+	if (!meta_save_tables(v, pos) || !dev_flush(d, true) ||
+	    !meta_write_sb_legs(v, false, 1U << pos)) {
+		note("%s: the new leg's metadata not written: out again", vname(v));
+		if (bcv_tm_leg_remove(&v->tm, pos))
+			die("the new leg cannot be removed again");
+		v->nlegs--;
+		if (!commit(v, NULL, 0))
+			die("commit without a cut stopped");
+		if (!D[d].gone) {
+			D[d].sb[0].ok = false;
+			D[d].sb[1].ok = false;
+		}
+		return;
+	}
 	if (!commit(v, NULL, 0))
 		die("commit without a cut stopped");
 }
@@ -2629,8 +2752,11 @@ static void leg_remove(int vi, int pos)
 		v->dev[j] = v->dev[j + 1];
 		v->leg_uuid[j] = v->leg_uuid[j + 1];
 		v->errs[j] = v->errs[j + 1];
+		v->sb_copy[j] = v->sb_copy[j + 1];
 	}
 	v->nlegs--;
+	v->rewrite = (v->rewrite & ((1U << pos) - 1)) |
+		     ((v->rewrite >> 1) & ~((1U << pos) - 1));
 	note("%s: leg M%d (disk %d) removed", vname(v), pos + 1, d);
 	if (!commit(v, NULL, 0))
 		die("commit without a cut stopped");
@@ -2798,6 +2924,7 @@ static void create_vol(int vi, bool is_std, unsigned int nlegs,
 	for (i = 0; i < nlegs; i++) {
 		v->dev[i] = dev0 + i;
 		v->leg_uuid[i] = ++uuid_ctr;
+		v->sb_copy[i] = 1;
 	}
 	if (bcv_tm_vol_init(&v->tm, sectors, TSHIFT, is_std, nlegs))
 		die("bcv_tm_vol_init");

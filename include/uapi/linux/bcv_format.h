@@ -189,12 +189,13 @@ static inline int bcv_fmt_layout(__u64 dev_sectors, unsigned int track_shift,
 				 struct bcv_fmt_layout *l)
 {
 	__u64 dev = dev_sectors / BCV_FMT_ALIGN * BCV_FMT_ALIGN;
-	__u64 tsec = 1ULL << (track_shift - 9);
-	__u64 area;
+	__u64 tsec, area;
 	unsigned int p;
 
+	/* Before the shift: a shift out of range is a layout that fails. */
 	if (track_shift < 9 || track_shift > 40)
 		return -1;
+	tsec = 1ULL << (track_shift - 9);
 	l->dev_sectors = dev_sectors;
 	l->tracks_cap = (dev + tsec - 1) / tsec;
 	l->pb_sectors = bcv_fmt_round_up(l->tracks_cap * 2, 4096) / 512;

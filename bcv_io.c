@@ -424,7 +424,15 @@ static void bcv_io_complete(struct bcv_io *io)
 		 * hears (the write still holds its regions: no copy clears
 		 * them meanwhile).  Once queued, @io is the worker's.
 		 */
-		io->err_pos = io->write ? io->failed | stale : 0;
+		/*
+		 * And the positions it did not reach: where one it skipped
+		 * held the track alone on disk, it was not marked I before
+		 * (BCV_MARK_OTHER); it is now, after the V bits of the
+		 * positions that took the write.
+		 */
+		io->err_pos = io->write ? io->failed | stale |
+			      (bcv_tm_data_positions(&vol->tm) & ~io->targets) :
+			      0;
 		io->err_whole = io->flush ? io->failed : 0;
 		io->mw.fn = bcv_io_meta_done;
 		spin_lock_irqsave(&vol->lock, flags);
@@ -672,6 +680,13 @@ void bcv_submit_bio(struct bio *bio)
 	}
 	if (write) {
 		targets = bcv_tm_write_targets(&vol->tm);
+		/*
+		 * No own leg left to take it (all failed): an attached BCV
+		 * alone would hold it, and the volume has no leg to say so
+		 * on disk; it fails until a leg is added.
+		 */
+		if (!(targets & bcv_leg_positions(vol)))
+			targets = 0;
 		if (discard)
 			targets &= bcv_leg_positions(vol);
 	} else {

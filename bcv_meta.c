@@ -178,7 +178,8 @@ static void bcv_sess_rec(struct bcv_sb_sess *r, const u8 *uuid,
 
 /*
  * The superblock of @vol as leg @pos writes it, into @sb (zeroed).  Caller
- * holds bcv_lock and meta.lock; takes the STD's state_lock for states.
+ * holds meta.lock, with the volume's sessions stable (see
+ * __bcv_meta_write_sb_locked()); takes the STD's state_lock for states.
  */
 static void bcv_meta_build(struct bcv_volume *vol, int pos, struct bcv_sb *sb,
 			   bool clean)
@@ -188,7 +189,6 @@ static void bcv_meta_build(struct bcv_volume *vol, int pos, struct bcv_sb *sb,
 	struct bcv_tm_sess *ts;
 	unsigned int i, failed = bcv_tm_failed_legs(&vol->tm), syncing = 0;
 
-	lockdep_assert_held(&bcv_lock);
 	lockdep_assert_held(&m->lock);
 	memcpy(sb->magic, BCV_SB_MAGIC, sizeof(sb->magic));
 	sb->version = cpu_to_le32(BCV_SB_VERSION);
@@ -266,20 +266,26 @@ static void bcv_meta_build(struct bcv_volume *vol, int pos, struct bcv_sb *sb,
 	}
 }
 
-/* bcv_meta_write_sb() to the legs in @legs only; 0 if one took it. */
-static int __bcv_meta_write_sb(struct bcv_volume *vol, bool clean,
-			       unsigned int legs)
+/*
+ * bcv_meta_write_sb() to the legs in @legs only (and not failed); 0 if
+ * one took it.  Caller holds meta.lock, and either bcv_lock (commands,
+ * stop, assembly) or knows the volume's legs and sessions are stable: the
+ * metadata worker writes one while host I/O it serves is in flight, which
+ * no command can change (a command holds the volume first, and holding
+ * waits for that I/O to end).  Sleeps; allocates with @gfp.
+ */
+static int __bcv_meta_write_sb_locked(struct bcv_volume *vol, bool clean,
+				      unsigned int legs, gfp_t gfp)
 {
 	struct bcv_meta *m = &vol->meta;
 	unsigned int i, failed = bcv_tm_failed_legs(&vol->tm) | ~legs, ok = 0;
 	struct bcv_sb *sb;
 	int ret = -EIO;
 
-	lockdep_assert_held(&bcv_lock);
-	sb = (void *)get_zeroed_page(GFP_KERNEL);
+	lockdep_assert_held(&m->lock);
+	sb = (void *)get_zeroed_page(gfp);
 	if (!sb)
 		return -ENOMEM;
-	mutex_lock(&m->lock);
 	m->events++;
 	m->seq++;
 	for (i = 0; i < vol->nr_legs; i++) {
@@ -307,10 +313,25 @@ static int __bcv_meta_write_sb(struct bcv_volume *vol, bool clean,
 	}
 	if (ok) {
 		m->clean = clean;
+		/* The legs flagged failed in it, as assembly will see them. */
+		m->sb_failed = bcv_tm_failed_legs(&vol->tm) &
+			       (BIT(vol->nr_legs) - 1);
 		ret = 0;
 	}
-	mutex_unlock(&m->lock);
 	free_page((unsigned long)sb);
+	return ret;
+}
+
+/* bcv_meta_write_sb() to the legs in @legs only; 0 if one took it. */
+static int __bcv_meta_write_sb(struct bcv_volume *vol, bool clean,
+			       unsigned int legs)
+{
+	int ret;
+
+	lockdep_assert_held(&bcv_lock);
+	mutex_lock(&vol->meta.lock);
+	ret = __bcv_meta_write_sb_locked(vol, clean, legs, GFP_KERNEL);
+	mutex_unlock(&vol->meta.lock);
 	return ret;
 }
 
@@ -470,6 +491,15 @@ enum {
 	 * no position on disk: their holders' V bits first (bcv_meta_vouch())
 	 */
 	BCV_MARK_VOUCH,
+	/*
+	 * A write's position that it does not reach: I for the tracks of
+	 * [first, last] that one of the positions it reaches (@targets)
+	 * holds on disk.  Where none does, the position it skips is the
+	 * holder on disk of the old data, which stays there: it is marked
+	 * I once the write is done, after the V bits of the positions that
+	 * took it (bcv_meta_vouch()), or stays the holder if none did.
+	 */
+	BCV_MARK_OTHER,
 };
 
 /* Bits [@first, @last] of bitmap word @i. */
@@ -534,9 +564,41 @@ static bool bcv_pb_set(const unsigned long *pb, unsigned long cols,
 	return true;
 }
 
+/* Tracks of word @i that a position in @targets holds on disk (dur). */
+static unsigned long bcv_dur_held(const struct bcv_meta *m,
+				  unsigned int targets, u64 i)
+{
+	unsigned long w = 0;
+	unsigned int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (targets & (1U << p))
+			w |= ~READ_ONCE(m->dur[p][i]);
+	return w;
+}
+
+/*
+ * Are the BCV_MARK_OTHER bits of position @p for a write to @targets on
+ * [@first, @last] all in dur?
+ */
+static bool bcv_other_set(const struct bcv_meta *m, int p,
+			  unsigned int targets, u64 first, u64 last)
+{
+	u64 i;
+
+	for (i = first / BITS_PER_LONG; i <= last / BITS_PER_LONG; i++) {
+		unsigned long need = bcv_word_mask(i, first, last) &
+				     bcv_dur_held(m, targets, i);
+
+		if ((READ_ONCE(m->dur[p][i]) & need) != need)
+			return false;
+	}
+	return true;
+}
+
 /* Caller holds wlock.  Queue @mk in the open batch; false if it is full. */
-static bool bcv_meta_add(struct bcv_meta *m, u8 kind, u8 table, u64 first,
-			 u64 last)
+static bool bcv_meta_add_to(struct bcv_meta *m, u8 kind, u8 table,
+			    u8 targets, u64 first, u64 last)
 {
 	struct bcv_meta_batch *b = &m->open;
 	struct bcv_meta_mark *mk;
@@ -545,6 +607,7 @@ static bool bcv_meta_add(struct bcv_meta *m, u8 kind, u8 table, u64 first,
 	for (i = 0; i < b->nr; i++) {
 		mk = &b->marks[i];
 		if (mk->kind == kind && mk->table == table &&
+		    mk->targets == targets &&
 		    mk->first <= first && mk->last >= last)
 			return true;
 	}
@@ -553,9 +616,17 @@ static bool bcv_meta_add(struct bcv_meta *m, u8 kind, u8 table, u64 first,
 	mk = &b->marks[b->nr++];
 	mk->kind = kind;
 	mk->table = table;
+	mk->targets = targets;
 	mk->first = first;
 	mk->last = last;
 	return true;
+}
+
+/* Caller holds wlock.  bcv_meta_add_to() for a mark without targets. */
+static bool bcv_meta_add(struct bcv_meta *m, u8 kind, u8 table, u64 first,
+			 u64 last)
+{
+	return bcv_meta_add_to(m, kind, table, 0, first, last);
 }
 
 static void bcv_meta_kick(struct bcv_meta *m)
@@ -649,7 +720,7 @@ bool bcv_meta_write_check(struct bcv_volume *vol, u64 first, u64 last,
 		   !bcv_bits_set(m->dur[BCV_M4B], first, last);
 	for (p = 0; p < BCV_POSITIONS; p++)
 		if ((other & (1U << p)) &&
-		    !bcv_bits_set(m->dur[p], first, last))
+		    !bcv_other_set(m, p, targets, first, last))
 			need_pos |= 1U << p;
 	if (hweight32(targets) > 1)
 		need_al = !bcv_bits_set(m->dur[BCV_META_AL], rf, rl);
@@ -669,7 +740,8 @@ bool bcv_meta_write_check(struct bcv_volume *vol, u64 first, u64 last,
 			bcv_meta_add(m, BCV_MARK_SET, BCV_M4B, first, last);
 		for (p = 0; p < BCV_POSITIONS; p++)
 			if (need_pos & (1U << p))
-				bcv_meta_add(m, BCV_MARK_SET, p, first, last);
+				bcv_meta_add_to(m, BCV_MARK_OTHER, p, targets,
+						first, last);
 		if (need_al)
 			bcv_meta_add(m, BCV_MARK_SET, BCV_META_AL, rf, rl);
 		list_add_tail(&w->node, &m->open.waiters);
@@ -677,6 +749,27 @@ bool bcv_meta_write_check(struct bcv_volume *vol, u64 first, u64 last,
 	bcv_meta_kick(m);
 	spin_unlock_irqrestore(&m->wlock, flags);
 	return false;
+}
+
+/*
+ * Caller holds wlock.  Are the I bits position @p has in the tables for
+ * tracks [@first, @last] on disk (in dur) already?
+ */
+static bool __bcv_meta_on_disk(struct bcv_volume *vol, int p, u64 first,
+			       u64 last)
+{
+	unsigned long *live = bcv_meta_live(vol, p), *dur = vol->meta.dur[p];
+	u64 i;
+
+	lockdep_assert_held(&vol->meta.wlock);
+	for (i = first / BITS_PER_LONG; i <= last / BITS_PER_LONG; i++) {
+		unsigned long want = READ_ONCE(live[i]) &
+				     bcv_word_mask(i, first, last);
+
+		if ((dur[i] & want) != want)
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -721,6 +814,11 @@ bool __bcv_meta_error_marks(struct bcv_volume *vol, unsigned int pos,
 		last = bcv_vol_tracks(vol) - 1;
 	}
 	spin_lock_irqsave(&m->wlock, flags);
+	/* Most writes that skip a position find its I bits on disk already. */
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((pos & (1U << p)) && !(whole & (1U << p)) &&
+		    __bcv_meta_on_disk(vol, p, first, last))
+			pos &= ~(1U << p);
 	/*
 	 * Positions that failed become I on disk; where that, or the write
 	 * that skipped a position, leaves a track held by no position on
@@ -800,6 +898,15 @@ static int bcv_meta_write_stage(struct bcv_volume *vol, unsigned int nr)
 	struct bcv_meta_wctx c;
 
 	lockdep_assert_held(&m->lock);
+	/*
+	 * Assembly takes the union of the current legs' tables: a leg that
+	 * misses a round must not be current afterwards, or its old I bits
+	 * would come back over V bits the round wrote (a track then held by
+	 * no position on disk).  A leg failed since the last superblock is
+	 * flagged so, one generation ahead, before a round it misses.
+	 */
+	if ((failed & (BIT(vol->nr_legs) - 1)) & ~m->sb_failed)
+		__bcv_meta_write_sb_locked(vol, false, ~0U, GFP_NOIO);
 	atomic_set(&c.pending, 1);
 	init_completion(&c.done);
 	c.bad = 0;
@@ -852,6 +959,8 @@ static int bcv_meta_write_stage(struct bcv_volume *vol, unsigned int nr)
 			pr_warn_ratelimited("%s: metadata write to %pg (M%u) failed: its tables are written again whole\n",
 					    vol->name, bcv_leg_bdev(vol, i), i + 1);
 		m->rewrite |= c.bad & legs;
+		/* The legs that took it move a generation ahead: see above. */
+		__bcv_meta_write_sb_locked(vol, false, legs & ~c.bad, GFP_NOIO);
 		bcv_meta_kick(m);
 	}
 	return 0;
@@ -964,6 +1073,10 @@ static int bcv_meta_apply(struct bcv_volume *vol,
 			bits = READ_ONCE(live[i]) &
 			       bcv_word_mask(i, mk->first, mk->last);
 			break;
+		case BCV_MARK_OTHER:
+			bits = bcv_word_mask(i, mk->first, mk->last) &
+			       bcv_dur_held(m, mk->targets, i);
+			break;
 		default:
 			bits = bcv_word_mask(i, mk->first, mk->last);
 		}
@@ -1060,6 +1173,8 @@ static unsigned long bcv_marks_bits(struct bcv_volume *vol,
 		w = bcv_word_mask(i, mk[k].first, mk[k].last);
 		if (mk[k].kind == BCV_MARK_FROM_M)
 			w &= READ_ONCE(live[i]);
+		else if (mk[k].kind == BCV_MARK_OTHER)
+			w &= bcv_dur_held(&vol->meta, mk[k].targets, i);
 		bits |= w;
 	}
 	return bits;

@@ -93,6 +93,7 @@ struct bcv_meta_waiter {
 struct bcv_meta_mark {
 	u8 kind;
 	u8 table;
+	u8 targets;			/* BCV_MARK_OTHER: the write's positions */
 	u64 first, last;		/* tracks, or regions for the AL */
 };
 
@@ -139,6 +140,8 @@ struct bcv_meta {
 	 * their tables are written again whole from dur.  Under lock.
 	 */
 	unsigned int rewrite;
+	/* Legs the last superblock written flagged failed.  Under lock. */
+	unsigned int sb_failed;
 	u64 ctime;
 	bool clean;			/* last written state */
 	unsigned int syncing;		/* legs written as SYNCING (bit p) */

@@ -1640,23 +1640,16 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 		goto out_sessions;
 	}
 	/*
-	 * The union of the legs' tables and activity logs: a mark is
-	 * durable once one leg holds it (a leg may have missed metadata
-	 * writes that failed on it).  After a clean stop every current leg
-	 * got the same tables; after a crash a stale leg's marks count too
-	 * (they only add copies), if they can be read.
+	 * The union of the current legs' tables and activity logs: a mark
+	 * is durable once one leg holds it.  Not a stale leg's: it missed
+	 * rounds the current legs took (bcv_meta_write_stage() moves those a
+	 * generation ahead), and its old I bits would come back over V bits
+	 * written since, leaving tracks held by no position.
 	 */
 	ret = bcv_meta_load_tables(vol, src, false);
-	for (i = 0; i < nr && !ret; i++) {
-		if ((int)i == src || (clean && (stale & (1U << i))))
-			continue;
-		ret = bcv_meta_load_tables(vol, i, true);
-		if (ret && (stale & (1U << i))) {
-			pr_warn("assemble %s: cannot read the tables of stale leg M%u\n",
-				vol->name, i + 1);
-			ret = 0;
-		}
-	}
+	for (i = 0; i < nr && !ret; i++)
+		if ((int)i != src && !(stale & (1U << i)))
+			ret = bcv_meta_load_tables(vol, i, true);
 	if (ret) {
 		why = "cannot read its tables";
 		goto out_sessions;

@@ -397,6 +397,7 @@ struct hvol {
 	uint64_t events, seq;
 	unsigned int sb_copy[BCV_MAX_LEGS];	/* each leg's newest valid copy */
 	unsigned int rewrite;		/* legs whose tables are written again */
+	unsigned int sb_failed;		/* legs the last superblock flagged */
 	bool clean;			/* last superblock written */
 	struct hrec link;		/* BCV: session while its STD is absent */
 
@@ -481,6 +482,52 @@ static int pos_dev(const struct hvol *v, int p)
 static unsigned int present_pos(const struct hvol *v)
 {
 	return bcv_tm_data_positions(&v->tm) & ~bcv_tm_failed_legs(&v->tm);
+}
+
+/*
+ * "Keep every readable byte readable": the present positions valid for
+ * each track before a step that marks positions invalid; after it, a
+ * track that one of them still there held must be valid at one that is
+ * there (a track only a position that went away held may go with it).
+ */
+struct readable {
+	unsigned int held[MAXT];
+};
+
+static void readable_before(const struct hvol *v, struct readable *r)
+{
+	unsigned int there = bcv_tm_data_positions(&v->tm) &
+			     ~bcv_tm_failed_legs(&v->tm), p;
+	uint64_t t;
+
+	for (t = 0; t < v->tracks; t++) {
+		r->held[t] = 0;
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if ((there & (1U << p)) && !bcv_tm_invalid(&v->tm, p, t))
+				r->held[t] |= 1U << p;
+	}
+}
+
+static void readable_after(const struct hvol *v, const struct readable *r,
+			   const char *what)
+{
+	unsigned int there = bcv_tm_data_positions(&v->tm) &
+			     ~bcv_tm_failed_legs(&v->tm), p;
+	uint64_t t;
+
+	if (skipping("readable"))
+		return;
+	for (t = 0; t < v->tracks; t++) {
+		if (!(r->held[t] & there))
+			continue;
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if ((there & (1U << p)) && !bcv_tm_invalid(&v->tm, p, t))
+				break;
+		if (p == BCV_POSITIONS)
+			die("%s: %s made track %" PRIu64 " readable nowhere, though "
+			    "positions %#x that held it are there", vname(v), what, t,
+			    r->held[t] & there);
+	}
 }
 
 /* A BCV attached to a STD (not ready to its own users). */
@@ -640,6 +687,9 @@ static void meta_alloc(struct hvol *v)
  * (those of @mask that differ from dur) to every leg that has not failed;
  * a leg counts if it took all of them.  dur takes them if a leg did.
  */
+static bool meta_write_sb_legs(struct hvol *v, bool clean, unsigned int legs);
+static bool meta_write_sb(struct hvol *v, bool clean);
+
 /* bcv_meta_rewrite_legs(): dur, whole, to the legs that missed a write. */
 static void rewrite_legs(struct hvol *v)
 {
@@ -667,6 +717,10 @@ static bool meta_write_tables(struct hvol *v, unsigned int mask,
 {
 	unsigned int failed = bcv_tm_failed_legs(&v->tm), i, ok = 0;
 	int t;
+
+	/* A leg failed since the last superblock: flagged first. */
+	if (failed & leg_mask(v) & ~v->sb_failed)
+		meta_write_sb(v, false);
 
 	if (!mask)
 		return true;
@@ -704,6 +758,9 @@ static bool meta_write_tables(struct hvol *v, unsigned int mask,
 	for (t = 0; t < NTAB; t++)
 		if (mask & (1U << t))
 			memcpy(v->dur[t], stage[t], v->words[t] * sizeof(long));
+	/* The legs that took it move a generation ahead. */
+	if (bad)
+		meta_write_sb_legs(v, false, leg_mask(v) & ~failed & ~bad);
 	rewrite_legs(v);
 	for (t = 0; t < NTAB; t++)
 		if (mask & (1U << t))
@@ -724,12 +781,26 @@ static bool meta_write(struct hvol *v, unsigned int mask,
 }
 
 /* A mark to make durable (struct bcv_meta_mark). */
-enum { MK_SET, MK_FROM_M, MK_PB };
+enum { MK_SET, MK_FROM_M, MK_PB, MK_OTHER };
 
 struct hmark {
 	int kind, table;
 	uint64_t first, last;
+	unsigned int targets;		/* MK_OTHER: the write's positions */
 };
+
+/* bcv_dur_held(): tracks of word @i a position in @targets holds on disk. */
+static unsigned long dur_held(const struct hvol *v, unsigned int targets,
+			      uint64_t i)
+{
+	unsigned long w = 0;
+	unsigned int p;
+
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (targets & (1U << p))
+			w |= ~v->dur[p][i];
+	return w;
+}
 
 /* bcv_meta_apply() for every mark, then one write. */
 static bool meta_marks(struct hvol *v, const struct hmark *mk, unsigned int n)
@@ -760,6 +831,9 @@ static bool meta_marks(struct hvol *v, const struct hmark *mk, unsigned int n)
 				bits = live[i] & pb_row_mask(i, mk[k].first, mk[k].last);
 			else if (mk[k].kind == MK_FROM_M)
 				bits = live[i] & word_mask(i, mk[k].first, mk[k].last);
+			else if (mk[k].kind == MK_OTHER)
+				bits = word_mask(i, mk[k].first, mk[k].last) &
+				       dur_held(v, mk[k].targets, i);
 			else
 				bits = word_mask(i, mk[k].first, mk[k].last);
 			stage[mk[k].table][i] |= bits;
@@ -789,14 +863,28 @@ static bool meta_write_check(struct hvol *v, uint64_t first, uint64_t last,
 		for (r = rf; r <= rl; r++)
 			v->touched |= 1UL << r;
 	if (cols && !pb_set(v->dur[TAB_PB], cols, first, last))
-		mk[n++] = (struct hmark){ MK_PB, TAB_PB, first, last };
+		mk[n++] = (struct hmark){ MK_PB, TAB_PB, first, last, 0 };
 	if (!v->is_std && !bits_set(v->dur[BCV_M4B], first, last))
-		mk[n++] = (struct hmark){ MK_SET, BCV_M4B, first, last };
-	for (p = 0; p < BCV_POSITIONS; p++)
-		if ((other & (1U << p)) && !bits_set(v->dur[p], first, last))
-			mk[n++] = (struct hmark){ MK_SET, (int)p, first, last };
+		mk[n++] = (struct hmark){ MK_SET, BCV_M4B, first, last, 0 };
+	/* BCV_MARK_OTHER: I where a position it reaches holds it on disk */
+	for (p = 0; p < BCV_POSITIONS; p++) {
+		uint64_t i;
+		bool need = false;
+
+		if (!(other & (1U << p)))
+			continue;
+		for (i = first / 64; i <= last / 64; i++) {
+			unsigned long want = word_mask(i, first, last) &
+					     dur_held(v, targets, i);
+
+			if ((v->dur[p][i] & want) != want)
+				need = true;
+		}
+		if (need)
+			mk[n++] = (struct hmark){ MK_OTHER, (int)p, first, last, targets };
+	}
 	if (__builtin_popcount(targets) > 1 && !bits_set(v->dur[TAB_AL], rf, rl))
-		mk[n++] = (struct hmark){ MK_SET, TAB_AL, rf, rl };
+		mk[n++] = (struct hmark){ MK_SET, TAB_AL, rf, rl, 0 };
 	if (!n)
 		return true;
 	return meta_marks(v, mk, n);
@@ -826,6 +914,8 @@ static unsigned long unvouched(struct hvol *v, const struct hmark *mk,
 			w = word_mask(i, mk[k].first, mk[k].last);
 			if (mk[k].kind == MK_FROM_M)
 				w &= live[i];
+			else if (mk[k].kind == MK_OTHER)
+				w &= dur_held(v, mk[k].targets, i);
 			virt[p] |= w;
 		}
 	}
@@ -902,9 +992,9 @@ static bool meta_error_marks(struct hvol *v, unsigned int pos,
 	}
 	for (p = 0; p < BCV_POSITIONS; p++) {
 		if (whole & (1U << p))
-			mk[n++] = (struct hmark){ MK_FROM_M, (int)p, 0, v->tracks - 1 };
+			mk[n++] = (struct hmark){ MK_FROM_M, (int)p, 0, v->tracks - 1, 0 };
 		else if (pos & (1U << p))
-			mk[n++] = (struct hmark){ MK_FROM_M, (int)p, first, last };
+			mk[n++] = (struct hmark){ MK_FROM_M, (int)p, first, last, 0 };
 	}
 	ok = meta_vouch(v, mk, n, first, last);
 	return meta_marks(v, mk, n) && ok;
@@ -918,7 +1008,7 @@ static void meta_vouch_stale(struct hvol *v, unsigned int bad)
 
 	for (p = 0; p < BCV_POSITIONS; p++)
 		if (bad & (1U << p))
-			mk[n++] = (struct hmark){ MK_FROM_M, (int)p, 0, v->tracks - 1 };
+			mk[n++] = (struct hmark){ MK_FROM_M, (int)p, 0, v->tracks - 1, 0 };
 	meta_vouch(v, mk, n, 0, v->tracks - 1);
 }
 
@@ -1006,12 +1096,18 @@ static void flush_failed(struct hvol *v, unsigned int bad)
 				if ((bad & (1U << p)) && !bcv_tm_invalid(&v->tm, p, t))
 					vs_any(&v->pre[t]);
 	}
-	check_legs(v, bad);
-	for (p = 0; p < BCV_POSITIONS; p++)
-		if (bad & (1U << p)) {
-			bcv_tm_flush_failed(&v->tm, p);
-			v->errs[p]++;
-		}
+	{
+		struct readable r;
+
+		check_legs(v, bad);
+		readable_before(v, &r);
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (bad & (1U << p)) {
+				bcv_tm_flush_failed(&v->tm, p);
+				v->errs[p]++;
+			}
+		readable_after(v, &r, "a failed flush");
+	}
 	flush_lost(v, bad);
 	note("%s: flush failed on %#x", vname(v), bad);
 }
@@ -1099,8 +1195,10 @@ static bool meta_write_sb_legs(struct hvol *v, bool clean, unsigned int legs)
 		v->sb_copy[i] = !v->sb_copy[i];
 		ok++;
 	}
-	if (ok)
+	if (ok) {
 		v->clean = clean;
+		v->sb_failed = bcv_tm_failed_legs(&v->tm) & leg_mask(v);
+	}
 	return ok;
 }
 
@@ -1329,6 +1427,8 @@ static int io_submit(int vi, uint64_t sector, uint64_t nr, bool discard,
 	if (!discard && bcv_tm_fill_track(&v->tm, sector, nr) != BCV_NO_TRACK)
 		return -1;
 	targets = bcv_tm_write_targets(&v->tm);
+	if (!(targets & leg_mask(v)))
+		targets = 0;	/* no own leg left: EIO */
 	if (discard)
 		targets &= leg_mask(v);
 	if (!targets) {
@@ -1446,7 +1546,10 @@ static void io_complete(unsigned int k, unsigned int fail)
 				      ok, true))
 			die("%s: a clean write lost tracks", vname(v));
 	} else {
+		struct readable r;
+
 		check_legs(v, fail);
+		readable_before(v, &r);
 		/* __bcv_io_tables() */
 		if (io->preflush) {
 			for (p = 0; p < BCV_POSITIONS; p++)
@@ -1458,11 +1561,16 @@ static void io_complete(unsigned int k, unsigned int fail)
 		if (bcv_tm_write_done(&v->tm, io->sector, io->nr, io->targets, ok,
 				      !io->discard))
 			good = false;
+		readable_after(v, &r, "a write's completion");
 		if (kept || !ok)
 			good = false;
-		/* The failed ones' I bits and the stale ones' (the epoch). */
-		if (!meta_error_marks(v, fail | stale, io->preflush ? fail : 0,
-				      io->first, io->last))
+		/*
+		 * The failed ones' I bits, the stale ones' (the epoch), and
+		 * those of the positions it did not reach (BCV_MARK_OTHER
+		 * left the holder on disk V).
+		 */
+		if (!meta_error_marks(v, fail | stale | (d & ~io->targets),
+				      io->preflush ? fail : 0, io->first, io->last))
 			good = false;
 	}
 	note("%s: write %" PRIu64 "+%" PRIu64 " done, failed on %#x: %s",
@@ -1499,10 +1607,14 @@ static void host_flush(int vi, unsigned int fail)
 		if (fail & (1U << p))
 			v->errs[p]++;
 	if (fail) {
+		struct readable r;
+
 		check_legs(v, fail);
+		readable_before(v, &r);
 		for (p = 0; p < BCV_POSITIONS; p++)
 			if (fail & (1U << p))
 				kept += bcv_tm_flush_failed(&v->tm, p);
+		readable_after(v, &r, "a failed host flush");
 		flush_lost(v, fail);
 	}
 	good = !kept && (targets & ~fail);
@@ -1559,13 +1671,7 @@ static void host_read_piece(int vi, uint64_t sector, uint64_t nr, int depth)
 			if (pos_valid_present(v, q, first))
 				die("%s: read of track %" PRIu64 " refused though M%d is valid and there",
 				    vname(v), first, q + 1);
-		/* ... nor one that holds the data (the last readable copy). */
-		for (q = 0; q < BCV_POSITIONS && !skipping("readable"); q++)
-			if ((present_pos(v) & (1U << q)) && (d = pos_dev(v, q)) >= 0 &&
-			    !D[d].gone && !v->ts[first].cur.any &&
-			    vs_has(&v->ts[first].cur, dev_read(d, first)))
-				die("%s: read of track %" PRIu64 " refused though M%d holds its data",
-				    vname(v), first, q + 1);
+
 		if (!v->ts[first].cur.any)
 			for (q = 0; q < BCV_POSITIONS; q++)
 				if (!bcv_tm_invalid(&v->tm, q, first) &&
@@ -2609,8 +2715,8 @@ static bool assemble(int vi)
 	for (i = 0; i < v->nlegs; i++) {
 		int t, d = v->dev[i];
 
-		if ((int)i != src && clean && (stale & (1U << i)))
-			continue;
+		if ((int)i != src && (stale & (1U << i)))
+			continue;	/* not a stale leg's (bcv_assemble_cmd()) */
 		for (t = 0; t < NTAB; t++) {
 			unsigned long *w = t == TAB_AL ? v->dur[t] : live_tab(v, t);
 			uint64_t k;

@@ -284,6 +284,12 @@ static bool __bcv_io_tables(struct bcv_io *io)
 		good = false;
 	if (kept || !ok)
 		good = false;
+	/*
+	 * A leg that alone held tracks failed: what it took since its last
+	 * flush may be gone, and no flush can bring it back.
+	 */
+	if (io->flush && vol->tm.lost)
+		good = false;
 	return good;
 }
 

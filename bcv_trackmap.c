@@ -494,7 +494,8 @@ void bcv_tm_leg_fail(struct bcv_tm_vol *v, int pos)
 {
 	if (v->role[pos] != BCV_POS_LEG)
 		return;
-	bcv_tm_mark_stale(v, pos, 0, v->sectors);
+	if (bcv_tm_mark_stale(v, pos, 0, v->sectors))
+		WRITE_ONCE(v->lost, v->lost | 1U << pos);
 	WRITE_ONCE(v->failed, v->failed | 1U << pos);
 }
 
@@ -655,6 +656,7 @@ int bcv_tm_leg_add(struct bcv_tm_vol *v)
 	bm_fill(v->inv[pos], v->tracks);
 	v->role[pos] = BCV_POS_LEG;
 	v->failed &= ~(1U << pos);
+	v->lost &= ~(1U << pos);
 	v->nr_legs++;
 	return pos;
 }
@@ -699,6 +701,8 @@ int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos)
 	/* Failed bits follow their legs down. */
 	v->failed = (v->failed & ((1U << pos) - 1)) |
 		    ((v->failed >> 1) & ~((1U << pos) - 1));
+	v->lost = (v->lost & ((1U << pos) - 1)) |
+		  ((v->lost >> 1) & ~((1U << pos) - 1));
 	v->nr_legs--;
 	return 0;
 }

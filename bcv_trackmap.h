@@ -159,6 +159,12 @@ struct bcv_tm_vol {
 	unsigned int nr_legs;		/* own legs at M1..M(nr_legs) */
 	unsigned int failed;		/* own legs marked failed (bit p) */
 	/*
+	 * Failed legs that alone held some tracks when they failed: what
+	 * they acknowledged since their last flush may be gone with them, so
+	 * every host flush fails until they are removed (bcv_tm_leg_fail()).
+	 */
+	unsigned int lost;
+	/*
 	 * A byte per position, bumped by bcv_tm_flush_failed(): a write
 	 * samples it when it is sent, and validates no position whose flush
 	 * failed meanwhile (bcv_tm_stale_since()).
@@ -507,7 +513,9 @@ static inline void bcv_tm_leg_error(struct bcv_tm_vol *v, int pos, u64 sector,
  * The device is gone or smaller than the volume: the leg is stale wherever
  * another position holds the data, takes no more writes
  * (bcv_tm_write_targets()) and no copies, and a restore does not wait for
- * it.  Only removing the leg ends the state.
+ * it.  Only removing the leg ends the state.  Where it alone held tracks,
+ * it goes into @v->lost: the writes it acknowledged since its last flush
+ * may have died with it, so every host flush fails from now on.
  *
  * Context: any; caller serialises it with bcv_tm_write_done().
  */

@@ -376,6 +376,7 @@ struct hts {
 struct hvol {
 	bool exists;
 	bool running;			/* assembled */
+	bool cut;			/* not checked since a power cut */
 	bool is_std;
 	uint32_t uuid;
 	unsigned int nlegs;
@@ -1617,7 +1618,7 @@ static void host_flush(int vi, unsigned int fail)
 		readable_after(v, &r, "a failed host flush");
 		flush_lost(v, fail);
 	}
-	good = !kept && (targets & ~fail);
+	good = !kept && (targets & ~fail) && !v->tm.lost;
 	if (fail && !meta_error_marks(v, 0, fail, 0, v->tracks - 1))
 		good = false;
 	note("%s: flush, failed on %#x: %s", vname(v), fail, good ? "ok" : "EIO");
@@ -2022,9 +2023,11 @@ static void power_cut(void)
 	memset(IO, 0, sizeof(IO));
 	memset(CP, 0, sizeof(CP));
 	nprotect = 0;
-	for (vi = 0; vi < NVOL; vi++)
+	for (vi = 0; vi < NVOL; vi++) {
 		if (V[vi].running)
 			vol_down(&V[vi]);
+		V[vi].cut = V[vi].exists;
+	}
 	drop_sessions();
 	for (k = 0; k <= nb; k++) {
 		i = order & 1 ? nb - k : k;	/* the STD first, or last */
@@ -2151,6 +2154,21 @@ static const char *const cmd_names[C_NR] = {
 	"pause", "resume",
 };
 
+/*
+ * A fixed mirror of @bv still holds track @t: a recovery since the attach
+ * may have taken it away (the BCV's own log said its legs could differ).
+ */
+static bool bfm_holds(struct hvol *bv, uint64_t t)
+{
+	unsigned int p;
+
+	for (p = 1; p < bv->nlegs; p++)
+		if (!bcv_tm_invalid(&bv->tm, p, t) &&
+		    !(bcv_tm_failed_legs(&bv->tm) & (1U << p)))
+			return true;
+	return false;
+}
+
 /* The host's views after a command that detached the BCV of column @c. */
 static void detach_views(int b, int cmd, int st,
 			 const unsigned long *mm_inv, const unsigned long *col,
@@ -2178,7 +2196,7 @@ static void detach_views(int b, int cmd, int st,
 		}
 		if (!mm_i) {
 			h->cur = sv->ts[t].cur;
-		} else if (V[b].pre_bfm[t]) {
+		} else if (V[b].pre_bfm[t] && bfm_holds(bv, t)) {
 			h->cur = V[b].pre[t];
 		} else {
 			h->cur = V[b].pre[t];
@@ -2604,7 +2622,7 @@ static bool assemble(int vi)
 	unsigned int i, stale = 0, c, nr;
 	int src = -1, insync = -1, d;
 	uint64_t events = 0, seq = 0;
-	bool clean;
+	bool clean, written = true;
 
 	/*
 	 * bcvctl assemble --scan: the devices whose superblock names the
@@ -2746,9 +2764,19 @@ static bool assemble(int vi)
 	/* bcv_meta_rewrite(): every table on every leg, an empty log. */
 	memset(v->dur[TAB_AL], 0, sizeof(v->dur[TAB_AL]));
 	for (i = 0; i < v->nlegs; i++)
-		if (!meta_save_tables(v, i) || !dev_flush(v->dev[i], true))
+		if (!meta_save_tables(v, i) || !dev_flush(v->dev[i], true)) {
 			note("assemble %s: tables of M%u not written", vname(v), i + 1);
+			written = false;
+		}
 	dur_is_live(v);
+	if (!written) {
+		/* "cannot write its tables": not assembled */
+		if (v->is_std)
+			drop_sessions();
+		bcv_tm_vol_free(&v->tm);
+		v->tm_init = false;
+		return false;
+	}
 	v->intent = write_intent_param;
 	for (c = 0; v->is_std && c < BCV_SESSIONS; c++)
 		if (S[c].tm && bcv_tm_sess_protected(S[c].tm))
@@ -2920,6 +2948,9 @@ static void check_vol(int vi, bool after_cut)
 	/* An attached BCV's own tables wait: the STD's MM speaks for it. */
 	if (!v->running || bcv_attached(v))
 		return;
+	/* One that could not assemble then is checked when it first can. */
+	after_cut |= v->cut;
+	v->cut = false;
 	for (t = 0; t < v->tracks; t++) {
 		struct hts *h = &v->ts[t];
 		bool held;

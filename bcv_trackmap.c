@@ -1276,14 +1276,17 @@ bool bcv_tm_next_copy_avoid(const struct bcv_tm_vol *v, u64 from, u64 max,
 			c->src = first_valid(v, d & ~c->dst, t, t + 1);
 			if (c->src == BCV_NO_POS)
 				continue;	/* no good copy anywhere */
-			/* Extend while destinations and source stay the same. */
+			/*
+			 * Extend while the destinations stay I and the source
+			 * V.  Not the other positions: one that is I at @t
+			 * and takes no copy (a protected restore's MM) would
+			 * end the run before it began.
+			 */
 			end = min(v->tracks, t + max);
 			for (p = 0; p < BCV_POSITIONS; p++) {
-				if (!(d & (1U << p)))
-					continue;
 				if (c->dst & (1U << p))
 					end = min(end, (u64)find_next_zero_bit(v->inv[p], end, t));
-				else
+				else if ((int)p == c->src)
 					end = min(end, (u64)find_next_bit(v->inv[p], end, t));
 			}
 			c->start = t;

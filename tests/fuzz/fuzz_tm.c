@@ -1780,6 +1780,10 @@ static int copy_pick(int vi, uint64_t from, unsigned int avoid)
 		return -1;
 	if (c.len > rend - c.start)
 		c.len = rend - c.start;
+	/* The engine would take the same empty run again and again. */
+	if (!c.len)
+		die("%s: a copy run of no track at %" PRIu64 " (M%d -> %#x)",
+		    vname(v), c.start, c.src + 1, c.dst);
 	for (k = 0; k < NCP; k++)
 		if (!CP[k].used)
 			break;
@@ -3426,6 +3430,11 @@ static void finish(void)
 	unsigned int k, n, c;
 	int vi, b;
 
+	/*
+	 * The faults end here (a disk that is gone stays gone): the question
+	 * is whether the administrator, with working disks, has a way out.
+	 */
+	fault_mask = 0;
 	for (k = 0; k < NIO; k++)
 		if (IO[k].used)
 			io_complete(k, 0);
@@ -3483,6 +3492,10 @@ static void finish(void)
 		ts = S[c].tm;
 		if (ts && bcv_tm_sess_state(ts) == BCV_SPLIT)
 			command(C_TERM, b, false, false, false, false, 0);
+		if (S[c].tm) {
+			dump_tables(std_v(), "stuck");
+			dump_tables(&V[b], "stuck");
+		}
 		if (S[c].tm)
 			die("session %u (B%d, state %d) cannot be ended", c, b,
 			    bcv_tm_sess_state(S[c].tm));

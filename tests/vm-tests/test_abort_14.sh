@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
+# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
+#
 # ABORT (issue 14; bcv-design.rst section 13): an ESTABLISH or REESTABLISH that
 # should not have been started is stopped; the session is split again and
 # the tables say exactly what is still to copy; the STD loses nothing.

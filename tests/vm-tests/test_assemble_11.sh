@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
+# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
+#
 # stop, rmmod, modprobe, assemble --scan in one boot (issue 11).
 #
 # A STD with a mirror leg, an attached BCV and a split BCV (with known

@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
+# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
+#
 # Bad metadata and foreign signatures (issue 11).
 #
 # The two 4 KiB superblock copies sit in the last 8 KiB of the 4 KiB-

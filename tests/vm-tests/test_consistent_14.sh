@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
+# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
+#
 # Consistent split of several pairs (issue 14; bcv-design.rst section 11).
 #
 #  1. A writer alternates dependent writes between two STDs: record i to

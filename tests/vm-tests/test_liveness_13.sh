@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
+# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
+#
 # Liveness with a dead position (Documentation/bcv.rst, "Failures"):
 #
 #  A. A dead attached BCV (its device fails every I/O) does not keep a

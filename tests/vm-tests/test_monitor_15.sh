@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
+# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
+#
 # disks: 32M 32M 32M
 #
 # Events (issue 15): every session state change and the first I/O error of

@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
+# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
+#
 # Two BCVs on one STD, split at different times, written on all three
 # volumes, then reestablished / restored / incrementally restored in every
 # order (bcv-design.rst section 4; invariants 1, 3, 4 and 5 of section 6).

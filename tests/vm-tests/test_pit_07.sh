@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
+# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
+#
 # Point in time (bcv-design.rst section 6, invariant 2): SPLIT under running writers.
 #
 # 1. Four writers loop over their own 4 KiB blocks of the STD with O_DIRECT

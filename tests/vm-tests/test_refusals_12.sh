@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
+# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
+#
 # Refusals and failure behaviour (bcv-design.rst sections 1, 4 and 9): each refused
 # command exits 1 with one line on stderr and changes neither query nor
 # list output (bcv_refused), data is compared byte for byte where data is

@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
+# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
+#
 # Session commands (bcv-design.rst section 4): every precondition that fails is
 # refused with the exit code of bcv-design.rst section 9 (3 no such volume or
 # session, 4 busy, 5 wait timed out, 1 anything else), one line on

@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
+# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
+#
 # SPLIT --force (issue 14; bcv-design.rst section 13): a BCV whose copy cannot finish
 # is detached anyway; every track it had not received is marked changed on
 # both sides, so the next REESTABLISH copies exactly those and the BCV

@@ -103,9 +103,11 @@ static inline void bcv_bdev_close(struct bcv_bdev_handle *h)
  */
 struct bcv_stack_limits {
 	struct queue_limits lim;	/* stacked limits */
-	bool write_cache;		/* some leg has a volatile write cache */
-	bool fua;			/* some leg supports FUA */
-	bool nonrot;			/* every leg is non-rotational */
+	bool write_cache;		/* some device has a volatile write cache */
+	bool fua;			/* some device supports FUA */
+	bool nonrot;			/* every device is non-rotational */
+	bool discard;			/* every device supports discard */
+	bool secure_erase;		/* every device supports secure erase */
 };
 
 /* Doesn't sleep. */
@@ -115,6 +117,8 @@ static inline void bcv_limits_init(struct bcv_stack_limits *s)
 	s->write_cache = false;
 	s->fua = false;
 	s->nonrot = true;
+	s->discard = true;
+	s->secure_erase = true;
 }
 
 /* Doesn't sleep.  @bdev supports FUA writes. */
@@ -136,13 +140,37 @@ static inline int bcv_limits_stack(struct bcv_stack_limits *s,
 	s->write_cache |= bdev_write_cache(bdev);
 	s->fua |= bcv_bdev_fua(bdev);
 	s->nonrot &= bdev_nonrot(bdev);
+	s->discard &= bdev_max_discard_sectors(bdev) != 0;
+	s->secure_erase &= bdev_max_secure_erase_sectors(bdev) != 0;
 	return blk_stack_limits(&s->lim, &q->limits, 0) ? -EINVAL : 0;
+}
+
+/*
+ * Doesn't sleep.  blk_stack_limits() keeps the discard and secure erase
+ * limits of the devices that have them (min_not_zero()), as for a linear
+ * device, but a mirror sends each discard to every leg, and a leg without
+ * them fails it (BLK_STS_NOTSUPP) as if it were broken: none unless every
+ * leg has them.  Write-zeroes need nothing: stacked with min(), a device
+ * without them turns them off.
+ */
+static inline void bcv_limits_mirror(struct bcv_stack_limits *s)
+{
+	if (!s->discard) {
+		s->lim.max_discard_sectors = 0;
+		s->lim.max_hw_discard_sectors = 0;
+		s->lim.discard_granularity = 0;
+		s->lim.discard_alignment = 0;
+	}
+	if (!s->secure_erase)
+		s->lim.max_secure_erase_sectors = 0;
 }
 
 /* May sleep.  Returns a disk with no fops/name yet, or an ERR_PTR. */
 static inline struct gendisk *bcv_alloc_disk(struct bcv_stack_limits *s)
 {
 	struct gendisk *disk;
+
+	bcv_limits_mirror(s);
 #ifdef BCV_HAVE_BLK_ALLOC_DISK_LIM
 	s->lim.features &= ~(BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA |
 			     BLK_FEAT_ROTATIONAL);
@@ -170,25 +198,62 @@ static inline struct gendisk *bcv_alloc_disk(struct bcv_stack_limits *s)
 }
 
 /*
- * May sleep.  Announce a volatile write cache (and FUA) on @disk when a
- * device its writes reach has one, so that flushes are sent down and
- * reach every leg and attached BCV.  The caller holds the volume's I/O.
+ * May sleep.  Bring the limits of the live @disk in line with the devices
+ * its writes reach now (bcv_update_features()).  What a clone must respect
+ * and the block layer does not make it fit: a device that lacks an
+ * operation fails it (write-zeroes, discard, secure erase), and a buffer
+ * less aligned than its DMA needs is not realigned.  Sizes and segments
+ * need nothing: a clone sent to a device is split by that device's own
+ * limits.  From @all, every write target: write-zeroes, DMA alignment
+ * and, so that flushes are sent down and reach every device that caches
+ * writes, the write cache and FUA flags.  From @legs, the own legs, where
+ * discards and secure erases alone go: those.  The logical block size
+ * stays: a leg or BCV with a larger one is refused, and the users' I/O
+ * sizes must stay valid.  The caller holds the volume's I/O.
  */
-static inline void bcv_set_write_cache(struct gendisk *disk, bool wc, bool fua)
+static inline void bcv_limits_update(struct gendisk *disk,
+				     struct bcv_stack_limits *all,
+				     struct bcv_stack_limits *legs)
 {
+	bool wc = all->write_cache, fua = all->fua;
 #ifdef BCV_HAVE_BLK_ALLOC_DISK_LIM
-	struct queue_limits lim = queue_limits_start_update(disk->queue);
+	struct queue_limits lim;
 
+	bcv_limits_mirror(legs);
+	lim = queue_limits_start_update(disk->queue);
 	lim.features &= ~(BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA);
 	if (wc)
 		lim.features |= BLK_FEAT_WRITE_CACHE;
 	if (wc && fua)
 		lim.features |= BLK_FEAT_FUA;
+	lim.max_write_zeroes_sectors = all->lim.max_write_zeroes_sectors;
+	lim.dma_alignment = all->lim.dma_alignment;
+	/* max_discard_sectors follows, capped by the user's setting. */
+	lim.max_hw_discard_sectors = legs->lim.max_hw_discard_sectors;
+	lim.discard_granularity = legs->lim.discard_granularity;
+	lim.discard_alignment = legs->lim.discard_alignment;
+	lim.max_discard_segments = legs->lim.max_discard_segments;
+	lim.max_secure_erase_sectors = legs->lim.max_secure_erase_sectors;
 	if (queue_limits_commit_update(disk->queue, &lim))
-		pr_warn("%s: cannot update the write cache flags\n",
-			disk->disk_name);
+		pr_warn("%s: cannot update the queue limits\n", disk->disk_name);
 #else
-	blk_queue_write_cache(disk->queue, wc, fua);
+	struct request_queue *q = disk->queue;
+	unsigned int user = q->limits.max_discard_sectors, hw;
+	bool lowered = user < q->limits.max_hw_discard_sectors;
+
+	bcv_limits_mirror(legs);
+	hw = legs->lim.max_hw_discard_sectors;
+	blk_queue_write_cache(q, wc, fua);
+	blk_queue_max_write_zeroes_sectors(q, all->lim.max_write_zeroes_sectors);
+	blk_queue_dma_alignment(q, all->lim.dma_alignment);
+	/* Sets max_discard_sectors too: keep a lower one the user set. */
+	blk_queue_max_discard_sectors(q, hw);
+	if (lowered)
+		q->limits.max_discard_sectors = min(user, hw);
+	q->limits.discard_granularity = legs->lim.discard_granularity;
+	q->limits.discard_alignment = legs->lim.discard_alignment;
+	blk_queue_max_discard_segments(q, legs->lim.max_discard_segments);
+	blk_queue_max_secure_erase_sectors(q, legs->lim.max_secure_erase_sectors);
 #endif
 }
 

@@ -566,45 +566,118 @@ void __bcv_volume_unlist(struct bcv_volume *vol)
 	pr_info("%s: removed %s\n", vol->disk->disk_name, vol->name);
 }
 
-/**
- * bcv_update_features() - recompute @vol's write cache and FUA flags.
- * @vol: the volume
- *
- * A write reaches every own leg and, on a STD, every attached BCV's
- * primary: if one of them has a volatile write cache, the volume must
- * announce one, or the filesystem above never sends the flushes that
- * make its writes durable there.  Called when legs or BCVs join or leave.
- *
- * Context: may sleep; caller holds bcv_lock and the volume (bcv_hold()).
+/*
+ * Stack into @s the devices at @vol's write targets among @mask; false if
+ * there is none.  Their limits may not combine into an aligned stack
+ * (blk_stack_limits() says so for alignment offsets): __bcv_volume_publish()
+ * refuses such legs, but here what is taken from @s is valid anyway.
  */
-void bcv_update_features(struct bcv_volume *vol)
+static bool bcv_stack_targets(struct bcv_volume *vol, unsigned int mask,
+			      struct bcv_stack_limits *s)
 {
-	bool wc = false, fua = false;
-	unsigned int p;
+	unsigned int p, n = 0;
 
-	lockdep_assert_held(&bcv_lock);
+	mask &= bcv_tm_write_targets(&vol->tm);
 	for (p = 0; p < BCV_POSITIONS; p++) {
 		struct block_device *bdev;
 
-		if (!(bcv_tm_write_targets(&vol->tm) & (1U << p)))
+		if (!(mask & (1U << p)))
 			continue;
 		bdev = bcv_pos_bdev(vol, p);
 		if (!bdev)
 			continue;
-		wc |= bdev_write_cache(bdev);
-		fua |= bcv_bdev_fua(bdev);
+		bcv_limits_stack(s, bdev);
+		n++;
 	}
-	bcv_set_write_cache(vol->disk, wc, fua);
+	return n;
+}
+
+/**
+ * bcv_update_features() - restack @vol's queue limits from its write targets
+ * @vol: the volume
+ *
+ * A write reaches every own leg that has not failed and, on a STD, every
+ * attached BCV's primary.  A clone is split by the limits of the device
+ * it goes to, but an operation that device lacks fails there, counted as
+ * its I/O error: the volume advertises write-zeroes only if every one of
+ * them has them, and discard and secure erase (sent to own legs only)
+ * only if every own leg has them.  If one of them has a volatile write
+ * cache, the volume must announce one, or the filesystem above never
+ * sends the flushes that make its writes durable there.  The DMA
+ * alignment is the largest any of them needs (bcv_limits_update()).
+ * Called whenever the set changes: legs or BCVs join or leave (a failed
+ * leg only narrows it: what it needed is still asked for).
+ *
+ * Context: may sleep; caller holds bcv_lock and the volume (bcv_hold()):
+ * no clone is in flight, and the bios waiting at the gate meanwhile meet
+ * the new limits when they are resubmitted (submit_bio_noacct() fails a
+ * write-zeroes or discard the volume no longer advertises).
+ */
+void bcv_update_features(struct bcv_volume *vol)
+{
+	struct bcv_stack_limits legs, all;
+	unsigned int p, own = 0;
+
+	lockdep_assert_held(&bcv_lock);
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (bcv_tm_pos_role(&vol->tm, p) == BCV_POS_LEG)
+			own |= 1U << p;
+	bcv_limits_init(&legs);
+	/* No own leg takes writes: they all fail, whatever it announces. */
+	if (!bcv_stack_targets(vol, own, &legs))
+		return;
+	all = legs;
+	bcv_stack_targets(vol, ~own, &all);
+	bcv_limits_update(vol->disk, &all, &legs);
 }
 
 /*------------------------------------------------------------------------
  * Fixed mirror legs: add and remove
  *
- * Only while no BCV is attached to the volume (bcv_tm_leg_add() and
- * bcv_tm_leg_remove() refuse otherwise), so that own legs stay at
- * positions M1..M(nr_legs).  The tables and vol->legs change together
- * with the volume held: no host I/O and no copy is in flight.
+ * Own legs are at positions M1..M(nr_legs), a STD's MMs above them.  A
+ * STD's legs change with BCVs attached too (a STD whose legs died while
+ * an attached BCV held its data gets new ones that way): an MM where the
+ * new leg goes moves up first (bcv_mm_move()).  Not a BCV attached to its
+ * STD (bcv_tm_leg_add() and bcv_tm_leg_remove() refuse).  The tables and
+ * vol->legs change together with the volume held: no host I/O and no
+ * copy is in flight.
  */
+
+/*
+ * Caller holds bcv_lock and the volume.  The MM at @from moves to the
+ * free position @to, with what the I/O path and the engine keep per
+ * position; its table and the superblock saying so reach the disk
+ * (bcv_meta_mm_moved()), else it moves back and nothing changed.
+ */
+static int bcv_mm_move(struct bcv_volume *vol, int from, int to)
+{
+	int ret, i, p[2] = { from, to };
+
+	lockdep_assert_held(&bcv_lock);
+	for (i = 0; i < 2; i++) {
+		spin_lock_irq(&vol->lock);
+		bcv_tm_mm_move(&vol->tm, p[i], p[!i]);
+		swap(vol->retry_at[from], vol->retry_at[to]);
+		swap(vol->backoff[from], vol->backoff[to]);
+		swap(vol->thr_until[from], vol->thr_until[to]);
+		spin_unlock_irq(&vol->lock);
+		atomic64_set(&vol->pos_errors[p[!i]],
+			     atomic64_xchg(&vol->pos_errors[p[i]], 0));
+		if (test_and_clear_bit(p[i], &vol->err_episode))
+			set_bit(p[!i], &vol->err_episode);
+		if (i)
+			break;		/* moved back */
+		ret = bcv_meta_mm_moved(vol, from, to);
+		if (!ret) {
+			pr_info("%s: %s: the mirror position of a BCV moved from M%d to M%d to make room for a leg\n",
+				vol->disk->disk_name, vol->name, from + 1, to + 1);
+			return 0;
+		}
+	}
+	pr_err("%s: %s: moving a BCV's mirror position from M%d failed (%d): no leg added\n",
+	       vol->disk->disk_name, vol->name, from + 1, ret);
+	return ret;
+}
 
 /*
  * Caller holds bcv_lock.  May @vol's legs change now?  Not while a BCV is
@@ -669,7 +742,7 @@ int bcv_leg_add(struct bcv_leg_cmd *l)
 {
 	struct bcv_bdev_handle h;
 	struct bcv_volume *vol;
-	int ret, pos;
+	int ret, pos, from, to;
 
 	mutex_lock(&bcv_lock);
 	ret = -ENOENT;
@@ -683,12 +756,18 @@ int bcv_leg_add(struct bcv_leg_cmd *l)
 	ret = -EBUSY;
 	if (!bcv_legs_changeable(vol))
 		goto out;
+	ret = -ENOSPC;
+	from = bcv_tm_leg_room(&vol->tm, &to);
+	if (from != BCV_NO_POS && to == BCV_NO_POS)
+		goto out;	/* every position is taken */
 	ret = __bcv_open_new_leg(vol, l->path, &h);
 	if (ret)
 		goto out;
 
 	bcv_hold(vol);
-	pos = bcv_tm_leg_add(&vol->tm);
+	pos = from != BCV_NO_POS ? bcv_mm_move(vol, from, to) : 0;
+	if (!pos)
+		pos = bcv_tm_leg_add(&vol->tm);
 	if (pos >= 0) {
 		mutex_lock(&vol->leg_lock);
 		vol->legs[pos].h = h;
@@ -705,7 +784,7 @@ int bcv_leg_add(struct bcv_leg_cmd *l)
 			/* No leg without its metadata: out again, all I. */
 			pr_err("%s: the metadata of the new leg %pg could not be written (%d): not added\n",
 			       vol->disk->disk_name, h.bdev, ret);
-			WARN_ON_ONCE(bcv_tm_leg_remove(&vol->tm, pos));
+			bcv_tm_leg_unadd(&vol->tm);
 			mutex_lock(&vol->leg_lock);
 			vol->nr_legs--;
 			mutex_unlock(&vol->leg_lock);

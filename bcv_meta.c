@@ -1239,9 +1239,10 @@ static int bcv_meta_vouch(struct bcv_volume *vol,
 	for (p = 0; p < BCV_POSITIONS; p++) {
 		struct block_device *bdev;
 
-		if (!(pos & (1U << p)) || !(bdev = bcv_pos_bdev(vol, p)))
+		if (!(pos & (1U << p)))
 			continue;
-		if (blkdev_issue_flush(bdev))
+		bdev = bcv_pos_bdev(vol, p);
+		if (bdev && blkdev_issue_flush(bdev))
 			bad |= 1U << p;
 	}
 	bcv_meta_flush_failed(vol, bad);
@@ -1472,6 +1473,19 @@ static void bcv_meta_checkpoint(struct bcv_volume *vol)
 		spin_unlock_irq(&vol->lock);
 		mutex_unlock(&m->lock);
 		bcv_meta_arm(m);
+		return;
+	}
+	if (!vol->tm.is_std && !bcv_tm_legs_changeable(&vol->tm)) {
+		/*
+		 * A BCV attached to its STD: its tables wait for the split,
+		 * and its primary is the STD's MM, whose flushes and their
+		 * failures are the STD's (a failure here would go unseen
+		 * there).  Its logged regions stay logged until the split:
+		 * recovery covers more, never less.
+		 */
+		spin_unlock(&m->wlock);
+		spin_unlock_irq(&vol->lock);
+		mutex_unlock(&m->lock);
 		return;
 	}
 	copied = m->copied;
@@ -1901,6 +1915,50 @@ int bcv_meta_create(struct bcv_volume *vol)
 	 * (create --force over a stopped volume) must not win on seq.
 	 */
 	ret = bcv_meta_write_sb(vol, false);
+	return ret ?: bcv_meta_write_sb(vol, false);
+}
+
+int bcv_meta_mm_moved(struct bcv_volume *vol, int from, int to)
+{
+	struct bcv_meta *m = &vol->meta;
+	unsigned long *mm, *old;
+	unsigned int bad;
+	u64 i;
+	int ret;
+
+	lockdep_assert_held(&bcv_lock);
+	/*
+	 * No own leg is left to write to (they died, an attached BCV holds
+	 * the data): the new leg's metadata, written whole, is the first to
+	 * say where the MM is (bcv_meta_leg_added()).
+	 */
+	if (!(~bcv_tm_failed_legs(&vol->tm) & (BIT(vol->nr_legs) - 1)))
+		return 0;
+	/* The exact writes below clear V bits: the media must hold them. */
+	bad = bcv_meta_flush_all(vol);
+	if (bad) {
+		/* As in bcv_meta_commit(): stale there, the I bits out. */
+		bcv_meta_flush_failed(vol, bad);
+		bcv_meta_vouch_stale(vol, bad);
+		mutex_lock(&m->lock);
+		bcv_meta_sync(vol, false);
+		mutex_unlock(&m->lock);
+		return -EIO;
+	}
+	mutex_lock(&m->lock);
+	/*
+	 * Every word of @to goes out (dur says the opposite of each), none
+	 * of @from: on disk it is the MM's table until the superblock says
+	 * the MM is at @to, and assembly ignores it after (no role there).
+	 */
+	mm = bcv_meta_live(vol, to);
+	old = bcv_meta_live(vol, from);
+	for (i = 0; i < m->words[to]; i++) {
+		m->dur[to][i] = ~mm[i];
+		m->dur[from][i] = old[i];
+	}
+	ret = bcv_meta_sync(vol, true);
+	mutex_unlock(&m->lock);
 	return ret ?: bcv_meta_write_sb(vol, false);
 }
 

@@ -258,6 +258,21 @@ int bcv_meta_load_tables(struct bcv_volume *vol, int pos, bool merge);
 int bcv_meta_write_sb(struct bcv_volume *vol, bool clean);
 
 /**
+ * bcv_meta_mm_moved() - an MM moved out of a new leg's way
+ *	(bcv_tm_mm_move()): its table at @to on every leg, then the superblock
+ * @vol: a held STD
+ * @from: where the MM was
+ * @to: where it is now
+ *
+ * Every position is flushed first; the table at @from is not written (a
+ * crash before the superblock finds the MM there as it was).
+ *
+ * Context: may sleep; bcv_lock held.
+ * Return: 0, -EIO if a flush failed, or a write's error.
+ */
+int bcv_meta_mm_moved(struct bcv_volume *vol, int from, int to);
+
+/**
  * bcv_meta_leg_added() - metadata for the new leg at @pos
  * @vol: a held volume
  * @pos: the new leg, its layout and UUID set

@@ -604,7 +604,12 @@ static u64 bcv_std_errors(struct bcv_volume *std)
 	u64 n = 0;
 	int p;
 
-	for (p = 0; p < BCV_POSITIONS; p++)
+	/*
+	 * Own legs only: what the restore wrote there, or their old data an
+	 * ABORT gives back, is in doubt after their errors; a BCV's are not
+	 * (a restore whose BCV died must still be abortable).
+	 */
+	for (p = 0; p < std->nr_legs; p++)
 		n += atomic64_read(&std->pos_errors[p]);
 	return n;
 }
@@ -673,6 +678,138 @@ static int __bcv_pause(struct bcv_volume *std, struct bcv_volume *bcv,
 	return 0;
 }
 
+/*
+ * Does @name name the volume remembered as @rname and @uuid: its name, or
+ * its UUID as bcvctl prints it (%pUb), or the first 8 characters of it at
+ * least (a name has at most BCV_NAME_LEN - 1 characters, a UUID 36:
+ * bcvctl sends the first 31)?
+ */
+static bool bcv_names(const char *name, const char *rname, const u8 *uuid)
+{
+	size_t len = strlen(name);
+	char u[40];
+
+	if (!strcmp(name, rname))
+		return true;
+	snprintf(u, sizeof(u), "%pUb", uuid);
+	return len >= 8 && !strncasecmp(name, u, len);
+}
+
+/*
+ * Caller holds bcv_lock.  The session of @std whose BCV is not linked to
+ * it and that @name names as the STD's superblock remembers it, or NULL.
+ */
+static struct bcv_session *__bcv_absent_session(struct bcv_volume *std,
+						const char *name)
+{
+	unsigned int c;
+
+	struct bcv_session *found = NULL;
+
+	lockdep_assert_held(&bcv_lock);
+	for (c = 0; c < BCV_SESSIONS; c++) {
+		struct bcv_tm_sess *ts = bcv_tm_column(&std->tm, c);
+		struct bcv_session *s = ts ? bcv_tm_session_of(ts) : NULL;
+
+		if (!s || s->bcv || !bcv_names(name, s->bcv_name, s->bcv_uuid))
+			continue;
+		if (found)
+			return NULL;	/* a UUID prefix naming two */
+		found = s;
+	}
+	return found;
+}
+
+/*
+ * Caller holds bcv_lock.  split --force, ABORT or TERMINATE of session @s
+ * of @std, whose BCV is not there (stopped, missing, dead, or running
+ * without knowing of it): SPEC 13, "Every session can be ended".  What
+ * the BCV holds is not known: split --force and ABORT mark every track
+ * changed (bcv_tm_let_go()); the BCV, when it comes back, links to the
+ * split session or, terminated, stands alone.
+ */
+static int __bcv_absent_cmd(struct bcv_volume *std, struct bcv_session *s,
+			    struct bcv_session_cmd *c, struct bcv_tm_cmd *tc)
+{
+	struct bcv_tm_sess *freed = NULL;
+	unsigned int kept = 0;
+	bool undo;
+	u32 state;
+	int ret;
+
+	lockdep_assert_held(&bcv_lock);
+	bcv_hold(std);
+	mutex_lock(&std->state_lock);
+	state = bcv_tm_sess_state(&s->tm);
+	mutex_unlock(&std->state_lock);
+	undo = c->cmd == BCV_CMD_ABORT && state == BCV_RESTINPROG;
+	/* As bcv_session_cmd(): the STD's own legs' errors since it began. */
+	if (undo && s->restore_errs == bcv_std_errors(std))
+		kept = s->restore_kept;
+	bcv_state_lock(std);
+	if (c->cmd == BCV_CMD_TERMINATE)
+		ret = bcv_tm_terminate_absent(&std->tm, &s->tm, &freed);
+	else
+		ret = bcv_tm_let_go(&std->tm, &s->tm, c->cmd == BCV_CMD_ABORT,
+				    kept, tc);
+	c->state = freed ? 0 : bcv_tm_sess_state(&s->tm);
+	mutex_unlock(&std->state_lock);
+	if (!ret) {
+		if (undo)
+			bcv_drop_cache(std);
+		bcv_update_features(std);
+		bcv_meta_commit(std, NULL);
+	}
+	bcv_unhold(std);
+	if (ret)
+		return ret;
+	pr_info("%s: %s %s/%s (session %u, its BCV not here): %s\n",
+		std->disk->disk_name,
+		c->cmd == BCV_CMD_TERMINATE ? "terminate" :
+		c->cmd == BCV_CMD_ABORT ? "abort" : "split --force",
+		std->name, s->bcv_name, bcv_tm_sess_id(&s->tm),
+		freed ? "ended" : "split, every track marked changed");
+	if (freed) {
+		if (s->kobj_added)
+			kobject_del(&s->kobj);
+		bcv_session_put(s);
+	}
+	bcv_state_changed();
+	return 0;
+}
+
+/*
+ * Caller holds bcv_lock.  split --force or TERMINATE of BCV @bcv whose
+ * link names a STD that is not assembled, or that has no such session:
+ * it stands alone from now on.  If it was attached, its primary holds
+ * what the STD last wrote to it, which it keeps; its fixed mirrors are
+ * copied from it (bcv_tm_fixed_follow_primary()).  The STD, if it comes
+ * back with the session, finds a BCV that no longer names it and lets it
+ * be (bcv_stop_cmd()'s counterpart: __bcv_absent_cmd() ends it there).
+ */
+static int __bcv_release(struct bcv_volume *bcv)
+{
+	struct bcv_meta_link *l = &bcv->meta.link;
+	bool attached = l->state != BCV_STATE_SPLIT;
+	int ret;
+
+	lockdep_assert_held(&bcv_lock);
+	bcv_hold(bcv);
+	spin_lock_irq(&bcv->lock);
+	if (attached)
+		bcv_tm_fixed_follow_primary(&bcv->tm);
+	spin_unlock_irq(&bcv->lock);
+	WRITE_ONCE(l->used, false);
+	ret = bcv_meta_commit(bcv, NULL);
+	bcv_unhold(bcv);
+	pr_info("%s: released from session %u of %s (not here)%s\n", bcv->name,
+		l->id, l->std_name, attached ?
+		": it holds what its STD last wrote to it, its fixed mirrors follow" :
+		"");
+	bcv_state_changed();
+	return ret;
+}
+
 /**
  * bcv_session_cmd() - BCV_IOC_SESSION: ESTABLISH, SPLIT, REESTABLISH,
  * RESTORE or TERMINATE on a STD/BCV pair
@@ -710,6 +847,34 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	tc.why = &why;
 	mutex_lock(&bcv_lock);
 	ret = bcv_find_pair(c->std, c->bcv, &std, &bcv);
+	/*
+	 * A session one side of which is not here (SPEC 13): split --force,
+	 * ABORT and TERMINATE end it by the names the other side remembers.
+	 */
+	if (c->cmd == BCV_CMD_TERMINATE || c->cmd == BCV_CMD_ABORT ||
+	    (c->cmd == BCV_CMD_SPLIT && tc.force)) {
+		struct bcv_volume *sv = __bcv_find(c->std);
+		struct bcv_volume *bv = __bcv_find(c->bcv);
+
+		if (sv && sv->role == BCV_ROLE_STD &&
+		    (!bv || (bv->role == BCV_ROLE_BCV && !bv->meta.link.used &&
+			     !bcv_tm_session(&sv->tm, &bv->tm)))) {
+			s = __bcv_absent_session(sv, c->bcv);
+			if (s) {
+				ret = __bcv_absent_cmd(sv, s, c, &tc);
+				goto out;
+			}
+		}
+		if (bv && bv->role == BCV_ROLE_BCV && bv->meta.link.used &&
+		    c->cmd != BCV_CMD_ABORT &&
+		    bcv_names(c->std, bv->meta.link.std_name,
+			      bv->meta.link.std_uuid) &&
+		    (!sv || !__bcv_absent_session(sv, bv->name))) {
+			ret = __bcv_release(bv);
+			c->state = 0;
+			goto out;
+		}
+	}
 	if (ret) {
 		why.reason = ret == -ENOENT ? BCV_R_NO_VOLUME : BCV_R_ROLE;
 		goto out;
@@ -719,6 +884,16 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	ret = -EBUSY;
 	why.reason = BCV_R_PEER_ABSENT;
 	if (bcv->meta.link.used)
+		goto out;
+	/*
+	 * The STD has a session that remembers this BCV but that it does
+	 * not know of (it was released while the STD was away, or its
+	 * superblock missed the attach): end that one first (split --force
+	 * and terminate by its name), not a second session for one BCV.
+	 */
+	if (c->cmd == BCV_CMD_ESTABLISH &&
+	    !bcv_tm_session(&std->tm, &bcv->tm) &&
+	    __bcv_absent_session(std, bcv->name))
 		goto out;
 	why.reason = BCV_R_NONE;
 
@@ -1243,6 +1418,18 @@ static void __bcv_link(struct bcv_session *s, struct bcv_volume *bcv)
 	mutex_lock(&std->state_lock);
 	ret = bcv_tm_sess_link(&s->tm, &bcv->tm);
 	if (!ret) {
+		/*
+		 * It says attached, the STD says split: let go while it was
+		 * away (__bcv_absent_cmd()), or a crash between a split's two
+		 * superblocks.  Its fixed mirrors may lack what its primary
+		 * took while attached.
+		 */
+		if (bcv_tm_sess_mm(&s->tm) == BCV_NO_POS &&
+		    bcv->meta.link.state != BCV_STATE_SPLIT) {
+			spin_lock_irq(&bcv->lock);
+			bcv_tm_fixed_follow_primary(&bcv->tm);
+			spin_unlock_irq(&bcv->lock);
+		}
 		s->bcv = bcv;
 		WRITE_ONCE(bcv->meta.link.used, false);
 	}

@@ -635,14 +635,54 @@ int bcv_tm_read_pos_avoid(const struct bcv_tm_vol *v, u64 sector,
 
 bool bcv_tm_legs_changeable(const struct bcv_tm_vol *v)
 {
-	unsigned int p;
-
+	/*
+	 * A STD's legs change with BCVs attached too: its legs are M1..Mn,
+	 * its MMs above them, and an MM in a new leg's way moves first
+	 * (bcv_tm_mm_move()).  That is how a STD whose own legs died while
+	 * a BCV held its data gets a leg again.  An attached BCV's own
+	 * tables wait until it is split: they cannot change meanwhile.
+	 */
 	if (!v->is_std)
 		return !v->session || v->session->mm == BCV_NO_POS;
-	for (p = 0; p < BCV_POSITIONS; p++)
-		if (v->role[p] == BCV_POS_MM)
-			return false;
 	return true;
+}
+
+int bcv_tm_leg_room(const struct bcv_tm_vol *v, int *to)
+{
+	int pos = v->nr_legs, p;
+
+	*to = BCV_NO_POS;
+	if (pos >= BCV_MAX_LEGS || v->role[pos] != BCV_POS_MM)
+		return BCV_NO_POS;
+	for (p = BCV_POSITIONS - 1; p > pos; p--)
+		if (v->role[p] == BCV_POS_NONE) {
+			*to = p;
+			break;
+		}
+	return pos;
+}
+
+void bcv_tm_mm_move(struct bcv_tm_vol *v, int from, int to)
+{
+	struct bcv_tm_sess *s = v->mm_sess[from];
+	unsigned long *t = v->inv[to];
+	u32 e = v->stale_epoch, b = (e >> (8 * from)) & 0xff;
+
+	v->inv[to] = v->inv[from];
+	v->inv[from] = t;
+	bm_zero(t, v->tracks);
+	v->role[to] = BCV_POS_MM;
+	v->role[from] = BCV_POS_NONE;
+	v->mm_sess[to] = s;
+	v->mm_sess[from] = NULL;
+	s->mm = to;
+	/* Its bits go with it: absent (failed), read-only, stale epoch. */
+	if (v->failed & (1U << from))
+		v->failed = (v->failed & ~(1U << from)) | 1U << to;
+	if (v->ro & (1U << from))
+		WRITE_ONCE(v->ro, (v->ro & ~(1U << from)) | 1U << to);
+	e &= ~(0xffU << (8 * to));
+	WRITE_ONCE(v->stale_epoch, e | b << (8 * to));
 }
 
 int bcv_tm_leg_add(struct bcv_tm_vol *v)
@@ -661,6 +701,24 @@ int bcv_tm_leg_add(struct bcv_tm_vol *v)
 	return pos;
 }
 
+void bcv_tm_leg_unadd(struct bcv_tm_vol *v)
+{
+	int pos = v->nr_legs - 1;
+
+	v->role[pos] = BCV_POS_NONE;
+	v->failed &= ~(1U << pos);
+	v->lost &= ~(1U << pos);
+	v->nr_legs--;
+}
+
+/* @m with bits pos+1..n-1 (legs) moved down one, bit @pos gone. */
+static unsigned int shift_legs(unsigned int m, int pos, unsigned int n)
+{
+	unsigned int low = (1U << pos) - 1, legs = (1U << n) - 1;
+
+	return (m & low) | ((m >> 1) & (legs >> 1) & ~low) | (m & ~legs);
+}
+
 int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos)
 {
 	unsigned int p, others = 0;
@@ -671,10 +729,26 @@ int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos)
 		return -EINVAL;
 	if (!bcv_tm_legs_changeable(v) || v->nr_legs == 1)
 		return -EBUSY;
-	for (p = 0; p < v->nr_legs; p++)
-		if (p != (unsigned int)pos)
-			others |= 1U << p;
-	/* Every track must stay valid on some leg... */
+	/*
+	 * An ABORT of a restore names by position the legs that kept the old
+	 * data (bcv_tm_abort()): none may go or move meanwhile.
+	 */
+	for (p = 0; v->is_std && p < BCV_SESSIONS; p++)
+		if (v->sess[p] && v->sess[p]->state == BCV_RESTINPROG)
+			return -EBUSY;
+	/*
+	 * Every track must stay valid at some other position that can serve
+	 * it (a leg, an attached BCV)...  A failed leg serves nothing again:
+	 * it goes when every track it holds is valid somewhere else, if only
+	 * on another failed leg.  Never valid nowhere: recovery after a crash
+	 * would hand such a track to a leg that holds anything (a track I
+	 * everywhere on disk is taken for a command cut in the middle).
+	 */
+	others = data_positions(v) & ~(1U << pos);
+	if (!(v->failed & (1U << pos)))
+		others &= ~v->failed;
+	if (!others)
+		return -EBUSY;
 	for (i = 0; i < n; i++) {
 		unsigned long all = ~0UL;
 
@@ -698,11 +772,9 @@ int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos)
 		v->inv[p] = v->inv[p + 1];
 	v->inv[v->nr_legs - 1] = gone;
 	v->role[v->nr_legs - 1] = BCV_POS_NONE;
-	/* Failed bits follow their legs down. */
-	v->failed = (v->failed & ((1U << pos) - 1)) |
-		    ((v->failed >> 1) & ~((1U << pos) - 1));
-	v->lost = (v->lost & ((1U << pos) - 1)) |
-		  ((v->lost >> 1) & ~((1U << pos) - 1));
+	/* Failed bits follow their legs down; an MM's stays. */
+	v->failed = shift_legs(v->failed, pos, v->nr_legs);
+	v->lost = shift_legs(v->lost, pos, v->nr_legs);
 	v->nr_legs--;
 	return 0;
 }
@@ -805,6 +877,11 @@ static void detach(struct bcv_tm_sess *s)
 	std->role[s->mm] = BCV_POS_NONE;
 	std->mm_sess[s->mm] = NULL;
 	WRITE_ONCE(std->ro, std->ro & ~(1U << s->mm));
+	/*
+	 * An absent BCV let go (bcv_tm_let_go()) leaves its absent bit: the
+	 * next session at the position would take no copy and no write.
+	 */
+	std->failed &= ~(1U << s->mm);
 	s->mm = BCV_NO_POS;
 	s->protect = false;
 }
@@ -851,7 +928,7 @@ int bcv_tm_establish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	return 0;
 }
 
-/* Every track stays valid somewhere on @std without position @gone. */
+/* Every track position @gone holds stays valid elsewhere on @std. */
 static bool std_keeps_data(const struct bcv_tm_vol *std, int gone)
 {
 	unsigned int p, d = data_positions(std) & ~(1U << gone);
@@ -860,8 +937,10 @@ static bool std_keeps_data(const struct bcv_tm_vol *std, int gone)
 	if (!d)
 		return false;
 	for (i = 0; i < n; i++) {
-		unsigned long all = ~0UL;
+		/* Held at @gone (a track valid nowhere is no one's copy)... */
+		unsigned long all = ~std->inv[gone][i];
 
+		/* ...and nowhere else. */
 		for (p = 0; p < BCV_POSITIONS; p++)
 			if (d & (1U << p))
 				all &= std->inv[p][i];
@@ -1104,6 +1183,137 @@ int bcv_tm_abort(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 	return 0;
 }
 
+/*
+ * ABORT of a restore whose BCV is not there: the STD side of
+ * abort_restore() (the BCV's tables are its own business when it is back:
+ * bcv_tm_fixed_follow_primary()).
+ */
+/*
+ * Does the MM of @s hold a track no other data position holds (outside
+ * the session's column when @col: an ABORT gives those back to its legs)?
+ * Letting it go would leave such a track valid nowhere, which recovery
+ * after a crash cannot tell from a command cut in the middle.
+ */
+static bool mm_only_copy(const struct bcv_tm_vol *std,
+			 const struct bcv_tm_sess *s, bool col)
+{
+	unsigned int p, d = data_positions(std) & ~(1U << s->mm);
+	u64 i, n = bm_longs(std->tracks);
+
+	for (i = 0; i < n; i++) {
+		unsigned long only = ~std->inv[s->mm][i];
+
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (d & (1U << p))
+				only &= std->inv[p][i];
+		if (col)
+			only &= ~pb_column_word(std, i, s->id);
+		if (i == n - 1)
+			only &= bm_tail(std->tracks);
+		if (only)
+			return true;
+	}
+	return false;
+}
+
+static int abort_restore_absent(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
+				unsigned int kept, const struct bcv_tm_cmd *cmd)
+{
+	u64 i, n = bm_longs(std->tracks);
+	unsigned int p;
+
+	if (mm_only_copy(std, s, true))
+		return refuse(cmd, -EBUSY, BCV_R_ONLY_COPY, 0);
+	kept = abort_kept(std, s, kept);
+	if (!(kept & leg_positions(std)))
+		return refuse(cmd, -EBUSY, BCV_R_ABORT_UNSAFE, 0);
+	for (i = 0; i < n; i++) {
+		unsigned long c = pb_column_word(std, i, s->id);
+
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if ((kept & (1U << p)) && (std->inv[p][i] & c))
+				return refuse(cmd, -EBUSY, BCV_R_ABORT_UNSAFE, 0);
+	}
+	for (i = 0; i < n; i++) {
+		unsigned long back = 0;
+
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if (kept & (1U << p)) {
+				back |= std->inv[p][i];
+				std->inv[p][i] = 0;
+			}
+		pb_update_word(std, i, back, 1UL << s->id, 0);
+	}
+	detach(s);
+	bcv_tm_set_state(s, BCV_SPLIT);
+	return 0;
+}
+
+int bcv_tm_let_go(struct bcv_tm_vol *std, struct bcv_tm_sess *s, bool abort,
+		  unsigned int kept, const struct bcv_tm_cmd *cmd)
+{
+	if (s->std != std || s->bcv)
+		return refuse(cmd, -EBUSY, BCV_R_STATE, 0);
+	switch (s->state) {
+	case BCV_RESTINPROG:
+		/*
+		 * Its tracks not restored yet: ABORT gives them back where
+		 * the legs kept the old data; split --force, when they did
+		 * not, leaves them unreadable as they are (below).
+		 */
+		if (abort)
+			return abort_restore_absent(std, s, kept, cmd);
+		if (!cmd->force)
+			return refuse(cmd, -EBUSY, BCV_R_STATE, 0);
+		break;
+	case BCV_SYNCINPROG:
+		if (!abort && !cmd->force)
+			return refuse(cmd, -EBUSY, BCV_R_NOT_SYNCED, 0);
+		break;
+	case BCV_SYNCHRONIZED:
+	case BCV_RESTORED:
+		if (abort || !cmd->force)
+			return refuse(cmd, -EBUSY, BCV_R_STATE, 0);
+		break;
+	default:
+		return refuse(cmd, -EBUSY, BCV_R_STATE, 0);
+	}
+	if (mm_only_copy(std, s, false))
+		return refuse(cmd, -EBUSY, BCV_R_ONLY_COPY, 0);
+	/* Nothing is known of what the BCV holds: every track differs. */
+	pb_update_all(std, 1UL << s->id, 0);
+	detach(s);
+	bcv_tm_set_state(s, BCV_SPLIT);
+	return 0;
+}
+
+int bcv_tm_terminate_absent(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
+			    struct bcv_tm_sess **freed)
+{
+	if (s->std != std || s->bcv)
+		return -EBUSY;
+	if (s->state != BCV_SPLIT)
+		return -EBUSY;
+	bcv_tm_set_state(s, BCV_NOSESSION);
+	WRITE_ONCE(std->alloc, std->alloc & ~(1UL << s->id));
+	std->sess[s->id] = NULL;
+	*freed = s;
+	return 0;
+}
+
+void bcv_tm_fixed_follow_primary(struct bcv_tm_vol *bcv)
+{
+	u64 i, n = bm_longs(bcv->tracks);
+	unsigned int p;
+
+	for (p = 1; p < bcv->nr_legs; p++) {
+		for (i = 0; i < n; i++)
+			bcv->inv[p][i] |= ~bcv->inv[0][i];
+		if (n)
+			bcv->inv[p][n - 1] &= bm_tail(bcv->tracks);
+	}
+}
+
 int bcv_tm_reestablish(struct bcv_tm_vol *std, struct bcv_tm_vol *bcv,
 		       const struct bcv_tm_cmd *cmd)
 {
@@ -1277,16 +1487,18 @@ bool bcv_tm_next_copy_avoid(const struct bcv_tm_vol *v, u64 from, u64 max,
 			if (c->src == BCV_NO_POS)
 				continue;	/* no good copy anywhere */
 			/*
-			 * Extend while the destinations stay I and the source
-			 * V.  Not the other positions: one that is I at @t
-			 * and takes no copy (a protected restore's MM) would
-			 * end the run before it began.
+			 * Extend while the destination set and the source stay
+			 * the same: every destination I, every other position
+			 * that can take a copy V, the source V.  A position
+			 * that takes no copy (a protected restore's MM) is left
+			 * out: where it is I at @t it would end the run before
+			 * it began.
 			 */
 			end = min(v->tracks, t + max);
 			for (p = 0; p < BCV_POSITIONS; p++) {
 				if (c->dst & (1U << p))
 					end = min(end, (u64)find_next_zero_bit(v->inv[p], end, t));
-				else if ((int)p == c->src)
+				else if ((to & (1U << p)) || (int)p == c->src)
 					end = min(end, (u64)find_next_bit(v->inv[p], end, t));
 			}
 			c->start = t;

@@ -583,9 +583,19 @@ int bcv_tm_read_pos_avoid(const struct bcv_tm_vol *v, u64 sector,
  * The leg is I everywhere (the copy engine syncs it).
  *
  * Context: any; caller holds the volume (see Concurrency).
- * Return: the position, -EBUSY (attached) or -ENOSPC (BCV_MAX_LEGS legs).
+ * Return: the position, -EBUSY (a BCV attached to its STD) or -ENOSPC
+ * (BCV_MAX_LEGS legs, or an MM there: bcv_tm_leg_room()).
  */
 int bcv_tm_leg_add(struct bcv_tm_vol *v);
+/**
+ * bcv_tm_leg_unadd() - the leg bcv_tm_leg_add() just added goes again
+ * @v: the tables
+ *
+ * Its metadata could not be written: it never held anything.
+ *
+ * Context: any; caller holds the volume (see Concurrency).
+ */
+void bcv_tm_leg_unadd(struct bcv_tm_vol *v);
 /**
  * bcv_tm_leg_remove() - the leg at @pos goes
  * @v: the tables
@@ -593,8 +603,10 @@ int bcv_tm_leg_add(struct bcv_tm_vol *v);
  *
  * Context: any; caller holds the volume (see Concurrency).
  * Return: 0, -EINVAL (no leg there), -EBUSY if it is the only leg, if some
- * track is valid on no other leg, if a BCV's primary would be replaced by
- * a leg that is not valid everywhere, or if a BCV is attached.
+ * track would be valid at no other position (leg or attached BCV; for a leg
+ * that has not failed, none that has), if a BCV's primary would be replaced by
+ * a leg that is not valid everywhere, or if @v is a BCV attached to its
+ * STD.
  */
 int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos);
 /**
@@ -602,9 +614,32 @@ int bcv_tm_leg_remove(struct bcv_tm_vol *v, int pos);
  * @v: the tables
  *
  * Context: any; caller serialises with commands.
- * Return: true if no BCV is attached to or as @v.
+ * Return: false for a BCV attached to its STD, else true.
  */
 bool bcv_tm_legs_changeable(const struct bcv_tm_vol *v);
+/**
+ * bcv_tm_leg_room() - is an MM where a new leg goes?
+ * @v: the STD's tables
+ * @to: out: a free position above it for bcv_tm_mm_move(), or BCV_NO_POS
+ *	if there is none (then no leg can be added)
+ *
+ * Context: any; caller serialises with commands.
+ * Return: the MM's position (nr_legs), or BCV_NO_POS if the way is free.
+ */
+int bcv_tm_leg_room(const struct bcv_tm_vol *v, int *to);
+/**
+ * bcv_tm_mm_move() - the MM at @from moves to the free position @to
+ * @v: the STD's tables
+ * @from: the MM's position
+ * @to: a position with no role
+ *
+ * Its Track ID table, session, absent and read-only bits go with it;
+ * @from is left empty.  The caller writes the moved table at @to on disk
+ * before the superblock that says where the MM is.
+ *
+ * Context: any; caller holds the volume (see Concurrency).
+ */
+void bcv_tm_mm_move(struct bcv_tm_vol *v, int from, int to);
 
 /*------------------------------------------------------------------------
  * Commands (Documentation/bcv.rst, "Sessions").  Each checks every
@@ -935,6 +970,58 @@ void bcv_tm_sess_protect(struct bcv_tm_sess *s);
  * side is linked already.
  */
 int bcv_tm_sess_link(struct bcv_tm_sess *s, struct bcv_tm_vol *bcv);
+/**
+ * bcv_tm_let_go() - split --force or ABORT of a session whose BCV is not
+ *	there (not assembled, gone for good, or running without knowing it)
+ * @std: the STD's tables
+ * @s: one of its sessions, not linked to a BCV
+ * @abort: ABORT (else split --force)
+ * @kept: ABORT of a restore: the legs that held every track when it began
+ * @cmd: options (force) and where the reason of a refusal goes
+ *
+ * An ABORT of a restore gives the tracks not restored back to @kept, as
+ * bcv_tm_abort() does (refused where that is not sure: no such leg, or a
+ * host write there).  Otherwise (ABORT of syncinprog, split --force of an
+ * attached session, a restore's included: the way out when its ABORT is
+ * refused) every track of the session's column becomes C: what
+ * the BCV holds is not known.  The position is freed.  Refused while the
+ * BCV holds a track no other position holds (it would be valid nowhere:
+ * bring the BCV back, or repair the STD's legs first).  When the BCV
+ * comes back it links to the split session
+ * (bcv_tm_fixed_follow_primary()).
+ *
+ * Context: see "Commands" above.
+ * Return: 0 or -EBUSY (BCV_R_STATE, BCV_R_NOT_SYNCED, BCV_R_ABORT_UNSAFE,
+ * BCV_R_ONLY_COPY).
+ */
+int bcv_tm_let_go(struct bcv_tm_vol *std, struct bcv_tm_sess *s, bool abort,
+		  unsigned int kept, const struct bcv_tm_cmd *cmd);
+/**
+ * bcv_tm_terminate_absent() - TERMINATE a split session whose BCV is not
+ *	there
+ * @std: the STD's tables
+ * @s: the session, split, not linked
+ * @freed: out: @s, for the caller to free
+ *
+ * Context: see "Commands" above.
+ * Return: 0 or -EBUSY (not split, or linked).
+ */
+int bcv_tm_terminate_absent(struct bcv_tm_vol *std, struct bcv_tm_sess *s,
+			    struct bcv_tm_sess **freed);
+/**
+ * bcv_tm_fixed_follow_primary() - a BCV that was attached stands apart
+ *	without its STD's word on what its primary took
+ * @bcv: the BCV's tables
+ *
+ * Its primary took the STD's writes and copies while attached, its fixed
+ * mirrors did not: they go I wherever the primary is V, and are copied
+ * from it.  For a BCV let go while absent (bcv_tm_let_go()), one released
+ * from a STD that is gone, or one whose STD's superblock said split
+ * before its own did (a crash between them: more copying than needed).
+ *
+ * Context: any; caller holds the BCV.
+ */
+void bcv_tm_fixed_follow_primary(struct bcv_tm_vol *bcv);
 /**
  * bcv_tm_sess_unlink() - the session's BCV goes away (stopped)
  * @s: a linked session

@@ -516,6 +516,8 @@ HELP_OPT
 "                      is marked changed on both volumes, so the next\n"
 "                      reestablish repairs it.  Refused while restinprog\n"
 "                      (STD needs BCV for the tracks not restored yet)\n"
+"                      unless BCV is not assembled and abort cannot give\n"
+"                      STD those tracks back (they stay unreadable)\n"
 "  --consistent        split every pair given (up to 64, on one STD or\n"
 "                      several) at one instant: writes to every STD are\n"
 "                      drained and held, every BCV detached, then all are\n"
@@ -528,6 +530,10 @@ HELP_OPT
 "                      BCV\" a line; blank lines and # comments are skipped\n"
 HELP_OPT
 "\n"
+"A BCV that is not assembled (stopped, or gone for good) may be named by\n"
+"the name STD remembers for it or by its UUID (bcvctl examine of STD's\n"
+"disk shows it): split --force, abort and terminate end such a session on\n"
+"STD's side (the administrator's guide, Missing volumes, says how).\n""\n"
 "Prints: split STD BCV: split (a line per pair), and with --consistent\n"
 "\"split --consistent: N pairs split at one instant, writes held X ms\"\n",
 		.pos = { "STD", "BCV" },
@@ -601,7 +607,13 @@ HELP_OPT
 		.summary = "end the split session of STD and BCV",
 		.help =
 "End the session of STD and the split BCV; BCV is a plain volume again.\n"
+"Also releases a BCV whose STD is not assembled (or no longer has the\n"
+"session): it stands alone from then on.\n"
 "\n"
+"A BCV that is not assembled (stopped, or gone for good) may be named by\n"
+"the name STD remembers for it or by its UUID (bcvctl examine of STD's\n"
+"disk shows it): split --force, abort and terminate end such a session on\n"
+"STD's side (the administrator's guide, Missing volumes, says how).\n""\n"
 "Options:\n"
 HELP_OPT
 "\n"
@@ -667,6 +679,10 @@ HELP_OPT
 "had tracks still to copy or an I/O error since, or (without --protect)\n"
 "the host wrote a track not restored yet.\n"
 "\n"
+"A BCV that is not assembled (stopped, or gone for good) may be named by\n"
+"the name STD remembers for it or by its UUID (bcvctl examine of STD's\n"
+"disk shows it): split --force, abort and terminate end such a session on\n"
+"STD's side (the administrator's guide, Missing volumes, says how).\n""\n"
 "Options:\n"
 HELP_OPT
 "\n"

@@ -12,6 +12,7 @@
  * gives one, else what the errno and the volumes listed tell, and the exit
  * status of the errno (3 no such volume or session, 4 busy, 5 timed out).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -404,13 +405,40 @@ static bool state_copying(uint32_t state)
 	return state == BCV_STATE_SYNCINPROG || state == BCV_STATE_RESTINPROG;
 }
 
-/* STD BCV positionals: two valid, different names. */
+/* Is @s a UUID as bcvctl prints it (8-4-4-4-12 hex digits)? */
+static bool is_uuid(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * STD BCV positionals: two valid, different names.  The BCV of a session
+ * whose BCV is gone may be named by its UUID (split --force, abort,
+ * terminate): a name holds 31 characters, so its first 31 go, which the
+ * module matches against the UUIDs its STD remembers.
+ */
 static int parse_pair(const struct cmd_args *a, struct pair *p)
 {
+	static char uuid_prefix[BCV_NAME_LEN];
 	int ret;
 
 	p->std = a->pos[0];
 	p->bcv = a->pos[1];
+	if (is_uuid(p->bcv)) {
+		memcpy(uuid_prefix, p->bcv, sizeof(uuid_prefix) - 1);
+		uuid_prefix[sizeof(uuid_prefix) - 1] = '\0';
+		p->bcv = uuid_prefix;
+	}
 	ret = check_name(a->cmd, "STD name", p->std);
 	if (!ret)
 		ret = check_name(a->cmd, "BCV name", p->bcv);

@@ -42,6 +42,7 @@
  * random inputs: fuzz_tm [-t] [-r N [SEED]] [FILE...]; -t traces steps.
  */
 // fuzz-sources: bcv_trackmap.c
+// fuzz-runs: 2500
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1917,7 +1918,8 @@ static void checkpoint(int vi)
 	uint64_t r, i;
 	int t;
 
-	if (!v->running || !v->mrun || !v->intent)
+	/* bcv_meta_checkpoint(): an attached BCV's wait for the split. */
+	if (!v->running || !v->mrun || !v->intent || bcv_attached(v))
 		return;
 	v->copied = false;
 	memcpy(stage, v->dur, sizeof(stage));
@@ -2141,12 +2143,13 @@ static unsigned int std_whole(struct hvol *s)
 	return kept;
 }
 
+/* bcv_std_errors(): own legs only. */
 static uint64_t std_errors(struct hvol *s)
 {
 	uint64_t n = 0;
 	unsigned int p;
 
-	for (p = 0; p < BCV_POSITIONS; p++)
+	for (p = 0; p < s->nlegs; p++)
 		n += s->errs[p];
 	return n;
 }
@@ -2222,6 +2225,106 @@ static void detach_views(int b, int cmd, int st,
  * bcv_session_cmd(): @cmd on the pair STD / V[@b], with its flags.  @cut:
  * a power cut inside the command's commit.  Returns 0 or an errno.
  */
+/* __bcv_absent_session(): the STD's session of @b that is not linked. */
+static int absent_session(int b)
+{
+	unsigned int c;
+
+	if (!std_v()->running)
+		return -1;
+	for (c = 0; c < BCV_SESSIONS; c++)
+		if (S[c].tm && S[c].bcv == b && !S[c].linked)
+			return (int)c;
+	return -1;
+}
+
+/* __bcv_absent_cmd(): split --force, ABORT or TERMINATE of session @c. */
+static int absent_cmd(unsigned int c, int cmd, bool force, unsigned int cut)
+{
+	struct hvol *sv = std_v();
+	struct bcv_tm_why why = { 0, 0 };
+	struct bcv_tm_cmd tc = { .force = force, .why = &why };
+	struct bcv_tm_sess *ts = S[c].tm, *freed = NULL;
+	unsigned long col[MAXW] = { 0 };
+	int b = S[c].bcv, st = bcv_tm_sess_state(ts), ret;
+	bool undo = cmd == C_ABORT && st == BCV_RESTINPROG;
+	unsigned int kept = 0;
+	struct vset old_std[MAXT];
+	uint64_t t;
+
+	if (vol_busy(STDV))
+		return -EAGAIN;
+	note("%s%s B%d, not here (state %d)", cmd_names[cmd],
+	     force ? " --force" : "", b, st);
+	if (undo && S[c].restore_errs == std_errors(sv))
+		kept = S[c].restore_kept;
+	for (t = 0; t < sv->tracks; t++) {
+		if (bcv_tm_pb_changed(&sv->tm, t, c))
+			col[t / 64] |= 1UL << (t % 64);
+		old_std[t] = sv->ts[t].cur;
+	}
+	if (cmd == C_TERM)
+		ret = bcv_tm_terminate_absent(&sv->tm, ts, &freed);
+	else
+		ret = bcv_tm_let_go(&sv->tm, ts, cmd == C_ABORT, kept, &tc);
+	note("  -> %d (reason %u)", ret, why.reason);
+	if (ret)
+		return ret;
+	if (undo)
+		for (t = 0; t < sv->tracks; t++)
+			if (bcv_tm_pb_changed(&sv->tm, t, c) &&
+			    !((col[t / 64] >> (t % 64)) & 1)) {
+				sv->ts[t].cur = V[b].pre_std[t];
+				sv->ts[t].crash = sv->ts[t].cur;
+			}
+	/*
+	 * What the BCV holds when it is back is not known here (it was
+	 * attached, or stood alone without knowing of the session).
+	 */
+	if (!V[b].running)
+		for (t = 0; t < V[b].tracks; t++) {
+			V[b].ts[t].cur.any = true;
+			V[b].ts[t].crash.any = true;
+		}
+	if (freed) {
+		memset(&S[c], 0, sizeof(S[c]));
+		free(freed);
+	}
+	if (!commit(sv, NULL, cut)) {
+		for (t = 0; t < sv->tracks; t++) {
+			vs_union(&sv->ts[t].crash, &old_std[t]);
+			vs_union(&sv->ts[t].crash, &sv->ts[t].cur);
+		}
+		power_cut();
+	}
+	return 0;
+}
+
+/* __bcv_release(): BCV @b, whose STD is not here, stands alone. */
+static int release(int b)
+{
+	struct hvol *bv = &V[b];
+
+	if (vol_busy(b))
+		return -EAGAIN;
+	note("release B%d (was %s)", b,
+	     bv->link.state != BCV_STATE_SPLIT ? "attached" : "split");
+	if (bv->link.state != BCV_STATE_SPLIT) {
+		uint64_t t;
+
+		bcv_tm_fixed_follow_primary(&bv->tm);
+		/* It holds what the STD last wrote to it. */
+		for (t = 0; t < bv->tracks; t++) {
+			bv->ts[t].cur.any = true;
+			bv->ts[t].crash.any = true;
+		}
+	}
+	bv->link.used = false;
+	if (!commit(bv, NULL, 0))
+		die("commit without a cut stopped");
+	return 0;
+}
+
 static int command(int cmd, int b, bool diff, bool incr, bool force,
 		   bool protect, unsigned int cut)
 {
@@ -2239,11 +2342,27 @@ static int command(int cmd, int b, bool diff, bool incr, bool force,
 	int ret, st = 0, mm = BCV_NO_POS;
 	bool protected_split = false;
 
+	/* bcv_session_cmd(): a session one side of which is not here */
+	if (cmd == C_TERM || cmd == C_ABORT || (cmd == C_SPLIT && force)) {
+		int ac = absent_session(b);
+
+		if (sv->running && ac >= 0 &&
+		    (!bv->running || (!bv->link.used &&
+				      !bcv_tm_session(&sv->tm, &bv->tm))))
+			return absent_cmd(ac, cmd, force, cut);
+		if (bv->running && bv->link.used && cmd != C_ABORT &&
+		    (!sv->running || ac < 0))
+			return release(b);
+	}
 	if (!sv->running || !bv->running)
 		return -ENOENT;
 	if (bv->link.used)
 		link_peers(b);		/* bcv_find_pair() */
 	if (bv->link.used)
+		return -EBUSY;		/* PEER_ABSENT */
+	/* A session of the STD remembers it, unlinked: end that first. */
+	if (cmd == C_EST && !bcv_tm_session(&sv->tm, &bv->tm) &&
+	    absent_session(b) >= 0)
 		return -EBUSY;		/* PEER_ABSENT */
 	if (vol_busy(STDV) || vol_busy(b))
 		return -EAGAIN;		/* the model runs commands quiesced */
@@ -2552,6 +2671,10 @@ static void link_pair(unsigned int c, int b)
 		note("link of B%d to session %u refused", b, c);
 		return;
 	}
+	/* __bcv_link(): it says attached, the STD says split */
+	if (bcv_tm_sess_mm(S[c].tm) == BCV_NO_POS &&
+	    bv->link.state != BCV_STATE_SPLIT)
+		bcv_tm_fixed_follow_primary(&bv->tm);
 	S[c].linked = true;
 	bv->link.used = false;
 	note("B%d linked to session %u (state %d)", b, c,
@@ -2824,10 +2947,52 @@ static int dev_owner(int d)
 }
 
 /* bcv_leg_add(): a spare disk becomes leg nlegs of @vi. */
+/*
+ * bcv_mm_move(): the MM at @from moves to @to out of a new leg's way;
+ * bcv_meta_mm_moved() writes its table at @to, then the superblock.
+ */
+static bool mm_move(struct hvol *v, int from, int to)
+{
+	unsigned long *mm, *old;
+	unsigned int bad, e;
+	uint64_t i;
+	int k, p[2] = { from, to };
+
+	for (k = 0; k < 2; k++) {
+		bcv_tm_mm_move(&v->tm, p[k], p[!k]);
+		e = v->errs[p[k]];
+		v->errs[p[k]] = 0;
+		v->errs[p[!k]] = e;
+		if (k)
+			break;
+		note("%s: MM moves from M%d to M%d", vname(v), from + 1, to + 1);
+		/* No leg left: the new leg's metadata says it first. */
+		if (!(leg_mask(v) & ~bcv_tm_failed_legs(&v->tm)))
+			return true;
+		bad = flush_positions(v);
+		if (bad) {
+			flush_failed(v, bad);
+			meta_vouch_stale(v, bad);
+			meta_sync(v, false);
+			continue;
+		}
+		mm = live_tab(v, to);
+		old = live_tab(v, from);
+		for (i = 0; i < v->words[to]; i++) {
+			v->dur[to][i] = ~mm[i];
+			v->dur[from][i] = old[i];
+		}
+		if (meta_sync(v, true) && meta_write_sb(v, false))
+			return true;
+	}
+	note("%s: the MM moved back to M%d", vname(v), from + 1);
+	return false;
+}
+
 static void leg_add(int vi)
 {
 	struct hvol *v = &V[vi];
-	int pos, d;
+	int pos, d, from, to;
 
 	if (!v->running || v->nlegs >= BCV_MAX_LEGS || bcv_attached(v) ||
 	    !bcv_tm_legs_changeable(&v->tm) || vol_busy(vi))
@@ -2836,6 +3001,9 @@ static void leg_add(int vi)
 		if (dev_owner(d) < 0 && !D[d].gone)
 			break;
 	if (d == NDEV)
+		return;
+	from = bcv_tm_leg_room(&v->tm, &to);
+	if (from != BCV_NO_POS && (to == BCV_NO_POS || !mm_move(v, from, to)))
 		return;
 	pos = bcv_tm_leg_add(&v->tm);
 	if (pos < 0)
@@ -2858,8 +3026,7 @@ static void leg_add(int vi)
 	if (!meta_save_tables(v, pos) || !dev_flush(d, true) ||
 	    !meta_write_sb_legs(v, false, 1U << pos)) {
 		note("%s: the new leg's metadata not written: out again", vname(v));
-		if (bcv_tm_leg_remove(&v->tm, pos))
-			die("the new leg cannot be removed again");
+		bcv_tm_leg_unadd(&v->tm);
 		v->nlegs--;
 		if (!commit(v, NULL, 0))
 			die("commit without a cut stopped");
@@ -2879,6 +3046,7 @@ static void leg_remove(int vi, int pos)
 	struct hvol *v = &V[vi];
 	unsigned int j;
 	int d;
+
 
 	if (!v->running || pos >= (int)v->nlegs || vol_busy(vi) ||
 	    bcv_attached(v))
@@ -2963,7 +3131,9 @@ static void check_vol(int vi, bool after_cut)
 
 		if (io_on_track(vi, t))
 			continue;
-		if (!vol_data(vi, t, &val, &held)) {
+		bool got = vol_data(vi, t, &val, &held);
+
+		if (!got) {
 			if (!held && !skipping("lost"))
 				die("%s: track %" PRIu64 " is valid at no position",
 				    vname(v), t);
@@ -3013,6 +3183,32 @@ static void check_sound(void)
 	}
 }
 
+/*
+ * The tables' absent bits follow the BCVs: a position is absent exactly
+ * when it is an attached session's whose BCV is not linked, and no free
+ * position is (the next session there would take no copy nor write).
+ */
+static void check_absent(void)
+{
+	struct hvol *sv = std_v();
+	unsigned int p;
+
+	if (!sv->running)
+		return;
+	for (p = sv->nlegs; p < BCV_POSITIONS; p++) {
+		struct bcv_tm_sess *ts = bcv_tm_mm_session(&sv->tm, p);
+		bool absent = (bcv_tm_failed_legs(&sv->tm) >> p) & 1;
+		bool want = ts && !S[bcv_tm_sess_id(ts)].linked;
+
+		if (bcv_tm_pos_role(&sv->tm, p) == BCV_POS_LEG)
+			continue;
+		if (absent != want)
+			die("S: M%u is %sabsent, its BCV %s", p + 1,
+			    absent ? "" : "not ", !ts ? "(no session there)" :
+			    want ? "is not linked" : "is linked");
+	}
+}
+
 static void check_all(bool after_cut)
 {
 	int vi;
@@ -3020,6 +3216,7 @@ static void check_all(bool after_cut)
 	for (vi = 0; vi <= (int)nb; vi++)
 		check_vol(vi, after_cut);
 	check_sound();
+	check_absent();
 }
 
 /*------------------------------------------------------------------------
@@ -3420,33 +3617,12 @@ static void step(void)
 	check_all(false);
 }
 
-/*
- * The end of an input: what is in flight completes, the engines drain,
- * and every session must still be able to end (bcv-design.rst 6.4 and
- * "no session is left in a state from which no command leads out").
- */
-static void finish(void)
+/* The copy engines run until they have nothing left to do. */
+static void drain(void)
 {
-	unsigned int k, n, c;
-	int vi, b;
+	unsigned int n;
+	int vi;
 
-	/*
-	 * The faults end here (a disk that is gone stays gone): the question
-	 * is whether the administrator, with working disks, has a way out.
-	 */
-	fault_mask = 0;
-	for (k = 0; k < NIO; k++)
-		if (IO[k].used)
-			io_complete(k, 0);
-	for (k = 0; k < NCP; k++)
-		if (CP[k].used)
-			copy_complete(k, false, 0);
-	for (vi = 0; vi <= (int)nb; vi++)
-		for (k = 0; k < NDEV; k++)
-			D[k].meta_fail = 0;
-	for (vi = 0; vi <= (int)nb; vi++)
-		if (V[vi].exists && !V[vi].running)
-			assemble(vi);
 	for (n = 0; n < 400; n++) {
 		bool any = false;
 
@@ -3469,6 +3645,97 @@ static void finish(void)
 		if (!any)
 			break;
 	}
+}
+
+/*
+ * What an administrator does for a STD whose legs died (bcv.rst, "Legs"):
+ * add a leg, let it sync from what holds the data (an attached BCV, if
+ * only it does), then remove the dead ones.
+ */
+static void repair_std(void)
+{
+	struct hvol *sv = std_v();
+	unsigned int failed;
+	int p;
+
+	if (!sv->running)
+		return;
+	failed = bcv_tm_failed_legs(&sv->tm) & leg_mask(sv);
+	if (!failed)
+		return;
+	note("repair: %s's failed legs %#x", vname(sv), failed);
+	/* No room for a new leg: a failed one that holds nothing alone goes. */
+	for (p = (int)sv->nlegs - 1; p >= 0 && sv->nlegs >= BCV_MAX_LEGS; p--)
+		if (failed & (1U << p))
+			leg_remove(STDV, p);
+	leg_add(STDV);
+	drain();
+	failed = bcv_tm_failed_legs(&sv->tm) & leg_mask(sv);
+	for (p = (int)sv->nlegs - 1; p >= 0; p--)
+		if (failed & (1U << p))
+			leg_remove(STDV, p);
+}
+
+/* Session @c's MM alone holds some STD track, and its BCV is not there. */
+static bool only_copy_gone(unsigned int c)
+{
+	struct hvol *sv = std_v();
+	int mm = bcv_tm_sess_mm(S[c].tm), d = pos_dev(sv, mm);
+	unsigned int others, p;
+	uint64_t t;
+
+	/* Its BCV not there (absent, or its disk gone). */
+	if (mm == BCV_NO_POS || (d >= 0 && !D[d].gone))
+		return false;
+	others = bcv_tm_data_positions(&sv->tm) & ~(1U << mm);
+	for (t = 0; t < sv->tracks; t++) {
+		bool elsewhere = false;
+
+		if (bcv_tm_invalid(&sv->tm, mm, t))
+			continue;
+		for (p = 0; p < BCV_POSITIONS; p++)
+			if ((others & (1U << p)) && !bcv_tm_invalid(&sv->tm, p, t) &&
+			    pos_dev(sv, p) >= 0 && !D[pos_dev(sv, p)].gone)
+				elsewhere = true;
+		if (!elsewhere)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The end of an input: what is in flight completes, the engines drain,
+ * and every session must still be able to end (bcv-design.rst 6.4 and
+ * "no session is left in a state from which no command leads out").
+ */
+static void finish(void)
+{
+	unsigned int k, c;
+	int vi, b;
+
+	/*
+	 * The faults end here (a disk that is gone stays gone): the question
+	 * is whether the administrator, with working disks, has a way out.
+	 */
+	fault_mask = 0;
+	for (k = 0; k < NIO; k++)
+		if (IO[k].used)
+			io_complete(k, 0);
+	for (k = 0; k < NCP; k++)
+		if (CP[k].used)
+			copy_complete(k, false, 0);
+	for (vi = 0; vi <= (int)nb; vi++)
+		for (k = 0; k < NDEV; k++)
+			D[k].meta_fail = 0;
+	for (vi = 0; vi <= (int)nb; vi++)
+		if (V[vi].exists && !V[vi].running)
+			assemble(vi);
+	/* bcvctl resume: a paused session's MM is no copy source either. */
+	for (c = 0; c < BCV_SESSIONS; c++)
+		S[c].paused = false;
+	drain();
+	check_all(false);
+	repair_std();
 	check_all(false);
 	if (skipping("stuck") || !std_v()->running)
 		return;
@@ -3480,6 +3747,14 @@ static void finish(void)
 			continue;
 		b = S[c].bcv;
 		S[c].paused = false;
+		/* A BCV that links now may hold what the legs lack. */
+		if (V[b].running && !S[c].linked) {
+			link_peers(b);
+			drain();
+		}
+		ts = S[c].tm;
+		if (!ts)
+			continue;
 		st = bcv_tm_sess_state(ts);
 		if (st == BCV_SYNCINPROG || st == BCV_RESTINPROG)
 			command(C_ABORT, b, false, false, false, false, 0);
@@ -3496,9 +3771,31 @@ static void finish(void)
 			dump_tables(std_v(), "stuck");
 			dump_tables(&V[b], "stuck");
 		}
+		if (S[c].tm && only_copy_gone(c)) {
+			/*
+			 * The BCV, which alone holds some of the STD's
+			 * tracks, is not there (or its disk is gone): the
+			 * session waits for it (bcv_tm_let_go() refuses to
+			 * leave a track valid nowhere).
+			 */
+			note("session %u (B%d): the only copy of a track is on a BCV not there",
+			     c, b);
+			continue;
+		}
 		if (S[c].tm)
 			die("session %u (B%d, state %d) cannot be ended", c, b,
 			    bcv_tm_sess_state(S[c].tm));
+		check_all(false);
+	}
+	/* A BCV still waiting for a session its STD does not have. */
+	for (b = 1; b <= (int)nb; b++) {
+		if (!V[b].running || !V[b].link.used)
+			continue;
+		link_peers(b);
+		if (V[b].link.used)
+			command(C_TERM, b, false, false, false, false, 0);
+		if (V[b].link.used)
+			die("B%d waits for a session no command ends", b);
 		check_all(false);
 	}
 }

@@ -99,18 +99,27 @@ static void test_add_remove_std(void)
 	CHECK(bcv_tm_leg_add(&std) == -ENOSPC, "no fourth leg");
 	tm_copy_all(&std, 16);
 
-	/* A BCV attached at M4: no leg changes. */
+	/* A BCV attached at M4: the legs change around it, it stays put. */
 	CHECK(bcv_tm_establish(&std, &bcv, &none, &s) == 0 && s == NULL,
 	      "establish with three legs");
 	CHECK(std.sess[0]->mm == 3, "the BCV takes the one free position, M4");
-	take(&std, &sn);
-	CHECK(bcv_tm_leg_remove(&std, 1) == -EBUSY && same(&std, &sn),
-	      "no leg removal while a BCV is attached");
-	tm_copy_all(&std, 16);
-	CHECK(bcv_tm_split(&std, &bcv, &none) == 0, "split");
-	CHECK(bcv_tm_leg_remove(&std, 1) == 0, "M2 goes once the BCV is split");
+	CHECK(ninv(&std, 3) == bcv.tracks, "M4 still wants every track");
+	std.failed |= 1U << 3;
+	CHECK(bcv_tm_leg_remove(&std, 1) == 0,
+	      "M2 goes while a BCV is attached at M4");
 	CHECK(std.nr_legs == 2 && std.role[2] == BCV_POS_NONE &&
-	      std.role[1] == BCV_POS_LEG, "M3 moved down to M2");
+	      std.role[1] == BCV_POS_LEG && std.role[3] == BCV_POS_MM &&
+	      std.sess[0]->mm == 3 && std.mm_sess[3] == std.sess[0],
+	      "M3 moved down to M2, the MM stayed at M4");
+	CHECK(std.failed == 1U << 3,
+	      "M4's absent bit stays with M4, none strays to M3 (failed %x)",
+	      std.failed);
+	CHECK(ninv(&std, 3) == bcv.tracks && ninv(&std, 0) == 0 &&
+	      ninv(&std, 1) == 0, "no table changed but the legs' order");
+	std.failed = 0;
+	tm_copy_all(&std, 16);
+	CHECK(ninv(&std, 3) == 0, "M4 caught up");
+	CHECK(bcv_tm_split(&std, &bcv, &none) == 0, "split");
 	CHECK(bcv_tm_leg_remove(&std, 0) == 0 && std.nr_legs == 1,
 	      "the primary goes while the other leg is whole");
 	CHECK(bcv_tm_leg_remove(&std, 0) == -EBUSY, "the last leg stays");

@@ -1251,21 +1251,39 @@ bool bcv_tm_next_copy(const struct bcv_tm_vol *v, u64 from, u64 max,
 bool bcv_tm_next_copy_avoid(const struct bcv_tm_vol *v, u64 from, u64 max,
 			    unsigned int avoid, struct bcv_tm_copy *c)
 {
+	return bcv_tm_next_copy_range(v, from, v->tracks, max, avoid, c);
+}
+
+bool bcv_tm_next_copy_range(const struct bcv_tm_vol *v, u64 from, u64 until,
+			    u64 max, unsigned int avoid, struct bcv_tm_copy *c)
+{
 	unsigned int p, d = copy_targets(v) & ~avoid & ~v->failed;
 	/* A protected restore's MM is a source, never a destination. */
-	unsigned int to = d & ~v->ro;
-	u64 i, t, end, n = bm_longs(v->tracks);
+	unsigned int to = d & ~v->ro, srcs = 0;
+	u64 i, t, end;
 
 	if (!to || !max)
 		return false;
-	for (i = from / BPL; i < n; i++) {
+	until = min(until, v->tracks);
+	if (from >= until)
+		return false;
+	/* Where first_valid() below may find a source. */
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((d & (1U << p)) && (v->role[p] == BCV_POS_LEG ||
+					v->role[p] == BCV_POS_MM))
+			srcs |= 1U << p;
+	for (i = from / BPL; i <= (until - 1) / BPL; i++) {
 		unsigned long w = 0;
 
 		for (p = 0; p < BCV_POSITIONS; p++)
 			if (to & (1U << p))
 				w |= v->inv[p][i];
-		if (i == from / BPL)
-			w &= ~0UL << (from % BPL);
+		/*
+		 * A track that no position holds cannot be copied: leave
+		 * out a word of them at once, not track by track (a table
+		 * of such tracks is a whole table of them, bcv_copy.c).
+		 */
+		w &= valid_at(v, srcs, i) & bm_word_mask(i, from, until - 1);
 		while (w) {
 			t = i * BPL + __ffs(w);
 			w &= w - 1;

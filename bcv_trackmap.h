@@ -787,6 +787,26 @@ bool bcv_tm_next_copy(const struct bcv_tm_vol *v, u64 from, u64 max,
 bool bcv_tm_next_copy_avoid(const struct bcv_tm_vol *v, u64 from, u64 max,
 			    unsigned int avoid, struct bcv_tm_copy *c);
 /**
+ * bcv_tm_next_copy_range() - bcv_tm_next_copy_avoid() over a stretch
+ * @v: the tables
+ * @from: first track to look at
+ * @until: look at the tracks before it only (clipped to the volume)
+ * @max: most tracks in the run
+ * @avoid: as for bcv_tm_next_copy_avoid()
+ * @c: out: the run; it starts before @until and may go on past it
+ *
+ * The work is bounded by the stretch, @until - @from tracks, 64 at a time
+ * where none can be copied (no position holds them, or none needs them):
+ * the copy engine scans a bounded stretch per hold of its spinlock and
+ * goes on from where it stopped (bcv_copy.c).
+ *
+ * Context: any; never sleeps.
+ * Return: false if nothing in [@from, @until) is left to copy outside
+ * @avoid.
+ */
+bool bcv_tm_next_copy_range(const struct bcv_tm_vol *v, u64 from, u64 until,
+			    u64 max, unsigned int avoid, struct bcv_tm_copy *c);
+/**
  * bcv_tm_copy_begin() - the run @c is being copied from now on
  * @v: the tables
  * @c: the run

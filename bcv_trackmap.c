@@ -1571,11 +1571,15 @@ static int restore_source(const struct bcv_tm_vol *v)
 	return BCV_NO_POS;
 }
 
+/* Tracks between two resched points of a per-track pass. */
+#define BCV_TM_RESCHED_TRACKS	65536
+
 /*
  * The crash rule for tracks [@first, @last]: one valid data position of
  * each stays the source (an own leg first, the restore's BCV if it is the
  * only one) and every other becomes I; on a STD every allocated PB column
- * becomes C.  Returns the tracks whose marks it added.
+ * becomes C.  Returns the tracks whose marks it added.  May sleep
+ * (bcv_tm_resched()): assembly only.
  */
 static u64 recover_range(struct bcv_tm_vol *v, u64 first, u64 last)
 {
@@ -1586,8 +1590,13 @@ static u64 recover_range(struct bcv_tm_vol *v, u64 first, u64 last)
 	for (t = first; t <= last; t++) {
 		u64 i = t / BPL;
 		unsigned long b = 1UL << (t % BPL);
-		int src = first_valid_bit(v, data, i, b);
+		int src;
 		bool changed = false;
+
+		/* Track by track: 2^29 of them without a break is seconds. */
+		if (!(t % BCV_TM_RESCHED_TRACKS))
+			bcv_tm_resched();
+		src = first_valid_bit(v, data, i, b);
 
 		for (p = 0; p < BCV_POSITIONS; p++) {
 			if (!(data & (1U << p)) || (int)p == src ||

@@ -1007,7 +1007,8 @@ void bcv_tm_recover(struct bcv_tm_vol *v, int src);
  * one) and every other data position becomes I; on a STD every allocated
  * PB column becomes C.  Over-marking costs copies, never data.
  *
- * Context: any.
+ * Context: may sleep (a resched point every 65536 tracks: it looks at
+ * every track of the regions, all of a table at worst).
  * Return: the number of tracks whose marks it added.
  */
 u64 bcv_tm_recover_regions(struct bcv_tm_vol *v, const unsigned long *al,
@@ -1052,7 +1053,7 @@ struct bcv_tm_assembly {
  *     (bcv_tm_recover_sources(), a current leg first).  The legs' I bits
  *     hold in both modes: commands and failures write theirs.
  *
- * Context: any; whole-table pass.
+ * Context: may sleep (bcv_tm_recover_regions()); whole-table pass.
  * Return: the tracks whose marks recovery added.
  */
 u64 bcv_tm_assemble(struct bcv_tm_vol *v, const struct bcv_tm_assembly *a);

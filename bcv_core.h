@@ -188,6 +188,8 @@ struct bcv_volume {
 	unsigned int nr_copy_bufs;
 
 	struct bcv_meta meta;		/* on-disk metadata (bcv_meta.h) */
+	/* Bytes of tables counted against bcv.max_table_share; bcv_core.c */
+	u64 table_bytes;
 };
 
 /*
@@ -312,7 +314,7 @@ struct bcv_volume *__bcv_find_uuid(const u8 *uuid);
 struct bcv_volume *__bcv_volume_open(const char (*paths)[BCV_PATH_LEN],
 				     unsigned int nr);
 int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
-			  unsigned int shift);
+			  unsigned int shift, u64 *need, u64 *left);
 int __bcv_volume_publish(struct bcv_volume *vol);
 void bcv_volume_discard(struct bcv_volume *vol);
 int bcv_leg_remove(struct bcv_leg_cmd *l);

@@ -1695,6 +1695,23 @@ static void bcv_meta_free(struct bcv_volume *vol)
 	}
 }
 
+u64 bcv_meta_alloc_bytes(u64 tracks, unsigned int shift, bool is_std)
+{
+	u64 regions = (tracks >> bcv_fmt_al_shift(shift)) + 1, bytes = 0, nr;
+	int t;
+
+	/* As bcv_meta_alloc() allocates them. */
+	for (t = 0; t < BCV_META_TABLES; t++) {
+		nr = t == BCV_META_AL ? BITS_TO_LONGS(regions) :
+		     bcv_tm_table_longs(tracks, t, is_std);
+		if (nr)
+			bytes += round_up(nr, BCV_BLOCK_WORDS) *
+				 sizeof(unsigned long);
+	}
+	bytes += 2 * BITS_TO_LONGS(regions) * sizeof(unsigned long);
+	return bytes + 2 * BCV_META_STAGE * PAGE_SIZE;
+}
+
 int bcv_meta_alloc(struct bcv_volume *vol)
 {
 	struct bcv_meta *m = &vol->meta;
@@ -1703,6 +1720,11 @@ int bcv_meta_alloc(struct bcv_volume *vol)
 	m->intent = READ_ONCE(bcv_write_intent);
 	m->al_shift = bcv_fmt_al_shift(bcv_vol_track_shift(vol));
 	m->regions = (bcv_vol_tracks(vol) >> m->al_shift) + 1;
+	/*
+	 * The durable image is as large as the tables: checked against
+	 * bcv.max_table_share before (bcv_meta_alloc_bytes()), and should
+	 * it fail anyway, the create or assembly says so, not the allocator.
+	 */
 	for (t = 0; t < BCV_META_TABLES; t++) {
 		u64 nr = 0;
 
@@ -1712,14 +1734,15 @@ int bcv_meta_alloc(struct bcv_volume *vol)
 			continue;
 		m->words[t] = nr;
 		m->dur[t] = kvcalloc(round_up(nr, BCV_BLOCK_WORDS),
-				     sizeof(unsigned long), GFP_KERNEL);
+				     sizeof(unsigned long),
+				     GFP_KERNEL | __GFP_NOWARN);
 		if (!m->dur[t])
 			goto nomem;
 	}
 	m->touched = kvcalloc(BITS_TO_LONGS(m->regions), sizeof(unsigned long),
-			      GFP_KERNEL);
+			      GFP_KERNEL | __GFP_NOWARN);
 	m->retiring = kvcalloc(BITS_TO_LONGS(m->regions),
-			       sizeof(unsigned long), GFP_KERNEL);
+			       sizeof(unsigned long), GFP_KERNEL | __GFP_NOWARN);
 	if (!m->touched || !m->retiring)
 		goto nomem;
 	for (k = 0; k < BCV_META_STAGE; k++) {

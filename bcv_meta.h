@@ -320,6 +320,17 @@ void bcv_meta_synced(struct bcv_volume *vol);
 int bcv_meta_alloc(struct bcv_volume *vol);
 
 /**
+ * bcv_meta_alloc_bytes() - what bcv_meta_alloc() allocates for a volume
+ * @tracks: its tracks
+ * @shift: its track shift
+ * @is_std: a STD (with a PB table)
+ *
+ * Context: any.
+ * Return: bytes.
+ */
+u64 bcv_meta_alloc_bytes(u64 tracks, unsigned int shift, bool is_std);
+
+/**
  * bcv_meta_write_check() - may a host write go to the legs now?
  * @vol: the volume
  * @first: first track it covers

@@ -30,6 +30,7 @@
 #include <linux/uaccess.h>
 #include <linux/jiffies.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 
 #include "bcv_core.h"
 
@@ -1501,8 +1502,10 @@ static void __bcv_drop_sessions(struct bcv_volume *vol)
  *
  * Context: may sleep; takes bcv_lock.
  * Return: 0, -ENODATA (a device without a valid superblock), -EINVAL
- * (devices that do not make one volume), -EEXIST, or an error of opening
- * or reading a device; nothing is written then.
+ * (devices that do not make one volume), -EEXIST, -EFBIG (tables larger
+ * than bcv.max_table_share leaves; @a's table_mib and table_left_mib say
+ * by how much), or an error of opening or reading a device; nothing is
+ * written then.
  */
 int bcv_assemble_cmd(struct bcv_assemble *a)
 {
@@ -1512,7 +1515,7 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 	const char *why = NULL;
 	struct bcv_volume *vol;
 	struct bcv_sb *best;
-	u64 events = 0, seq = 0;
+	u64 events = 0, seq = 0, need = 0, left = 0;
 	int ret, bi = -1, src = -1, insync = -1;
 	bool clean;
 
@@ -1590,9 +1593,16 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 	}
 	vol->role = le32_to_cpu(best->role);
 	ret = __bcv_volume_geometry(vol, le64_to_cpu(best->sectors),
-				    le32_to_cpu(best->track_shift));
+				    le32_to_cpu(best->track_shift), &need, &left);
+	if (ret == -EFBIG) {
+		/* It said so in the kernel log; the caller hears the sizes. */
+		a->table_mib = min_t(u64, DIV_ROUND_UP_ULL(need, SZ_1M), U32_MAX);
+		a->table_left_mib = min_t(u64, left >> 20, U32_MAX);
+		goto out_vol;
+	}
 	if (ret) {
-		why = "its geometry does not fit the devices";
+		why = ret == -ENOMEM ? "no memory for its tables" :
+		      "its geometry does not fit the devices";
 		goto out_why;
 	}
 	memcpy(vol->meta.uuid, best->vol_uuid, BCV_FMT_UUID_LEN);

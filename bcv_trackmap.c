@@ -270,6 +270,17 @@ nomem:
 	return -ENOMEM;
 }
 
+u64 bcv_tm_vol_bytes(u64 tracks, bool is_std)
+{
+	/* As bcv_tm_vol_init() allocates: a word at least per table. */
+	u64 bm = bm_longs(tracks) ?: 1, pb = pb_longs(tracks) ?: 1;
+
+	if (tracks > BCV_TM_MAX_TRACKS)
+		return (u64)-1;
+	return ((BCV_POSITIONS + 2) * bm + (is_std ? pb : 0)) *
+	       sizeof(unsigned long);
+}
+
 void bcv_tm_vol_free(struct bcv_tm_vol *v)
 {
 	unsigned int p;
@@ -1443,6 +1454,13 @@ unsigned long *bcv_tm_table(struct bcv_tm_vol *v, int which, u64 *nr)
 	}
 	*nr = bm_longs(v->tracks);
 	return v->inv[which];
+}
+
+u64 bcv_tm_table_longs(u64 tracks, int which, bool is_std)
+{
+	if (which == BCV_TM_PB)
+		return is_std ? pb_longs(tracks) : 0;
+	return bm_longs(tracks);
 }
 
 void bcv_tm_tables_loaded(struct bcv_tm_vol *v)

@@ -363,6 +363,17 @@ int bcv_tm_vol_init(struct bcv_tm_vol *v, u64 sectors, unsigned int track_shift,
 		    bool is_std, unsigned int nr_legs);
 /* Context: may sleep.  Free what bcv_tm_vol_init() allocated. */
 void bcv_tm_vol_free(struct bcv_tm_vol *v);
+/**
+ * bcv_tm_vol_bytes() - what bcv_tm_vol_init() allocates for @tracks
+ * @tracks: the volume's tracks
+ * @is_std: a STD (with a PB table)
+ *
+ * For a check before the allocation (bcv.max_table_share, bcv_core.c).
+ *
+ * Context: any.
+ * Return: bytes; (u64)-1 past BCV_TM_MAX_TRACKS (refused anyway).
+ */
+u64 bcv_tm_vol_bytes(u64 tracks, bool is_std);
 
 /**
  * bcv_tm_invalid() - is position @pos invalid for track @t?
@@ -905,6 +916,16 @@ u64 bcv_tm_session_todo(const struct bcv_tm_sess *s);
  */
 #define BCV_TM_PB	BCV_POSITIONS
 unsigned long *bcv_tm_table(struct bcv_tm_vol *v, int which, u64 *nr);
+/**
+ * bcv_tm_table_longs() - bcv_tm_table()'s @nr before the tables exist
+ * @tracks: the volume's tracks
+ * @which: as for bcv_tm_table()
+ * @is_std: a STD (only it has a PB table)
+ *
+ * Context: any.
+ * Return: the table's length in words (0: no such table).
+ */
+u64 bcv_tm_table_longs(u64 tracks, int which, bool is_std);
 /**
  * bcv_tm_tables_loaded() - clean what a load may have put past the end
  * @v: the tables, just filled from disk

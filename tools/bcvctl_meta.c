@@ -840,11 +840,13 @@ static int exists_error(int fd, const char *verb, const struct bcv_fmt_sb *sb,
 }
 
 /*
- * Why the kernel refused to assemble @paths with @err, found with our own
- * reader; returns the exit status (4 for a device in use, else 1).
+ * Why the kernel refused to assemble @paths with @err (@as: the request as
+ * the kernel copied it back), found with our own reader; returns the exit
+ * status (4 for a device in use, else 1).
  */
 static int assemble_error(int fd, const char *const *paths, unsigned int n,
-			  const char *rename, int err)
+			  const char *rename, int err,
+			  const struct bcv_assemble *as)
 {
 	struct bcv_fmt_read r[BCV_MAX_LEGS];
 	const struct bcv_fmt_sb *ref = NULL;
@@ -964,6 +966,26 @@ static int assemble_error(int fd, const char *const *paths, unsigned int n,
 	case EROFS:
 		errmsg("%s: a device is read-only", tag);
 		return EXIT_FAIL;
+	case EFBIG:
+		/* Its tables are larger than the module's share of memory. */
+		if (as->table_mib)
+			errmsg("%s: its tables would take %" PRIu32 " MiB of "
+			       "kernel memory, more than the %" PRIu32 " MiB "
+			       "bcv.max_table_share (%u%% of RAM) leaves for "
+			       "them; raise /sys/module/bcv/parameters/"
+			       "max_table_share to assemble it", tag,
+			       as->table_mib, as->table_left_mib,
+			       table_share());
+		else
+			errmsg("%s: its tables would take more kernel memory "
+			       "than bcv.max_table_share (%u%% of RAM) leaves "
+			       "for them", tag, table_share());
+		return EXIT_FAIL;
+	case E2BIG:
+		/* struct bcv_assemble has not grown: not the request's size. */
+		errmsg("%s: its superblock says more than 2^29 tracks: its "
+		       "tables would not fit in memory", tag);
+		return EXIT_FAIL;
 	case ELOOP:
 		errmsg("%s: a device is a bcv volume or sits on one: stacking "
 		       "loop refused", tag);
@@ -1005,7 +1027,7 @@ static int assemble_devices(const struct cmd_args *a)
 		return EXIT_FAIL;
 	err = do_assemble(fd, a->pos, a->npos, rename, &as);
 	if (err) {
-		ret = assemble_error(fd, a->pos, a->npos, rename, err);
+		ret = assemble_error(fd, a->pos, a->npos, rename, err, &as);
 		close(fd);
 		return ret;
 	}
@@ -1043,7 +1065,7 @@ static int assemble_group(int fd, const struct group *g, bool quiet,
 		return EXIT_OK;
 	if (err)
 		return assemble_error(fd, paths, g->ref->sb.nr_legs, NULL,
-				      err);
+				      err, as);
 	print_assembled(as);
 	*done = true;
 	return EXIT_OK;

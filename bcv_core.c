@@ -35,6 +35,12 @@
 
 DEFINE_MUTEX(bcv_lock);			/* see bcv_core.h */
 LIST_HEAD(bcv_volumes);			/* ordered by index; under bcv_lock */
+/*
+ * Volumes whose assembly reads their tables without bcv_lock: their UUIDs
+ * and names are taken (nothing else may be assembled or created as them)
+ * but no command sees them yet.  Under bcv_lock.
+ */
+static LIST_HEAD(bcv_assembling);
 static DEFINE_IDA(bcv_index_ida);	/* N of bcvN */
 int bcv_major;				/* dynamic block major */
 
@@ -116,6 +122,67 @@ struct bcv_volume *__bcv_find_uuid(const u8 *uuid)
 	return NULL;
 }
 
+/**
+ * __bcv_name_taken() - may no new volume be called @name?
+ * @name: a volume name
+ *
+ * Context: caller holds bcv_lock.
+ * Return: true if a volume has it, or one being assembled.
+ */
+bool __bcv_name_taken(const char *name)
+{
+	struct bcv_volume *vol;
+
+	lockdep_assert_held(&bcv_lock);
+	list_for_each_entry(vol, &bcv_assembling, node)
+		if (!strcmp(vol->name, name))
+			return true;
+	return __bcv_find(name) != NULL;
+}
+
+/**
+ * __bcv_uuid_taken() - is the volume with @uuid assembled or being assembled?
+ * @uuid: BCV_FMT_UUID_LEN bytes
+ *
+ * Context: caller holds bcv_lock.
+ * Return: true if so.
+ */
+bool __bcv_uuid_taken(const u8 *uuid)
+{
+	struct bcv_volume *vol;
+
+	lockdep_assert_held(&bcv_lock);
+	list_for_each_entry(vol, &bcv_assembling, node)
+		if (!memcmp(vol->meta.uuid, uuid, BCV_FMT_UUID_LEN))
+			return true;
+	return __bcv_find_uuid(uuid) != NULL;
+}
+
+/**
+ * __bcv_assembling_add() - @vol's assembly goes on without bcv_lock
+ * @vol: a volume being assembled, its UUID and name set and checked
+ *	(__bcv_uuid_taken(), __bcv_name_taken())
+ *
+ * Context: caller holds bcv_lock.
+ */
+void __bcv_assembling_add(struct bcv_volume *vol)
+{
+	lockdep_assert_held(&bcv_lock);
+	list_add_tail(&vol->node, &bcv_assembling);
+}
+
+/**
+ * __bcv_assembling_del() - @vol's assembly ends (published or refused)
+ * @vol: a volume __bcv_assembling_add() took
+ *
+ * Context: caller holds bcv_lock.
+ */
+void __bcv_assembling_del(struct bcv_volume *vol)
+{
+	lockdep_assert_held(&bcv_lock);
+	list_del_init(&vol->node);
+}
+
 /* Caller holds bcv_lock.  Is @dev a leg of some volume? */
 static bool __bcv_dev_in_use(dev_t dev)
 {
@@ -136,6 +203,7 @@ static void __bcv_insert(struct bcv_volume *new)
 	struct bcv_volume *vol;
 
 	lockdep_assert_held(&bcv_lock);
+	WRITE_ONCE(new->listed, true);
 	list_for_each_entry(vol, &bcv_volumes, node) {
 		if (vol->index > new->index) {
 			list_add_tail(&new->node, &vol->node);
@@ -317,7 +385,8 @@ static u64 bcv_tables_limit(void)
 
 /*
  * Take @bytes of the share for @vol, or -EFBIG with what is left of it in
- * *@left.  Atomic, no lock: a volume is freed without bcv_lock.
+ * *@left.  Concurrent creates and assemblies (no lock: assembly allocates
+ * without bcv_lock) each see the others' reservations.
  */
 static int bcv_tables_reserve(struct bcv_volume *vol, u64 bytes, u64 *left)
 {
@@ -353,7 +422,8 @@ static void bcv_tables_free(struct bcv_volume *vol)
  * Tables larger than bcv.max_table_share leaves are refused before any
  * allocation, with one line in the kernel log.
  *
- * Context: may sleep; caller holds bcv_lock.
+ * Context: may sleep; caller holds bcv_lock or owns @vol (not listed yet,
+ * bcv_assert_owner()).
  * Return: 0, -EINVAL (a track smaller than a leg's logical block, a leg
  * too small), -E2BIG (too many tracks), -EFBIG (tables past the share) or
  * -ENOMEM.
@@ -367,7 +437,7 @@ int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
 	u32 lbs = 0;
 	int ret;
 
-	lockdep_assert_held(&bcv_lock);
+	bcv_assert_owner(vol);
 	for (i = 0; i < vol->nr_legs; i++) {
 		struct block_device *bdev = bcv_leg_bdev(vol, i);
 
@@ -411,7 +481,7 @@ int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
  *	__bcv_volume_geometry() of a volume that was never published
  * @vol: the volume
  *
- * Context: may sleep; caller holds bcv_lock.
+ * Context: may sleep; caller holds bcv_lock or owns @vol.
  */
 void bcv_volume_discard(struct bcv_volume *vol)
 {
@@ -532,7 +602,7 @@ int bcv_volume_create(struct bcv_create *c)
 
 	mutex_lock(&bcv_lock);
 	ret = -EEXIST;
-	if (__bcv_find(c->name))
+	if (__bcv_name_taken(c->name))
 		goto out_unlock;
 	vol = __bcv_volume_open(c->legs, c->nr_legs);
 	ret = PTR_ERR_OR_ZERO(vol);
@@ -646,6 +716,7 @@ void __bcv_volume_unlist(struct bcv_volume *vol)
 {
 	lockdep_assert_held(&bcv_lock);
 	list_del(&vol->node);
+	WRITE_ONCE(vol->listed, false);
 	/* A scheduled superblock write finds the volume dead (bcv_lock). */
 	WRITE_ONCE(vol->meta.dead, true);
 	spin_lock_irq(&vol->lock);

@@ -328,7 +328,7 @@ static int __bcv_meta_write_sb(struct bcv_volume *vol, bool clean,
 {
 	int ret;
 
-	lockdep_assert_held(&bcv_lock);
+	bcv_assert_owner(vol);
 	mutex_lock(&vol->meta.lock);
 	ret = __bcv_meta_write_sb_locked(vol, clean, legs, GFP_KERNEL);
 	mutex_unlock(&vol->meta.lock);
@@ -362,7 +362,7 @@ int bcv_meta_load_tables(struct bcv_volume *vol, int pos, bool merge)
 	void *buf = bcv_meta_buf(&blen);
 	int ret = 0;
 
-	lockdep_assert_held(&bcv_lock);
+	bcv_assert_owner(vol);
 	if (!buf)
 		return -ENOMEM;
 	for (t = 0; t < BCV_META_TABLES && !ret; t++) {
@@ -1785,7 +1785,7 @@ u64 bcv_meta_recover(struct bcv_volume *vol, unsigned int stale, bool clean,
 		.al_shift = m->al_shift,
 	};
 
-	lockdep_assert_held(&bcv_lock);
+	bcv_assert_owner(vol);
 	m->recovered = !clean;
 	m->recovered_tracks = bcv_tm_assemble(&vol->tm, &a);
 	return m->recovered_tracks;
@@ -1796,7 +1796,7 @@ int bcv_meta_rewrite(struct bcv_volume *vol)
 	unsigned int i, failed = bcv_tm_failed_legs(&vol->tm);
 	int ret = 0, err;
 
-	lockdep_assert_held(&bcv_lock);
+	bcv_assert_owner(vol);
 	mutex_lock(&vol->meta.lock);
 	memset(vol->meta.dur[BCV_META_AL], 0,
 	       vol->meta.words[BCV_META_AL] * sizeof(long));

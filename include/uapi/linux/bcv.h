@@ -585,7 +585,7 @@ struct bcv_stop {
  * another size of the device: it was resized), EINVAL (devices of
  * different volumes, a position twice, a leg missing, a superblock that
  * does not fit the device), EEXIST (the volume, or another one with its
- * name, is assembled), EFBIG (its tables would take
+ * name, is assembled or being assembled), EFBIG (its tables would take
  * more memory than bcv.max_table_share leaves: the struct is copied back
  * with the sizes), E2BIG (more than 2^29 tracks), and those of
  * BCV_IOC_CREATE.

@@ -17,6 +17,7 @@
 #include <linux/uuid.h>
 #include <linux/ktime.h>
 #include <linux/timekeeping.h>
+#include <linux/sizes.h>
 
 #include "bcv_core.h"
 #include "bcv_meta.h"
@@ -1758,19 +1759,37 @@ nomem:
 	return -ENOMEM;
 }
 
-/* dur = the live tables, an empty log: what was just written.  */
+/*
+ * Words of the durable image copied or masked per hold of wlock, a
+ * spinlock taken with interrupts off: 256 KiB, some microseconds.  The
+ * image is as large as the tables (tens of MiB at scale), which in one
+ * hold kept a CPU's interrupts off long enough for the lockup detectors.
+ */
+#define BCV_META_DUR_CHUNK	(SZ_256K / sizeof(long))
+
+/*
+ * dur = the live tables, an empty log: what was just written.  Called
+ * where no write can mark dur meanwhile (assembly, create, a held volume
+ * at stop), so the copy may go in chunks, with a resched point between.
+ */
 static void bcv_meta_dur_is_live(struct bcv_volume *vol)
 {
 	struct bcv_meta *m = &vol->meta;
+	u64 i, n;
 	int t;
 
-	spin_lock_irq(&m->wlock);
 	for (t = 0; t <= BCV_TM_PB; t++) {
 		unsigned long *live = bcv_meta_live(vol, t);
 
-		if (live && m->dur[t])
-			memcpy(m->dur[t], live, m->words[t] * sizeof(long));
+		for (i = 0; live && m->dur[t] && i < m->words[t]; i += n) {
+			n = min_t(u64, m->words[t] - i, BCV_META_DUR_CHUNK);
+			spin_lock_irq(&m->wlock);
+			memcpy(m->dur[t] + i, live + i, n * sizeof(long));
+			spin_unlock_irq(&m->wlock);
+			cond_resched();
+		}
 	}
+	spin_lock_irq(&m->wlock);
 	memset(m->dur[BCV_META_AL], 0, m->words[BCV_META_AL] * sizeof(long));
 	spin_unlock_irq(&m->wlock);
 }
@@ -1962,20 +1981,29 @@ int bcv_meta_leg_added(struct bcv_volume *vol, int pos)
 	return bcv_meta_commit(vol, NULL);
 }
 
-/* dur keeps only what both it and the tables have.  Caller holds meta.lock. */
+/*
+ * dur keeps only what both it and the tables have.  Caller holds meta.lock
+ * and the volume (stop: no write marks dur meanwhile), so in chunks.
+ */
 static void bcv_meta_dur_and_live(struct bcv_volume *vol)
 {
 	struct bcv_meta *m = &vol->meta;
-	u64 i;
+	u64 i, j, end;
 	int t;
 
-	spin_lock_irq(&m->wlock);
 	for (t = 0; t <= BCV_TM_PB; t++) {
 		unsigned long *live = bcv_meta_live(vol, t);
 
-		for (i = 0; live && m->dur[t] && i < m->words[t]; i++)
-			m->dur[t][i] &= live[i];
+		for (i = 0; live && m->dur[t] && i < m->words[t]; i = end) {
+			end = min_t(u64, m->words[t], i + BCV_META_DUR_CHUNK);
+			spin_lock_irq(&m->wlock);
+			for (j = i; j < end; j++)
+				m->dur[t][j] &= live[j];
+			spin_unlock_irq(&m->wlock);
+			cond_resched();
+		}
 	}
+	spin_lock_irq(&m->wlock);
 	memset(m->dur[BCV_META_AL], 0, m->words[BCV_META_AL] * sizeof(long));
 	spin_unlock_irq(&m->wlock);
 }

@@ -567,16 +567,20 @@ static int bcv_start_job(struct bcv_volume *vol, struct bcv_tm_copy *c)
 	return 0;
 }
 
-/* The first copy inside region @r, clipped to it. */
+/*
+ * The first copy inside region @r from track @from, clipped to it.  Caller
+ * holds vol->lock: only the region is looked at (at most one region's
+ * tracks of work), not the rest of the table behind it.
+ */
 static bool bcv_next_in_region(struct bcv_volume *vol, u64 from, u64 r,
 			       unsigned int avoid, struct bcv_tm_copy *c)
+	__must_hold(&vol->lock)
 {
 	u64 rend = (r + 1) * bcv_region_tracks(&vol->regions);
 
-	if (!bcv_tm_next_copy_avoid(&vol->tm, from,
+	lockdep_assert_held(&vol->lock);
+	if (!bcv_tm_next_copy_range(&vol->tm, from, rend,
 				    bcv_region_tracks(&vol->regions), avoid, c))
-		return false;
-	if (c->start >= rend)
 		return false;
 	c->len = min(c->len, rend - c->start);
 	return true;
@@ -792,22 +796,41 @@ static unsigned int __bcv_paused_positions(struct bcv_volume *vol)
 }
 
 /*
+ * Tracks the worker looks at per hold of vol->lock, a spinlock held with
+ * interrupts off: 4096 words of the Track ID bitmaps, some microseconds
+ * (bcv_tm_next_copy_range() skips a word that holds nothing to copy at
+ * once).  Between two stretches the worker lets go of the lock and of the
+ * CPU (cond_resched()), as md's resync and dm-clone's hydration bound
+ * their batches: a table of 2^29 tracks is 2048 stretches, and one whose
+ * tracks no position holds (a restore whose BCV is absent, or tables read
+ * from a disk that say so) costs no more than any other.
+ */
+#define BCV_SCAN_TRACKS		(4096ULL * BITS_PER_LONG)
+
+/*
  * The worker.  Starts jobs until bcv_copy_jobs_max are in flight or a whole
  * pass over the table found nothing more to start.  Positions that back
  * off after errors are left out of the pass (bcv_tm_next_copy_avoid()), so
  * the others go on and no region waits for them; the worker comes back
  * when the first back-off ends.
+ *
+ * The pass goes on from vol->cursor in stretches of BCV_SCAN_TRACKS: after
+ * each, the lock is dropped and the worker reschedules, then goes on
+ * within the same run (its pass, @wrapped, stays its own: a kick
+ * meanwhile queues a fresh run after this one, as it always did).  A
+ * command that holds the volume meanwhile sets paused, which the loop
+ * sees when it takes the lock again, and waits for this run to end.
  */
 static void bcv_engine_work(struct work_struct *work)
 {
 	struct bcv_volume *vol = container_of(to_delayed_work(work),
 					      struct bcv_volume, engine);
 	bool wrapped = false, idle = false, release;
+	u64 r, until, scanned = 0, tracks = bcv_vol_tracks(vol);
 	unsigned long next = 0;
 	unsigned int avoid;
 	struct bcv_tm_copy c;
 	int ret;
-	u64 r;
 
 	spin_lock_irq(&vol->lock);
 	if (vol->paused) {
@@ -821,8 +844,25 @@ static void bcv_engine_work(struct work_struct *work)
 	if (!vol->cursor)
 		vol->rescan = false;
 	while (vol->jobs < bcv_jobs_max() && !vol->paused) {
-		if (!bcv_tm_next_copy_avoid(&vol->tm, vol->cursor, 1, vol->avoid,
-					    &c)) {
+		if (scanned >= BCV_SCAN_TRACKS) {
+			spin_unlock_irq(&vol->lock);
+			cond_resched();
+			spin_lock_irq(&vol->lock);
+			scanned = 0;
+			continue;
+		}
+		/* The cursor may be past the end: then there is no stretch. */
+		until = vol->cursor < tracks ?
+			min(tracks, vol->cursor + BCV_SCAN_TRACKS - scanned) :
+			tracks;
+		if (!bcv_tm_next_copy_range(&vol->tm, vol->cursor, until, 1,
+					    vol->avoid, &c)) {
+			if (until < tracks) {
+				/* Nothing in this stretch: the next one. */
+				scanned += until - vol->cursor;
+				vol->cursor = until;
+				continue;
+			}
 			/* End of the table: once around, then stop. */
 			if (vol->cursor && !wrapped) {
 				wrapped = true;
@@ -836,6 +876,9 @@ static void bcv_engine_work(struct work_struct *work)
 		}
 		/* The cursor may pass the end: the next lookup wraps. */
 		r = bcv_region_of(&vol->regions, c.start);
+		/* What it looked at, up to the region it goes on after. */
+		scanned += (r + 1) * bcv_region_tracks(&vol->regions) -
+			   vol->cursor;
 		vol->cursor = (r + 1) * bcv_region_tracks(&vol->regions);
 		if (__bcv_region_busy(&vol->regions, r)) {
 			vol->rescan = true;

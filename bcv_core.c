@@ -25,6 +25,9 @@
 #include <linux/wait_bit.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/sizes.h>
 
 #include "bcv_core.h"
 #include "bcv_io.h"
@@ -32,6 +35,12 @@
 
 DEFINE_MUTEX(bcv_lock);			/* see bcv_core.h */
 LIST_HEAD(bcv_volumes);			/* ordered by index; under bcv_lock */
+/*
+ * Volumes whose assembly reads their tables without bcv_lock: their UUIDs
+ * and names are taken (nothing else may be assembled or created as them)
+ * but no command sees them yet.  Under bcv_lock.
+ */
+static LIST_HEAD(bcv_assembling);
 static DEFINE_IDA(bcv_index_ida);	/* N of bcvN */
 int bcv_major;				/* dynamic block major */
 
@@ -113,6 +122,67 @@ struct bcv_volume *__bcv_find_uuid(const u8 *uuid)
 	return NULL;
 }
 
+/**
+ * __bcv_name_taken() - may no new volume be called @name?
+ * @name: a volume name
+ *
+ * Context: caller holds bcv_lock.
+ * Return: true if a volume has it, or one being assembled.
+ */
+bool __bcv_name_taken(const char *name)
+{
+	struct bcv_volume *vol;
+
+	lockdep_assert_held(&bcv_lock);
+	list_for_each_entry(vol, &bcv_assembling, node)
+		if (!strcmp(vol->name, name))
+			return true;
+	return __bcv_find(name) != NULL;
+}
+
+/**
+ * __bcv_uuid_taken() - is the volume with @uuid assembled or being assembled?
+ * @uuid: BCV_FMT_UUID_LEN bytes
+ *
+ * Context: caller holds bcv_lock.
+ * Return: true if so.
+ */
+bool __bcv_uuid_taken(const u8 *uuid)
+{
+	struct bcv_volume *vol;
+
+	lockdep_assert_held(&bcv_lock);
+	list_for_each_entry(vol, &bcv_assembling, node)
+		if (!memcmp(vol->meta.uuid, uuid, BCV_FMT_UUID_LEN))
+			return true;
+	return __bcv_find_uuid(uuid) != NULL;
+}
+
+/**
+ * __bcv_assembling_add() - @vol's assembly goes on without bcv_lock
+ * @vol: a volume being assembled, its UUID and name set and checked
+ *	(__bcv_uuid_taken(), __bcv_name_taken())
+ *
+ * Context: caller holds bcv_lock.
+ */
+void __bcv_assembling_add(struct bcv_volume *vol)
+{
+	lockdep_assert_held(&bcv_lock);
+	list_add_tail(&vol->node, &bcv_assembling);
+}
+
+/**
+ * __bcv_assembling_del() - @vol's assembly ends (published or refused)
+ * @vol: a volume __bcv_assembling_add() took
+ *
+ * Context: caller holds bcv_lock.
+ */
+void __bcv_assembling_del(struct bcv_volume *vol)
+{
+	lockdep_assert_held(&bcv_lock);
+	list_del_init(&vol->node);
+}
+
 /* Caller holds bcv_lock.  Is @dev a leg of some volume? */
 static bool __bcv_dev_in_use(dev_t dev)
 {
@@ -133,6 +203,7 @@ static void __bcv_insert(struct bcv_volume *new)
 	struct bcv_volume *vol;
 
 	lockdep_assert_held(&bcv_lock);
+	WRITE_ONCE(new->listed, true);
 	list_for_each_entry(vol, &bcv_volumes, node) {
 		if (vol->index > new->index) {
 			list_add_tail(&new->node, &vol->node);
@@ -271,24 +342,102 @@ struct bcv_volume *__bcv_volume_open(const char (*paths)[BCV_PATH_LEN],
 	return vol;
 }
 
+/*------------------------------------------------------------------------
+ * Table memory (bcv.max_table_share)
+ *
+ * A volume's tables are as large as its superblock says (tracks x bits per
+ * track, and the durable image of them for write intent, bcv_meta.h), and
+ * udev assembles any disk that is plugged in: their memory is checked
+ * before anything is allocated, against a share of RAM for the tables of
+ * all volumes together.  What a volume took is given back when it is freed.
+ */
+
+static unsigned int bcv_max_table_share = 10;	/* percent of RAM */
+
+static int bcv_share_set(const char *val, const struct kernel_param *kp)
+{
+	int v = bcv_parse_percent(val);
+
+	if (v < 0)
+		return v;
+	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	return 0;
+}
+
+static const struct kernel_param_ops bcv_share_ops = {
+	.set	= bcv_share_set,
+	.get	= param_get_uint,
+};
+
+module_param_cb(max_table_share, &bcv_share_ops, &bcv_max_table_share, 0644);
+MODULE_PARM_DESC(max_table_share,
+		 "Percent of RAM the tables of all volumes may take together; a create or an assembly (udev's too) whose tables would pass it is refused before it allocates them (1-100, default 10)");
+
+/* Bytes of tables all volumes hold (vol->table_bytes); atomic, no lock. */
+static atomic64_t bcv_tables_used = ATOMIC64_INIT(0);
+
+/* What bcv.max_table_share allows, in bytes. */
+static u64 bcv_tables_limit(void)
+{
+	return div_u64((u64)totalram_pages() * READ_ONCE(bcv_max_table_share),
+		       100) << PAGE_SHIFT;
+}
+
+/*
+ * Take @bytes of the share for @vol, or -EFBIG with what is left of it in
+ * *@left.  Concurrent creates and assemblies (no lock: assembly allocates
+ * without bcv_lock) each see the others' reservations.
+ */
+static int bcv_tables_reserve(struct bcv_volume *vol, u64 bytes, u64 *left)
+{
+	u64 limit = bcv_tables_limit();
+	s64 used = atomic64_read(&bcv_tables_used);
+
+	do {
+		if ((u64)used > limit || bytes > limit - used) {
+			*left = (u64)used < limit ? limit - used : 0;
+			return -EFBIG;
+		}
+	} while (!atomic64_try_cmpxchg(&bcv_tables_used, &used, used + bytes));
+	vol->table_bytes = bytes;
+	return 0;
+}
+
+/* Free @vol's tables and give their share back.  May sleep. */
+static void bcv_tables_free(struct bcv_volume *vol)
+{
+	bcv_tm_vol_free(&vol->tm);
+	atomic64_sub(vol->table_bytes, &bcv_tables_used);
+	vol->table_bytes = 0;
+}
+
 /**
  * __bcv_volume_geometry() - size @vol and allocate its tables
- * @vol: an opened volume (its role set)
+ * @vol: an opened volume (its role and name set)
  * @sectors: capacity
  * @shift: track shift
+ * @need: out (may be NULL): with -EFBIG, the bytes its tables would take
+ * @left: out (may be NULL): with -EFBIG, what bcv.max_table_share leaves
  *
- * Context: may sleep; caller holds bcv_lock.
+ * Tables larger than bcv.max_table_share leaves are refused before any
+ * allocation, with one line in the kernel log.
+ *
+ * Context: may sleep; caller holds bcv_lock or owns @vol (not listed yet,
+ * bcv_assert_owner()).
  * Return: 0, -EINVAL (a track smaller than a leg's logical block, a leg
- * too small), -E2BIG or -ENOMEM.
+ * too small), -E2BIG (too many tracks), -EFBIG (tables past the share) or
+ * -ENOMEM.
  */
 int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
-			  unsigned int shift)
+			  unsigned int shift, u64 *need, u64 *left)
 {
+	bool is_std = vol->role == BCV_ROLE_STD;
+	u64 tracks, bytes, rest;
 	unsigned int i;
 	u32 lbs = 0;
 	int ret;
 
-	lockdep_assert_held(&bcv_lock);
+	bcv_assert_owner(vol);
 	for (i = 0; i < vol->nr_legs; i++) {
 		struct block_device *bdev = bcv_leg_bdev(vol, i);
 
@@ -300,13 +449,30 @@ int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
 	if (bcv_track_shift(1U << shift, lbs) < 0 ||
 	    (sectors << SECTOR_SHIFT) % lbs)
 		return -EINVAL;
-	ret = bcv_tm_vol_init(&vol->tm, sectors, shift,
-			      vol->role == BCV_ROLE_STD, vol->nr_legs);
-	if (ret)
+	tracks = bcv_tracks(sectors, shift);
+	if (tracks > BCV_TM_MAX_TRACKS)
+		return -E2BIG;
+	bytes = bcv_tm_vol_bytes(tracks, is_std) +
+		bcv_meta_alloc_bytes(tracks, shift, is_std);
+	ret = bcv_tables_reserve(vol, bytes, &rest);
+	if (ret) {
+		pr_err("%s: tables of %llu MiB (%llu tracks of %u bytes) refused: bcv.max_table_share=%u%% of RAM leaves %llu MiB for them\n",
+		       vol->name, DIV_ROUND_UP_ULL(bytes, SZ_1M), tracks,
+		       1U << shift, READ_ONCE(bcv_max_table_share),
+		       rest >> 20);
+		if (need)
+			*need = bytes;
+		if (left)
+			*left = rest;
 		return ret;
-	ret = bcv_meta_alloc(vol);
-	if (ret)
-		bcv_tm_vol_free(&vol->tm);
+	}
+	ret = bcv_tm_vol_init(&vol->tm, sectors, shift, is_std, vol->nr_legs);
+	if (!ret) {
+		ret = bcv_meta_alloc(vol);
+		if (!ret)
+			return 0;
+	}
+	bcv_tables_free(vol);
 	return ret;
 }
 
@@ -315,12 +481,12 @@ int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
  *	__bcv_volume_geometry() of a volume that was never published
  * @vol: the volume
  *
- * Context: may sleep; caller holds bcv_lock.
+ * Context: may sleep; caller holds bcv_lock or owns @vol.
  */
 void bcv_volume_discard(struct bcv_volume *vol)
 {
 	bcv_meta_exit(vol);
-	bcv_tm_vol_free(&vol->tm);
+	bcv_tables_free(vol);
 	bcv_close_legs(vol);
 	bcv_io_vol_exit(vol);
 	kfree(vol);
@@ -436,7 +602,7 @@ int bcv_volume_create(struct bcv_create *c)
 
 	mutex_lock(&bcv_lock);
 	ret = -EEXIST;
-	if (__bcv_find(c->name))
+	if (__bcv_name_taken(c->name))
 		goto out_unlock;
 	vol = __bcv_volume_open(c->legs, c->nr_legs);
 	ret = PTR_ERR_OR_ZERO(vol);
@@ -459,7 +625,7 @@ int bcv_volume_create(struct bcv_create *c)
 			sectors = l.data_sectors;
 		meta = max_t(sector_t, meta, l.dev_sectors - l.data_sectors);
 	}
-	ret = __bcv_volume_geometry(vol, sectors, shift);
+	ret = __bcv_volume_geometry(vol, sectors, shift, NULL, NULL);
 	if (ret)
 		goto out_vol;
 	/*
@@ -525,7 +691,7 @@ void bcv_volume_free(struct bcv_volume *vol)
 	bcv_engine_exit(vol);
 	put_disk(vol->disk);
 	bcv_regions_exit(&vol->regions);
-	bcv_tm_vol_free(&vol->tm);
+	bcv_tables_free(vol);
 	bcv_close_legs(vol);
 	bcv_io_vol_exit(vol);
 	ida_free(&bcv_index_ida, vol->index);
@@ -550,6 +716,7 @@ void __bcv_volume_unlist(struct bcv_volume *vol)
 {
 	lockdep_assert_held(&bcv_lock);
 	list_del(&vol->node);
+	WRITE_ONCE(vol->listed, false);
 	/* A scheduled superblock write finds the volume dead (bcv_lock). */
 	WRITE_ONCE(vol->meta.dead, true);
 	spin_lock_irq(&vol->lock);

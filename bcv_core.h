@@ -32,7 +32,12 @@
  *    exit) and is never taken with a disk's open_mutex held, so
  *    del_gendisk() may be called under it.  Commands on one STD are
  *    therefore serialised (all commands are).  A remove drops it before it
- *    waits for the I/O and copies in flight on the removed volume.
+ *    waits for the I/O and copies in flight on the removed volume.  An
+ *    assembly holds it only to open the legs, to check and reserve the
+ *    volume's UUID and name (bcv_assembling) and to publish the volume:
+ *    its superblock reads, table reads, recovery and table writes run
+ *    without it, on a volume nobody else can see (bcv_assert_owner()),
+ *    whose legs it holds open exclusively.
  *
  *  - bcv_volume.open_lock (mutex) protects open_count and dying.  It is
  *    taken by ->open/->release (with the block layer's disk->open_mutex
@@ -104,7 +109,17 @@ struct bcv_leg {
 
 /* A bcv volume: the gendisk bcvN over one or more legs. */
 struct bcv_volume {
-	struct list_head node;		/* in bcv_volumes; under bcv_lock */
+	/*
+	 * In bcv_volumes once published, in bcv_assembling while an
+	 * assembly reads its tables; under bcv_lock.
+	 */
+	struct list_head node;
+	/*
+	 * On bcv_volumes: commands find it.  Until then only its creator or
+	 * assembler sees it, which runs what a listed volume needs bcv_lock
+	 * for without it (bcv_assert_owner()).  Written under bcv_lock.
+	 */
+	bool listed;
 	char name[BCV_NAME_LEN];	/* unique; fixed at create */
 	unsigned int role;		/* BCV_ROLE_*; fixed */
 	int index;			/* N of bcvN; fixed */
@@ -188,6 +203,8 @@ struct bcv_volume {
 	unsigned int nr_copy_bufs;
 
 	struct bcv_meta meta;		/* on-disk metadata (bcv_meta.h) */
+	/* Bytes of tables counted against bcv.max_table_share; bcv_core.c */
+	u64 table_bytes;
 };
 
 /*
@@ -296,11 +313,27 @@ static inline int bcv_check_name(const char *name)
 extern struct mutex bcv_lock;
 extern int bcv_major;
 extern struct list_head bcv_volumes;
+
+/*
+ * What a listed volume needs bcv_lock for (its metadata, its tables and
+ * sessions outside the I/O path) runs without the lock on a volume that is
+ * not listed yet: only the create or assembly that made it can see it.
+ * An assembly reads and writes all of its tables that way, so that it
+ * holds up no other command (bcv_assemble_cmd()).
+ */
+static inline void bcv_assert_owner(struct bcv_volume *vol)
+{
+	lockdep_assert(lockdep_is_held(&bcv_lock) || !READ_ONCE(vol->listed));
+}
 extern unsigned int bcv_copy_jobs_max;
 extern unsigned int bcv_copy_throttle_default;
 
 /* bcv_core.c: volumes.  All may sleep and take bcv_lock. */
 struct bcv_volume *__bcv_find(const char *name);
+bool __bcv_name_taken(const char *name);
+bool __bcv_uuid_taken(const u8 *uuid);
+void __bcv_assembling_add(struct bcv_volume *vol);
+void __bcv_assembling_del(struct bcv_volume *vol);
 int bcv_volume_create(struct bcv_create *c);
 void __bcv_volume_unlist(struct bcv_volume *vol);
 void bcv_volume_free(struct bcv_volume *vol);
@@ -312,7 +345,7 @@ struct bcv_volume *__bcv_find_uuid(const u8 *uuid);
 struct bcv_volume *__bcv_volume_open(const char (*paths)[BCV_PATH_LEN],
 				     unsigned int nr);
 int __bcv_volume_geometry(struct bcv_volume *vol, sector_t sectors,
-			  unsigned int shift);
+			  unsigned int shift, u64 *need, u64 *left);
 int __bcv_volume_publish(struct bcv_volume *vol);
 void bcv_volume_discard(struct bcv_volume *vol);
 int bcv_leg_remove(struct bcv_leg_cmd *l);

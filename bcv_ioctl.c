@@ -198,7 +198,7 @@ static int bcv_ioc_version(void __user *uarg)
 	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS | BCV_FEAT_MIRRORS |
 		     BCV_FEAT_LEG_POS | BCV_FEAT_META | BCV_FEAT_INTENT |
 		     BCV_FEAT_PAUSE | BCV_FEAT_GROUP | BCV_FEAT_PROTECT |
-		     BCV_FEAT_REASONS;
+		     BCV_FEAT_REASONS | BCV_FEAT_TABLE_SHARE;
 	return bcv_copy_out(uarg, &v, sizeof(v), usize);
 }
 
@@ -306,8 +306,8 @@ static int bcv_ioc_assemble(void __user *uarg)
 		goto out;
 	ret = -EINVAL;
 	if ((a->flags & ~BCV_ASSEMBLE_F_NAME) || a->index || a->sectors ||
-	    a->vol_flags || a->stale_legs ||
-	    !bcv_zero(a->reserved, sizeof(a->reserved)))
+	    a->vol_flags || a->stale_legs || a->table_mib ||
+	    a->table_left_mib || !bcv_zero(a->reserved, sizeof(a->reserved)))
 		goto out;
 	if (a->nr_legs < 1 || a->nr_legs > BCV_MAX_LEGS)
 		goto out;
@@ -330,7 +330,8 @@ static int bcv_ioc_assemble(void __user *uarg)
 	if (ret)
 		goto out;
 	ret = bcv_assemble_cmd(a);
-	if (!ret)
+	/* Refused for its tables' size, it says the sizes too. */
+	if (!ret || ret == -EFBIG)
 		bcv_copy_out_done(uarg, a, sizeof(*a), usize);
 out:
 	kfree(a);

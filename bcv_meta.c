@@ -17,6 +17,7 @@
 #include <linux/uuid.h>
 #include <linux/ktime.h>
 #include <linux/timekeeping.h>
+#include <linux/sizes.h>
 
 #include "bcv_core.h"
 #include "bcv_meta.h"
@@ -328,7 +329,7 @@ static int __bcv_meta_write_sb(struct bcv_volume *vol, bool clean,
 {
 	int ret;
 
-	lockdep_assert_held(&bcv_lock);
+	bcv_assert_owner(vol);
 	mutex_lock(&vol->meta.lock);
 	ret = __bcv_meta_write_sb_locked(vol, clean, legs, GFP_KERNEL);
 	mutex_unlock(&vol->meta.lock);
@@ -362,7 +363,7 @@ int bcv_meta_load_tables(struct bcv_volume *vol, int pos, bool merge)
 	void *buf = bcv_meta_buf(&blen);
 	int ret = 0;
 
-	lockdep_assert_held(&bcv_lock);
+	bcv_assert_owner(vol);
 	if (!buf)
 		return -ENOMEM;
 	for (t = 0; t < BCV_META_TABLES && !ret; t++) {
@@ -1709,6 +1710,23 @@ static void bcv_meta_free(struct bcv_volume *vol)
 	}
 }
 
+u64 bcv_meta_alloc_bytes(u64 tracks, unsigned int shift, bool is_std)
+{
+	u64 regions = (tracks >> bcv_fmt_al_shift(shift)) + 1, bytes = 0, nr;
+	int t;
+
+	/* As bcv_meta_alloc() allocates them. */
+	for (t = 0; t < BCV_META_TABLES; t++) {
+		nr = t == BCV_META_AL ? BITS_TO_LONGS(regions) :
+		     bcv_tm_table_longs(tracks, t, is_std);
+		if (nr)
+			bytes += round_up(nr, BCV_BLOCK_WORDS) *
+				 sizeof(unsigned long);
+	}
+	bytes += 2 * BITS_TO_LONGS(regions) * sizeof(unsigned long);
+	return bytes + 2 * BCV_META_STAGE * PAGE_SIZE;
+}
+
 int bcv_meta_alloc(struct bcv_volume *vol)
 {
 	struct bcv_meta *m = &vol->meta;
@@ -1717,6 +1735,11 @@ int bcv_meta_alloc(struct bcv_volume *vol)
 	m->intent = READ_ONCE(bcv_write_intent);
 	m->al_shift = bcv_fmt_al_shift(bcv_vol_track_shift(vol));
 	m->regions = (bcv_vol_tracks(vol) >> m->al_shift) + 1;
+	/*
+	 * The durable image is as large as the tables: checked against
+	 * bcv.max_table_share before (bcv_meta_alloc_bytes()), and should
+	 * it fail anyway, the create or assembly says so, not the allocator.
+	 */
 	for (t = 0; t < BCV_META_TABLES; t++) {
 		u64 nr = 0;
 
@@ -1726,14 +1749,15 @@ int bcv_meta_alloc(struct bcv_volume *vol)
 			continue;
 		m->words[t] = nr;
 		m->dur[t] = kvcalloc(round_up(nr, BCV_BLOCK_WORDS),
-				     sizeof(unsigned long), GFP_KERNEL);
+				     sizeof(unsigned long),
+				     GFP_KERNEL | __GFP_NOWARN);
 		if (!m->dur[t])
 			goto nomem;
 	}
 	m->touched = kvcalloc(BITS_TO_LONGS(m->regions), sizeof(unsigned long),
-			      GFP_KERNEL);
+			      GFP_KERNEL | __GFP_NOWARN);
 	m->retiring = kvcalloc(BITS_TO_LONGS(m->regions),
-			       sizeof(unsigned long), GFP_KERNEL);
+			       sizeof(unsigned long), GFP_KERNEL | __GFP_NOWARN);
 	if (!m->touched || !m->retiring)
 		goto nomem;
 	for (k = 0; k < BCV_META_STAGE; k++) {
@@ -1749,19 +1773,37 @@ nomem:
 	return -ENOMEM;
 }
 
-/* dur = the live tables, an empty log: what was just written.  */
+/*
+ * Words of the durable image copied or masked per hold of wlock, a
+ * spinlock taken with interrupts off: 256 KiB, some microseconds.  The
+ * image is as large as the tables (tens of MiB at scale), which in one
+ * hold kept a CPU's interrupts off long enough for the lockup detectors.
+ */
+#define BCV_META_DUR_CHUNK	(SZ_256K / sizeof(long))
+
+/*
+ * dur = the live tables, an empty log: what was just written.  Called
+ * where no write can mark dur meanwhile (assembly, create, a held volume
+ * at stop), so the copy may go in chunks, with a resched point between.
+ */
 static void bcv_meta_dur_is_live(struct bcv_volume *vol)
 {
 	struct bcv_meta *m = &vol->meta;
+	u64 i, n;
 	int t;
 
-	spin_lock_irq(&m->wlock);
 	for (t = 0; t <= BCV_TM_PB; t++) {
 		unsigned long *live = bcv_meta_live(vol, t);
 
-		if (live && m->dur[t])
-			memcpy(m->dur[t], live, m->words[t] * sizeof(long));
+		for (i = 0; live && m->dur[t] && i < m->words[t]; i += n) {
+			n = min_t(u64, m->words[t] - i, BCV_META_DUR_CHUNK);
+			spin_lock_irq(&m->wlock);
+			memcpy(m->dur[t] + i, live + i, n * sizeof(long));
+			spin_unlock_irq(&m->wlock);
+			cond_resched();
+		}
 	}
+	spin_lock_irq(&m->wlock);
 	memset(m->dur[BCV_META_AL], 0, m->words[BCV_META_AL] * sizeof(long));
 	spin_unlock_irq(&m->wlock);
 }
@@ -1776,7 +1818,7 @@ u64 bcv_meta_recover(struct bcv_volume *vol, unsigned int stale, bool clean,
 		.al_shift = m->al_shift,
 	};
 
-	lockdep_assert_held(&bcv_lock);
+	bcv_assert_owner(vol);
 	m->recovered = !clean;
 	m->recovered_tracks = bcv_tm_assemble(&vol->tm, &a);
 	return m->recovered_tracks;
@@ -1787,7 +1829,7 @@ int bcv_meta_rewrite(struct bcv_volume *vol)
 	unsigned int i, failed = bcv_tm_failed_legs(&vol->tm);
 	int ret = 0, err;
 
-	lockdep_assert_held(&bcv_lock);
+	bcv_assert_owner(vol);
 	mutex_lock(&vol->meta.lock);
 	memset(vol->meta.dur[BCV_META_AL], 0,
 	       vol->meta.words[BCV_META_AL] * sizeof(long));
@@ -1997,20 +2039,29 @@ int bcv_meta_leg_added(struct bcv_volume *vol, int pos)
 	return bcv_meta_commit(vol, NULL);
 }
 
-/* dur keeps only what both it and the tables have.  Caller holds meta.lock. */
+/*
+ * dur keeps only what both it and the tables have.  Caller holds meta.lock
+ * and the volume (stop: no write marks dur meanwhile), so in chunks.
+ */
 static void bcv_meta_dur_and_live(struct bcv_volume *vol)
 {
 	struct bcv_meta *m = &vol->meta;
-	u64 i;
+	u64 i, j, end;
 	int t;
 
-	spin_lock_irq(&m->wlock);
 	for (t = 0; t <= BCV_TM_PB; t++) {
 		unsigned long *live = bcv_meta_live(vol, t);
 
-		for (i = 0; live && m->dur[t] && i < m->words[t]; i++)
-			m->dur[t][i] &= live[i];
+		for (i = 0; live && m->dur[t] && i < m->words[t]; i = end) {
+			end = min_t(u64, m->words[t], i + BCV_META_DUR_CHUNK);
+			spin_lock_irq(&m->wlock);
+			for (j = i; j < end; j++)
+				m->dur[t][j] &= live[j];
+			spin_unlock_irq(&m->wlock);
+			cond_resched();
+		}
 	}
+	spin_lock_irq(&m->wlock);
 	memset(m->dur[BCV_META_AL], 0, m->words[BCV_META_AL] * sizeof(long));
 	spin_unlock_irq(&m->wlock);
 }

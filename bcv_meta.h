@@ -238,7 +238,8 @@ int bcv_meta_read_sb(struct block_device *bdev, struct bcv_meta_sb *out);
  * Also ORs the leg's activity log into the durable image's (bcv_meta_alloc()
  * first).
  *
- * Context: may sleep; bcv_lock held.
+ * Context: may sleep; the caller owns @vol (bcv_assert_owner(): an
+ * assembly, without bcv_lock).
  * Return: 0 or an error.
  */
 int bcv_meta_load_tables(struct bcv_volume *vol, int pos, bool merge);
@@ -252,7 +253,8 @@ int bcv_meta_load_tables(struct bcv_volume *vol, int pos, bool merge);
  * events + 1, seq + 1 (the other copy), PREFLUSH|FUA.  A failed leg is
  * skipped; a leg whose write fails is reported and will look stale.
  *
- * Context: may sleep; bcv_lock held (sessions stable).
+ * Context: may sleep; bcv_lock held (sessions stable), or the caller owns
+ * @vol (an assembly, bcv_assert_owner()).
  * Return: 0 if at least one leg took it, else an error.
  */
 int bcv_meta_write_sb(struct bcv_volume *vol, bool clean);
@@ -335,6 +337,17 @@ void bcv_meta_synced(struct bcv_volume *vol);
 int bcv_meta_alloc(struct bcv_volume *vol);
 
 /**
+ * bcv_meta_alloc_bytes() - what bcv_meta_alloc() allocates for a volume
+ * @tracks: its tracks
+ * @shift: its track shift
+ * @is_std: a STD (with a PB table)
+ *
+ * Context: any.
+ * Return: bytes.
+ */
+u64 bcv_meta_alloc_bytes(u64 tracks, unsigned int shift, bool is_std);
+
+/**
  * bcv_meta_write_check() - may a host write go to the legs now?
  * @vol: the volume
  * @first: first track it covers
@@ -401,7 +414,8 @@ int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b);
  * @clean: the freshest superblock says stopped cleanly
  * @intent: it was written with write intent
  *
- * Context: may sleep; bcv_lock held.
+ * Context: may sleep (a resched point every 65536 tracks); the caller owns
+ * @vol (bcv_assert_owner()).
  * Return: the tracks whose marks recovery added.
  */
 u64 bcv_meta_recover(struct bcv_volume *vol, unsigned int stale, bool clean,
@@ -412,7 +426,7 @@ u64 bcv_meta_recover(struct bcv_volume *vol, unsigned int stale, bool clean,
  *	leg that has not failed; the durable image is then the tables
  * @vol: a volume being assembled (no I/O yet)
  *
- * Context: may sleep; bcv_lock held.
+ * Context: may sleep; the caller owns @vol (bcv_assert_owner()).
  * Return: 0 or an error.
  */
 int bcv_meta_rewrite(struct bcv_volume *vol);

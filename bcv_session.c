@@ -30,6 +30,7 @@
 #include <linux/uaccess.h>
 #include <linux/jiffies.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 
 #include "bcv_core.h"
 
@@ -1616,15 +1617,16 @@ out:
 }
 
 /*
- * Caller holds bcv_lock.  Recreate the sessions of a STD being assembled
- * from its superblock @sb (not linked to their BCVs yet).
+ * Caller owns @vol (being assembled, not listed: bcv_assert_owner()).
+ * Recreate the sessions of a STD being assembled from its superblock @sb
+ * (not linked to their BCVs yet).
  */
 static int __bcv_load_sessions(struct bcv_volume *vol, const struct bcv_sb *sb)
 {
 	unsigned int c;
 	int ret;
 
-	lockdep_assert_held(&bcv_lock);
+	bcv_assert_owner(vol);
 	if (vol->role == BCV_ROLE_BCV) {
 		const struct bcv_sb_sess *r = &sb->link;
 		struct bcv_meta_link *l = &vol->meta.link;
@@ -1663,7 +1665,7 @@ static int __bcv_load_sessions(struct bcv_volume *vol, const struct bcv_sb *sb)
 	return 0;
 }
 
-/* Caller holds bcv_lock.  Free the sessions of a volume never published. */
+/* Caller owns @vol.  Free the sessions of a volume never published. */
 static void __bcv_drop_sessions(struct bcv_volume *vol)
 {
 	unsigned int c;
@@ -1686,10 +1688,24 @@ static void __bcv_drop_sessions(struct bcv_volume *vol)
  * the superblocks "not clean" and publishes the volume; then links it
  * with the assembled volumes of its sessions.
  *
- * Context: may sleep; takes bcv_lock.
+ * bcv_lock is held only for the steps that need the list of volumes:
+ *  1. the legs are opened, exclusively (no create, leg add or other
+ *     assembly can take them from then on);
+ *  2. (without the lock) their superblocks are read and checked;
+ *  3. the volume's UUID and name are checked and reserved (bcv_assembling:
+ *     no second assembly of the volume, no create of its name);
+ *  4. (without the lock) the tables are allocated (bcv.max_table_share),
+ *     read, recovered and written again, the superblocks written: the
+ *     volume is not listed, so no command can find it meanwhile (nor stop
+ *     or remove it) and every other command goes on;
+ *  5. the volume is published, listed and linked with its peers.
+ *
+ * Context: may sleep; takes bcv_lock (not across the table I/O).
  * Return: 0, -ENODATA (a device without a valid superblock), -EINVAL
- * (devices that do not make one volume), -EEXIST, or an error of opening
- * or reading a device; nothing is written then.
+ * (devices that do not make one volume), -EEXIST, -EFBIG (tables larger
+ * than bcv.max_table_share leaves; @a's table_mib and table_left_mib say
+ * by how much), or an error of opening or reading a device; nothing is
+ * written then.
  */
 int bcv_assemble_cmd(struct bcv_assemble *a)
 {
@@ -1699,15 +1715,16 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 	const char *why = NULL;
 	struct bcv_volume *vol;
 	struct bcv_sb *best;
-	u64 events = 0, seq = 0;
+	u64 events = 0, seq = 0, need = 0, left = 0;
 	int ret, bi = -1, src = -1, insync = -1;
 	bool clean;
 
 	mutex_lock(&bcv_lock);
 	vol = __bcv_volume_open(a->legs, nr);
+	mutex_unlock(&bcv_lock);
 	ret = PTR_ERR_OR_ZERO(vol);
 	if (ret)
-		goto out_unlock;
+		return ret;
 	for (i = 0; i < nr; i++) {
 		ret = bcv_meta_read_sb(bcv_leg_bdev(vol, i), &msb[i]);
 		if (ret) {
@@ -1761,28 +1778,39 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 	/* Legs in position order from here on. */
 	for (i = 0; i < nr; i++)
 		vol->legs[i] = legs[i];
-
-	ret = -EEXIST;
-	if (__bcv_find_uuid(best->vol_uuid)) {
-		why = "the volume is assembled already";
-		goto out_why;
-	}
 	if (a->flags & BCV_ASSEMBLE_F_NAME)
 		strscpy(vol->name, a->name, sizeof(vol->name));
 	else
 		strscpy(vol->name, best->name, sizeof(vol->name));
-	if (__bcv_find(vol->name)) {
+	memcpy(vol->meta.uuid, best->vol_uuid, BCV_FMT_UUID_LEN);
+
+	/* The UUID and the name are this assembly's from here on. */
+	mutex_lock(&bcv_lock);
+	ret = -EEXIST;
+	if (__bcv_uuid_taken(best->vol_uuid))
+		why = "the volume is assembled already (or being assembled)";
+	else if (__bcv_name_taken(vol->name))
 		why = "another volume has its name (assemble it with --name)";
+	else
+		__bcv_assembling_add(vol);
+	mutex_unlock(&bcv_lock);
+	if (why)
 		goto out_why;
-	}
+
 	vol->role = le32_to_cpu(best->role);
 	ret = __bcv_volume_geometry(vol, le64_to_cpu(best->sectors),
-				    le32_to_cpu(best->track_shift));
-	if (ret) {
-		why = "its geometry does not fit the devices";
-		goto out_why;
+				    le32_to_cpu(best->track_shift), &need, &left);
+	if (ret == -EFBIG) {
+		/* It said so in the kernel log; the caller hears the sizes. */
+		a->table_mib = min_t(u64, DIV_ROUND_UP_ULL(need, SZ_1M), U32_MAX);
+		a->table_left_mib = min_t(u64, left >> 20, U32_MAX);
+		goto out_sessions;
 	}
-	memcpy(vol->meta.uuid, best->vol_uuid, BCV_FMT_UUID_LEN);
+	if (ret) {
+		why = ret == -ENOMEM ? "no memory for its tables" :
+		      "its geometry does not fit the devices";
+		goto out_sessions;
+	}
 	for (i = 0; i < nr; i++)
 		memcpy(vol->meta.leg_uuid[i], best->legs[i].uuid,
 		       BCV_FMT_UUID_LEN);
@@ -1865,10 +1893,14 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 		why = "cannot write its superblock";
 		goto out_sessions;
 	}
+	/* Off bcv_assembling and onto bcv_volumes in one hold of the lock. */
+	mutex_lock(&bcv_lock);
+	__bcv_assembling_del(vol);
 	ret = __bcv_volume_publish(vol);
 	if (ret) {
+		mutex_unlock(&bcv_lock);
 		why = "cannot create its block device";
-		goto out_sessions;
+		goto out_unreserved;
 	}
 	for (i = 0; i < BCV_SESSIONS && vol->role == BCV_ROLE_STD; i++) {
 		struct bcv_tm_sess *ts = bcv_tm_column(&vol->tm, i);
@@ -1903,6 +1935,7 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 	strscpy(a->name, vol->name, sizeof(a->name));
 	a->vol_flags = vol->meta.recovered ? BCV_VOL_F_RECOVERED : 0;
 	a->stale_legs = stale;
+	mutex_unlock(&bcv_lock);
 	ret = 0;
 	goto out_free;
 
@@ -1910,15 +1943,18 @@ out_why:
 	pr_warn("assemble: %s\n", why);
 	goto out_vol;
 out_sessions:
+	mutex_lock(&bcv_lock);
+	__bcv_assembling_del(vol);
+	mutex_unlock(&bcv_lock);
+out_unreserved:
 	if (why)
 		pr_warn("assemble %s: %s\n", vol->name, why);
+	/* None before __bcv_load_sessions(): its tables are all zero. */
 	__bcv_drop_sessions(vol);
 out_vol:
 	bcv_volume_discard(vol);
 out_free:
 	for (i = 0; i < nr; i++)
 		kfree(msb[i].sb);
-out_unlock:
-	mutex_unlock(&bcv_lock);
 	return ret;
 }

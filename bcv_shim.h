@@ -31,6 +31,7 @@
 #include <linux/bug.h>
 #include <linux/stddef.h>
 #include <linux/crc32c.h>
+#include <linux/sched.h>
 #include <asm/byteorder.h>
 
 /*
@@ -52,6 +53,16 @@ static inline void bcv_bitmap_free(unsigned long *map)
 static inline void bcv_atomic_or(unsigned long *word, unsigned long bits)
 {
 	set_mask_bits(word, 0UL, bits);
+}
+
+/*
+ * A resched point in a pass over every track (recovery at assembly), for
+ * the functions documented to sleep: the CPU is not held for the whole of
+ * a table of 2^29 tracks.
+ */
+static inline void bcv_tm_resched(void)
+{
+	cond_resched();
 }
 
 /* A broken invariant of the table code: a bug, reported once. */
@@ -105,6 +116,10 @@ static inline unsigned long *bcv_bitmap_alloc(u64 nbits)
 static inline void bcv_bitmap_free(unsigned long *map)
 {
 	free(map);
+}
+
+static inline void bcv_tm_resched(void)
+{
 }
 
 static inline void bcv_atomic_or(unsigned long *word, unsigned long bits)

@@ -270,6 +270,17 @@ nomem:
 	return -ENOMEM;
 }
 
+u64 bcv_tm_vol_bytes(u64 tracks, bool is_std)
+{
+	/* As bcv_tm_vol_init() allocates: a word at least per table. */
+	u64 bm = bm_longs(tracks) ?: 1, pb = pb_longs(tracks) ?: 1;
+
+	if (tracks > BCV_TM_MAX_TRACKS)
+		return (u64)-1;
+	return ((BCV_POSITIONS + 2) * bm + (is_std ? pb : 0)) *
+	       sizeof(unsigned long);
+}
+
 void bcv_tm_vol_free(struct bcv_tm_vol *v)
 {
 	unsigned int p;
@@ -1461,21 +1472,39 @@ bool bcv_tm_next_copy(const struct bcv_tm_vol *v, u64 from, u64 max,
 bool bcv_tm_next_copy_avoid(const struct bcv_tm_vol *v, u64 from, u64 max,
 			    unsigned int avoid, struct bcv_tm_copy *c)
 {
+	return bcv_tm_next_copy_range(v, from, v->tracks, max, avoid, c);
+}
+
+bool bcv_tm_next_copy_range(const struct bcv_tm_vol *v, u64 from, u64 until,
+			    u64 max, unsigned int avoid, struct bcv_tm_copy *c)
+{
 	unsigned int p, d = copy_targets(v) & ~avoid & ~v->failed;
 	/* A protected restore's MM is a source, never a destination. */
-	unsigned int to = d & ~v->ro;
-	u64 i, t, end, n = bm_longs(v->tracks);
+	unsigned int to = d & ~v->ro, srcs = 0;
+	u64 i, t, end;
 
 	if (!to || !max)
 		return false;
-	for (i = from / BPL; i < n; i++) {
+	until = min(until, v->tracks);
+	if (from >= until)
+		return false;
+	/* Where first_valid() below may find a source. */
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if ((d & (1U << p)) && (v->role[p] == BCV_POS_LEG ||
+					v->role[p] == BCV_POS_MM))
+			srcs |= 1U << p;
+	for (i = from / BPL; i <= (until - 1) / BPL; i++) {
 		unsigned long w = 0;
 
 		for (p = 0; p < BCV_POSITIONS; p++)
 			if (to & (1U << p))
 				w |= v->inv[p][i];
-		if (i == from / BPL)
-			w &= ~0UL << (from % BPL);
+		/*
+		 * A track that no position holds cannot be copied: leave
+		 * out a word of them at once, not track by track (a table
+		 * of such tracks is a whole table of them, bcv_copy.c).
+		 */
+		w &= valid_at(v, srcs, i) & bm_word_mask(i, from, until - 1);
 		while (w) {
 			t = i * BPL + __ffs(w);
 			w &= w - 1;
@@ -1639,6 +1668,13 @@ unsigned long *bcv_tm_table(struct bcv_tm_vol *v, int which, u64 *nr)
 	return v->inv[which];
 }
 
+u64 bcv_tm_table_longs(u64 tracks, int which, bool is_std)
+{
+	if (which == BCV_TM_PB)
+		return is_std ? pb_longs(tracks) : 0;
+	return bm_longs(tracks);
+}
+
 void bcv_tm_tables_loaded(struct bcv_tm_vol *v)
 {
 	u64 n = bm_longs(v->tracks), j, np;
@@ -1765,11 +1801,15 @@ static int restore_source(const struct bcv_tm_vol *v)
 	return BCV_NO_POS;
 }
 
+/* Tracks between two resched points of a per-track pass. */
+#define BCV_TM_RESCHED_TRACKS	65536
+
 /*
  * The crash rule for tracks [@first, @last]: one valid data position of
  * each stays the source (an own leg first, the restore's BCV if it is the
  * only one) and every other becomes I; on a STD every allocated PB column
- * becomes C.  Returns the tracks whose marks it added.
+ * becomes C.  Returns the tracks whose marks it added.  May sleep
+ * (bcv_tm_resched()): assembly only.
  */
 static u64 recover_range(struct bcv_tm_vol *v, u64 first, u64 last)
 {
@@ -1780,8 +1820,13 @@ static u64 recover_range(struct bcv_tm_vol *v, u64 first, u64 last)
 	for (t = first; t <= last; t++) {
 		u64 i = t / BPL;
 		unsigned long b = 1UL << (t % BPL);
-		int src = first_valid_bit(v, data, i, b);
+		int src;
 		bool changed = false;
+
+		/* Track by track: 2^29 of them without a break is seconds. */
+		if (!(t % BCV_TM_RESCHED_TRACKS))
+			bcv_tm_resched();
+		src = first_valid_bit(v, data, i, b);
 
 		for (p = 0; p < BCV_POSITIONS; p++) {
 			if (!(data & (1U << p)) || (int)p == src ||

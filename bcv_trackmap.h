@@ -363,6 +363,17 @@ int bcv_tm_vol_init(struct bcv_tm_vol *v, u64 sectors, unsigned int track_shift,
 		    bool is_std, unsigned int nr_legs);
 /* Context: may sleep.  Free what bcv_tm_vol_init() allocated. */
 void bcv_tm_vol_free(struct bcv_tm_vol *v);
+/**
+ * bcv_tm_vol_bytes() - what bcv_tm_vol_init() allocates for @tracks
+ * @tracks: the volume's tracks
+ * @is_std: a STD (with a PB table)
+ *
+ * For a check before the allocation (bcv.max_table_share, bcv_core.c).
+ *
+ * Context: any.
+ * Return: bytes; (u64)-1 past BCV_TM_MAX_TRACKS (refused anyway).
+ */
+u64 bcv_tm_vol_bytes(u64 tracks, bool is_std);
 
 /**
  * bcv_tm_invalid() - is position @pos invalid for track @t?
@@ -822,6 +833,26 @@ bool bcv_tm_next_copy(const struct bcv_tm_vol *v, u64 from, u64 max,
 bool bcv_tm_next_copy_avoid(const struct bcv_tm_vol *v, u64 from, u64 max,
 			    unsigned int avoid, struct bcv_tm_copy *c);
 /**
+ * bcv_tm_next_copy_range() - bcv_tm_next_copy_avoid() over a stretch
+ * @v: the tables
+ * @from: first track to look at
+ * @until: look at the tracks before it only (clipped to the volume)
+ * @max: most tracks in the run
+ * @avoid: as for bcv_tm_next_copy_avoid()
+ * @c: out: the run; it starts before @until and may go on past it
+ *
+ * The work is bounded by the stretch, @until - @from tracks, 64 at a time
+ * where none can be copied (no position holds them, or none needs them):
+ * the copy engine scans a bounded stretch per hold of its spinlock and
+ * goes on from where it stopped (bcv_copy.c).
+ *
+ * Context: any; never sleeps.
+ * Return: false if nothing in [@from, @until) is left to copy outside
+ * @avoid.
+ */
+bool bcv_tm_next_copy_range(const struct bcv_tm_vol *v, u64 from, u64 until,
+			    u64 max, unsigned int avoid, struct bcv_tm_copy *c);
+/**
  * bcv_tm_copy_begin() - the run @c is being copied from now on
  * @v: the tables
  * @c: the run
@@ -920,6 +951,16 @@ u64 bcv_tm_session_todo(const struct bcv_tm_sess *s);
  */
 #define BCV_TM_PB	BCV_POSITIONS
 unsigned long *bcv_tm_table(struct bcv_tm_vol *v, int which, u64 *nr);
+/**
+ * bcv_tm_table_longs() - bcv_tm_table()'s @nr before the tables exist
+ * @tracks: the volume's tracks
+ * @which: as for bcv_tm_table()
+ * @is_std: a STD (only it has a PB table)
+ *
+ * Context: any.
+ * Return: the table's length in words (0: no such table).
+ */
+u64 bcv_tm_table_longs(u64 tracks, int which, bool is_std);
 /**
  * bcv_tm_tables_loaded() - clean what a load may have put past the end
  * @v: the tables, just filled from disk
@@ -1074,7 +1115,8 @@ void bcv_tm_recover(struct bcv_tm_vol *v, int src);
  * one) and every other data position becomes I; on a STD every allocated
  * PB column becomes C.  Over-marking costs copies, never data.
  *
- * Context: any.
+ * Context: may sleep (a resched point every 65536 tracks: it looks at
+ * every track of the regions, all of a table at worst).
  * Return: the number of tracks whose marks it added.
  */
 u64 bcv_tm_recover_regions(struct bcv_tm_vol *v, const unsigned long *al,
@@ -1119,7 +1161,7 @@ struct bcv_tm_assembly {
  *     (bcv_tm_recover_sources(), a current leg first).  The legs' I bits
  *     hold in both modes: commands and failures write theirs.
  *
- * Context: any; whole-table pass.
+ * Context: may sleep (bcv_tm_recover_regions()); whole-table pass.
  * Return: the tracks whose marks recovery added.
  */
 u64 bcv_tm_assemble(struct bcv_tm_vol *v, const struct bcv_tm_assembly *a);

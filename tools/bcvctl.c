@@ -867,6 +867,7 @@ static const char *feature_names(uint64_t features, char *buf, size_t len)
 		{ BCV_FEAT_META, "meta" },
 		{ BCV_FEAT_INTENT, "intent" },
 		{ BCV_FEAT_PAUSE, "pause" },
+		{ BCV_FEAT_TABLE_SHARE, "table-share" },
 	};
 	uint64_t rest = features;
 	size_t i, n = 0;

@@ -147,6 +147,8 @@ const char *opt_value(const struct cmd_args *a, unsigned int i);
 
 const char *any_error(int err);
 int refusal_status(int err);
+/* The bcv.max_table_share module parameter (percent), 0 if unknown. */
+unsigned int table_share(void);
 int xioctl(int fd, unsigned long req, void *arg);
 void copy_fixed(char *dst, size_t len, const char *src);
 int fixed_len(const char *s, size_t len);

@@ -61,6 +61,19 @@ const char *any_error(int err)
 	return msg ? msg : strerror(err);
 }
 
+unsigned int table_share(void)
+{
+	FILE *f = fopen("/sys/module/bcv/parameters/max_table_share", "re");
+	unsigned int v = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
 /*
  * The exit status of a command the kernel refused with @err, where ENOENT
  * can only mean that a named volume or session does not exist.  (create,

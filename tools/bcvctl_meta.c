@@ -34,8 +34,11 @@ _Static_assert(BCV_FMT_NAME_LEN == BCV_NAME_LEN, "name lengths differ");
 _Static_assert(BCV_FMT_LEGS == BCV_MAX_LEGS, "leg counts differ");
 
 #define SYS_BLOCK	"/sys/class/block"
-/* Serializes --scan and --incremental: udev runs one per leg at once. */
-#define ASSEMBLE_LOCK	"/run/bcvctl-assemble.lock"
+/*
+ * Serializes --scan and --incremental per volume (a lock file per UUID):
+ * udev runs one per leg at once.
+ */
+#define ASSEMBLE_LOCK_DIR	"/run/bcvctl-assemble"
 #define RACE_WAIT_MS	3000	/* for a volume another bcvctl assembles */
 
 /*------------------------------------------------------------------------
@@ -746,15 +749,25 @@ static void print_assembled(const struct bcv_assemble *as)
 }
 
 /*
- * Take the lock that --scan and --incremental hold from their look at the
- * volumes to their assembly, so that two of them (udev runs one per leg,
- * at once) do not race for the same legs.  Returns the lock's fd, or -1
- * when there is no /run to hold it (then they go unserialized).
+ * Take the lock that --scan and --incremental hold for the volume @uuid
+ * from their look at it to its assembly, so that two of them (udev runs
+ * one per leg, at once) do not race for the same legs.  One lock per
+ * volume: the assembly of a volume with large tables (the kernel reads
+ * and writes all of them first) holds up no other volume's.  Returns the
+ * lock's fd, or -1 when there is no /run to hold it (then they go
+ * unserialized).
  */
-static int assemble_lock(void)
+static int assemble_lock(const uint8_t *uuid)
 {
-	int fd = open(ASSEMBLE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	char path[sizeof(ASSEMBLE_LOCK_DIR) + BCV_FMT_UUID_STR + 8];
+	char u[BCV_FMT_UUID_STR];
+	int fd;
 
+	if (mkdir(ASSEMBLE_LOCK_DIR, 0700) < 0 && errno != EEXIST)
+		return -1;
+	snprintf(path, sizeof(path), ASSEMBLE_LOCK_DIR "/%s.lock",
+		 bcv_fmt_uuid_str(uuid, u));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
 	while (flock(fd, LOCK_EX) < 0) {
@@ -835,16 +848,19 @@ static int exists_error(int fd, const char *verb, const struct bcv_fmt_sb *sb,
 		       bcv_fmt_uuid_str(sb->vol_uuid, u));
 		return EXIT_FAIL;
 	}
-	errmsg("%s %s: the volume or its name is in use already", verb, name);
+	errmsg("%s %s: the volume or its name is in use already (assembled, "
+	       "or being assembled)", verb, name);
 	return EXIT_FAIL;
 }
 
 /*
- * Why the kernel refused to assemble @paths with @err, found with our own
- * reader; returns the exit status (4 for a device in use, else 1).
+ * Why the kernel refused to assemble @paths with @err (@as: the request as
+ * the kernel copied it back), found with our own reader; returns the exit
+ * status (4 for a device in use, else 1).
  */
 static int assemble_error(int fd, const char *const *paths, unsigned int n,
-			  const char *rename, int err)
+			  const char *rename, int err,
+			  const struct bcv_assemble *as)
 {
 	struct bcv_fmt_read r[BCV_MAX_LEGS];
 	const struct bcv_fmt_sb *ref = NULL;
@@ -964,6 +980,26 @@ static int assemble_error(int fd, const char *const *paths, unsigned int n,
 	case EROFS:
 		errmsg("%s: a device is read-only", tag);
 		return EXIT_FAIL;
+	case EFBIG:
+		/* Its tables are larger than the module's share of memory. */
+		if (as->table_mib)
+			errmsg("%s: its tables would take %" PRIu32 " MiB of "
+			       "kernel memory, more than the %" PRIu32 " MiB "
+			       "bcv.max_table_share (%u%% of RAM) leaves for "
+			       "them; raise /sys/module/bcv/parameters/"
+			       "max_table_share to assemble it", tag,
+			       as->table_mib, as->table_left_mib,
+			       table_share());
+		else
+			errmsg("%s: its tables would take more kernel memory "
+			       "than bcv.max_table_share (%u%% of RAM) leaves "
+			       "for them", tag, table_share());
+		return EXIT_FAIL;
+	case E2BIG:
+		/* struct bcv_assemble has not grown: not the request's size. */
+		errmsg("%s: its superblock says more than 2^29 tracks: its "
+		       "tables would not fit in memory", tag);
+		return EXIT_FAIL;
 	case ELOOP:
 		errmsg("%s: a device is a bcv volume or sits on one: stacking "
 		       "loop refused", tag);
@@ -1005,7 +1041,7 @@ static int assemble_devices(const struct cmd_args *a)
 		return EXIT_FAIL;
 	err = do_assemble(fd, a->pos, a->npos, rename, &as);
 	if (err) {
-		ret = assemble_error(fd, a->pos, a->npos, rename, err);
+		ret = assemble_error(fd, a->pos, a->npos, rename, err, &as);
 		close(fd);
 		return ret;
 	}
@@ -1043,7 +1079,7 @@ static int assemble_group(int fd, const struct group *g, bool quiet,
 		return EXIT_OK;
 	if (err)
 		return assemble_error(fd, paths, g->ref->sb.nr_legs, NULL,
-				      err);
+				      err, as);
 	print_assembled(as);
 	*done = true;
 	return EXIT_OK;
@@ -1073,17 +1109,14 @@ static int assemble_scan(void)
 	int fd = -1, lock, err, ret, status = EXIT_OK;
 	bool done;
 
-	lock = assemble_lock();
 	err = scan_devices(&l);
 	if (err) {
-		assemble_unlock(lock);
 		errmsg("assemble --scan: cannot look at the block devices: %s",
 		       strerror(err));
 		return EXIT_FAIL;
 	}
 	groups = calloc(l.n ? l.n : 1, sizeof(*groups));
 	if (!groups) {
-		assemble_unlock(lock);
 		free(l.v);
 		errmsg("assemble --scan: out of memory");
 		return EXIT_FAIL;
@@ -1111,9 +1144,14 @@ static int assemble_scan(void)
 		} else if (fd < 0) {
 			fd = open_ctl_noload();
 		}
-		if (fd >= 0 && assembled_uuid(fd, g->ref->sb.vol_uuid, NULL))
+		/* Another bcvctl may be assembling it: wait, then look. */
+		lock = assemble_lock(g->ref->sb.vol_uuid);
+		if (fd >= 0 && assembled_uuid(fd, g->ref->sb.vol_uuid, NULL)) {
+			assemble_unlock(lock);
 			continue;
+		}
 		if (!g->complete) {
+			assemble_unlock(lock);
 			errmsg("assemble --scan: %s (uuid %s) not assembled: "
 			       "%u of %" PRIu32 " legs found, %s missing",
 			       g->ref->sb.name,
@@ -1123,6 +1161,7 @@ static int assemble_scan(void)
 			continue;
 		}
 		ret = assemble_group(fd, g, true, &as, &done);
+		assemble_unlock(lock);
 		if (ret && status == EXIT_OK)
 			status = ret;
 		if (done && udev_running() &&
@@ -1134,7 +1173,6 @@ static int assemble_scan(void)
 	}
 	if (fd >= 0)
 		close(fd);
-	assemble_unlock(lock);
 	free(groups);
 	free(l.v);
 	return status;
@@ -1161,7 +1199,7 @@ static int assemble_incremental(const char *dev)
 	if (fd < 0)
 		return EXIT_FAIL;
 	/* Another leg's bcvctl may be assembling it: wait, then look. */
-	lock = assemble_lock();
+	lock = assemble_lock(r.sb.vol_uuid);
 	if (assembled_uuid(fd, r.sb.vol_uuid, NULL)) {
 		assemble_unlock(lock);
 		close(fd);

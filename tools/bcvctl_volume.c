@@ -139,7 +139,7 @@ static int create_error(const struct create_req *r, int err)
 	const char *name = r->name;
 	const char *leg0 = r->legs[0];
 	char tsz[32];
-	unsigned int i;
+	unsigned int i, share;
 
 	for (i = 0; i < r->nr_legs; i++)
 		probe_dev(r->legs[i], &p[i]);
@@ -199,6 +199,14 @@ static int create_error(const struct create_req *r, int err)
 		}
 		errmsg("create %s: %s is " STACKING_LOOP, name,
 		       r->legs[i < r->nr_legs ? i : 0]);
+		return EXIT_FAIL;
+	case EFBIG:
+		share = table_share();
+		errmsg("create %s: its tables would take more kernel memory than "
+		       "bcv.max_table_share (%u%% of RAM) leaves for them; use a "
+		       "larger --track-size, or raise "
+		       "/sys/module/bcv/parameters/max_table_share", name,
+		       share);
 		return EXIT_FAIL;
 	case E2BIG:
 		/*

@@ -236,6 +236,7 @@ static void vs_fmt(const struct vset *s, char *buf, size_t len)
 #define TSHIFT		11		/* 2 KiB tracks: 4 sectors */
 #define SPT		4ULL		/* sectors per track */
 #define ALSHIFT		2		/* 4 tracks per region */
+#define SCAN_TRACKS	7		/* the engine's stretches (bcv_copy.c), mid-word */
 #define NVOL		4		/* the STD and up to three BCVs */
 #define STDV		0
 #define NDEV		16
@@ -1761,23 +1762,36 @@ static unsigned int paused_pos(int vi)
 static int copy_pick(int vi, uint64_t from, unsigned int avoid)
 {
 	struct hvol *v = &V[vi];
-	struct bcv_tm_copy c;
-	uint64_t r, rend;
+	struct bcv_tm_copy c, w;
+	uint64_t r, rend, t, until;
 	unsigned int k;
+	bool found;
 
 	avoid |= paused_pos(vi);
 	/* A BCV attached to a STD not assembled: its legs wait too. */
 	if (bcv_attached(v))
 		return -1;
-	if (!bcv_tm_next_copy_avoid(&v->tm, from, 1, avoid, &c))
+	/*
+	 * As the engine looks (bcv_copy.c): in bounded stretches, here of
+	 * SCAN_TRACKS, which cut words; the first run must be the one an
+	 * unbounded scan finds.
+	 */
+	for (t = from, found = false; t < v->tracks && !found; t = until) {
+		until = t + SCAN_TRACKS < v->tracks ? t + SCAN_TRACKS : v->tracks;
+		found = bcv_tm_next_copy_range(&v->tm, t, until, 1, avoid, &c);
+	}
+	if (found != bcv_tm_next_copy_avoid(&v->tm, from, 1, avoid, &w) ||
+	    (found && (c.start != w.start || c.src != w.src || c.dst != w.dst)))
+		die("%s: a scan in stretches from %" PRIu64 " finds %s, the whole scan %s",
+		    vname(v), from, found ? "a run" : "none", found ? "another" : "one");
+	if (!found)
 		return -1;
 	r = c.start >> ALSHIFT;
 	if (io_in_region(vi, r) || copy_in_region(vi, r))
 		return -1;
-	if (!bcv_tm_next_copy_avoid(&v->tm, c.start, 1U << ALSHIFT, avoid, &c))
-		return -1;
+	/* Within the region only (bcv_next_in_region()). */
 	rend = (r + 1) << ALSHIFT;
-	if (c.start >= rend)
+	if (!bcv_tm_next_copy_range(&v->tm, c.start, rend, 1U << ALSHIFT, avoid, &c))
 		return -1;
 	if (c.len > rend - c.start)
 		c.len = rend - c.start;

@@ -595,6 +595,78 @@ static void test_runs(void)
 	tm_vfree(&V);
 }
 
+/*
+ * bcv_tm_next_copy_range(): the copy engine's bounded stretches.  A scan in
+ * stretches of any size finds the run an unbounded scan finds; a stretch
+ * finds nothing past its end; tracks that no position holds are never a
+ * run, however many there are.
+ */
+static void test_range(void)
+{
+	const u64 spt = 8, n = 1000;
+	struct bcv_tm_vol S, B;
+	struct bcv_tm_copy c, r;
+	u64 from, k, t;
+	bool same = true;
+
+	tm_vinit(&S, n * spt, 12, true, 2);	/* legs at M1, M2 */
+	tm_vinit(&B, n * spt, 12, false, 1);
+	CHECK(establish(&S, &B) == 0 && mm(&S, &B) == 2, "range: B at M3");
+	CHECK(bcv_tm_next_copy_range(&S, 0, 10, 1000, 0, &c) &&
+	      run_is(&c, 0, n, 0, 4), "range: the run starts in the stretch, goes past it");
+	CHECK(!bcv_tm_next_copy_range(&S, 100, 100, 16, 0, &c), "range: empty stretch");
+	CHECK(!bcv_tm_next_copy_range(&S, 200, 150, 16, 0, &c), "range: until before from");
+	CHECK(bcv_tm_next_copy_range(&S, 999, 5000, 16, 0, &c) &&
+	      run_is(&c, 999, 1, 0, 4), "range: until clipped to the volume");
+	CHECK(!bcv_tm_next_copy_range(&S, n, n + 64, 16, 0, &c), "range: past the end");
+
+	/*
+	 * Tracks 300..699 held by no position: M2 stale, M1 I there too (as
+	 * tables read from a disk may say; bcv_tm_mark_stale() would keep M1
+	 * as their last valid copy).
+	 */
+	bcv_tm_leg_stale(&S, 1);
+	for (t = 300; t < 700; t++)
+		S.inv[0][t / 64] |= 1UL << (t % 64);
+	CHECK(bcv_tm_next_copy_range(&S, 250, 1000, 1000, 0, &c) &&
+	      run_is(&c, 250, 50, 0, 0x6), "range: 250..299 M1 -> M2+M3");
+	CHECK(!bcv_tm_next_copy_range(&S, 300, 700, 16, 0, &c),
+	      "range: 300..699 have no source: no run");
+	CHECK(bcv_tm_next_copy_range(&S, 300, 701, 16, 0, &c) &&
+	      run_is(&c, 700, 16, 0, 0x6), "range: 700 is the first run after them");
+	CHECK(bcv_tm_next_copy_avoid(&S, 300, 16, 0, &c) && run_is(&c, 700, 16, 0, 0x6),
+	      "avoid: the same over the whole table");
+	/* One of them written whole on M1: a run of one track. */
+	bcv_tm_write(&S, 517 * spt, spt, 1);
+	CHECK(bcv_tm_next_copy_range(&S, 300, 700, 16, 0, &c) &&
+	      run_is(&c, 517, 1, 0, 0x6), "range: 517, written on M1, is a run");
+
+	/* Every stretch size and start: the first run is the unbounded one. */
+	for (k = 1; k <= 130 && same; k++) {
+		for (from = 0; from < n && same; from += 37) {
+			bool got = false, want;
+
+			want = bcv_tm_next_copy_avoid(&S, from, 16, 0, &c);
+			for (t = from; t < n && !got; t += k)
+				got = bcv_tm_next_copy_range(&S, t, t + k, 16, 0, &r);
+			if (got != want || (got && !run_is(&r, c.start, c.len, c.src, c.dst))) {
+				printf("# stretches of %llu from %llu differ\n",
+				       (unsigned long long)k, (unsigned long long)from);
+				same = false;
+			}
+		}
+	}
+	CHECK(same, "range: stretches of 1..130 tracks find the unbounded scan's runs");
+
+	/* No position holds anything: nothing to copy, in stretches or not. */
+	bcv_tm_leg_stale(&S, 0);
+	CHECK(!bcv_tm_next_copy_avoid(&S, 0, 16, 0, &c) &&
+	      !bcv_tm_next_copy_range(&S, 0, n, 16, 0, &c),
+	      "range: every position I: no run");
+	tm_vfree(&S);
+	tm_vfree(&B);
+}
+
 /* ------------------------------------------------------------------ */
 
 #define CT_TRACKS	256
@@ -762,6 +834,7 @@ int main(int argc, char **argv)
 	test_sixteen();
 	test_bigger_bcv();
 	test_runs();
+	test_range();
 	test_concurrent(writes);
 	return tm_done();
 }

@@ -79,6 +79,12 @@
 #define BCV_FEAT_PROTECT	(1ULL << 8)
 /* struct bcv_session_cmd and bcv_split_group say why (BCV_R_*) */
 #define BCV_FEAT_REASONS	(1ULL << 9)
+/*
+ * Tables past the bcv.max_table_share module parameter are refused with
+ * EFBIG (CREATE, ASSEMBLE), and ASSEMBLE says by how much (@table_mib,
+ * @table_left_mib)
+ */
+#define BCV_FEAT_TABLE_SHARE	(1ULL << 10)
 
 #define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
 
@@ -567,13 +573,22 @@ struct bcv_stop {
  *		shutdown)
  * @stale_legs:	out: bit p: the leg at position p had an older generation
  *		(or was failed) and is resynced
+ * @table_mib:	out, refused with EFBIG (BCV_FEAT_TABLE_SHARE): the MiB of
+ *		kernel memory the volume's tables would take; must be zero
+ *		on input
+ * @table_left_mib: out, with EFBIG: the MiB the bcv.max_table_share
+ *		module parameter leaves for them (its share of RAM less the
+ *		tables of the volumes there are); must be zero on input
  * @reserved:	in: must be zero
  *
  * Errors: ENODATA (a device has no valid superblock, or one written for
  * another size of the device: it was resized), EINVAL (devices of
  * different volumes, a position twice, a leg missing, a superblock that
  * does not fit the device), EEXIST (the volume, or another one with its
- * name, is assembled), and those of BCV_IOC_CREATE.
+ * name, is assembled or being assembled), EFBIG (its tables would take
+ * more memory than bcv.max_table_share leaves: the struct is copied back
+ * with the sizes), E2BIG (more than 2^29 tracks), and those of
+ * BCV_IOC_CREATE.
  */
 struct bcv_assemble {
 	__u32 size;
@@ -585,7 +600,9 @@ struct bcv_assemble {
 	char legs[BCV_MAX_LEGS][BCV_PATH_LEN];
 	__u32 vol_flags;
 	__u32 stale_legs;
-	__u64 reserved[6];
+	__u32 table_mib;
+	__u32 table_left_mib;
+	__u64 reserved[5];
 };
 
 #define BCV_IOCTL_TYPE		0xBC

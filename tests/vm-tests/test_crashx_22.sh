@@ -93,6 +93,7 @@ dmx() {
 	dmsetup create "$1" --table "$2" || fail "dmsetup create $1 ($2)"
 }
 
+# shellcheck disable=SC2317  # invoked by on_exit
 teardown() {
 	local n
 	bcvctl stop --all >/dev/null 2>&1

@@ -102,12 +102,12 @@ SCRATCH=$((900 * TS))
 probe() {
 	local p=${DISKS[4]:-}
 	[ -n "$p" ] || return 0
-	head -c $TS /dev/urandom > "$T/probe" || fail "no random data"
-	dd if="$T/probe" of="$p" bs=$TS oflag=direct conv=notrunc,fsync \
+	head -c "$TS" /dev/urandom > "$T/probe" || fail "no random data"
+	dd if="$T/probe" of="$p" bs="$TS" oflag=direct conv=notrunc,fsync \
 		status=none || fail "flushed probe write failed"
 	put probe_flushed "$(sha256sum < "$T/probe" | cut -c1-64)"
-	head -c $TS /dev/urandom > "$T/probe" || fail "no random data"
-	dd if="$T/probe" of="$p" bs=$TS seek=16 oflag=direct conv=notrunc \
+	head -c "$TS" /dev/urandom > "$T/probe" || fail "no random data"
+	dd if="$T/probe" of="$p" bs="$TS" seek=16 oflag=direct conv=notrunc \
 		status=none || fail "unflushed probe write failed"
 	put probe_unflushed "$(sha256sum < "$T/probe" | cut -c1-64)"
 }
@@ -140,7 +140,7 @@ stop_std() {
 	esac
 	[ "$(sess_field p12s p12b2 state)" = synchronized ] ||
 		fail "p12b2 is $(sess_field p12s p12b2 state), want synchronized"
-	dd if=/dev/urandom of=/dev/bcv/p12s bs=$TS count=4 \
+	dd if=/dev/urandom of=/dev/bcv/p12s bs="$TS" count=4 \
 		seek=$((UNFL + 8 * TS)) oflag=seek_bytes,direct conv=notrunc \
 		status=none || fail "unflushed write before the stop failed"
 	for v in 0 1 2 3; do
@@ -154,7 +154,7 @@ workload() {
 	local st u
 	n=$((n + 1))
 	u=$((n % 8))
-	dd if=/dev/urandom of=/dev/bcv/p12s bs=$TS count=1 \
+	dd if=/dev/urandom of=/dev/bcv/p12s bs="$TS" count=1 \
 		seek=$((UNFL + u * TS)) oflag=seek_bytes,direct conv=notrunc \
 		status=none || fail "unflushed write $n to p12s failed"
 	put unflushed $(((UNFL + u * TS) / TS))

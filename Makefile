@@ -10,7 +10,10 @@
 #                        the shutdown unit
 #   make check           unit tests + VM suite on the 6.1 and 6.12 kernels
 #   make check-debug     VM suite on a KASAN + lockdep + kmemleak kernel
-#   make check-crash     100 power cuts at random points (host_crash_12)
+#   make check-crash     100 power cuts at random points (host_crash_12),
+#                        the crash-state explorer over every cut
+#                        (test_crashx_22 all) and 40 cuts of volatile
+#                        disk caches (host_volatile_22)
 #   make fuzz            the libFuzzer fuzzers, then the guest's metadata fuzzer
 #   make bench           benchmarks (timings; never pass/fail)
 #   make bench-compare   bcv next to dm-linear, md raid1 and dm-mirror
@@ -50,7 +53,7 @@ CC ?= cc
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wshadow -Wformat=2 -I$(TOP)/include
 TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test tests/bin/log_replay \
-	tests/bin/sysfs_poll tests/bin/metafuzz
+	tests/bin/sysfs_poll tests/bin/metafuzz tests/bin/crashx
 
 .PHONY: all module tools install check check-all check-debug unit vmcheck demo clean man \
 	dkms-source dkms-install dkms-uninstall dkms-version \
@@ -60,7 +63,7 @@ TOOLS := tools/bcvctl tests/bin/bcv_ioctl_test tests/bin/log_replay \
 all: module tools
 
 help:
-	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,20p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(TOP)/tests/install-deps
@@ -220,7 +223,12 @@ check-all: deps
 
 # Power cuts at 100 random points (host_crash_12.sh), from a random seed
 # printed first (BCV_CRASH_BASE=N repeats a run); then the dm-log-writes
-# replay at every flush point (test_logwrites_12.sh all).
+# replay at every flush point (test_logwrites_12.sh all); then the
+# crash-state explorer (issue 22) with every cut it took, each with no,
+# all and random subsets of the unflushed writes, for CRASHX_SEEDS seeds
+# (default 2, from the same base; about an hour of guest time each); then
+# BCV_VOLATILE_SEEDS (default 40) power cuts on disks whose volatile write
+# cache the cut loses (host_volatile_22.sh).
 check-crash: deps
 	@$(MAKE) --no-print-directory tools
 	@$(MAKE) --no-print-directory -s module KVER=6.1
@@ -231,6 +239,19 @@ check-crash: deps
 		$(TOP)/tests/check --kernel 6.1 crash_12
 	@$(TOP)/tests/vm/run --disk 64M --disk 256M --disk 64M --disk 64M \
 		--timeout 7200 $(TOP)/tests/vm-tests/test_logwrites_12.sh all
+	@base=$${BCV_CRASH_BASE:-$$(( $$(od -An -N2 -tu2 /dev/urandom) + 1 ))}; \
+	n=$${CRASHX_SEEDS:-2}; \
+	echo "check-crash: crash-state explorer, seeds $$base to $$((base + n - 1))"; \
+	for s in $$(seq $$base $$((base + n - 1))); do \
+		$(TOP)/tests/vm/run --disk 64M --disk 1G --disk 128M \
+			--timeout 14400 $(TOP)/tests/vm-tests/test_crashx_22.sh \
+			all SEED=$$s SUBSETS=3 || exit 1; \
+	done
+	@base=$${BCV_CRASH_BASE:-$$(( $$(od -An -N2 -tu2 /dev/urandom) + 1 ))}; \
+	echo "check-crash: BCV_CRASH_BASE=$$base BCV_VOLATILE_SEEDS=$${BCV_VOLATILE_SEEDS:-40}"; \
+	BCV_CRASH_BASE=$$base BCV_VOLATILE_SEEDS=$${BCV_VOLATILE_SEEDS:-40} \
+	BCV_CHECK_TIMEOUT=$${BCV_CHECK_TIMEOUT:-14400} \
+		$(TOP)/tests/check --kernel 6.1 volatile_22
 
 # Untrusted metadata (issue 22): every tests/fuzz/fuzz_*.c for
 # FUZZ_SECONDS (default 600) each, merging what they find new into

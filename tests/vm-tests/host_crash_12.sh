@@ -12,6 +12,9 @@
 #   - commands on p12b2 drawn from the seed: reestablish, split,
 #     incremental restore (forced: the STD is in use), with throttled
 #     copies so that some are running at the cut;
+#   - a 64 KiB write to p12s not flushed, each round (one of 8 tracks);
+#   - on even seeds, last: p12b2 brought to synchronized, a write to p12s
+#     not flushed, a clean stop of p12s with p12b2 attached;
 #   - the cut after a number of rounds drawn from the seed.
 # After each cut, here on the host: every logged write is in the images
 # (both legs of p12s, p12b1's) -- for p12s only those since the last
@@ -32,6 +35,7 @@
 
 SEEDS=${BCV_CRASH_SEEDS:-5}
 BASE=${BCV_CRASH_BASE:-1}
+PROBE=${CRASH_PROBE:-0}	# host_volatile_22.sh: a fifth disk, the probe
 KILL=$((240 * SLOW))	# an upper bound: the guest cuts first
 TS=65536
 REG=8192
@@ -42,6 +46,24 @@ for d in s0 s1 b1 b2; do
 	# shellcheck disable=SC2207
 	D+=($(disk $d 64M))
 done
+# shellcheck disable=SC2207
+[ "$PROBE" = 1 ] && D+=($(disk probe 4M))
+
+# probe_ok TAG: the probe disk's image holds the write flushed before the
+# cut of boot TAG and not the one that was not (a volatile cache that the
+# cut emptied; the probe's area was zeros before).
+probe_ok() {
+	local f u
+	f=$(dd if="$(img probe)" bs=65536 count=1 status=none | sha256sum | cut -c1-64)
+	u=$(dd if="$(img probe)" bs=65536 skip=16 count=1 status=none | sha256sum | cut -c1-64)
+	check_eq "boot $1: the probe's flushed write is in its image" "$f" "$(val "$1" probe_flushed)"
+	if [ "$u" = "$(val "$1" probe_unflushed)" ]; then
+		_bad "boot $1: the probe's unflushed write survived the cut: the disk cache is not volatile"
+	else
+		ok "boot $1: the probe's unflushed write was lost with the cut"
+	fi
+	dd if=/dev/zero of="$(img probe)" bs=65536 count=17 conv=notrunc status=none
+}
 
 # check_flushed TAG WHO FROM IMG...: every "@@ flushed WHO I SHA" of boot
 # TAG with I >= FROM is in each image at BASE + I * 8 KiB.  Prints "N BAD
@@ -86,6 +108,7 @@ boot_ok setup "${D[@]}" -- persist/crash_setup.sh
 check_eq "the setup stopped every volume" "$(val setup stopped)" yes
 
 bound=0
+want_rec=true
 for ((k = 0; k < SEEDS; k++)); do
 	seed=$((BASE + k))
 	tag=seed$seed
@@ -93,9 +116,13 @@ for ((k = 0; k < SEEDS; k++)); do
 	[ "$BOOT_RC" = 137 ] || _bad "boot $tag exited $BOOT_RC, want 137 (the power cut)"
 	has "$tag" cut_now || _bad "boot $tag: the guest did not cut its power"
 	guest_failures "$tag"
+	[ "$PROBE" = 1 ] && probe_ok "$tag"
+	# p12s was recovered unless the last boot stopped it before its cut.
 	[ "$k" = 0 ] || check_eq "boot $tag: the volumes say they were recovered" \
-		"$(val "$tag" recovered)" true
-	note "seed $seed: $(val "$tag" rounds) rounds, commands: $(vals "$tag" cmd | tr '\n' ',') recovered tracks: $(val "$tag" rt.p12s) (p12s), copied by p12b1's reestablish: $(val "$tag" copied.b1)"
+		"$(val "$tag" recovered)" "$want_rec"
+	want_rec=true
+	has "$tag" std_stopped && want_rec=false
+	note "seed $seed: $(val "$tag" rounds) rounds, $(vals "$tag" unflushed | wc -l) unflushed writes, commands: $(vals "$tag" cmd | tr '\n' ',') recovered tracks: $(val "$tag" rt.p12s) (p12s), copied by p12b1's reestablish: $(val "$tag" copied.b1)"
 
 	# The STD's writes from the last restore's start on must be there.
 	from=0
@@ -117,12 +144,13 @@ for ((k = 0; k < SEEDS; k++)); do
 	# recovery marks: the tracks written here (a round in flight at
 	# most, a track more for alignment) and what restores marked.
 	marks=$(vals "$tag" restore_marks | awk '{ s += $1 } END { print s + 0 }')
+	unfl=$(vals "$tag" unflushed | sort -u | wc -l)
 	bound=$(( ((lastS + 2) * REG + TS - 1) / TS + 1 + \
-		  ((lastB + 2) * REG + TS - 1) / TS + 1 + marks ))
+		  ((lastB + 2) * REG + TS - 1) / TS + 1 + marks + unfl ))
 done
 
 boot final "${D[@]}" -- persist/crash_run.sh 0 "$bound"
 [ "$BOOT_RC" = 0 ] || _bad "the last boot exited $BOOT_RC, want 0"
-check_eq "the last boot: the volumes say they were recovered" "$(val final recovered)" true
+check_eq "the last boot: the volumes say they were recovered" "$(val final recovered)" "$want_rec"
 check_eq "the last boot stopped every volume" "$(val final stopped)" yes
 pass

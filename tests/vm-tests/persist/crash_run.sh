@@ -56,6 +56,10 @@ if [ "$rec" = true ]; then
 	else
 		_bad "p12b1's reestablish copied $c tracks, more than $bound written + $rt recovered"
 	fi
+elif [ "$(sess_field p12s p12b1 state)" = split ]; then
+	# p12s was stopped cleanly before the cut (STOP_STD below): no
+	# bound to check, but p12b1 must catch up to be compared.
+	bcv_must reestablish p12s p12b1 --wait
 fi
 case "$(sess_field p12s p12b2 state)" in
 split) bcv_must reestablish p12s p12b2 --wait ;;
@@ -89,11 +93,74 @@ for v in p12s p12b1 p12b2; do
 		fail "cannot throttle $v"
 done
 SCRATCH=$((900 * TS))
+
+# probe: with a fifth disk (host_volatile_22.sh), that its write cache is
+# volatile: 64 KiB flushed at byte 0 ("@@ probe_flushed SHA", which must
+# be in its image after the cut) and 64 KiB written at 1 MiB without a
+# flush ("@@ probe_unflushed SHA", which a volatile cache loses).  The
+# disk is no leg of bcv's.
+probe() {
+	local p=${DISKS[4]:-}
+	[ -n "$p" ] || return 0
+	head -c "$TS" /dev/urandom > "$T/probe" || fail "no random data"
+	dd if="$T/probe" of="$p" bs="$TS" oflag=direct conv=notrunc,fsync \
+		status=none || fail "flushed probe write failed"
+	put probe_flushed "$(sha256sum < "$T/probe" | cut -c1-64)"
+	head -c "$TS" /dev/urandom > "$T/probe" || fail "no random data"
+	dd if="$T/probe" of="$p" bs="$TS" seek=16 oflag=direct conv=notrunc \
+		status=none || fail "unflushed probe write failed"
+	put probe_unflushed "$(sha256sum < "$T/probe" | cut -c1-64)"
+}
 n=0
+# A write not flushed, each round, to one of 8 tracks past the checked
+# areas of p12s ("@@ unflushed TRACK"; the host counts them as written for
+# the next boot's bound): on disks with a volatile cache
+# (host_volatile_22.sh) the cut loses what no later flush took, on one leg
+# and not the other, and recovery must make the legs alike again.
+UNFL=$((SCRATCH + 64 * REG))
+# stop_std, the last round of even seeds: p12b2 synchronized, a write to
+# p12s not flushed (mirrored to p12b2), a clean stop of p12s, the cut.
+# The stop must flush every position whose data its tables vouch for,
+# the attached p12b2 too (issue 22, defect 3); else on a volatile cache
+# (host_volatile_22.sh) p12b2 loses the write while p12s's tables call it
+# valid there, and the next boot's split finds the two different.
+stop_std() {
+	local v
+	for v in p12s p12b2; do
+		echo 100 > "$(vol_sysfs $v)/bcv/copy_throttle" ||
+			fail "cannot unthrottle $v"
+	done
+	case "$(sess_field p12s p12b2 state)" in
+	split) bcv_must reestablish p12s p12b2 --wait ;;
+	syncinprog) bcv_must wait p12s p12b2 ;;
+	restinprog|restored)
+		bcv_must wait p12s p12b2
+		bcv_must split p12s p12b2
+		bcv_must reestablish p12s p12b2 --wait ;;
+	esac
+	[ "$(sess_field p12s p12b2 state)" = synchronized ] ||
+		fail "p12b2 is $(sess_field p12s p12b2 state), want synchronized"
+	dd if=/dev/urandom of=/dev/bcv/p12s bs="$TS" count=4 \
+		seek=$((UNFL + 8 * TS)) oflag=seek_bytes,direct conv=notrunc \
+		status=none || fail "unflushed write before the stop failed"
+	for v in 0 1 2 3; do
+		put unflushed $((UNFL / TS + 8 + v))
+	done
+	udevadm settle
+	bcv_must stop p12s
+	put std_stopped yes
+}
 workload() {
-	local st
+	local st u
 	n=$((n + 1))
+	u=$((n % 8))
+	dd if=/dev/urandom of=/dev/bcv/p12s bs="$TS" count=1 \
+		seek=$((UNFL + u * TS)) oflag=seek_bytes,direct conv=notrunc \
+		status=none || fail "unflushed write $n to p12s failed"
+	put unflushed $(((UNFL + u * TS) / TS))
 	if [ $n -ge "$rounds" ]; then
+		probe
+		((seed % 2)) || stop_std
 		put cut_now "$n"
 		power_cut
 	fi

@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (make check: its I/O paths also run on 6.12
+# in data_02, errors_03, mirror_09; make check-all runs it there too)
+#
 # What the session commands do to the data, byte for byte, and how much
 # they copy (bcv-design.rst section 6, invariants 1, 3 and 4): a model file per
 # volume receives every write the test makes and every copy the design

@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (make check: its I/O paths also run on 6.12
+# in data_02, errors_03, mirror_09; make check-all runs it there too)
+#
 # Host writes racing the copy engine (bcv-design.rst sections 3 and 5, invariant 4):
 # fio writers with verify=crc32c and a verify backlog run on the STD while
 # ESTABLISH, REESTABLISH, RESTORE and INCREMENTAL RESTORE copy, and on a

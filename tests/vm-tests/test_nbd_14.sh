@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (make check: its I/O paths also run on 6.12
+# in data_02, errors_03, mirror_09; make check-all runs it there too)
+#
 # A BCV on a network block device (issue 14; bcv-design.rst section 14): NBD over
 # loopback in the guest (nbd-server exporting vdb, nbd-client -timeout 3).
 # A failed nbd device stays failed while it is open (nbd-client 3.24 never

@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# check-kernels: 6.1 debug race   (make check: its I/O paths also run on 6.12
+# in data_02, errors_03, mirror_09; make check-all runs it there too)
+#
 # A BCV on a remote disk (issue 14; bcv-design.rst section 14): NVMe over TCP on
 # loopback inside the guest (the kernel's nvmet target exporting vdb, the
 # nvme-tcp initiator, nvme-cli), with fast_io_fail_tmo 2 s and a long

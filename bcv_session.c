@@ -822,7 +822,9 @@ static bool bcv_split_catching(struct bcv_tm_sess *ts)
  * refused at once, and refused when BCV_SPLIT_STALL_SECS pass without a
  * track copied.  The pair is looked up anew every time round, bcv_lock
  * dropped while it sleeps; a session in another state, or none, is left
- * to the command, which refuses it as ever.
+ * to the command, which refuses it as ever, except one this catch-up saw
+ * lacking tracks and the engine's idle pass then made syncinprog for
+ * them: it is waited for until it is synchronized again.
  *
  * Context: may sleep (interruptibly); takes bcv_lock and the STD's
  * state_lock.
@@ -834,12 +836,14 @@ static int bcv_split_prepare(const char *sname, const char *bname,
 {
 	unsigned long moved = jiffies;
 	u64 left = U64_MAX, copied = 0;
+	bool seen = false;
 
 	for (;;) {
 		struct bcv_volume *std, *bcv;
 		struct bcv_tm_sess *ts;
 		unsigned int blocked = 0;
 		int mm = BCV_NO_POS;
+		bool resync = false;
 		u64 n = 0, c = 0;
 
 		mutex_lock(&bcv_lock);
@@ -847,18 +851,30 @@ static int bcv_split_prepare(const char *sname, const char *bname,
 		    !bcv->meta.link.used) {
 			ts = bcv_tm_session(&std->tm, &bcv->tm);
 			mutex_lock(&std->state_lock);
-			if (bcv_split_catching(ts)) {
+			/*
+			 * Once caught up with, a session the engine's idle
+			 * pass turned syncinprog for the tracks the catch-up
+			 * waits for (bcv_tm_update_states()) is waited for
+			 * too, until that pass makes it synchronized again.
+			 */
+			if (ts && seen && bcv_tm_sess_mm(ts) != BCV_NO_POS &&
+			    !bcv_tm_sess_protected(ts) &&
+			    bcv_tm_sess_state(ts) == BCV_SYNCINPROG)
+				resync = true;
+			if (bcv_split_catching(ts) || resync) {
 				mm = bcv_tm_sess_mm(ts);
 				n = bcv_tm_count_invalid(&std->tm, mm);
 				c = atomic64_read(&bcv_tm_session_of(ts)->copied);
 				*state = bcv_tm_sess_state(ts);
+				if (n)
+					seen = true;
 			}
 			mutex_unlock(&std->state_lock);
 			if (n)
 				blocked = bcv_copy_blocked(std, mm);
 		}
 		mutex_unlock(&bcv_lock);
-		if (!n)
+		if (!n && !resync)
 			return 0;
 		if (blocked) {
 			why->reason = blocked;

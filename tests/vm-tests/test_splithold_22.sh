@@ -19,10 +19,10 @@
 #     the 30 s of a catch-up that could not copy anything (here longer
 #     still: the hold also waited for the other session's copy) and then
 #     refused with "still lacks 1 tracks".
-#  2. The copy of the track cannot end yet (the region has a host write in
-#     flight to the BCV's slow disk): SPLIT waits for it without holding
-#     the STD, so 10 writes issued meanwhile complete while it waits; once
-#     the BCV's disk is fast again the copy ends and the split holds only
+#  2. The copy of the track cannot start yet (its region has a host write
+#     in flight to the other BCV's slow disk): SPLIT waits for it without
+#     holding the STD, so 10 writes issued meanwhile complete while it
+#     waits; once that disk is fast again the copy ends and the split holds only
 #     for its last step.  The BCV then holds exactly the STD's data as of
 #     the split (all 10 writes, none issued after).  Before the fix the 10
 #     writes waited for the whole catch-up.
@@ -138,10 +138,12 @@ bcv_must establish h22s h22b1
 # Its copy keeps the engine busy from now on: region 1 cannot end.
 wait_secs 60 copied_first_region || fail "h22b1's first region is not copied"
 # A write that fails on h22a1: its track is to copy, the session stays
-# synchronized while the engine is busy with h22b1.
-bad_track h22a 40
-random_file "$T/w40" $TS
-track_write "$T/w40" 40
+# synchronized while the engine is busy with h22b1.  Track 12: in the
+# first region, which h22b1 takes at once (a track of the delayed part
+# would hold this write for LONG ms).
+bad_track h22a 12
+random_file "$T/w12" $TS
+track_write "$T/w12" 12
 healthy h22a
 check_sess h22s h22a1 state=synchronized invalid_tracks=1 paused=true
 t0=$SECONDS
@@ -177,13 +179,17 @@ check_sess h22s h22a1 state=synchronized invalid_tracks=0
 
 # --- 2. a catch-up that cannot end yet: waited for without holding -------------------
 
-# Track 85's write to h22a1 waits (LONG ms); track 80's fails on h22a1
-# (then 80 is to copy, in a region with a host write in flight).
+# Track 85's write to h22b1 waits (LONG ms): region 5 (tracks 80-95) has
+# a host write in flight.  Track 80's write fails on h22a1, whose disk is
+# then healthy again: 80 is to copy, and the copy waits for the region.
+# (Not both on one disk: reloading it would let the delayed write end
+# while the error target is still live, and the copy fail.)
 table h22a "0 $((80 * tsec)) linear ${_dm_dev[h22a]} 0" \
 	"$((80 * tsec)) $tsec error" \
-	"$((81 * tsec)) $((4 * tsec)) linear ${_dm_dev[h22a]} $((81 * tsec))" \
-	"$((85 * tsec)) $tsec delay ${_dm_dev[h22a]} $((85 * tsec)) 0 ${_dm_dev[h22a]} $((85 * tsec)) $LONG ${_dm_dev[h22a]} $((85 * tsec)) 0" \
-	"$((86 * tsec)) $((DSZ - 86 * tsec)) linear ${_dm_dev[h22a]} $((86 * tsec))"
+	"$((81 * tsec)) $((DSZ - 81 * tsec)) linear ${_dm_dev[h22a]} $((81 * tsec))"
+table h22b "0 $((85 * tsec)) linear ${_dm_dev[h22b]} 0" \
+	"$((85 * tsec)) $tsec delay ${_dm_dev[h22b]} $((85 * tsec)) 0 ${_dm_dev[h22b]} $((85 * tsec)) $LONG ${_dm_dev[h22b]} $((85 * tsec)) 0" \
+	"$((86 * tsec)) $((DSZ - 86 * tsec)) linear ${_dm_dev[h22b]} $((86 * tsec))"
 random_file "$T/w85" $TS
 dd if="$T/w85" of="$T/model" bs=64K seek=85 count=1 conv=notrunc status=none
 dd if="$T/w85" of="$S" bs=64K seek=85 count=1 oflag=direct conv=notrunc \
@@ -192,6 +198,7 @@ w85=$!
 wait_secs 60 std_writes_waiting || fail "the write to track 85 does not start"
 random_file "$T/w80" $TS
 track_write "$T/w80" 80
+healthy h22a
 check_sess h22s h22a1 state=synchronized invalid_tracks=1
 t0=$SECONDS
 bg_split h22s h22a1
@@ -206,7 +213,7 @@ if wait_secs $BOUND writes_done; then
 else
 	_bad "10 writes to the STD did not complete within $BOUND s while split waited (held)"
 fi
-healthy h22a
+healthy h22b
 wait "$w85" || _bad "the write to track 85 failed"
 wait_secs "$BCV_WAIT_LIMIT" split_done || fail "split did not return"
 wait "$WPID"

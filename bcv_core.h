@@ -366,6 +366,7 @@ enum bcv_fill {
 	BCV_FILL_PAUSED,	/* the session is paused: it waits for RESUME */
 	BCV_FILL_FAILED,	/* no copy can run: the write fails */
 };
+
 enum bcv_fill __bcv_fill_request(struct bcv_volume *vol, u64 t);
 void bcv_copy_throttle_changed(struct bcv_volume *vol);
 void bcv_copy_fresh(struct bcv_volume *vol, unsigned int pos);

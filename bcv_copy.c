@@ -253,6 +253,31 @@ void bcv_copy_throttle_changed(struct bcv_volume *vol)
 	spin_unlock_irqrestore(&vol->lock, flags);
 }
 
+/**
+ * bcv_copy_fresh() - what sits at positions @pos of @vol changed: a session
+ *	began, ended or moved there
+ * @vol: the volume, held by the caller (bcv_hold()): no job in flight
+ * @pos: the positions (bit p)
+ *
+ * A throttle wait that a job of the old session left at a position (up to
+ * 99 times the job's duration, bcv_job_throttle()) ends: it belongs to that
+ * session, and the one at the position now has its own copy_throttle.
+ * (Back-offs after errors start afresh in bcv_unhold().)
+ *
+ * Context: any but hardirq; takes vol->lock.
+ */
+void bcv_copy_fresh(struct bcv_volume *vol, unsigned int pos)
+{
+	unsigned long flags;
+	unsigned int p;
+
+	spin_lock_irqsave(&vol->lock, flags);
+	for (p = 0; p < BCV_POSITIONS; p++)
+		if (pos & (1U << p))
+			vol->thr_until[p] = 0;
+	spin_unlock_irqrestore(&vol->lock, flags);
+}
+
 /* Any context, vol->lock held: position @p's copies failed (again). */
 static void __bcv_backoff(struct bcv_volume *vol, unsigned int p)
 {
@@ -420,6 +445,8 @@ static void bcv_engine_idle(struct bcv_volume *vol)
 	mutex_lock(&vol->state_lock);
 	bcv_tm_update_states(&vol->tm);
 	mutex_unlock(&vol->state_lock);
+	/* A protected restore's split that was refused may go now. */
+	bcv_session_idle(vol);
 }
 
 /* Process context (bcv_copy_wq): the copy is over, either way. */
@@ -611,6 +638,8 @@ static bool __bcv_fill_drop(struct bcv_volume *vol, u64 r)
 	return false;
 }
 
+static unsigned int __bcv_paused_positions(struct bcv_volume *vol);
+
 /**
  * __bcv_fill_request() - a host write waits for track @t (protected restore)
  * @vol: the STD
@@ -620,19 +649,25 @@ static bool __bcv_fill_drop(struct bcv_volume *vol, u64 r)
  * Its region is wanted, so that the engine copies it before the rest of
  * the restore and new writes to it wait, and the engine is kicked; the
  * caller then defers the write, which goes again when the copy ends.
- * Pause and copy_throttle do not hold such a copy back: a host write
- * waits for it.
+ * copy_throttle does not hold such a copy back (a host write waits for
+ * it), but pause does: a paused session copies nothing (bcv-design.rst
+ * section 13), so the write waits on vol->deferred, with nothing wanted,
+ * until RESUME (or a command that ends the restore) lets it through the
+ * gate again.
  *
  * Context: any; caller holds vol->lock.
- * Return: false if the copy cannot run now (the BCV's position or every
- * position a write reaches backs off after errors): the write fails.
+ * Return: BCV_FILL_QUEUED (the copy was asked for), BCV_FILL_PAUSED (the
+ * only source is paused: the write waits for RESUME), or BCV_FILL_FAILED
+ * (the copy cannot run: the BCV's position or every position a write
+ * reaches backs off after errors; the write fails).
  */
-bool __bcv_fill_request(struct bcv_volume *vol, u64 t)
+enum bcv_fill __bcv_fill_request(struct bcv_volume *vol, u64 t)
 {
 	struct bcv_regions *rg = &vol->regions;
 	unsigned int to = bcv_tm_write_targets(&vol->tm), p, ok = 0;
+	unsigned int paused = __bcv_paused_positions(vol);
 	u64 r = bcv_region_of(rg, t), i;
-	bool src = false;
+	bool src = false, held = false;
 
 	lockdep_assert_held(&vol->lock);
 	for (p = 0; p < BCV_POSITIONS; p++) {
@@ -641,11 +676,17 @@ bool __bcv_fill_request(struct bcv_volume *vol, u64 t)
 		if ((to & (1U << p)) && !off)
 			ok |= 1U << p;
 		if (!(to & (1U << p)) && !bcv_tm_invalid(&vol->tm, p, t) && !off &&
-		    !bcv_tm_pos_absent(&vol->tm, p))
-			src = true;
+		    !bcv_tm_pos_absent(&vol->tm, p)) {
+			if (paused & (1U << p))
+				held = true;
+			else
+				src = true;
+		}
 	}
-	if (!ok || !src)
-		return false;
+	if (!ok || (!src && !held))
+		return BCV_FILL_FAILED;
+	if (!src)
+		return BCV_FILL_PAUSED;
 	for (i = 0; i < vol->nr_fill && vol->fill[i] != r; i++)
 		;
 	if (i == vol->nr_fill && vol->nr_fill < BCV_MAX_WANT &&
@@ -657,7 +698,7 @@ bool __bcv_fill_request(struct bcv_volume *vol, u64 t)
 	vol->rescan = true;
 	if (!vol->dead)
 		mod_delayed_work(system_wq, &vol->engine, 0);
-	return true;
+	return BCV_FILL_QUEUED;
 }
 
 static bool bcv_process_wants(struct bcv_volume *vol)
@@ -678,9 +719,12 @@ static bool bcv_process_wants(struct bcv_volume *vol)
 			i++;
 			continue;
 		}
-		/* A write waits for it: only errors hold its copy back. */
+		/*
+		 * A write waits for it: only errors and pause hold its copy
+		 * back, not copy_throttle.
+		 */
 		if (__bcv_fill_drop(vol, r))
-			avoid = vol->avoid_err;
+			avoid = vol->avoid_err | __bcv_paused_positions(vol);
 		/*
 		 * The copy (if any) starts while the region is still wanted:
 		 * only a write that is leaving again can get in its way.
@@ -793,6 +837,44 @@ static unsigned int __bcv_paused_positions(struct bcv_volume *vol)
 			mask |= 1U << bcv_tm_sess_mm(ts);
 	}
 	return mask;
+}
+
+/**
+ * bcv_copy_blocked() - can the engine copy to position @pos of a STD now?
+ * @vol: the STD
+ * @pos: an attached BCV's mirror position
+ *
+ * For a command that would wait for the copy (SPLIT's catch-up): waiting
+ * makes sense only if one can run.  The answer is the engine's own rules
+ * now: a paused session's position is left out, a position whose copies
+ * failed is left out until its back-off ends, an absent BCV gets nothing,
+ * and a copy needs a source (an own leg that is there and not backing
+ * off).
+ *
+ * Context: any but hardirq; takes vol->lock.
+ * Return: 0 if a copy to @pos can run; BCV_R_PAUSED (its session is
+ * paused) or BCV_R_COPY_FAILING (copies to it, or from every leg, fail and
+ * back off; or it is absent).
+ */
+unsigned int bcv_copy_blocked(struct bcv_volume *vol, int pos)
+{
+	unsigned int p, why = BCV_R_COPY_FAILING;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vol->lock, flags);
+	if (__bcv_paused_positions(vol) & (1U << pos)) {
+		why = BCV_R_PAUSED;
+	} else if (!bcv_tm_pos_absent(&vol->tm, pos) &&
+		   !(vol->backoff[pos] &&
+		     time_before(jiffies, vol->retry_at[pos]))) {
+		for (p = 0; p < vol->nr_legs; p++)
+			if (!(bcv_tm_failed_legs(&vol->tm) & (1U << p)) &&
+			    !(vol->backoff[p] &&
+			      time_before(jiffies, vol->retry_at[p])))
+				why = 0;
+	}
+	spin_unlock_irqrestore(&vol->lock, flags);
+	return why;
 }
 
 /*

@@ -170,8 +170,8 @@ struct bcv_volume {
 	unsigned int avoid_err;		/* of those, the ones backing off */
 	/*
 	 * Wanted regions that host writes wait for (a protected restore,
-	 * __bcv_fill_request()): their copies go even for a paused or
-	 * throttled session.
+	 * __bcv_fill_request()): their copies go even for a throttled
+	 * session (not for a paused one: its writes wait for RESUME).
 	 */
 	u64 fill[BCV_MAX_WANT];
 	unsigned int nr_fill;
@@ -183,7 +183,11 @@ struct bcv_volume {
 	 */
 	unsigned long retry_at[BCV_POSITIONS];
 	unsigned int backoff[BCV_POSITIONS];	/* ms, 0: none */
-	/* A throttled session's positions: no copy before (jiffies), 0: none */
+	/*
+	 * A throttled session's positions: no copy before (jiffies), 0:
+	 * none.  Cleared when the session at a position changes
+	 * (bcv_copy_fresh()).
+	 */
 	unsigned long thr_until[BCV_POSITIONS];
 	/* bcv_leg.c: I/O errors per position, episodes being reported */
 	atomic64_t pos_errors[BCV_POSITIONS];
@@ -244,6 +248,24 @@ struct bcv_session {
 	 */
 	unsigned int restore_kept;
 	u64 restore_errs;
+	/*
+	 * The split that ends a protected restore (bcv-design.rst section
+	 * 12) is owed: set when the session becomes restored (the state
+	 * hook) or is assembled so, cleared once it is split or its state
+	 * moves on.  bcv_split_due_work() tries it, again whenever the STD's
+	 * copy engine goes idle (bcv_session_idle()) or the BCV is linked,
+	 * until it happens: nothing carries a stale name of the pair.
+	 * @split_why is why the last try was refused (BCV_R_*, 0: none),
+	 * with @split_detail; @split_idle says the engine went idle since
+	 * that try; @split_stuck that the last try was refused with the
+	 * engine idle, so that nothing changes by itself (BCV_IOC_WAIT says
+	 * so).  All under the STD's state_lock.
+	 */
+	bool split_due;
+	bool split_idle;
+	bool split_stuck;
+	u32 split_why;
+	u64 split_detail;
 	struct kobject kobj;		/* sessions/ID */
 	bool kobj_added;
 };
@@ -371,12 +393,23 @@ void bcv_engine_exit(struct bcv_volume *vol);
 int bcv_copy_init(void);
 void bcv_copy_exit(void);
 void bcv_engine_kick(struct bcv_volume *vol);
-bool __bcv_fill_request(struct bcv_volume *vol, u64 t);
+/* __bcv_fill_request(): what became of a write that waits for a copy. */
+enum bcv_fill {
+	BCV_FILL_QUEUED,	/* the copy is asked for: the write waits for it */
+	BCV_FILL_PAUSED,	/* the session is paused: it waits for RESUME */
+	BCV_FILL_FAILED,	/* no copy can run: the write fails */
+};
+
+enum bcv_fill __bcv_fill_request(struct bcv_volume *vol, u64 t);
 void bcv_copy_throttle_changed(struct bcv_volume *vol);
+void bcv_copy_fresh(struct bcv_volume *vol, unsigned int pos);
 bool bcv_catch_up(struct bcv_volume *vol, int pos, unsigned long timeout);
+unsigned int bcv_copy_blocked(struct bcv_volume *vol, int pos);
 
 /* bcv_session.c: commands, query, wait, sessions in sysfs.  Sleep. */
 int bcv_session_cmd(struct bcv_session_cmd *c);
+/* The STD's copy engine found nothing to copy: owed splits go again. */
+void bcv_session_idle(struct bcv_volume *std);
 int bcv_session_init(void);
 void bcv_session_exit(void);
 

@@ -576,23 +576,24 @@ static void bcv_io_meta_ready(struct bcv_meta_waiter *w, int err)
  * the BCV holds and which it does not reach (bcv_tm_fill_track()): it
  * leaves its regions and waits on vol->deferred until the engine has
  * copied the track to the STD (__bcv_fill_request()), then goes through the
- * gate again; or fails, changing nothing, if that copy cannot run.
- * Process context (the submit path).
+ * gate again; while the session is paused it waits there, copying nothing,
+ * until RESUME kicks the deferred bios; or it fails, changing nothing, if
+ * that copy cannot run.  Process context (the submit path).
  */
 static void bcv_io_fill_wait(struct bcv_volume *vol, struct bio *bio,
 			     u64 first, u64 last, u64 t)
 {
 	bool kick = bcv_regions_write_put(&vol->regions, first, last);
-	bool ok;
+	enum bcv_fill fill;
 
 	spin_lock_irq(&vol->lock);
-	ok = __bcv_fill_request(vol, t);
-	if (ok)
+	fill = __bcv_fill_request(vol, t);
+	if (fill != BCV_FILL_FAILED)
 		bio_list_add(&vol->deferred, bio);
-	else if (kick && !vol->dead)
+	if (fill != BCV_FILL_QUEUED && kick && !vol->dead)
 		mod_delayed_work(system_wq, &vol->engine, 0);
 	spin_unlock_irq(&vol->lock);
-	if (!ok) {
+	if (fill == BCV_FILL_FAILED) {
 		bcv_fail_leg(vol, BCV_NO_POS, bio->bi_iter.bi_sector,
 			     "write (the restore source backs off after errors)");
 		bcv_io_fail(vol, bio, BLK_STS_IOERR);

@@ -198,7 +198,8 @@ static int bcv_ioc_version(void __user *uarg)
 	v.features = BCV_FEAT_VOLUMES | BCV_FEAT_SESSIONS | BCV_FEAT_MIRRORS |
 		     BCV_FEAT_LEG_POS | BCV_FEAT_META | BCV_FEAT_INTENT |
 		     BCV_FEAT_PAUSE | BCV_FEAT_GROUP | BCV_FEAT_PROTECT |
-		     BCV_FEAT_REASONS | BCV_FEAT_TABLE_SHARE;
+		     BCV_FEAT_REASONS | BCV_FEAT_TABLE_SHARE |
+		     BCV_FEAT_SPLITWAIT;
 	return bcv_copy_out(uarg, &v, sizeof(v), usize);
 }
 
@@ -485,25 +486,31 @@ static int bcv_ioc_query(void __user *uarg)
 	return bcv_copy_out(uarg, &q, sizeof(q), usize);
 }
 
-/* Changes nothing: a fault copying the state back may be reported. */
+/*
+ * Changes nothing: a fault copying the state back may be reported.  EBUSY
+ * (a protected restore's split cannot happen now) is copied back too,
+ * with @state, @reason and @detail.
+ */
 static int bcv_ioc_wait(void __user *uarg)
 {
 	struct bcv_wait w;
 	u32 usize;
-	int ret;
+	int ret, err;
 
 	ret = bcv_copy_in(&w, sizeof(w), BCV_WAIT_SIZE_VER0, uarg, &usize);
 	if (ret)
 		return ret;
-	if (w.flags || w.state || !bcv_zero(w.reserved, sizeof(w.reserved)))
+	if (w.flags || w.state || w.reason || w.detail ||
+	    !bcv_zero(w.reserved, sizeof(w.reserved)))
 		return -EINVAL;
 	ret = bcv_check_pair_names(w.std, w.bcv);
 	if (ret)
 		return ret;
 	ret = bcv_session_wait(&w);
-	if (ret)
+	if (ret && ret != -EBUSY)
 		return ret;
-	return bcv_copy_out(uarg, &w, sizeof(w), usize);
+	err = bcv_copy_out(uarg, &w, sizeof(w), usize);
+	return ret ? ret : err;
 }
 
 /*

@@ -1348,11 +1348,10 @@ static int bcv_meta_sync(struct bcv_volume *vol, bool exact)
 	return ret;
 }
 
-int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b)
+int bcv_meta_commit_begin(struct bcv_volume **v, unsigned int n)
 {
-	struct bcv_volume *v[2] = { a, b };
-	unsigned int bad[2] = { 0, 0 };
-	int i, ret = 0, err;
+	unsigned int i;
+	int ret = 0, err;
 
 	lockdep_assert_held(&bcv_lock);
 	/*
@@ -1360,17 +1359,16 @@ int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b)
 	 * every position, the BCVs attached to a STD included.  A position
 	 * whose flush failed goes stale (its I bits go out with the rest);
 	 * no U/V bit of its volume is written then (more marks, not fewer).
+	 * commit_bad keeps which, until bcv_meta_commit_end() (bcv_lock
+	 * serialises commits).
 	 */
-	for (i = 0; i < 2; i++)
-		if (v[i]) {
-			bad[i] = bcv_meta_flush_all(v[i]);
-			bcv_meta_flush_failed(v[i], bad[i]);
-			if (bad[i])
-				bcv_meta_vouch_stale(v[i], bad[i]);
-		}
-	for (i = 0; i < 2; i++) {
-		if (!v[i])
-			continue;
+	for (i = 0; i < n; i++) {
+		v[i]->meta.commit_bad = bcv_meta_flush_all(v[i]);
+		bcv_meta_flush_failed(v[i], v[i]->meta.commit_bad);
+		if (v[i]->meta.commit_bad)
+			bcv_meta_vouch_stale(v[i], v[i]->meta.commit_bad);
+	}
+	for (i = 0; i < n; i++) {
 		mutex_lock(&v[i]->meta.lock);
 		if (v[i]->meta.rewrite)
 			bcv_meta_rewrite_legs(v[i]);
@@ -1379,16 +1377,20 @@ int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b)
 		if (err && !ret)
 			ret = err;
 	}
-	/* @a's superblock first (bcv_meta.h: the order of a command's). */
-	for (i = 0; i < 2; i++) {
-		if (!v[i])
-			continue;
-		err = bcv_meta_write_sb(v[i], false);
-		if (err && !ret)
-			ret = err;
-	}
-	for (i = 0; i < 2; i++) {
-		if (!v[i] || bad[i])
+	if (ret)
+		pr_err("%s: writing metadata after a command failed: %d\n",
+		       v[0]->name, ret);
+	return ret;
+}
+
+int bcv_meta_commit_end(struct bcv_volume **v, unsigned int n)
+{
+	unsigned int i;
+	int ret = 0, err;
+
+	lockdep_assert_held(&bcv_lock);
+	for (i = 0; i < n; i++) {
+		if (v[i]->meta.commit_bad)
 			continue;
 		mutex_lock(&v[i]->meta.lock);
 		err = bcv_meta_sync(v[i], true);
@@ -1398,8 +1400,35 @@ int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b)
 	}
 	if (ret)
 		pr_err("%s: writing metadata after a command failed: %d\n",
-		       a->name, ret);
+		       v[0]->name, ret);
 	return ret;
+}
+
+int bcv_meta_commit_many(struct bcv_volume **v, unsigned int n)
+{
+	unsigned int i;
+	int ret, err;
+
+	ret = bcv_meta_commit_begin(v, n);
+	/* In the order given (bcv_meta.h: the order of a command's). */
+	for (i = 0; i < n; i++) {
+		err = bcv_meta_write_sb(v[i], false);
+		if (err) {
+			pr_err("%s: writing its superblock after a command failed: %d\n",
+			       v[i]->name, err);
+			if (!ret)
+				ret = err;
+		}
+	}
+	err = bcv_meta_commit_end(v, n);
+	return ret ? ret : err;
+}
+
+int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b)
+{
+	struct bcv_volume *v[2] = { a, b };
+
+	return bcv_meta_commit_many(v, b ? 2 : 1);
 }
 
 /* Wake the waiters on @list with @err.  Process context, no lock held. */

@@ -142,6 +142,11 @@ struct bcv_meta {
 	unsigned int rewrite;
 	/* Legs the last superblock written flagged failed.  Under lock. */
 	unsigned int sb_failed;
+	/*
+	 * Positions whose flush failed in the command commit under way
+	 * (bcv_meta_commit_many()); under bcv_lock, which serialises them.
+	 */
+	unsigned int commit_bad;
 	u64 ctime;
 	bool clean;			/* last written state */
 	unsigned int syncing;		/* legs written as SYNCING (bit p) */
@@ -404,6 +409,30 @@ void bcv_meta_copied(struct bcv_volume *vol);
  * Return: 0 or the first error.
  */
 int bcv_meta_commit(struct bcv_volume *a, struct bcv_volume *b);
+
+/**
+ * bcv_meta_commit_many() - bcv_meta_commit() of several held volumes as
+ *	one: every position of every one flushed, then every one's new C/I
+ *	bits, then their superblocks in the order of @v, then their U/V bits
+ * @v: distinct held volumes (a consistent split: the STDs first, so that
+ *	each STD's superblock, which records all its sessions, switches
+ *	every pair of the group on it at once; then the BCVs)
+ * @n: how many, at least 1
+ *
+ * Context: may sleep; bcv_lock held.
+ * Return: 0 or the first error.
+ */
+int bcv_meta_commit_many(struct bcv_volume **v, unsigned int n);
+
+/*
+ * bcv_meta_commit_many() in steps, for a caller that writes the
+ * superblocks itself in between (bcv_meta_write_sb()): _begin() flushes
+ * every position of @v and writes their new C/I bits, _end() their U/V
+ * bits.  Context: may sleep; bcv_lock held, every volume of @v held.
+ * Return: 0 or the first error.
+ */
+int bcv_meta_commit_begin(struct bcv_volume **v, unsigned int n);
+int bcv_meta_commit_end(struct bcv_volume **v, unsigned int n);
 
 /**
  * bcv_meta_recover() - make the loaded tables whole: stale legs, and after

@@ -31,6 +31,7 @@
 #include <linux/jiffies.h>
 #include <linux/sched/signal.h>
 #include <linux/sizes.h>
+#include <linux/delay.h>
 
 #include "bcv_core.h"
 
@@ -64,53 +65,163 @@ static const char *bcv_state_name(enum bcv_state st)
 	return bcv_state_names[st];
 }
 
-/* A protected restore is done: split it (bcv_protect_done()). */
-struct bcv_protect_work {
-	struct work_struct work;
-	char std[BCV_NAME_LEN];
-	char bcv[BCV_NAME_LEN];
-};
-
 static struct workqueue_struct *bcv_session_wq;
+static int __bcv_session_cmd(struct bcv_session_cmd *c, struct bcv_tm_why *why,
+			     struct bcv_session **spare);
+static void bcv_split_due_fn(struct work_struct *work);
+static DECLARE_WORK(bcv_split_due_work, bcv_split_due_fn);
 
-/*
- * bcv_session_wq.  The SPLIT that ends a protected restore, as a command:
- * under bcv_lock with both volumes held, so that no bio is in flight to
- * the BCV's position when it goes.  Refused (the state moved on meanwhile,
- * a volume went away) it changes nothing: an administrator's SPLIT does
- * the same.
- */
-static void bcv_protect_work_fn(struct work_struct *work)
+/* Any context but hardirq.  Let bcv_split_due_fn() look at owed splits. */
+static void bcv_split_due_kick(void)
 {
-	struct bcv_protect_work *w = container_of(work, struct bcv_protect_work,
-						  work);
-	struct bcv_session_cmd c = { .cmd = BCV_CMD_SPLIT };
-	int ret;
-
-	strscpy(c.std, w->std, sizeof(c.std));
-	strscpy(c.bcv, w->bcv, sizeof(c.bcv));
-	ret = bcv_session_cmd(&c);
-	if (ret && ret != -EBUSY && ret != -ENOENT)
-		pr_warn("%s: the split after a protected restore from %s failed (%d): split it by hand\n",
-			w->std, w->bcv, ret);
-	kfree(w);
+	if (bcv_session_wq)
+		queue_work(bcv_session_wq, &bcv_split_due_work);
 }
 
-/* Any context but hardirq.  Queue the SPLIT that ends a protected restore. */
-static void bcv_protect_done(const char *std, const char *bcv)
+/*
+ * Caller holds the STD's state_lock.  @s became (or was assembled) a
+ * restored protected restore: its split is owed from now on.
+ */
+static void bcv_split_due_set(struct bcv_session *s)
 {
-	struct bcv_protect_work *w = kzalloc(sizeof(*w), GFP_ATOMIC);
+	lockdep_assert_held(&s->std->state_lock);
+	s->split_due = true;
+	s->split_idle = false;
+	s->split_stuck = false;
+	s->split_why = BCV_R_NONE;
+	s->split_detail = 0;
+}
 
-	if (!w || !bcv_session_wq) {
-		pr_warn("%s: no memory to split after the protected restore from %s: split it by hand\n",
-			std, bcv);
-		kfree(w);
+/*
+ * The words of a refusal of an owed split, for the kernel log (bcvctl has
+ * its own for every reason).
+ */
+static const char *bcv_split_due_why(u32 reason)
+{
+	switch (reason) {
+	case BCV_R_ONLY_COPY:
+		return "the STD's legs do not hold every track yet (they are copied from the BCV first)";
+	case BCV_R_PAUSED:
+		return "the session is paused and the STD's legs lack tracks (resume it)";
+	default:
+		return "refused";
+	}
+}
+
+/*
+ * Caller holds bcv_lock.  Try the owed split of @s, a session of @std, as
+ * an administrator's SPLIT would (bcv_session_cmd(): both volumes held, the
+ * metadata written before they take I/O again).  A refusal is first
+ * found without holding anything (so that a try costs the STD nothing
+ * and, refused, kicks no engine that would come back here), and kept in
+ * @s for BCV_IOC_WAIT and the kernel log; the flag stays, and the next
+ * idle pass of the STD's engine, or the BCV linking again, tries again.
+ */
+static void __bcv_split_due_try(struct bcv_volume *std, struct bcv_session *s)
+{
+	struct bcv_tm_why why = { BCV_R_NONE, 0 };
+	struct bcv_tm_cmd tc = { .why = &why };
+	struct bcv_session_cmd c = { .cmd = BCV_CMD_SPLIT };
+	bool idle, changed;
+	int ret;
+
+	lockdep_assert_held(&bcv_lock);
+	mutex_lock(&std->state_lock);
+	if (!s->split_due) {
+		mutex_unlock(&std->state_lock);
 		return;
 	}
-	INIT_WORK(&w->work, bcv_protect_work_fn);
-	strscpy(w->std, std, sizeof(w->std));
-	strscpy(w->bcv, bcv, sizeof(w->bcv));
-	queue_work(bcv_session_wq, &w->work);
+	if (bcv_tm_sess_state(&s->tm) != BCV_RESTORED ||
+	    !bcv_tm_sess_protected(&s->tm)) {
+		/* Split by hand, or moved on: nothing is owed. */
+		s->split_due = false;
+		mutex_unlock(&std->state_lock);
+		return;
+	}
+	idle = s->split_idle;
+	s->split_idle = false;
+	/* An absent BCV: __bcv_link() kicks us when it is back. */
+	ret = s->bcv ? bcv_tm_split_check(&std->tm, &s->bcv->tm, &tc) : -EAGAIN;
+	mutex_unlock(&std->state_lock);
+	if (ret == -EAGAIN)
+		return;
+	if (!ret) {
+		strscpy(c.std, std->name, sizeof(c.std));
+		strscpy(c.bcv, s->bcv_name, sizeof(c.bcv));
+		ret = __bcv_session_cmd(&c, &why, NULL);
+		if (!ret)
+			return;
+	}
+	if (why.reason == BCV_R_ONLY_COPY && READ_ONCE(s->paused))
+		why.reason = BCV_R_PAUSED;
+	mutex_lock(&std->state_lock);
+	changed = s->split_why != why.reason || s->split_stuck != idle;
+	if (s->split_why != why.reason)
+		pr_warn("%s: the split that ends the protected restore from %s waits: %s\n",
+			std->name, s->bcv_name, bcv_split_due_why(why.reason));
+	s->split_why = why.reason;
+	s->split_detail = why.detail;
+	s->split_stuck = idle;
+	mutex_unlock(&std->state_lock);
+	if (changed)
+		bcv_state_changed();	/* BCV_IOC_WAIT looks again */
+}
+
+/*
+ * bcv_session_wq.  Every owed split (struct bcv_session.split_due) of
+ * every STD is tried, under bcv_lock: the work names no pair, so that one
+ * run late finds the sessions as they are then.
+ */
+static void bcv_split_due_fn(struct work_struct *work)
+{
+	struct bcv_volume *std;
+	unsigned int c;
+
+	mutex_lock(&bcv_lock);
+	list_for_each_entry(std, &bcv_volumes, node) {
+		if (std->role != BCV_ROLE_STD)
+			continue;
+		for (c = 0; c < BCV_SESSIONS; c++) {
+			struct bcv_tm_sess *ts = bcv_tm_column(&std->tm, c);
+
+			if (ts)
+				__bcv_split_due_try(std, bcv_tm_session_of(ts));
+		}
+	}
+	mutex_unlock(&bcv_lock);
+}
+
+/**
+ * bcv_session_idle() - the copy engine of @std found nothing to copy
+ * @std: a STD
+ *
+ * An owed split that was refused because the STD's legs lacked tracks
+ * only the BCV held may go now; one refused again now is stuck until
+ * something outside changes (BCV_IOC_WAIT says so).
+ *
+ * Context: process (the engine's worker); takes the STD's state_lock.
+ */
+void bcv_session_idle(struct bcv_volume *std)
+{
+	bool due = false;
+	unsigned int c;
+
+	mutex_lock(&std->state_lock);
+	for (c = 0; c < BCV_SESSIONS; c++) {
+		struct bcv_tm_sess *ts = bcv_tm_column(&std->tm, c);
+		struct bcv_session *s;
+
+		if (!ts)
+			continue;
+		s = bcv_tm_session_of(ts);
+		if (s->split_due) {
+			s->split_idle = true;
+			due = true;
+		}
+	}
+	mutex_unlock(&std->state_lock);
+	if (due)
+		bcv_split_due_kick();
 }
 
 /**
@@ -162,8 +273,12 @@ static void bcv_session_state_hook(const struct bcv_tm_sess *ts,
 	/* Pollers of sessions/ID/state (absent before the first command ends). */
 	if (READ_ONCE(s->kobj_added))
 		sysfs_notify(&s->kobj, NULL, "state");
-	if (to == BCV_RESTORED && bcv_tm_sess_protected(ts))
-		bcv_protect_done(std->name, s->bcv_name);
+	if (to == BCV_RESTORED && bcv_tm_sess_protected(ts)) {
+		bcv_split_due_set(s);
+		bcv_split_due_kick();
+	} else {
+		s->split_due = false;
+	}
 }
 
 /*------------------------------------------------------------------------
@@ -407,8 +522,11 @@ static int __bcv_terminate(struct bcv_volume *std, struct bcv_volume *bcv)
 	bcv_state_lock(std);
 	ret = bcv_tm_terminate(&std->tm, &bcv->tm, &freed);
 	mutex_unlock(&std->state_lock);
-	if (!ret)
+	if (!ret) {
 		bcv_meta_commit(std, bcv);
+		/* Its fixed mirrors' sync is no session's now. */
+		bcv_copy_fresh(bcv, BIT(BCV_POSITIONS) - 1);
+	}
 	bcv_unhold(bcv);
 	bcv_unhold(std);
 	if (ret)
@@ -703,9 +821,8 @@ static bool bcv_names(const char *name, const char *rname, const u8 *uuid)
 static struct bcv_session *__bcv_absent_session(struct bcv_volume *std,
 						const char *name)
 {
-	unsigned int c;
-
 	struct bcv_session *found = NULL;
+	unsigned int c;
 
 	lockdep_assert_held(&bcv_lock);
 	for (c = 0; c < BCV_SESSIONS; c++) {
@@ -811,42 +928,137 @@ static int __bcv_release(struct bcv_volume *bcv)
 	return ret;
 }
 
-/**
- * bcv_session_cmd() - BCV_IOC_SESSION: ESTABLISH, SPLIT, REESTABLISH,
- * RESTORE or TERMINATE on a STD/BCV pair
- * @c: the request (validated for syntax by bcv_ioctl.c); @c->state is
- *     filled in
- *
- * Context: may sleep; takes bcv_lock, the volumes' open_locks and the
- * STD's state_lock, and holds both volumes' I/O meanwhile.
- * Return: 0, or -ENOENT, -EINVAL, -EBUSY, -ENOSPC, -ELOOP, -ENOMEM; a
- * refused command changes nothing.
+/* SPLIT's catch-up (bcv_split_prepare()). */
+#define BCV_SPLIT_POLL_MS	50	/* how often it looks, unheld */
+#define BCV_SPLIT_STALL_SECS	60	/* no track copied that long: refused */
+#define BCV_SPLIT_HELD_SECS	5	/* the last step, the pair held */
+
+/*
+ * Is @ts (or NULL) a session SPLIT catches up first: attached, not a
+ * protected restore (whose BCV never takes the STD's writes), in a state
+ * SPLIT takes?  Caller holds the STD's state_lock, or the STD (no engine
+ * moves its states).
  */
-int bcv_session_cmd(struct bcv_session_cmd *c)
+static bool bcv_split_catching(struct bcv_tm_sess *ts)
 {
-	struct bcv_session *spare = NULL, *s;
+	return ts && bcv_tm_sess_mm(ts) != BCV_NO_POS &&
+	       !bcv_tm_sess_protected(ts) &&
+	       (bcv_tm_sess_state(ts) == BCV_SYNCHRONIZED ||
+		bcv_tm_sess_state(ts) == BCV_RESTORED);
+}
+
+/*
+ * Before SPLIT holds the pair @sname/@bname (bcv_session_cmd(), and each
+ * pair of bcv_session_split_group()).  A synchronized or restored BCV that
+ * lacks tracks (a write that failed on it, a track it missed while its
+ * device was away) must get them before it can be the STD's copy: the
+ * engine copies them here while the STD's writes go on, and the command
+ * holds the pair only for what went stale meanwhile.  It never waits for
+ * a copy that cannot run (bcv_copy_blocked(): a paused session, copies to
+ * the BCV, or from every leg, backing off after errors, an absent BCV):
+ * refused at once, and refused when BCV_SPLIT_STALL_SECS pass without a
+ * track copied.  The pair is looked up anew every time round, bcv_lock
+ * dropped while it sleeps; a session in another state, or none, is left
+ * to the command, which refuses it as ever, except one this catch-up saw
+ * lacking tracks and the engine's idle pass then made syncinprog for
+ * them: it is waited for until it is synchronized again.
+ *
+ * Context: may sleep (interruptibly); takes bcv_lock and the STD's
+ * state_lock.
+ * Return: 0, -EBUSY (*@why and *@state say why) or -EINTR; nothing is
+ * changed either way.
+ */
+static int bcv_split_prepare(const char *sname, const char *bname,
+			     struct bcv_tm_why *why, u32 *state)
+{
+	unsigned long moved = jiffies;
+	u64 left = U64_MAX, copied = 0;
+	bool seen = false;
+
+	for (;;) {
+		struct bcv_volume *std, *bcv;
+		struct bcv_tm_sess *ts;
+		unsigned int blocked = 0;
+		int mm = BCV_NO_POS;
+		bool resync = false;
+		u64 n = 0, c = 0;
+
+		mutex_lock(&bcv_lock);
+		if (!bcv_find_pair(sname, bname, &std, &bcv) &&
+		    !bcv->meta.link.used) {
+			ts = bcv_tm_session(&std->tm, &bcv->tm);
+			mutex_lock(&std->state_lock);
+			/*
+			 * Once caught up with, a session the engine's idle
+			 * pass turned syncinprog for the tracks the catch-up
+			 * waits for (bcv_tm_update_states()) is waited for
+			 * too, until that pass makes it synchronized again.
+			 */
+			if (ts && seen && bcv_tm_sess_mm(ts) != BCV_NO_POS &&
+			    !bcv_tm_sess_protected(ts) &&
+			    bcv_tm_sess_state(ts) == BCV_SYNCINPROG)
+				resync = true;
+			if (bcv_split_catching(ts) || resync) {
+				mm = bcv_tm_sess_mm(ts);
+				n = bcv_tm_count_invalid(&std->tm, mm);
+				c = atomic64_read(&bcv_tm_session_of(ts)->copied);
+				*state = bcv_tm_sess_state(ts);
+				if (n)
+					seen = true;
+			}
+			mutex_unlock(&std->state_lock);
+			if (n)
+				blocked = bcv_copy_blocked(std, mm);
+		}
+		mutex_unlock(&bcv_lock);
+		if (!n && !resync)
+			return 0;
+		if (blocked) {
+			why->reason = blocked;
+			why->detail = n;
+			return -EBUSY;
+		}
+		if (n < left || c != copied) {
+			left = n;
+			copied = c;
+			moved = jiffies;
+		} else if (time_after(jiffies,
+				      moved + BCV_SPLIT_STALL_SECS * HZ)) {
+			why->reason = BCV_R_NOT_SYNCED;
+			why->detail = n;
+			return -EBUSY;
+		}
+		if (msleep_interruptible(BCV_SPLIT_POLL_MS))
+			return -EINTR;
+	}
+}
+
+/*
+ * Caller holds bcv_lock.  BCV_IOC_SESSION once the pair may be looked up:
+ * everything bcv_session_cmd() says, with @why for a refusal's reason and
+ * *@spare a session for an ESTABLISH (taken: set to NULL).  Also the
+ * owed split of a protected restore (bcv_split_due_fn()), which passes
+ * no spare.
+ */
+static int __bcv_session_cmd(struct bcv_session_cmd *c, struct bcv_tm_why *why,
+			     struct bcv_session **spare)
+{
 	struct bcv_tm_sess *tspare, *ts;
 	struct bcv_volume *std, *bcv;
+	struct bcv_session *s;
 	struct bcv_tm_cmd tc = {
 		.diff = c->flags & BCV_CMD_F_DIFF,
 		.incremental = c->flags & BCV_CMD_F_INCREMENTAL,
 		.force = c->flags & BCV_CMD_F_FORCE,
 		.protect = c->flags & BCV_CMD_F_PROTECT,
+		.why = why,
 	};
-	struct bcv_tm_why why = { BCV_R_NONE, 0 };
 	bool new_session = false, detach, undo = false;
-	unsigned int kept = 0;
+	unsigned int kept = 0, blocked = 0;
+	int ret, mm_before = BCV_NO_POS;
 	u64 held, errs = 0;
-	int ret;
 
-	if (c->cmd == BCV_CMD_ESTABLISH) {
-		spare = bcv_session_alloc();
-		if (!spare)
-			return -ENOMEM;
-	}
-
-	tc.why = &why;
-	mutex_lock(&bcv_lock);
+	lockdep_assert_held(&bcv_lock);
 	ret = bcv_find_pair(c->std, c->bcv, &std, &bcv);
 	/*
 	 * A session one side of which is not here (SPEC 13): split --force,
@@ -877,13 +1089,13 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		}
 	}
 	if (ret) {
-		why.reason = ret == -ENOENT ? BCV_R_NO_VOLUME : BCV_R_ROLE;
+		why->reason = ret == -ENOENT ? BCV_R_NO_VOLUME : BCV_R_ROLE;
 		goto out;
 	}
 
 	/* In a session with a STD that is not assembled. */
 	ret = -EBUSY;
-	why.reason = BCV_R_PEER_ABSENT;
+	why->reason = BCV_R_PEER_ABSENT;
 	if (bcv->meta.link.used)
 		goto out;
 	/*
@@ -896,7 +1108,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	    !bcv_tm_session(&std->tm, &bcv->tm) &&
 	    __bcv_absent_session(std, bcv->name))
 		goto out;
-	why.reason = BCV_R_NONE;
+	why->reason = BCV_R_NONE;
 
 	if (c->cmd == BCV_CMD_TERMINATE) {
 		ret = __bcv_terminate(std, bcv);
@@ -911,7 +1123,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	if (!detach) {
 		ret = __bcv_check_attach(std, bcv);
 		if (ret) {
-			why.reason = ret == -ELOOP ? BCV_R_LOOP : BCV_R_BLOCK_SIZE;
+			why->reason = ret == -ELOOP ? BCV_R_LOOP : BCV_R_BLOCK_SIZE;
 			goto out;
 		}
 	}
@@ -937,11 +1149,21 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	held = ktime_get_ns();
 	bcv_hold_pair(std, bcv);
 	ts = bcv_tm_session(&std->tm, &bcv->tm);
-	if (c->cmd == BCV_CMD_SPLIT && !tc.force && ts &&
-	    bcv_tm_sess_mm(ts) != BCV_NO_POS && !bcv_tm_sess_protected(ts) &&
-	    (bcv_tm_sess_state(ts) == BCV_SYNCHRONIZED ||
-	     bcv_tm_sess_state(ts) == BCV_RESTORED))
-		bcv_catch_up(std, bcv_tm_sess_mm(ts), 30 * HZ);
+	if (ts)
+		mm_before = bcv_tm_sess_mm(ts);
+	/*
+	 * The last step of SPLIT's catch-up (bcv_split_prepare() did the
+	 * rest without holding anything): tracks that went stale since, if
+	 * a copy can bring them; else it is refused at once, the STD held
+	 * no longer than this look.
+	 */
+	if (c->cmd == BCV_CMD_SPLIT && !tc.force && bcv_split_catching(ts)) {
+		int mm = bcv_tm_sess_mm(ts);
+
+		blocked = bcv_copy_blocked(std, mm);
+		if (!blocked)
+			bcv_catch_up(std, mm, BCV_SPLIT_HELD_SECS * HZ);
+	}
 	/*
 	 * A RESTORE needs every leg of the BCV valid (bcv-design.rst section 4): let a
 	 * fixed mirror that is still syncing after a split finish first, as
@@ -966,19 +1188,23 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	bcv_state_lock(std);
 	switch (c->cmd) {
 	case BCV_CMD_ESTABLISH:
-		tspare = &spare->tm;
+		tspare = &(*spare)->tm;
 		new_session = !bcv_tm_session(&std->tm, &bcv->tm);
 		/* Before the table code: its state hook reads them. */
-		spare->std = std;
-		spare->bcv = bcv;
-		memcpy(spare->bcv_uuid, bcv->meta.uuid, sizeof(spare->bcv_uuid));
-		strscpy(spare->bcv_name, bcv->name, sizeof(spare->bcv_name));
+		(*spare)->std = std;
+		(*spare)->bcv = bcv;
+		memcpy((*spare)->bcv_uuid, bcv->meta.uuid,
+		       sizeof((*spare)->bcv_uuid));
+		strscpy((*spare)->bcv_name, bcv->name, sizeof((*spare)->bcv_name));
 		ret = bcv_tm_establish(&std->tm, &bcv->tm, &tc, &tspare);
 		if (!ret && new_session)
-			spare = NULL;
+			*spare = NULL;
 		break;
 	case BCV_CMD_SPLIT:
 		ret = bcv_tm_split(&std->tm, &bcv->tm, &tc);
+		if (ret == -EBUSY && blocked &&
+		    why->reason == BCV_R_NOT_SYNCED)
+			why->reason = blocked;
 		break;
 	case BCV_CMD_REESTABLISH:
 		ret = bcv_tm_reestablish(&std->tm, &bcv->tm, &tc);
@@ -991,7 +1217,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		 */
 		if (tc.protect && !std->meta.intent) {
 			ret = -EINVAL;
-			why.reason = BCV_R_NO_INTENT;
+			why->reason = BCV_R_NO_INTENT;
 			break;
 		}
 		ret = bcv_tm_restore(&std->tm, &bcv->tm, &tc);
@@ -1001,7 +1227,7 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 		if (ret == -EBUSY) {
 			enum bcv_state st = bcv_tm_sess_state(ts);
 
-			why.reason = st == BCV_RESTINPROG ? BCV_R_ABORT_UNSAFE :
+			why->reason = st == BCV_RESTINPROG ? BCV_R_ABORT_UNSAFE :
 				     st == BCV_SYNCINPROG ? BCV_R_ONLY_COPY :
 				     BCV_R_STATE;
 		}
@@ -1019,6 +1245,19 @@ int bcv_session_cmd(struct bcv_session_cmd *c)
 	}
 	c->state = s ? bcv_tm_sess_state(&s->tm) : 0;
 	mutex_unlock(&std->state_lock);
+
+	/*
+	 * The session at the STD's mirror positions changed (attached there,
+	 * or gone), and the BCV's copies are another session's now: waits
+	 * the old one's copy_throttle left there end.
+	 */
+	if (!ret) {
+		int mm = s ? bcv_tm_sess_mm(&s->tm) : BCV_NO_POS;
+
+		bcv_copy_fresh(std, (mm_before != BCV_NO_POS ? 1U << mm_before : 0) |
+			       (mm != BCV_NO_POS ? 1U << mm : 0));
+		bcv_copy_fresh(bcv, BIT(BCV_POSITIONS) - 1);
+	}
 
 	if (!ret && detach)
 		bcv_drop_cache(bcv);
@@ -1086,12 +1325,49 @@ out_state:
 		mutex_lock(&std->state_lock);
 		c->state = ts ? bcv_tm_sess_state(ts) : 0;
 		mutex_unlock(&std->state_lock);
-		if (!why.reason)
-			why.reason = ret == -ENOENT ? BCV_R_NO_SESSION :
-				     ret == -EBUSY ? BCV_R_STATE : BCV_R_NONE;
+		if (!why->reason)
+			why->reason = ret == -ENOENT ? BCV_R_NO_SESSION :
+				      ret == -EBUSY ? BCV_R_STATE : BCV_R_NONE;
 	}
 out:
+	return ret;
+}
+
+/**
+ * bcv_session_cmd() - BCV_IOC_SESSION: ESTABLISH, SPLIT, REESTABLISH,
+ * RESTORE or TERMINATE on a STD/BCV pair
+ * @c: the request (validated for syntax by bcv_ioctl.c); @c->state is
+ *     filled in
+ *
+ * A SPLIT first lets a synchronized BCV catch up with tracks it lacks,
+ * without holding the pair (bcv_split_prepare()).
+ *
+ * Context: may sleep; takes bcv_lock, the volumes' open_locks and the
+ * STD's state_lock, and holds both volumes' I/O meanwhile.
+ * Return: 0, or -ENOENT, -EINVAL, -EBUSY, -ENOSPC, -ELOOP, -ENOMEM, -EINTR
+ * (a signal while SPLIT waited for the catch-up); a refused command
+ * changes nothing.
+ */
+int bcv_session_cmd(struct bcv_session_cmd *c)
+{
+	struct bcv_tm_why why = { BCV_R_NONE, 0 };
+	struct bcv_session *spare = NULL;
+	int ret;
+
+	if (c->cmd == BCV_CMD_ESTABLISH) {
+		spare = bcv_session_alloc();
+		if (!spare)
+			return -ENOMEM;
+	}
+	if (c->cmd == BCV_CMD_SPLIT && !(c->flags & BCV_CMD_F_FORCE)) {
+		ret = bcv_split_prepare(c->std, c->bcv, &why, &c->state);
+		if (ret)
+			goto out;
+	}
+	mutex_lock(&bcv_lock);
+	ret = __bcv_session_cmd(c, &why, &spare);
 	mutex_unlock(&bcv_lock);
+out:
 	if (ret) {
 		c->reason = why.reason;
 		c->detail = min_t(u64, why.detail, U32_MAX);
@@ -1106,35 +1382,56 @@ out:
  *     @g->hold_ns are filled in
  * @pairs: its @g->nr_pairs pairs
  *
- * Every volume named is held at once (bcv_hold_many(): the STDs' writes
- * in flight drain, new ones wait), stale tracks of synchronized BCVs are
- * caught up as SPLIT does, every pair is checked (bcv_tm_split_check()),
- * and only if all pass is every BCV detached and the metadata written;
- * then all are released.  So the BCVs hold their STDs as of one instant.
+ * Each pair first catches up what its BCV lacks without holding anything
+ * (bcv_split_prepare()).  Then every volume named is held at once
+ * (bcv_hold_many(): the STDs' writes in flight drain, new ones wait), the
+ * tracks that went stale meanwhile are caught up as SPLIT does, every pair
+ * is checked (bcv_tm_split_check()), and only if all pass is every BCV
+ * detached; then the metadata is written as one commit and all are
+ * released.  So the BCVs hold their STDs as of one instant.
+ *
+ * The commit writes every STD's superblock before any BCV's: a STD's
+ * superblock records all its sessions, so one write switches every pair
+ * of the group on that STD to split, and a crash leaves them all split or
+ * all attached (each BCV links back to what its STD's record says,
+ * bcv_tm_sess_link()).  Only after the last STD's do the BCVs' own
+ * superblocks, which make them usable, follow.
  *
  * Context: may sleep; takes bcv_lock and the STDs' state_locks.
  * Return: 0, or the errno of the pair @g->failed (-ENOENT, -EINVAL for a
  * wrong role or a BCV or pair named twice, -EBUSY for a state, as SPLIT),
- * or -ENOMEM; nothing is split then.
+ * -EINTR (a signal while a pair caught up) or -ENOMEM; nothing is split
+ * then.
  */
 int bcv_session_split_group(struct bcv_split_group *g,
 			    const struct bcv_pair *pairs)
 {
 	struct bcv_tm_why why = { BCV_R_NONE, 0 };
 	struct bcv_tm_cmd tc = { .diff = g->flags & BCV_CMD_F_DIFF, .why = &why };
-	struct bcv_volume **vols, *std, *bcv;
+	struct bcv_volume **vols, **order, *std, *bcv;
 	struct bcv_tm_sess *ts;
-	unsigned int i, j, n = 0, nr = g->nr_pairs;
+	unsigned int i, j, n = 0, k, nr = g->nr_pairs, blocked;
+	u32 state = 0;
 	u64 held;
 	int ret = 0;
 
 	/*
 	 * Each pair's STD and BCV (2 * nr), then the distinct ones among
-	 * them (at most 2 * nr more).
+	 * them (at most 2 * nr more), then the same in commit order (STDs
+	 * first).
 	 */
-	vols = kcalloc(4 * nr, sizeof(*vols), GFP_KERNEL);
+	vols = kcalloc(6 * nr, sizeof(*vols), GFP_KERNEL);
 	if (!vols)
 		return -ENOMEM;
+	order = vols + 4 * nr;
+
+	for (i = 0; i < nr; i++) {
+		ret = bcv_split_prepare(pairs[i].std, pairs[i].bcv, &why, &state);
+		if (ret) {
+			g->failed = i;
+			goto out_free;
+		}
+	}
 
 	mutex_lock(&bcv_lock);
 	for (i = 0; i < nr; i++) {
@@ -1165,17 +1462,32 @@ int bcv_session_split_group(struct bcv_split_group *g,
 		if (j == n)
 			vols[2 * nr + n++] = vols[i];
 	}
+	for (k = 0, i = 0; i < n; i++)
+		if (vols[2 * nr + i]->role == BCV_ROLE_STD)
+			order[k++] = vols[2 * nr + i];
+	for (i = 0; i < n; i++)
+		if (vols[2 * nr + i]->role == BCV_ROLE_BCV)
+			order[k++] = vols[2 * nr + i];
 
 	held = ktime_get_ns();
 	bcv_hold_many(vols + 2 * nr, n);
-	for (i = 0; i < nr; i++) {
+	/* What went stale since bcv_split_prepare(), if a copy can run. */
+	for (i = 0; i < nr && !ret; i++) {
 		std = vols[2 * i];
-		bcv = vols[2 * i + 1];
-		ts = bcv_tm_session(&std->tm, &bcv->tm);
-		if (bcv_tm_sess_mm(ts) != BCV_NO_POS && !bcv_tm_sess_protected(ts) &&
-		    (bcv_tm_sess_state(ts) == BCV_SYNCHRONIZED ||
-		     bcv_tm_sess_state(ts) == BCV_RESTORED))
-			bcv_catch_up(std, bcv_tm_sess_mm(ts), 30 * HZ);
+		ts = bcv_tm_session(&std->tm, &vols[2 * i + 1]->tm);
+		if (!bcv_split_catching(ts) ||
+		    !bcv_tm_count_invalid(&std->tm, bcv_tm_sess_mm(ts)))
+			continue;
+		blocked = bcv_copy_blocked(std, bcv_tm_sess_mm(ts));
+		if (blocked) {
+			ret = -EBUSY;
+			why.reason = blocked;
+			why.detail = bcv_tm_count_invalid(&std->tm,
+							  bcv_tm_sess_mm(ts));
+			g->failed = i;
+			break;
+		}
+		bcv_catch_up(std, bcv_tm_sess_mm(ts), BCV_SPLIT_HELD_SECS * HZ);
 	}
 	for (i = 0; i < nr && !ret; i++) {
 		std = vols[2 * i];
@@ -1189,16 +1501,26 @@ int bcv_session_split_group(struct bcv_split_group *g,
 			g->failed = i;
 	}
 	for (i = 0; i < nr && !ret; i++) {
+		int mm;
+
 		std = vols[2 * i];
 		bcv = vols[2 * i + 1];
 		mutex_lock(&std->state_lock);
+		mm = bcv_tm_sess_mm(bcv_tm_session(&std->tm, &bcv->tm));
 		WARN_ON_ONCE(bcv_tm_split(&std->tm, &bcv->tm, &tc));
 		mutex_unlock(&std->state_lock);
 		bcv_drop_cache(bcv);
 		bcv_update_features(std);
-		/* Before any volume takes I/O again, as bcv_session_cmd(). */
-		bcv_meta_commit(std, bcv);
+		bcv_copy_fresh(std, 1U << mm);
+		bcv_copy_fresh(bcv, BIT(BCV_POSITIONS) - 1);
 	}
+	/*
+	 * Before any volume takes I/O again, as bcv_session_cmd(), and as
+	 * one commit: every STD's superblock (all of its pairs at once), then
+	 * every BCV's.
+	 */
+	if (!ret)
+		bcv_meta_commit_many(order, n);
 	for (i = 0; i < n; i++)
 		bcv_unhold(vols[2 * nr + i]);
 	g->hold_ns = ktime_get_ns() - held;
@@ -1220,6 +1542,7 @@ int bcv_session_split_group(struct bcv_split_group *g,
 		bcv_state_changed();
 out:
 	mutex_unlock(&bcv_lock);
+out_free:
 	if (ret) {
 		g->reason = why.reason;
 		g->detail = min_t(u64, why.detail, U32_MAX);
@@ -1320,22 +1643,30 @@ out:
 	return ret;
 }
 
-/* The session's state, or 0 with -ENOENT/-EINVAL.  Takes bcv_lock. */
-static int bcv_pair_state(const char *sname, const char *bname, u32 *state,
-			  bool *protect)
+/*
+ * The session's state into @w->state (0 with -ENOENT/-EINVAL), whether it
+ * is a protected restore, and whether the split that ends one is stuck
+ * (@w->reason and @w->detail say why).  Takes bcv_lock.
+ */
+static int bcv_pair_state(struct bcv_wait *w, bool *protect, bool *stuck)
 {
 	struct bcv_volume *std, *bcv;
 	struct bcv_tm_sess *ts;
 	int ret;
 
 	mutex_lock(&bcv_lock);
-	ret = bcv_find_pair(sname, bname, &std, &bcv);
+	ret = bcv_find_pair(w->std, w->bcv, &std, &bcv);
 	if (!ret) {
 		ts = bcv_tm_session(&std->tm, &bcv->tm);
 		if (ts) {
+			struct bcv_session *s = bcv_tm_session_of(ts);
+
 			mutex_lock(&std->state_lock);
-			*state = bcv_tm_sess_state(ts);
+			w->state = bcv_tm_sess_state(ts);
 			*protect = bcv_tm_sess_protected(ts);
+			*stuck = s->split_due && s->split_stuck && s->split_why;
+			w->reason = *stuck ? s->split_why : 0;
+			w->detail = *stuck ? min_t(u64, s->split_detail, U32_MAX) : 0;
 			mutex_unlock(&std->state_lock);
 		} else {
 			ret = -ENOENT;
@@ -1348,28 +1679,38 @@ static int bcv_pair_state(const char *sname, const char *bname, u32 *state,
 /**
  * bcv_session_wait() - BCV_IOC_WAIT: sleep until a session's copy is done
  * (a protected restore: until it is split again)
- * @w: the request; @w->state is filled in
+ * @w: the request; @w->state is filled in, and with -EBUSY @w->reason and
+ *     @w->detail
+ *
+ * A protected restore that is done but whose split was refused with the
+ * STD's copy engine idle (the STD's legs lack tracks that no copy can
+ * bring now: paused, failing) returns -EBUSY at once: nothing changes
+ * until the cause is taken away, and then bcv splits it by itself.
  *
  * Context: may sleep (interruptibly); takes bcv_lock now and then.
- * Return: 0, -ENOENT (no such session, or it ended), -EINVAL, -ETIMEDOUT
- * or -EINTR.
+ * Return: 0, -ENOENT (no such session, or it ended), -EINVAL, -ETIMEDOUT,
+ * -EINTR or -EBUSY.
  */
 int bcv_session_wait(struct bcv_wait *w)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(w->timeout_ms);
 	long left = MAX_SCHEDULE_TIMEOUT, woke;
-	bool protect = false;
+	bool protect = false, stuck = false;
 	int ret, gen;
 
 	for (;;) {
 		gen = atomic_read(&bcv_state_gen);
-		ret = bcv_pair_state(w->std, w->bcv, &w->state, &protect);
+		ret = bcv_pair_state(w, &protect, &stuck);
 		if (ret)
 			return ret;
-		/* A protected restore ends split (bcv_protect_done()). */
-		if (w->state != BCV_SYNCINPROG && w->state != BCV_RESTINPROG &&
-		    !(w->state == BCV_RESTORED && protect))
+		/* A protected restore ends split (bcv_split_due_fn()). */
+		if (w->state == BCV_RESTORED && protect) {
+			if (stuck)
+				return -EBUSY;
+		} else if (w->state != BCV_SYNCINPROG &&
+			   w->state != BCV_RESTINPROG) {
 			return 0;
+		}
 		if (w->timeout_ms) {
 			if (time_after_eq(jiffies, deadline))
 				return -ETIMEDOUT;
@@ -1438,6 +1779,10 @@ static void __bcv_link(struct bcv_session *s, struct bcv_volume *bcv)
 	if (!ret) {
 		bcv_update_features(std);
 		bcv_meta_commit(std, bcv);
+		/* Another session at its position before: its waits end. */
+		if (bcv_tm_sess_mm(&s->tm) != BCV_NO_POS)
+			bcv_copy_fresh(std, 1U << bcv_tm_sess_mm(&s->tm));
+		bcv_copy_fresh(bcv, BIT(BCV_POSITIONS) - 1);
 	}
 	bcv_unhold(bcv);
 	bcv_unhold(std);
@@ -1447,6 +1792,9 @@ static void __bcv_link(struct bcv_session *s, struct bcv_volume *bcv)
 			std->name, bcv->name, bcv_tm_sess_id(&s->tm), ret);
 		return;
 	}
+	/* An owed split waited for the BCV. */
+	if (READ_ONCE(s->split_due))
+		bcv_split_due_kick();
 	pr_info("%s: %s is back in session %u (%s)%s\n", std->name, bcv->name,
 		bcv_tm_sess_id(&s->tm), bcv_state_name(bcv_tm_sess_state(&s->tm)),
 		bcv_tm_sess_mm(&s->tm) != BCV_NO_POS ?
@@ -1659,6 +2007,17 @@ static int __bcv_load_sessions(struct bcv_volume *vol, const struct bcv_sb *sb)
 		if (le32_to_cpu(r->flags) & BCV_SB_SESS_PROTECT)
 			bcv_tm_sess_protect(&s->tm);
 		s->std = vol;
+		/*
+		 * A protected restore that is done but was not split (a stop
+		 * or crash came first, or the split was refused): it is owed
+		 * still (bcv_split_due_fn(), once the BCV is linked).
+		 */
+		if (bcv_tm_sess_protected(&s->tm) &&
+		    bcv_tm_sess_state(&s->tm) == BCV_RESTORED) {
+			mutex_lock(&vol->state_lock);
+			bcv_split_due_set(s);
+			mutex_unlock(&vol->state_lock);
+		}
 		memcpy(s->bcv_uuid, r->peer_uuid, sizeof(s->bcv_uuid));
 		strscpy(s->bcv_name, r->peer_name, sizeof(s->bcv_name));
 	}
@@ -1925,6 +2284,8 @@ int bcv_assemble_cmd(struct bcv_assemble *a)
 		bcv_tm_update_states(&vol->tm);
 		mutex_unlock(&vol->state_lock);
 		bcv_unhold(vol);	/* kicks the engine */
+		/* Splits owed since before the stop (bcv_split_due_fn()). */
+		bcv_split_due_kick();
 	} else {
 		bcv_engine_kick(vol);
 		if (bcv_tm_vol_session(&vol->tm))

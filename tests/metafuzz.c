@@ -28,8 +28,9 @@
  *       sparse device that claims small tracks.
  *   metafuzz set DEV FIELD=VALUE...
  *       set fields (seq, events, flags, ...: the names of the mutations'
- *       table) in both copies of DEV, the crc recomputed; seq VALUE goes
- *       to copy (VALUE & 1), VALUE - 1 to the other, as the module writes.
+ *       table, and sess[N].flags, .id, .state, .mm of session record N)
+ *       in both copies of DEV, the crc recomputed; seq VALUE goes to copy
+ *       (VALUE & 1), VALUE - 1 to the other, as the module writes.
  *   metafuzz dump DEV
  *       both superblock copies of DEV, one hex line each ("copy N HEX"),
  *       for tests/fuzz/corpus/fuzz_sb/.
@@ -862,9 +863,44 @@ static int cmd_dump(const char *path)
  * rule that copy (seq & 1) is the one written last: VALUE goes there and
  * VALUE - 1 to the other.
  */
+/*
+ * "sess[N].flags", ".id", ".state" or ".mm" (N 0..15): that field of
+ * session record N, in *@f.  For set only: mutate's table stays as it is,
+ * so that a seed keeps giving the same mutations.
+ */
+static bool sess_field(const char *name, struct field *f)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} m[] = {
+		{ "flags", offsetof(struct bcv_sb_sess, flags) },
+		{ "id", offsetof(struct bcv_sb_sess, id) },
+		{ "state", offsetof(struct bcv_sb_sess, state) },
+		{ "mm", offsetof(struct bcv_sb_sess, mm) },
+	};
+	unsigned int n, i;
+	char rest[16];
+
+	if (sscanf(name, "sess[%u].%15s", &n, rest) != 2 ||
+	    n >= BCV_FMT_SESSIONS)
+		return false;
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		if (strcmp(rest, m[i].name))
+			continue;
+		f->name = name;
+		f->off = offsetof(struct bcv_sb, sess) +
+			 n * sizeof(struct bcv_sb_sess) + m[i].off;
+		f->bytes = 4;
+		return true;
+	}
+	return false;
+}
+
 static int cmd_set(const char *path, int argc, char **argv)
 {
 	struct dev *d = &devs[0];
+	struct field f;
 	unsigned int k;
 	int a, c;
 
@@ -880,14 +916,19 @@ static int cmd_set(const char *path, int argc, char **argv)
 		for (k = 0; k < NFIELDS; k++)
 			if (!strcmp(fields[k].name, argv[a]))
 				break;
-		if (k == NFIELDS)
-			die("no field %s", argv[a]);
+		if (k == NFIELDS) {
+			/* sess[N].FIELD: set only (mutate's choices stay). */
+			if (!sess_field(argv[a], &f))
+				die("no field %s", argv[a]);
+		} else {
+			f = fields[k];
+		}
 		for (c = 0; c < BCV_SB_COPIES; c++) {
 			uint64_t cv = v;
 
 			if (!strcmp(argv[a], "seq") && (v & 1) != (uint64_t)c)
 				cv = v - 1;
-			put_le(d->blk[c], fields[k].off, fields[k].bytes, cv);
+			put_le(d->blk[c], f.off, f.bytes, cv);
 		}
 	}
 	for (c = 0; c < BCV_SB_COPIES; c++) {

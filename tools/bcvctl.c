@@ -504,6 +504,11 @@ HELP_OPT
 		.help =
 "Split BCV off STD: BCV becomes an independent, writable copy of STD as of\n"
 "the instant of the split.  The session must be synchronized or restored.\n"
+"Tracks BCV missed meanwhile (a write that failed on it) are copied first\n"
+"while STD's writes go on; STD is held only for the last step.  Refused at\n"
+"once (exit 4) when no copy can bring them: the session is paused, or\n"
+"copies to BCV fail (its disk or link is down); and after 60 s without a\n"
+"track copied.\n"
 "\n"
 "Options:\n"
 "  --diff              differential split: refresh only the changed tracks\n"
@@ -524,8 +529,10 @@ HELP_OPT
 "                      released; a write acknowledged on any STD before the\n"
 "                      command started is on its BCV, none issued after it\n"
 "                      returned is.  All or nothing: if a pair cannot split,\n"
-"                      none is, and the message names that pair.  Prints a\n"
-"                      line per pair and how long writes were held\n"
+"                      none is, and the message names that pair; a crash\n"
+"                      leaves the pairs of one STD all split or all\n"
+"                      attached.  Prints a line per pair and how long\n"
+"                      writes were held\n"
 "  --group FILE        (implies --consistent) the pairs of FILE too, \"STD\n"
 "                      BCV\" a line; blank lines and # comments are skipped\n"
 HELP_OPT
@@ -584,8 +591,12 @@ HELP_OPT
 "  --force             restore even while STD is open\n"
 "  --protect           never write BCV: writes to STD during and after the\n"
 "                      restore stay off it (marked changed), and the pair\n"
-"                      is split again once restored, so BCV stays a gold\n"
-"                      copy that later --protect restores copy incrementally\n"
+"                      is split again once restored (also after a stop or\n"
+"                      crash; retried until it can be), so BCV stays a gold\n"
+"                      copy that later --protect restores copy\n"
+"                      incrementally.  A write to part of a track not\n"
+"                      restored yet waits for that track's copy, and while\n"
+"                      the session is paused, for resume\n"
 WAIT_OPT
 HELP_OPT
 "\n"
@@ -631,9 +642,10 @@ HELP_OPT
 "or restore, and the sync of the BCV's fixed mirrors after a split.  The\n"
 "state stays what it is (syncinprog, restinprog); writes to STD are tracked\n"
 "as ever, and commands on the session keep the pause (a reestablish of a\n"
-"paused session copies nothing until resume).  Copies in flight have ended\n"
-"when it returns.  A pause does not outlive a stop or reboot.  query shows\n"
-"it (\"paused\" in --json); wait waits on.\n"
+"paused session copies nothing until resume; a write to part of a track a\n"
+"paused protected restore has not restored yet waits for resume).  Copies\n"
+"in flight have ended when it returns.  A pause does not outlive a stop or\n"
+"reboot.  query shows it (\"paused\" in --json); wait waits on.\n"
 "\n"
 "Options:\n"
 HELP_OPT
@@ -697,9 +709,9 @@ HELP_OPT
 		.summary = "wait until the copy of a session has finished",
 		.help =
 "Wait until the copy of the session of STD and BCV has finished, i.e. the\n"
-"session is no longer syncinprog nor restinprog; returns at once when no\n"
-"copy is running.  Draws a progress bar (percent done, MB/s, ETA) when\n"
-"stderr is a terminal.\n"
+"session is no longer syncinprog nor restinprog (a protected restore: until\n"
+"it is split again); returns at once when no copy is running.  Draws a\n"
+"progress bar (percent done, MB/s, ETA) when stderr is a terminal.\n"
 "\n"
 "Options:\n"
 "  --timeout SECONDS   give up after SECONDS (exit 5, \"timed out\"); 0 only\n"
@@ -709,7 +721,9 @@ HELP_OPT
 "Prints: wait STD BCV: STATE\n"
 "\n"
 "Exit status: 0 no copy runs (any more), 3 no such volume or session (or it\n"
-"ended while waiting), 5 timed out, 1 any other failure.\n",
+"ended while waiting), 4 a protected restore is done but its split cannot\n"
+"happen until something outside changes (the message says what; bcv\n"
+"splits it by itself then), 5 timed out, 1 any other failure.\n",
 		.pos = { "STD", "BCV" },
 		.min_pos = 2, .max_pos = 2,
 		.opts = {
@@ -868,6 +882,7 @@ static const char *feature_names(uint64_t features, char *buf, size_t len)
 		{ BCV_FEAT_INTENT, "intent" },
 		{ BCV_FEAT_PAUSE, "pause" },
 		{ BCV_FEAT_TABLE_SHARE, "table-share" },
+		{ BCV_FEAT_SPLITWAIT, "split-wait" },
 	};
 	uint64_t rest = features;
 	size_t i, n = 0;

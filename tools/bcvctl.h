@@ -183,8 +183,13 @@ void sess_notes(const struct bcv_sess_info *sess, uint32_t n);
 #define NO_TIMEOUT	UINT64_MAX	/* wait_session(): as long as it takes */
 
 unsigned int percent_done(uint64_t copied, uint64_t invalid);
+/* Why BCV_IOC_WAIT said EBUSY (a protected restore's split waits). */
+struct wait_why {
+	uint32_t reason;	/* BCV_R_* */
+	uint32_t detail;
+};
 int wait_session(int fd, const struct pair *p, uint64_t timeout_ms,
-		 uint32_t *state, bool *waited);
+		 uint32_t *state, bool *waited, struct wait_why *why);
 
 /* --- bcvctl_dev.c: block devices and udev -------------------------------- */
 

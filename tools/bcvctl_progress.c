@@ -139,14 +139,16 @@ static void progress_end(struct progress *pg, int fd, const struct pair *p,
 
 /*
  * Wait until the session of @p has no copy running (it is neither
- * syncinprog nor restinprog), drawing a progress bar on a terminal.  Gives
- * up after @timeout_ms (NO_TIMEOUT: never; 0: look once).  Returns 0 with
- * *@state set, ETIMEDOUT when @timeout_ms ran out, or the errno of
- * BCV_IOC_WAIT; *@waited says whether the copy was still running at some
- * point (so ENOENT means the session ended while waiting).
+ * syncinprog nor restinprog; a protected restore: until it is split),
+ * drawing a progress bar on a terminal.  Gives up after @timeout_ms
+ * (NO_TIMEOUT: never; 0: look once).  Returns 0 with *@state set,
+ * ETIMEDOUT when @timeout_ms ran out, or the errno of BCV_IOC_WAIT: with
+ * EBUSY (a protected restore's split waits for something outside) *@state
+ * and *@why say why; *@waited says whether the copy was still running at
+ * some point (so ENOENT means the session ended while waiting).
  */
 int wait_session(int fd, const struct pair *p, uint64_t timeout_ms,
-		 uint32_t *state, bool *waited)
+		 uint32_t *state, bool *waited, struct wait_why *why)
 {
 	struct progress pg;
 	uint64_t start = now_ms();
@@ -174,8 +176,10 @@ int wait_session(int fd, const struct pair *p, uint64_t timeout_ms,
 		copy_fixed(w.bcv, sizeof(w.bcv), p->bcv);
 		/* xioctl() restarts after EINTR. */
 		err = xioctl(fd, BCV_IOC_WAIT, &w);
-		if (!err) {
+		if (!err || err == EBUSY) {
 			*state = w.state;
+			why->reason = err ? w.reason : 0;
+			why->detail = err ? w.detail : 0;
 			break;
 		}
 		if (err != ETIMEDOUT)

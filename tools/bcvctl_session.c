@@ -202,6 +202,19 @@ static const char *reason_text(const struct pair *p, uint32_t cmd,
 			 "STD %s: split --wait, or split --force if it cannot "
 			 "catch up", p->bcv, detail, p->std);
 		break;
+	case BCV_R_PAUSED:
+		snprintf(buf, len, "the session is paused and BCV %s still "
+			 "lacks %" PRIu32 " track%s of STD %s: resume it first "
+			 "(bcvctl resume %s %s), or split --force", p->bcv,
+			 detail, detail == 1 ? "" : "s", p->std, p->std, p->bcv);
+		break;
+	case BCV_R_COPY_FAILING:
+		snprintf(buf, len, "BCV %s still lacks %" PRIu32 " track%s of "
+			 "STD %s and copies to it fail (its disk or link is "
+			 "down, see the kernel log): split once it is back, or "
+			 "split --force", p->bcv, detail, detail == 1 ? "" : "s",
+			 p->std);
+		break;
 	case BCV_R_ONLY_COPY:
 		snprintf(buf, len, "BCV %s holds the only good copy of tracks "
 			 "of STD %s (STD's legs failed there): repair STD's legs "
@@ -368,13 +381,42 @@ static int session_error(int fd, const char *verb, const struct pair *p,
 }
 
 /*
- * Print why waiting for @p failed with @err (from wait_session()); returns
- * the exit status: 5 timed out, 3 the session ended or does not exist.
+ * The split that ends a protected restore waits (BCV_IOC_WAIT said EBUSY
+ * with @reason): what to do about it, or NULL.
+ */
+static const char *split_due_text(const struct pair *p, uint32_t reason,
+				  char *buf, size_t len)
+{
+	switch (reason) {
+	case BCV_R_ONLY_COPY:
+		snprintf(buf, len, "STD %s's legs lack tracks that only BCV %s "
+			 "holds, and no copy can bring them now (see the kernel "
+			 "log): repair STD's legs", p->std, p->bcv);
+		break;
+	case BCV_R_PAUSED:
+		snprintf(buf, len, "the session is paused and STD %s's legs "
+			 "lack tracks that only BCV %s holds: resume it "
+			 "(bcvctl resume %s %s)", p->std, p->bcv, p->std,
+			 p->bcv);
+		break;
+	default:
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * Print why waiting for @p failed with @err (from wait_session(), which
+ * left @state and @why); returns the exit status: 5 timed out, 3 the
+ * session ended or does not exist, 4 a protected restore's split waits.
  */
 static int wait_error(int fd, const char *verb, const struct pair *p,
-		      uint32_t cmd, int err, bool ended, uint64_t timeout_ms)
+		      uint32_t cmd, int err, bool ended, uint64_t timeout_ms,
+		      uint32_t state, const struct wait_why *why)
 {
 	struct bcv_sess_info s;
+	char buf[256];
+	const char *text;
 
 	if (err == ETIMEDOUT) {
 		if (!find_session(fd, p, &s))
@@ -391,6 +433,19 @@ static int wait_error(int fd, const char *verb, const struct pair *p,
 		errmsg("%s %s %s: the session ended while waiting", verb,
 		       p->std, p->bcv);
 		return EXIT_NOTFOUND;
+	}
+	if (err == EBUSY && state == BCV_STATE_RESTORED) {
+		text = split_due_text(p, why->reason, buf, sizeof(buf));
+		if (text)
+			errmsg("%s %s %s: restored, but the split that ends the "
+			       "protected restore waits: %s; bcv splits it by "
+			       "itself then", verb, p->std, p->bcv, text);
+		else
+			errmsg("%s %s %s: restored, but the split that ends the "
+			       "protected restore was refused (reason %" PRIu32
+			       "): see the kernel log", verb, p->std, p->bcv,
+			       why->reason);
+		return EXIT_BUSY;
 	}
 	return session_error(fd, verb, p, cmd, err);
 }
@@ -460,6 +515,7 @@ static int session_cmd(const struct cmd_args *a, uint32_t cmd, uint32_t flags,
 	struct bcv_session_cmd sc;
 	struct pair p;
 	uint32_t state = 0;
+	struct wait_why ww;
 	bool waited;
 	int fd, err, ret;
 
@@ -472,9 +528,10 @@ static int session_cmd(const struct cmd_args *a, uint32_t cmd, uint32_t flags,
 		return EXIT_FAIL;
 
 	if (wait_before) {
-		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited);
+		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited, &ww);
 		if (err) {
-			ret = wait_error(fd, verb, &p, cmd, err, waited, 0);
+			ret = wait_error(fd, verb, &p, cmd, err, waited, 0,
+					 state, &ww);
 			close(fd);
 			return ret;
 		}
@@ -498,10 +555,11 @@ static int session_cmd(const struct cmd_args *a, uint32_t cmd, uint32_t flags,
 
 	if (wait_after && (state_copying(state) ||
 			   ((flags & BCV_CMD_F_PROTECT) && state == BCV_STATE_RESTORED))) {
-		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited);
+		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited, &ww);
 		if (err) {
 			/* The command worked: ENOENT now is a session gone. */
-			ret = wait_error(fd, verb, &p, cmd, err, true, 0);
+			ret = wait_error(fd, verb, &p, cmd, err, true, 0, state,
+					 &ww);
 			close(fd);
 			return ret;
 		}
@@ -604,6 +662,7 @@ static int split_group(const struct cmd_args *a, uint32_t flags)
 	struct bcv_split_group g;
 	uint32_t n = 0, i, state;
 	struct pair p;
+	struct wait_why ww;
 	bool waited;
 	int fd, err, ret = 0;
 
@@ -629,10 +688,10 @@ static int split_group(const struct cmd_args *a, uint32_t flags)
 	for (i = 0; opt_flag(a, SPLIT_WAIT) && i < n; i++) {
 		p.std = pairs[i].std;
 		p.bcv = pairs[i].bcv;
-		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited);
+		err = wait_session(fd, &p, NO_TIMEOUT, &state, &waited, &ww);
 		if (err) {
 			ret = wait_error(fd, verb, &p, BCV_CMD_SPLIT, err,
-					 waited, 0);
+					 waited, 0, state, &ww);
 			close(fd);
 			return ret;
 		}
@@ -745,6 +804,7 @@ int run_wait(const struct cmd_args *a)
 	uint64_t timeout = 0, timeout_ms = NO_TIMEOUT;
 	uint32_t state = 0;
 	struct pair p;
+	struct wait_why ww;
 	bool waited;
 	int fd, err, ret = parse_pair(a, &p);
 
@@ -760,10 +820,10 @@ int run_wait(const struct cmd_args *a)
 	fd = open_ctl();
 	if (fd < 0)
 		return EXIT_FAIL;
-	err = wait_session(fd, &p, timeout_ms, &state, &waited);
+	err = wait_session(fd, &p, timeout_ms, &state, &waited, &ww);
 	if (err) {
 		ret = wait_error(fd, "wait", &p, CMD_WAIT, err, waited,
-				 timeout_ms);
+				 timeout_ms, state, &ww);
 		close(fd);
 		return ret;
 	}

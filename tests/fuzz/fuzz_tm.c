@@ -36,7 +36,11 @@
  *    sides holds the same data on the STD and the BCV;
  *  - no acknowledged write is lost: some position holds every track;
  *  - after a power cut and assembly, the same, with the current data being
- *    what was flushed or written since.
+ *    what was flushed or written since;
+ *  - a consistent split cut in its commit leaves its pairs all split or
+ *    all attached;
+ *  - at the end, a protected restore that could be split is split (its
+ *    split is owed until it happens), and every session can be ended.
  * A violation aborts (libFuzzer saves the input).  Without libFuzzer
  * (FUZZ_TM_MAIN) the program replays files given as arguments, or runs
  * random inputs: fuzz_tm [-t] [-r N [SEED]] [FILE...]; -t traces steps.
@@ -427,6 +431,12 @@ struct hsess {
 	uint32_t bcv_uuid;
 	bool linked;			/* its BCV is there (s->bcv) */
 	bool paused;
+	/*
+	 * The split that ends a protected restore is owed (struct
+	 * bcv_session.split_due): set by the state hook, and at assembly for
+	 * a record that says protected and restored; tried until it happens.
+	 */
+	bool split_due;
 	unsigned int restore_kept;
 	uint64_t restore_errs;
 };
@@ -1270,10 +1280,6 @@ struct hcopy {
 
 static struct hcopy CP[NCP];
 
-/* SPLITs queued after protected restores (bcv_protect_done()). */
-static int protect_q[4];
-static unsigned int nprotect;
-
 static bool io_in_region(int vi, uint64_t r)
 {
 	unsigned int k;
@@ -1890,8 +1896,7 @@ static void state_hook(const struct bcv_tm_sess *ts, enum bcv_state from,
 	std_v()->sb_due = true;
 	if (S[c].tm && S[c].linked)
 		V[S[c].bcv].sb_due = true;
-	if (to == BCV_RESTORED && bcv_tm_sess_protected(ts) && nprotect < 4)
-		protect_q[nprotect++] = S[c].bcv;
+	S[c].split_due = to == BCV_RESTORED && bcv_tm_sess_protected(ts);
 }
 
 /*
@@ -2013,6 +2018,12 @@ static void check_all(bool after_cut);
 
 /* Set when a cut struck in the middle of a command (what it did is unknown). */
 static bool cut_pending;
+/*
+ * The BCVs (bit b - 1) of a consistent split that a power cut interrupted
+ * in its commit; 0: none.  The STD's next assembly checks that its record
+ * has them all split or all attached (issue 22, defect 20).
+ */
+static unsigned int cut_group;
 
 /* Free the sessions the STD holds (it stopped or lost power). */
 static void drop_sessions(void)
@@ -2042,7 +2053,6 @@ static void power_cut(void)
 	}
 	memset(IO, 0, sizeof(IO));
 	memset(CP, 0, sizeof(CP));
-	nprotect = 0;
 	for (vi = 0; vi < NVOL; vi++) {
 		if (V[vi].running)
 			vol_down(&V[vi]);
@@ -2069,42 +2079,47 @@ static void power_cut(void)
  * both superblocks (@a's first), the new U/V bits.  @cut: a power cut
  * after that many steps (0: none); returns false if it struck.
  */
-static bool commit(struct hvol *a, struct hvol *b, unsigned int cut)
+/*
+ * bcv_meta_commit_many(): @n distinct volumes as one commit, their
+ * superblocks in the order of @v (a consistent split: the STD first).
+ */
+static bool commit_many(struct hvol **v, unsigned int n, unsigned int cut)
 {
-	struct hvol *v[2] = { a, b };
-	unsigned int step = 0, i;
-
-	unsigned int bad[2] = { 0, 0 };
+	unsigned int step = 0, i, bad[NVOL] = { 0 };
 
 #define CUT_AT() do { if (cut && ++step == cut) { cut_pending = true; \
 		return false; } } while (0)
-	for (i = 0; i < 2; i++)
-		if (v[i]) {
-			bad[i] = flush_positions(v[i]);
-			flush_failed(v[i], bad[i]);
-			if (bad[i])
-				meta_vouch_stale(v[i], bad[i]);
-		}
+	for (i = 0; i < n; i++) {
+		bad[i] = flush_positions(v[i]);
+		flush_failed(v[i], bad[i]);
+		if (bad[i])
+			meta_vouch_stale(v[i], bad[i]);
+	}
 	CUT_AT();
-	for (i = 0; i < 2; i++)
-		if (v[i]) {
-			if (v[i]->rewrite)
-				rewrite_legs(v[i]);
-			meta_sync(v[i], false);
-		}
+	for (i = 0; i < n; i++) {
+		if (v[i]->rewrite)
+			rewrite_legs(v[i]);
+		meta_sync(v[i], false);
+	}
 	CUT_AT();
-	for (i = 0; i < 2; i++) {
-		if (!v[i])
-			continue;
+	for (i = 0; i < n; i++) {
 		meta_write_sb(v[i], false);
 		v[i]->sb_due = false;
 		CUT_AT();
 	}
-	for (i = 0; i < 2; i++)
-		if (v[i] && !bad[i])
+	for (i = 0; i < n; i++)
+		if (!bad[i])
 			meta_sync(v[i], true);
 #undef CUT_AT
 	return true;
+}
+
+/* bcv_meta_commit(): @a's superblock first, then @b's (if any). */
+static bool commit(struct hvol *a, struct hvol *b, unsigned int cut)
+{
+	struct hvol *v[2] = { a, b };
+
+	return commit_many(v, b ? 2 : 1, cut);
 }
 
 /*
@@ -2756,6 +2771,33 @@ static const struct hsbc *read_sb(int d)
  * the union of the legs' tables, recovery after an unclean stop, stale
  * legs, the tables and a superblock written, then linked with its peers.
  */
+/*
+ * The STD's sessions were just loaded from its record: a consistent split
+ * cut in its commit (cut_group) left its pairs all split or all attached.
+ */
+static void group_check(void)
+{
+	unsigned int c, split = 0, attached = 0;
+
+	if (!cut_group)
+		return;
+	for (c = 0; c < BCV_SESSIONS; c++) {
+		if (!S[c].tm || S[c].bcv < 1 ||
+		    !(cut_group & (1U << (S[c].bcv - 1))))
+			continue;
+		if (bcv_tm_sess_mm(S[c].tm) == BCV_NO_POS)
+			split++;
+		else
+			attached++;
+	}
+	note("S: the consistent split %#x cut in its commit: %u split, %u attached",
+	     cut_group, split, attached);
+	if (split && attached && !skipping("group"))
+		die("a consistent split cut in its commit: %u pairs split, %u attached",
+		    split, attached);
+	cut_group = 0;
+}
+
 static bool assemble(int vi)
 {
 	struct hvol *v = &V[vi];
@@ -2846,6 +2888,8 @@ static bool assemble(int vi)
 			if (r->protect)
 				bcv_tm_sess_protect(ts);
 			S[c].tm = ts;
+			/* __bcv_load_sessions(): a split owed before the stop */
+			S[c].split_due = r->protect && r->state == BCV_RESTORED;
 			S[c].bcv_uuid = r->peer;
 			S[c].bcv = -1;
 			for (b = 1; b <= (int)nb; b++)
@@ -2854,6 +2898,7 @@ static bool assemble(int vi)
 			if (S[c].bcv < 0)
 				die("assemble: session %u names no BCV", c);
 		}
+		group_check();
 	} else {
 		v->link = best->link;
 	}
@@ -3249,7 +3294,7 @@ static void reset(void)
 	memset(D, 0, sizeof(D));
 	memset(IO, 0, sizeof(IO));
 	memset(CP, 0, sizeof(CP));
-	nprotect = 0;
+	cut_group = 0;
 	nb = 0;
 	vctr = 0;
 	wid_ctr = 0;
@@ -3437,16 +3482,32 @@ static void step_copy(void)
 			      coin(6) && faults("iofail") ? 1U << pick(BCV_POSITIONS) : 0);
 }
 
-/* bcv_protect_work_fn(): the SPLIT after a protected restore, by name. */
+/*
+ * bcv_split_due_fn(): every owed split (after a protected restore) is
+ * tried as an administrator's SPLIT; one whose session moved on is no
+ * longer owed, one refused stays owed.  The kernel runs it when a session
+ * becomes restored, when a STD's engine goes idle, at assembly and when
+ * a BCV links; here at random points and at every round of finish().
+ */
 static void step_protect_split(void)
 {
-	int b;
+	unsigned int c;
 
-	if (!nprotect)
-		return;
-	b = protect_q[0];
-	memmove(protect_q, protect_q + 1, (--nprotect) * sizeof(protect_q[0]));
-	command(C_SPLIT, b, false, false, false, false, 0);
+	for (c = 0; c < BCV_SESSIONS; c++) {
+		struct bcv_tm_sess *ts = S[c].tm;
+
+		if (!ts || !S[c].split_due)
+			continue;
+		if (bcv_tm_sess_state(ts) != BCV_RESTORED ||
+		    !bcv_tm_sess_protected(ts)) {
+			S[c].split_due = false;
+			continue;
+		}
+		/* An absent BCV: tried again once it links. */
+		if (!S[c].linked || !V[S[c].bcv].running || !std_v()->running)
+			continue;
+		command(C_SPLIT, S[c].bcv, false, false, false, false, 0);
+	}
 }
 
 static void step_command(void)
@@ -3465,7 +3526,8 @@ static void step_split_group(void)
 	struct bcv_tm_cmd tc = { .diff = coin(30), .why = &why };
 	unsigned int mask = 1 + pick((1U << nb) - 1);
 	unsigned int cut = coin(10) && faults("cmdcut") ? 1 + pick(8) : 0;
-	unsigned int step = 0;
+	struct hvol *order[NVOL] = { sv };
+	unsigned int n = 1;
 	int b, c;
 
 	if (!sv->running || vol_busy(STDV))
@@ -3513,11 +3575,16 @@ static void step_split_group(void)
 		if (bcv_tm_split(&sv->tm, &V[b].tm, &tc))
 			die("split --consistent: a checked pair refused");
 		detach_views(b, C_SPLIT, BCV_SYNCHRONIZED, mm_inv, col, false);
-		if (!commit(sv, &V[b], cut > step ? cut - step : 0)) {
-			power_cut();
-			return;
-		}
-		step += 5;
+		order[n++] = &V[b];
+	}
+	/*
+	 * One commit, the STD's superblock (every pair at once) before the
+	 * BCVs': a cut leaves the group all split or all attached, checked
+	 * when the STD assembles again (group_check()).
+	 */
+	if (!commit_many(order, n, cut)) {
+		cut_group = mask;
+		power_cut();
 	}
 }
 
@@ -3654,8 +3721,7 @@ static void drain(void)
 			copy_complete(j, false, 0);
 			any = true;
 		}
-		while (nprotect)
-			step_protect_split();
+		step_protect_split();
 		if (!any)
 			break;
 	}
@@ -3750,6 +3816,19 @@ static void finish(void)
 	drain();
 	check_all(false);
 	repair_std();
+	/* bcv_split_due_fn(): an owed split that can happen has happened. */
+	for (c = 0; c < BCV_SESSIONS && std_v()->running; c++) {
+		struct bcv_tm_why why = { 0, 0 };
+		struct bcv_tm_cmd tc = { .why = &why };
+
+		b = S[c].bcv;
+		if (S[c].tm && S[c].split_due && S[c].linked && V[b].running &&
+		    !V[b].link.used && !vol_busy(STDV) && !vol_busy(b) &&
+		    !bcv_tm_split_check(&std_v()->tm, &V[b].tm, &tc) &&
+		    !skipping("owed"))
+			die("session %u (B%d): the split owed after a protected restore did not happen",
+			    c, b);
+	}
 	check_all(false);
 	if (skipping("stuck") || !std_v()->running)
 		return;

@@ -17,17 +17,18 @@
 #     split, copied exactly 3, STD == BCV, the BCV's checksum unchanged.
 #  2. A protected restore of 8 tracks, paused, with host writes: 4 KiB
 #     into a track not restored yet (it waits for that track's copy, which
-#     a paused session still makes: copied 1), a whole track (no copy), a
-#     track the restore does not copy.  Resumed, it ends split with exactly
-#     7 copied, the BCV's checksum unchanged, the STD holding the BCV's
-#     data with the writes on top (compared byte for byte with a model),
-#     exactly the 3 tracks written changed.
+#     a paused session does not make: still waiting, copied 0, until
+#     RESUME; issue 22), a whole track (no copy), a track the restore does
+#     not copy.  Resumed, it ends split with exactly 7 copied, the BCV's
+#     checksum unchanged, the STD holding the BCV's data with the writes
+#     on top (compared byte for byte with a model), exactly the 3 tracks
+#     written changed.
 #  3. A second protected restore: copies exactly those 3 tracks; the STD
 #     is the BCV again; the BCV's checksum still unchanged.
-#  4. ABORT of a paused protected restore after a 4 KiB write restored
-#     one of its 4 tracks: split, 3 tracks hold the STD's old data, the
-#     4th the BCV's with the write on top, all 4 changed; the next
-#     protected restore finishes it.
+#  4. ABORT of a paused protected restore while a 4 KiB write waits for
+#     one of its 4 tracks: split, nothing copied, the 4 tracks hold the
+#     STD's old data and the write, which goes on after the ABORT, lands
+#     on it; all 4 changed; the next protected restore finishes it.
 #  5. ABORT of a plain (paused) restore after the host wrote into a track
 #     not restored yet is refused (exit 4, nothing changes); it finishes.
 #  6. A protected restore survives stop and assemble (the flag is on
@@ -135,17 +136,22 @@ bcv_must pause p14s p14b
 bcv_must restore p14s p14b --protect --incremental
 check_sess p14s p14b state=restinprog protected=true paused=true copied_tracks=0
 # 4 KiB into track 160: the write waits for that one track's copy, which
-# is made even though the session is paused.
-write_file_at "$T/w4k" "$S" $((160 * TS + 8192)) ||
-	_bad "a 4 KiB write into a track not restored yet failed"
+# a paused session does not make: it waits until RESUME.
+write_file_at "$T/w4k" "$S" $((160 * TS + 8192)) &
+wpid=$!
 model_put "$T/w4k" $((160 * TS + 8192))
-check_sess p14s p14b state=restinprog copied_tracks=1
 track_write "$T/w3" "$S" 140	# whole: needs no copy
 model_put "$T/w3" $((140 * TS))
 track_write "$T/w5" "$S" 7	# not in the restore
 model_put "$T/w5" $((7 * TS))
-check_sess p14s p14b state=restinprog copied_tracks=1
+check_sess p14s p14b state=restinprog copied_tracks=0
+if kill -0 $wpid 2>/dev/null; then
+	ok "the 4 KiB write into a track not restored yet waits for RESUME"
+else
+	_bad "the 4 KiB write into a track not restored yet ended while paused"
+fi
 bcv_must resume p14s p14b
+wait $wpid || _bad "a 4 KiB write into a track not restored yet failed"
 bcv_must wait p14s p14b
 # 8 tracks: 160 copied for the write, 140 written whole, 6 by the restore.
 check_sess p14s p14b state=split copied_tracks=7 std_changed_tracks=3 \
@@ -162,30 +168,31 @@ vols_same "after the second protected restore" "$S" "$B" "$SIZE"
 
 # --- 4. ABORT of a protected restore ------------------------------------------------
 
-# 4 tracks changed on the STD; the restore (paused) restores one of them
-# for a 4 KiB write into it, then is aborted.
+# 4 tracks changed on the STD; the restore (paused) is aborted while a
+# 4 KiB write waits for one of them (a paused session copies nothing).
 for t in 30 60 90 120; do
 	track_write "$T/w2" "$S" $t
 done
 bcv_must pause p14s p14b
 bcv_must restore p14s p14b --protect --incremental
-write_file_at "$T/w4k" "$S" $((90 * TS + 4096)) ||
-	_bad "a 4 KiB write into a track not restored yet failed"
-check_sess p14s p14b state=restinprog copied_tracks=1
+write_file_at "$T/w4k" "$S" $((90 * TS + 4096)) &
+wpid=$!
+check_sess p14s p14b state=restinprog copied_tracks=0
 bcv_must abort p14s p14b
-# 30, 60, 120 hold the STD's data again; 90 the BCV's with the write on
+wait $wpid || _bad "a 4 KiB write that waited for a paused restore failed"
+# 30, 60, 120 hold the STD's data again; so does 90, with the write on
 # top: all 4 differ from the BCV.
 check_sess p14s p14b state=split std_changed_tracks=4 bcv_changed_tracks=0 \
-	protected=false paused=true
+	protected=false paused=true copied_tracks=0
 for t in 30 60 120; do
 	[ "$(range_sum "$S" $((t * TS)) $TS)" = "$(range_sum "$T/w2" 0 $TS)" ] ||
 		_bad "after ABORT track $t does not hold the STD's data"
 done
-dd if="$B" of="$T/t90" bs=64K skip=90 count=1 status=none
+cp "$T/w2" "$T/t90"
 dd if="$T/w4k" of="$T/t90" bs=4K seek=1 conv=notrunc status=none
 [ "$(range_sum "$S" $((90 * TS)) $TS)" = "$(range_sum "$T/t90" 0 $TS)" ] ||
-	_bad "after ABORT track 90 does not hold the BCV's data with the write"
-ok "after ABORT: 3 tracks hold the STD's data, 1 the BCV's with the host's write"
+	_bad "after ABORT track 90 does not hold the STD's data with the write"
+ok "after ABORT: 4 tracks hold the STD's data, one with the host's write"
 bsum_is "after ABORT of a protected restore"
 bcv_must resume p14s p14b
 bcv_must restore p14s p14b --protect --incremental --wait

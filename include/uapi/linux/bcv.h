@@ -85,6 +85,11 @@
  * @table_left_mib)
  */
 #define BCV_FEAT_TABLE_SHARE	(1ULL << 10)
+/*
+ * BCV_IOC_WAIT says why a protected restore's split waits (@reason,
+ * EBUSY); BCV_R_PAUSED and BCV_R_COPY_FAILING for SPLIT
+ */
+#define BCV_FEAT_SPLITWAIT	(1ULL << 11)
 
 #define BCV_MAX_SESSIONS	16	/* sessions (PB columns) per STD */
 
@@ -309,7 +314,19 @@ struct bcv_list {
  * (bcv.write_intent=0): a crash would hand every track back to the BCV
  */
 #define BCV_R_NO_INTENT		19
-#define BCV_R_MAX		19
+/*
+ * [EBUSY] the session is paused and a copy it needs has not run: SPLIT's
+ * catch-up of tracks the BCV lacks (@detail: how many), or the STD's
+ * tracks a protected restore's split waits for (BCV_IOC_WAIT); RESUME it
+ */
+#define BCV_R_PAUSED		20
+/*
+ * [EBUSY] the BCV lacks tracks of the STD (@detail: how many) that no copy
+ * can bring now: copies to it, or from every leg of the STD, fail and back
+ * off after errors (its disk or link is down)
+ */
+#define BCV_R_COPY_FAILING	21
+#define BCV_R_MAX		21
 
 /* struct bcv_session_cmd.flags */
 #define BCV_CMD_F_DIFF		(1U << 0)	/* SPLIT: differential */
@@ -481,11 +498,18 @@ struct bcv_split_group {
  *		zero on input
  * @std:	in: name of the STD
  * @bcv:	in: name of the BCV
+ * @reason:	out: with EBUSY, why the split that ends a protected restore
+ *		cannot happen now (BCV_R_*; BCV_FEAT_SPLITWAIT); must be zero
+ *		on input
+ * @detail:	out: a number for @reason (tracks), else 0; zero on input
  * @reserved:	in: must be zero
  *
- * Returns 0 once the session is not syncinprog nor restinprog, ENOENT if
- * there is no such session (or it ends while waiting), ETIMEDOUT, or EINTR
- * on a signal.
+ * Returns 0 once the session is not syncinprog nor restinprog (a protected
+ * restore: once it is split again), ENOENT if there is no such session (or
+ * it ends while waiting), ETIMEDOUT, EINTR on a signal, or EBUSY (@state,
+ * @reason and @detail copied back) when a protected restore is done but
+ * the split that ends it was refused with the copy engine idle, so that
+ * nothing changes until its cause is taken away (bcv tries again then).
  */
 struct bcv_wait {
 	__u32 size;
@@ -494,7 +518,9 @@ struct bcv_wait {
 	__u32 state;
 	char std[BCV_NAME_LEN];
 	char bcv[BCV_NAME_LEN];
-	__u64 reserved[4];
+	__u32 reason;
+	__u32 detail;
+	__u64 reserved[3];
 };
 
 /* struct bcv_leg_cmd.op */

@@ -46,7 +46,7 @@
  * random inputs: fuzz_tm [-t] [-r N [SEED]] [FILE...]; -t traces steps.
  */
 // fuzz-sources: bcv_trackmap.c
-// fuzz-runs: 2500
+// fuzz-runs: 1500
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>

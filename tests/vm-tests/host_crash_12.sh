@@ -27,13 +27,13 @@
 # unchanged but different would survive the copy); p12b2 ends identical
 # too, and both legs of p12s.
 #
-# Seeds: BCV_CRASH_SEEDS (default 5) seeds from BCV_CRASH_BASE (default 1):
-# make check runs 5, make check-crash 100 from a random base, printed.
+# Seeds: BCV_CRASH_SEEDS (default 3) seeds from BCV_CRASH_BASE (default 1):
+# make check runs 3, make check-crash 100 from a random base, printed.
 
 # shellcheck source=tests/vm-tests/host_common.sh
 . "$(dirname "$0")/host_common.sh"
 
-SEEDS=${BCV_CRASH_SEEDS:-5}
+SEEDS=${BCV_CRASH_SEEDS:-3}
 BASE=${BCV_CRASH_BASE:-1}
 PROBE=${CRASH_PROBE:-0}	# host_volatile_22.sh: a fifth disk, the probe
 KILL=$((240 * SLOW))	# an upper bound: the guest cuts first

@@ -28,7 +28,7 @@
 #   are there (images and volume).  Then new data on p11b2.
 # Boot 6 (persist/powercut_6.sh), cut by the guest: flushed writes go to
 #   the split p11b1; a throttled full restore of p11s from p11b2 starts and
-#   the guest cuts its power once a quarter of it is done; the host checks
+#   the guest cuts its power once a sixteenth of it is done; the host checks
 #   that it was still running.
 # Boot 7 (persist/powercut_7.sh): recovered, the restore goes on and ends
 #   (restored); p11s holds p11b2's data (sha256 from boot 5), both legs

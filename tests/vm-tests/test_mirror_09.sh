@@ -337,9 +337,15 @@ bcv_refused add-leg s9c "$dp"				# three legs already
 check_legs s9c "$T/mC" "${DISKS[5]}"
 check_capacity s9c $TS "${DISKS[3]}" "${DISKS[1]}" "${DISKS[5]}"
 
-# Not while a BCV is attached.
+# A STD's legs change with a BCV attached (issue 22, defect 16: how a
+# STD whose legs died while a BCV held its data gets a leg again); an
+# attached BCV's do not.
 bcv_must establish s9c s9cb --wait
-bcv_busy remove-leg s9c "${DISKS[5]}"			# STD with a BCV attached
+bcv_must remove-leg s9c "${DISKS[5]}"			# STD with a BCV attached
+bcv_must add-leg s9c "${DISKS[5]}"
+wait_synced s9c
+check_legs s9c "$T/mC" "${DISKS[5]}"
+check_sess s9c s9cb state=synchronized
 bcv_busy add-leg s9cb "$dp"				# attached BCV
 bcv_must split s9c s9cb
 

@@ -1,9 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
-# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
-#
+# check-kernels: 6.1 debug race   (make check-all: 6.12 too)
 # Pause and resume (issue 14; bcv-design.rst section 13): a paused session copies
 # nothing, host writes are tracked as usual, resume goes on from the
 # tables, and the counts and the data come out exact.

@@ -1,9 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-kernels: 6.1 debug race   (commands and tables, not the stock kernel's
-# version: make check-all or BCV_CHECK_ALL_KERNELS=1 runs it on 6.12 too)
-#
+# check-kernels: 6.1 debug race   (make check-all: 6.12 too)
 # The last valid copy (bcv-design.rst sections 2, 3, 5): a track is never marked
 # invalid at its last valid position; a write that no position could take
 # fails to the host with EIO and the old data stays readable.  Judged by

@@ -27,7 +27,7 @@ put sum.b2 "$(dev_sum /dev/bcv/p11b2)"
 TS=$TRACK_SIZE
 SCRATCH=$((800 * TS))
 # As in powercut_4.sh: the restore starts after 10 rounds of writes; once
-# a quarter or more of it is done (and some is not), the guest cuts its
+# a sixteenth or more of it is done (and some is not), the guest cuts its
 # own power.
 started=0
 n=0
@@ -47,7 +47,7 @@ start_restore() {
 	tracks=$(sess_field p11s p11b2 tracks)
 	put b2_state "$st $inv"
 	if [ "$st" = restinprog ] && [ "$inv" -gt 0 ] &&
-	   [ "$inv" -le $((tracks * 3 / 4)) ]; then
+	   [ "$inv" -le $((tracks * 15 / 16)) ]; then
 		put cut_now "$st $inv"
 		power_cut
 	fi

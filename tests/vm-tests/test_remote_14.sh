@@ -123,8 +123,18 @@ check_sess r14s r14b state=syncinprog
 sleep 6		# back-offs run through 100 ms .. 3.2 s
 link_up || fail "cannot bring the link up"
 bcv_must wait r14s r14b --timeout 120
-check_sess r14s r14b state=synchronized invalid_tracks=0 \
-	copied_tracks=${#tracks[@]}
+# Exactly the tracks written meanwhile, unless a flush of the BCV failed
+# while the link was down (a checkpoint's or a commit's): then every track
+# the BCV held may have been lost from its cache, and it is copied whole
+# (issue 22, defects 6 and 13; the kernel log says so).  Which happens
+# depends on when the checkpoint runs.
+if dmesg | grep -q "flushing $(basename "$R") (M[0-9]) failed: .*; it goes stale"; then
+	note "a flush of the BCV failed while the link was down: copied whole"
+	check_sess r14s r14b state=synchronized invalid_tracks=0 copied_tracks=$NT
+else
+	check_sess r14s r14b state=synchronized invalid_tracks=0 \
+		copied_tracks=${#tracks[@]}
+fi
 expect "the failure was logged once ($(($(errors_logged) - logged0)) lines)" \
 	test $(($(errors_logged) - logged0)) = 1
 bcv_must split r14s r14b
